@@ -1,0 +1,1 @@
+"""The Faust agents (thin) and the pure logic they call."""

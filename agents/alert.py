@@ -1,0 +1,193 @@
+"""The alert agents: ``news.enriched`` → findings re-keyed by actor → incidents table → ``news.alerts``
+and ``news.incidents``.
+
+Findings are re-keyed by actor (an internal repartition topic) so that every finding about one actor is
+handled by the one worker that owns that actor's incidents in the changelog-backed table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339
+from wirewatch.streams.settings import Settings
+
+from .detector import Finding
+from .incidents import Incident, alert_id, assign
+
+if TYPE_CHECKING:
+    from wirewatch.streams.app import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def finding_envelopes(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alertable findings of one EnrichedArticle, each with the article facts an alert needs."""
+    envelopes = []
+    for signal in record.get("signals") or []:
+        if not signal.get("alertable"):
+            continue
+        envelopes.append(
+            {
+                "article_id": record["id"],
+                "url": record.get("url"),
+                "title": record.get("title") or "",
+                "feed": record.get("feed") or "unknown",
+                # Incidents group by published time (DESIGN.md); fetched time stands in when it is absent.
+                "published_at": record.get("published_at") or record.get("fetched_at") or now_rfc3339(),
+                "ingested_at_ms": (record.get("meta") or {}).get("ingested_at_ms"),
+                "finding": signal,
+            }
+        )
+    return envelopes
+
+
+def alert_record(envelope: dict[str, Any], finding: Finding, incident: Incident) -> dict[str, Any]:
+    now_ms = time.time() * 1000
+    ingested = envelope.get("ingested_at_ms")
+    return {
+        "schema": ALERT_SCHEMA,
+        "alert_id": alert_id(envelope["article_id"], finding),
+        "incident_id": incident.incident_id,
+        "article_id": envelope["article_id"],
+        "url": envelope.get("url"),
+        "title": envelope.get("title") or "",
+        "feed": envelope.get("feed"),
+        "kind": finding.kind,
+        "modality": finding.modality,
+        "actor": finding.actor,
+        "details": dict(finding.details),
+        "severity": finding.severity,
+        "confidence": finding.confidence,
+        "evidence": [e.to_dict() for e in finding.evidence],
+        "speaker": finding.speaker,
+        "detected_at": now_rfc3339(),
+        "ingest_to_alert_ms": round(now_ms - ingested, 1) if isinstance(ingested, int | float) else None,
+    }
+
+
+def incident_record(incident: Incident) -> dict[str, Any]:
+    return {"schema": INCIDENT_SCHEMA, **incident.to_dict()}
+
+
+def apply_finding(
+    open_incidents: list[Incident], envelope: dict[str, Any], window: timedelta
+) -> tuple[list[Incident], dict[str, Any] | None, dict[str, Any] | None]:
+    """Fold one finding into an actor's incidents: (incidents after, alert or None, incident or None).
+
+    A finding that changes nothing (a re-delivered article) yields no alert, so replays are no-ops.
+    """
+    finding = Finding.from_dict(envelope["finding"])
+    published = parse_time(envelope.get("published_at")) or datetime.now(UTC)
+    incident, changed = assign(
+        open_incidents,
+        finding,
+        article_id=envelope["article_id"],
+        feed=envelope.get("feed") or "unknown",
+        title=envelope.get("title") or "",
+        published_at=published,
+        window=window,
+    )
+    if not changed:
+        return open_incidents, None, None
+    kept = [i for i in open_incidents if i.incident_id != incident.incident_id]
+    # Incidents far outside the window can never be joined again: dropping them bounds the table.
+    horizon = published - 4 * window
+    kept = [i for i in kept if (parse_time(i.last_seen) or published) >= horizon]
+    return [*kept, incident], alert_record(envelope, finding, incident), incident_record(incident)
+
+
+def alerts_for_records(
+    records: Iterable[dict[str, Any]], settings: Settings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Alerts and final incidents for enriched records, offline (``wirewatch analyze``, tests)."""
+    window = timedelta(hours=settings.incident_window_hours)
+    by_actor: dict[str, list[Incident]] = {}
+    alerts: list[dict[str, Any]] = []
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        for envelope in finding_envelopes(record):
+            actor = envelope["finding"].get("actor") or ""
+            by_actor[actor], alert, incident = apply_finding(by_actor.get(actor, []), envelope, window)
+            if alert is not None and incident is not None:
+                alerts.append(alert)
+                latest[incident["incident_id"]] = incident
+    return alerts, list(latest.values())
+
+
+def register(pipeline: Pipeline) -> None:
+    app, settings = pipeline.app, pipeline.settings
+    window = timedelta(hours=settings.incident_window_hours)
+    by_actor = app.topic(
+        f"{settings.app_id}-findings-by-actor",
+        key_type=str,
+        value_serializer="json",
+        key_serializer="raw",
+        partitions=settings.partitions,
+        internal=True,
+    )
+    table = app.Table(
+        "incidents-by-actor",
+        default=list,
+        partitions=settings.partitions,
+        key_serializer="raw",
+        value_serializer="json",
+        help="open incidents per actor (changelog-backed)",
+    )
+
+    @app.agent(pipeline.enriched, name="alert-route")
+    async def route_findings(stream: Any) -> None:
+        async for value in stream:
+            from wirewatch.streams.records import loads
+
+            try:
+                record = loads(value)
+                envelopes = finding_envelopes(record)
+            except Exception as exc:  # an enriched record we cannot read: dead letter, keep going
+                from .enrich import _letter
+
+                event = stream.current_event
+                await (await pipeline.dead_letter(_letter(event, "alert", "bad_enriched_record", repr(exc))))
+                continue
+            sent = [
+                await by_actor.send(key=(e["finding"].get("actor") or "").encode(), value=e) for e in envelopes
+            ]
+            await asyncio.gather(*sent)
+
+    @app.agent(by_actor, name="incidents")
+    async def track_incidents(stream: Any) -> None:
+        async for key, envelope in stream.items():
+            actor = key.decode() if isinstance(key, bytes) else str(key or "")
+            current = [Incident.from_dict(d) for d in table[actor]]
+            updated, alert, incident = apply_finding(current, envelope, window)
+            if alert is None or incident is None:
+                continue
+            table[actor] = [i.to_dict() for i in updated]
+            pending: Sequence[asyncio.Future] = [
+                await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident),
+                await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert),
+            ]
+            await asyncio.gather(*pending)
+            log.info(
+                "alert %s: %s %s %s (incident %s)",
+                alert["alert_id"],
+                alert["actor"],
+                alert["modality"],
+                alert["kind"],
+                alert["incident_id"],
+            )

@@ -1,0 +1,1 @@
+"""Data in motion: the Faust app, settings, topics, schemas, broker and CLI."""

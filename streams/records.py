@@ -1,0 +1,179 @@
+"""Record types of the topic contract (DESIGN.md "Records"), their ids and their orjson encoding.
+
+Every value on a wirewatch topic is UTF-8 JSON with a ``schema`` field; the JSON Schema of each
+record ships beside this module in ``schemas/`` (see :func:`json_schema`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+ARTICLE_SCHEMA = "wirewatch.article/v1"
+ENRICHED_SCHEMA = "wirewatch.enriched/v1"
+ALERT_SCHEMA = "wirewatch.alert/v1"
+INCIDENT_SCHEMA = "wirewatch.incident/v1"
+DEADLETTER_SCHEMA = "wirewatch.deadletter/v1"
+
+#: Record name → schema id; the JSON Schema file is ``schemas/<name>.json``.
+SCHEMAS = {
+    "article": ARTICLE_SCHEMA,
+    "enriched": ENRICHED_SCHEMA,
+    "alert": ALERT_SCHEMA,
+    "incident": INCIDENT_SCHEMA,
+    "deadletter": DEADLETTER_SCHEMA,
+}
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dumps(value: Any) -> bytes:
+    """The one encoder for topic values (orjson: UTF-8, no NaN, datetimes as RFC 3339)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+@cache
+def json_schema(name: str) -> dict[str, Any]:
+    """The shipped JSON Schema of record ``name`` (a key of :data:`SCHEMAS`)."""
+    path = resources.files("wirewatch.streams") / "schemas" / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---- article ids ----------------------------------------------------------------------------------------
+_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|rss|src)$", re.I)
+_SPACE = re.compile(r"\s+")
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a URL so that the same story gets the same id however it is linked.
+
+    Lower-cases scheme and host, drops the fragment, default ports, tracking parameters and a trailing
+    slash, and sorts the remaining query parameters.
+    """
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or "http").lower()
+    if scheme == "http":  # the same page over http and https is one story
+        scheme = "https"
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = parts.path.rstrip("/") or "/"
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING_PARAMS.match(k)))
+    return urlunsplit((scheme, host, path, query, ""))
+
+
+def _normalise_text(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def article_id(url: str | None, title: str | None, text: str) -> str:
+    """Stable id: a hash of the canonical URL, else of the normalised title + text (DESIGN.md)."""
+    if url and url.strip():
+        basis = "url:" + canonical_url(url)
+    else:
+        basis = "text:" + _normalise_text(title or "") + "\n" + _normalise_text(text)
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+# ---- records --------------------------------------------------------------------------------------------
+@dataclass
+class Article:
+    id: str
+    text: str
+    url: str | None = None
+    feed: str = "unknown"
+    title: str = ""
+    published_at: str | None = None
+    fetched_at: str | None = None
+    lang: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    schema: str = ARTICLE_SCHEMA
+
+    @classmethod
+    def create(
+        cls,
+        text: str,
+        *,
+        url: str | None = None,
+        title: str = "",
+        feed: str = "unknown",
+        published_at: str | None = None,
+        lang: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Article:
+        """A new article with its stable id and ``fetched_at`` now."""
+        return cls(
+            id=article_id(url, title, text),
+            text=text,
+            url=url,
+            feed=feed,
+            title=title,
+            published_at=published_at,
+            fetched_at=now_rfc3339(),
+            lang=lang,
+            meta=dict(meta or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_bytes(self) -> bytes:
+        return dumps(self.to_dict())
+
+
+@dataclass
+class DeadLetter:
+    """A record that could not be processed, with everything needed to replay or debug it."""
+
+    stage: str
+    reason: str
+    error: str
+    original: bytes
+    original_key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    article_id: str | None = None
+    time: str = field(default_factory=now_rfc3339)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": DEADLETTER_SCHEMA,
+            "stage": self.stage,
+            "reason": self.reason,
+            "error": self.error,
+            "original_b64": base64.b64encode(self.original).decode("ascii"),
+            "original_key_b64": (
+                base64.b64encode(self.original_key).decode("ascii") if self.original_key is not None else None
+            ),
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "article_id": self.article_id,
+            "time": self.time,
+        }
+
+    def to_bytes(self) -> bytes:
+        return dumps(self.to_dict())
+
+    @staticmethod
+    def original_of(record: dict[str, Any]) -> bytes:
+        """Decode the original bytes of a dead-letter record read from the topic."""
+        return base64.b64decode(record["original_b64"])

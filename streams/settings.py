@@ -1,0 +1,184 @@
+"""The one settings object: every knob comes from a ``WIREWATCH_*`` environment variable.
+
+Nothing else in wirewatch reads ``os.environ``; components take a :class:`Settings` (or values from it).
+The README's settings table lists the same variables with the same defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+class SettingsError(ValueError):
+    """A WIREWATCH_* variable has a value wirewatch cannot use."""
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "wirewatch")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field ``name`` is read from ``WIREWATCH_NAME``."""
+
+    #: ``kafka://host:port[;host:port]``; empty = start the embedded Tansu broker (``wirewatch run``)
+    #: or use the one a running ``wirewatch run`` recorded in the data dir (other commands).
+    broker: str = ""
+    topic_prefix: str = ""
+    partitions: int = 4
+    replication_factor: int = 1
+    app_id: str = "wirewatch"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    data_dir: str = field(default_factory=_default_data_dir)
+    #: Article text longer than this (UTF-8 bytes) is truncated and marked; a raw record longer than
+    #: ``max_record_bytes`` is dead-lettered unparsed.
+    max_article_bytes: int = 200_000
+    max_record_bytes: int = 8_388_608
+    model: str = ""
+    gazetteer: str = ""
+    batch_size: int = 16
+    batch_within: float = 0.2
+    incident_window_hours: float = 48.0
+    alert_non_state_rockets: bool = False
+    #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,
+    #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
+    rebalance_timeout: float = 8.0
+    session_timeout: float = 20.0
+    log_level: str = "info"
+    # Kafka security, passed through to Faust and to every aiokafka client wirewatch creates.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    ssl_check_hostname: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``WIREWATCH_*`` variables (``environ`` defaults to the process env)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"WIREWATCH_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, type(getattr(_DEFAULTS, f.name)))
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        if self.partitions < 1:
+            raise SettingsError("WIREWATCH_PARTITIONS must be at least 1")
+        if self.max_article_bytes < 1024:
+            raise SettingsError("WIREWATCH_MAX_ARTICLE_BYTES must be at least 1024")
+        if self.max_record_bytes < self.max_article_bytes:
+            raise SettingsError("WIREWATCH_MAX_RECORD_BYTES must be at least WIREWATCH_MAX_ARTICLE_BYTES")
+        if self.batch_size < 1:
+            raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise SettingsError(f"WIREWATCH_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"WIREWATCH_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        if self.broker and not all(h.strip() for h in self.bootstrap_servers):
+            raise SettingsError(f"WIREWATCH_BROKER is not a broker list: {self.broker!r}")
+
+    # ---- derived values -------------------------------------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``kafka://a:9092;b:9092`` (or ``a:9092,b:9092``) → ``["a:9092", "b:9092"]``."""
+        hosts = self.broker.replace(",", ";").split(";")
+        return [h.strip().removeprefix("kafka://") for h in hosts if h.strip()]
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{h}" for h in self.bootstrap_servers)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    def topic(self, name: str) -> str:
+        """The full topic name for a catalog name such as ``news.raw``."""
+        return f"{self.topic_prefix}{name}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        ctx = ssl.create_default_context(cafile=self.ssl_cafile or None)
+        ctx.check_hostname = self.ssl_check_hostname
+        if self.ssl_certfile:
+            ctx.load_cert_chain(self.ssl_certfile, self.ssl_keyfile or None)
+        return ctx
+
+    def aiokafka_security(self) -> dict[str, Any]:
+        """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
+        opts: dict[str, Any] = {"security_protocol": self.security_protocol}
+        context = self.ssl_context()
+        if context is not None:
+            opts["ssl_context"] = context
+        if self.security_protocol.startswith("SASL"):
+            opts.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        return opts
+
+    def faust_credentials(self) -> Any:
+        """The ``broker_credentials`` value for faust.App (None for PLAINTEXT)."""
+        import faust  # local: settings stay importable without the Kafka stack
+
+        if self.security_protocol.startswith("SASL"):
+            return faust.SASLCredentials(
+                username=self.sasl_username,
+                password=self.sasl_password,
+                ssl_context=self.ssl_context(),
+                mechanism=self.sasl_mechanism,
+            )
+        if self.security_protocol == "SSL":
+            return faust.SSLCredentials(self.ssl_context())
+        return None
+
+
+_DEFAULTS = Settings(data_dir="")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    var = f"WIREWATCH_{name.upper()}"
+    try:
+        if kind is bool:
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw.strip().replace("_", ""))
+        if kind is float:
+            return float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a valid {kind.__name__}") from None
+    value = raw.strip()
+    if name in ("security_protocol", "sasl_mechanism"):
+        value = value.upper()
+    return value

@@ -1,0 +1,122 @@
+"""``wirewatch alerts tail``: print alerts from ``news.alerts`` as they arrive."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import orjson
+
+from .broker import resolve_bootstrap
+from .settings import Settings
+from .topics import ALERTS
+
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def alert_filter(
+    kinds: list[str] | None, min_severity: str | None, actors: list[str] | None
+) -> Callable[[dict[str, Any]], bool]:
+    wanted_kinds = {k.lower() for k in kinds or []}
+    wanted_actors = {a.casefold() for a in actors or []}
+    floor = SEVERITY_RANK.get((min_severity or "low").lower(), 0)
+
+    def keep(alert: dict[str, Any]) -> bool:
+        if wanted_kinds and str(alert.get("kind", "")).lower() not in wanted_kinds:
+            return False
+        if wanted_actors and str(alert.get("actor", "")).casefold() not in wanted_actors:
+            return False
+        return SEVERITY_RANK.get(str(alert.get("severity", "low")), 0) >= floor
+
+    return keep
+
+
+def format_alert(alert: dict[str, Any]) -> str:
+    details = alert.get("details") or {}
+    facts = [f"{k}={v}" for k, v in details.items() if v not in (None, "", [])]
+    evidence = (alert.get("evidence") or [{}])[0].get("text", "")
+    speaker = f" speaker={alert['speaker']}" if alert.get("speaker") else ""
+    return (
+        f"[{alert.get('severity', '?').upper():8}] {alert.get('actor')} {alert.get('modality')} "
+        f"{alert.get('kind')} incident={alert.get('incident_id')}{speaker} {' '.join(facts)}\n"
+        f"           {evidence[:240]}\n           {alert.get('url') or alert.get('article_id')}"
+    )
+
+
+async def tail_alerts(
+    settings: Settings,
+    bootstrap: list[str],
+    *,
+    keep: Callable[[dict[str, Any]], bool],
+    as_json: bool,
+    from_beginning: bool,
+    out: TextIO,
+    limit: int | None = None,
+    idle_timeout: float | None = None,
+) -> int:
+    """Print matching alerts; stop after ``limit`` alerts or ``idle_timeout`` seconds without one."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        settings.topic(ALERTS),
+        bootstrap_servers=bootstrap,
+        group_id=None,  # a tail reads, it does not take partitions away from anyone
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=False,
+        **settings.aiokafka_security(),
+    )
+    await consumer.start()
+    shown = 0
+    try:
+        while limit is None or shown < limit:
+            batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1.0) * 1000))
+            if not batch and idle_timeout is not None:
+                break
+            for records in batch.values():
+                for message in records:
+                    try:
+                        alert = orjson.loads(message.value)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if not keep(alert):
+                        continue
+                    out.write((orjson.dumps(alert).decode() if as_json else format_alert(alert)) + "\n")
+                    out.flush()
+                    shown += 1
+    finally:
+        await consumer.stop()
+    return shown
+
+
+def cmd_alerts_tail(settings: Settings, args: argparse.Namespace) -> int:
+    bootstrap = resolve_bootstrap(settings)
+    asyncio.run(
+        tail_alerts(
+            settings,
+            bootstrap,
+            keep=alert_filter(args.kind, args.min_severity, args.actor),
+            as_json=args.json,
+            from_beginning=args.from_beginning,
+            out=sys.stdout,
+            limit=args.limit,
+            idle_timeout=args.idle_timeout,
+        )
+    )
+    return 0
+
+
+def add_alerts_parser(sub: Any) -> None:
+    alerts = sub.add_parser("alerts", help="subscribe to alerts")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    tail = alerts_sub.add_parser("tail", help="print alerts from news.alerts as they arrive")
+    tail.add_argument("--kind", action="append", help="only these kinds (repeatable), e.g. icbm")
+    tail.add_argument("--min-severity", choices=list(SEVERITY_RANK), help="only this severity or higher")
+    tail.add_argument("--actor", action="append", help="only these actors (canonical names, repeatable)")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest alert, not the newest")
+    tail.add_argument("--json", action="store_true", help="one Alert JSON object per line")
+    tail.add_argument("--limit", type=int, default=None, help="stop after N alerts")
+    tail.add_argument("--idle-timeout", type=float, default=None, help="stop after N seconds with no alert")
+    tail.set_defaults(func=cmd_alerts_tail)

@@ -1,0 +1,48 @@
+"""Shared fixtures: the brokers of the integration suite and the seed article."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("WIREWATCH_SHARED_DIR", REPO.parent / "shared"))
+SEED = SHARED / "seeds" / "000_08aeed8e566f2a8e.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    if not SEED.exists():
+        pytest.fail(f"seed article not found at {SEED} (set WIREWATCH_SHARED_DIR)")
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def broker_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real broker for the integration suite, chosen by WIREWATCH_TEST_BROKER=tansu|kafka.
+
+    tansu (default): the embedded Tansu on a free loopback port. kafka: Apache Kafka from the native
+    harness (tools/kafka), or an already running one named by WIREWATCH_TEST_KAFKA_BOOTSTRAP.
+    """
+    kind = os.environ.get("WIREWATCH_TEST_BROKER", "tansu")
+    if kind == "tansu":
+        from wirewatch.streams.broker import EmbeddedBroker, free_port
+        from wirewatch.streams.settings import Settings
+
+        log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+        with EmbeddedBroker(Settings(), port=free_port(), log_file=log) as broker:
+            yield broker.bootstrap
+    elif kind == "kafka":
+        external = os.environ.get("WIREWATCH_TEST_KAFKA_BOOTSTRAP")
+        if external:
+            yield external
+            return
+        from tools.kafka.harness import KafkaCluster
+
+        with KafkaCluster(brokers=1, data_dir=tmp_path_factory.mktemp("kafka")) as cluster:
+            yield cluster.bootstrap
+    else:
+        pytest.fail(f"WIREWATCH_TEST_BROKER must be tansu or kafka, not {kind!r}")

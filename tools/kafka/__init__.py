@@ -1,0 +1,1 @@
+"""Apache Kafka native test harness (see harness.py)."""
