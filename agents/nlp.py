@@ -15,6 +15,7 @@ Strings added while loading (model, gazetteer patterns and ids) are permanent an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -58,8 +59,20 @@ _LEADING_THE = re.compile(r"^the\s+", re.I)
 _POSSESSIVE = re.compile(r"\s*['’]s?$")
 _SPACES = re.compile(r"\s+")
 
+# Merged family patterns (see _merge_family_regexes): synthetic ruler id -> [(family regex, family id)].
+# Keyed by a digest of the regexes, so pipelines loaded with different user files never collide.
+_MERGED_PREFIX = "wirewatch-families:"
+_FAMILY_GROUPS: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+
+# Compass words the model tags as LOC/ORG in "the North said ..."; they are not names.
+_DIRECTIONS = frozenset({"north", "south", "east", "west"})
+
+_ARTICLES = frozenset({"the", "a", "an"})
+
 # Labels a bare surname may carry when the statistical NER mislabels it (e.g. "Nebenzia" as GPE).
 _NAME_LIKE_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"})
+# Places share words with given names (Jordan, Georgia, Chad): a place is never taken for a first word.
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,54 @@ def shipped_gazetteer() -> list[dict[str, Any]]:
     return _parse_gazetteer(resource.read_text(encoding="utf-8"), GAZETTEER_RESOURCE)
 
 
+def _with_upper_case_variants(patterns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add an all-caps copy of each phrase pattern, for datelines and headlines ("SEOUL, March 3").
+
+    Phrases match case-sensitively (a case-blind "US" would match the pronoun "us"); one- and two-letter
+    words are left alone because their capitals are other words ("XI" is a numeral).
+    """
+    extra = []
+    for entry in patterns:
+        phrase = entry["pattern"]
+        if isinstance(phrase, str) and len(phrase) > 2 and phrase.upper() != phrase:
+            extra.append({**entry, "pattern": phrase.upper()})
+    return patterns + extra
+
+
+def _is_single_regex(pattern: Any) -> str | None:
+    """The regex of a one-token pattern ``[{"TEXT": {"REGEX": r}}]``, else None."""
+    if isinstance(pattern, list) and len(pattern) == 1 and isinstance(pattern[0], dict):
+        spec = pattern[0]
+        if list(spec) == ["TEXT"] and isinstance(spec["TEXT"], dict) and list(spec["TEXT"]) == ["REGEX"]:
+            regex = spec["TEXT"]["REGEX"]
+            return regex if isinstance(regex, str) else None
+    return None
+
+
+def _merge_family_regexes(patterns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fold the one-token regex patterns of families (``Hwasong-17``) into one pattern per label.
+
+    The Matcher calls every distinct regex in Python on every token of every doc, so thirty families
+    cost thirty calls per token; one alternation costs one. The merged pattern gets a synthetic id, and
+    ``entities_of`` finds the family again by trying the family regexes on the (rare) matched text.
+    """
+    kept: list[dict[str, Any]] = []
+    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for entry in patterns:
+        regex = _is_single_regex(entry["pattern"])
+        if regex is not None and str(entry["id"]).endswith(FAMILY_MARK):
+            grouped[entry["label"]].append((regex, entry["id"]))
+        else:
+            kept.append(entry)
+    for label, families in grouped.items():
+        alternation = "|".join(f"(?:{regex})" for regex, _ in families)
+        digest = hashlib.sha1(f"{label}\n{alternation}".encode()).hexdigest()[:12]
+        merged_id = f"{_MERGED_PREFIX}{digest}"
+        _FAMILY_GROUPS[merged_id] = [(re.compile(regex), family_id) for regex, family_id in families]
+        kept.append({"label": label, "pattern": [{"TEXT": {"REGEX": alternation}}], "id": merged_id})
+    return kept
+
+
 def add_gazetteer(nlp: Language, gazetteer_paths: Iterable[str | Path] = ()) -> None:
     """Add the gazetteer EntityRuler (shipped patterns plus ``gazetteer_paths``) to ``nlp``."""
     patterns = shipped_gazetteer()
@@ -117,13 +178,16 @@ def add_gazetteer(nlp: Language, gazetteer_paths: Iterable[str | Path] = ()) -> 
     # labels the tokens around them, so a gazetteer match both wins and constrains the model: "Nebenzia"
     # stays PERSON (the small model says GPE) and "US Ambassador to the United Nations Kelly Craft" can
     # no longer become one ORG span, because "United Nations" and "Kelly Craft" are fixed first. Placed
-    # after the NER with overwrite_ents, the ruler would also win, but a model span that only overlaps a
-    # match is dropped whole (losing its other tokens) instead of being re-predicted around the match.
+    # after the NER with overwrite_ents, the ruler would also win and the seed comes out the same, but a
+    # model span that only overlaps a match is dropped whole instead of being re-predicted around it
+    # ("British Royal Navy": the ORG is lost to the NORP match "British"; measured on ~120 news passages,
+    # 3 entities lost that way, none gained).
     ruler_config = {"validate": True, "overwrite_ents": True}
     if "ner" in nlp.pipe_names:
         ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, before="ner", config=ruler_config)
     else:
         ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, config=ruler_config)
+    patterns = _merge_family_regexes(_with_upper_case_variants(patterns))
     # Phrase patterns are tokenised by running the pipeline up to the ruler over them; the tokenizer
     # alone is all an ORTH match needs, so everything else is switched off while they are added.
     with nlp.select_pipes(enable=[RULER_NAME]):
@@ -174,6 +238,8 @@ def _canonical(ent: Span) -> str:
     ent_id = ent.ent_id_
     if not ent_id:
         return normalise_name(ent.text)
+    if ent_id.startswith(_MERGED_PREFIX):
+        ent_id = next((fid for rx, fid in _FAMILY_GROUPS.get(ent_id, ()) if rx.search(ent.text)), ent.text)
     if ent_id.endswith(FAMILY_MARK):
         return _family_canonical(ent_id, ent.text)
     return ent_id
@@ -182,9 +248,9 @@ def _canonical(ent: Span) -> str:
 def _person_keys(full_names: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Map name parts of multi-word PERSON names to the full name, when the part is unambiguous.
 
-    Returns (last-word map, first-word map). A bare first word is used only where it is already
-    a PERSON or an untagged proper noun: news refers to "Kim Jong Un" as "Kim", to "Kelly Craft" as
-    "Craft", and almost never to anyone by a Western first name alone.
+    Returns (last-word map, first-word map). News refers to "Kim Jong Un" as "Kim" and to "Kelly Craft"
+    as "Craft", and almost never to anyone by a Western first name alone, so both words are keys; a
+    first word is never matched against a place (see _PLACE_LABELS).
     """
     last: dict[str, set[str]] = defaultdict(set)
     first: dict[str, set[str]] = defaultdict(set)
@@ -201,6 +267,13 @@ def _person_keys(full_names: Iterable[str]) -> tuple[dict[str, str], dict[str, s
     return unique(last), unique(first)
 
 
+def _after_article(doc: Doc, start: int, text: str) -> bool:
+    """True for "the Moon" / "a Craft": a thing named like a person, not the person."""
+    if text[:4].lower() == "the " or text[:2].lower() == "a ":
+        return True
+    return start > 0 and doc[start - 1].lower_ in _ARTICLES
+
+
 def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityMention]:
     """The entity mentions of ``doc`` in document order, each with its canonical name and count.
 
@@ -209,24 +282,35 @@ def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityM
     the article takes that person's full name and the PERSON label, also when the model missed or
     mislabelled it. ``labels`` keeps only those labels. Call inside the memory zone that made ``doc``.
     """
-    found: list[tuple[str, str, int, int, str, bool]] = []  # text, label, start, end, canonical, gazetteer
+    # text, label, start, end, canonical, and whether a person's full name may replace the canonical
+    found: list[tuple[str, str, int, int, str, bool]] = []
     for ent in doc.ents:
-        found.append((ent.text, ent.label_, ent.start_char, ent.end_char, _canonical(ent), bool(ent.ent_id_)))
+        if ent.ent_id_:  # the gazetteer is authoritative
+            found.append((ent.text, ent.label_, ent.start_char, ent.end_char, _canonical(ent), False))
+            continue
+        if ent.text.lower() in _DIRECTIONS:
+            continue  # "the North" is a direction the model sometimes tags; which state it means is context
+        canonical = _canonical(ent)
+        may_be_person = ent.label_ in _NAME_LIKE_LABELS and " " not in canonical
+        may_be_person = may_be_person and not _after_article(doc, ent.start, ent.text)
+        found.append((ent.text, ent.label_, ent.start_char, ent.end_char, canonical, may_be_person))
 
     persons = {canonical for _, label, _, _, canonical, _ in found if label == "PERSON"}
     by_last, by_first = _person_keys(persons)
     if by_last or by_first:
         resolved = []
-        for text, label, start, end, canonical, from_gazetteer in found:
-            if not from_gazetteer and " " not in canonical and label in _NAME_LIKE_LABELS:
-                full = by_last.get(canonical) or (by_first.get(canonical) if label == "PERSON" else None)
+        for text, label, start, end, canonical, may_be_person in found:
+            if may_be_person:
+                full = by_last.get(canonical)
+                if full is None and label not in _PLACE_LABELS:
+                    full = by_first.get(canonical)
                 if full:
                     label, canonical = "PERSON", full
-            resolved.append((text, label, start, end, canonical, from_gazetteer))
+            resolved.append((text, label, start, end, canonical, may_be_person))
         found = resolved
         # Bare surnames the model did not tag at all ("Craft said ..."): untagged proper nouns only.
         for token in doc:
-            if token.ent_type or not token.is_title:
+            if token.ent_type or not token.is_title or _after_article(doc, token.i, token.text):
                 continue
             if token.tag and token.pos_ != "PROPN":
                 continue
@@ -239,8 +323,8 @@ def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityM
         found = [item for item in found if item[1] in labels]
     counts = Counter(item[4] for item in found)
     return [
-        EntityMention(text=text, label=label, start=start, end=end, canonical=canonical, count=counts[canonical])
-        for text, label, start, end, canonical, _ in found
+        EntityMention(text=text, label=label, start=start, end=end, canonical=name, count=counts[name])
+        for text, label, start, end, name, _ in found
     ]
 
 

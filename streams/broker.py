@@ -34,11 +34,25 @@ class BrokerError(RuntimeError):
 
 
 # ---- reachability ---------------------------------------------------------------------------------------
+def _accepts(server: str) -> bool:
+    host, _, port = server.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 async def wait_for_broker(settings: Settings, bootstrap: list[str], timeout: float = 30.0) -> None:
     """Return once the broker answers a metadata request, or raise BrokerError after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
+        if not any(_accepts(server) for server in bootstrap):
+            # Nothing listens yet: poll the port quietly instead of letting aiokafka log refusals.
+            last = ConnectionRefusedError(f"nothing listens on {','.join(bootstrap)}")
+            await asyncio.sleep(0.1)
+            continue
         admin = AIOKafkaAdminClient(
             bootstrap_servers=bootstrap, request_timeout_ms=3000, **settings.aiokafka_security()
         )

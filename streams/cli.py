@@ -19,6 +19,8 @@ from .broker import (
     EmbeddedBroker,
     ensure_topics,
     forget_address,
+    free_port,
+    port_is_free,
     record_address,
     resolve_bootstrap,
 )
@@ -61,6 +63,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from .app import create_pipeline, run_worker
 
     with broker_for_run(settings) as live:
+        if not port_is_free(live.web_port, live.web_host):
+            # A second worker on the same host: take a free port rather than fail.
+            live = live.with_(web_port=free_port(live.web_host))
         pipeline = create_pipeline(live)
         if getattr(args, "demo", False):
             _schedule_demo(pipeline)

@@ -47,7 +47,9 @@ class Settings:
     model: str = ""
     gazetteer: str = ""
     batch_size: int = 16
-    batch_within: float = 0.2
+    #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
+    #: added latency when traffic is light.
+    batch_within: float = 0.05
     incident_window_hours: float = 48.0
     alert_non_state_rockets: bool = False
     #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,

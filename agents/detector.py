@@ -1,0 +1,1346 @@
+"""The provocation-alert detector: sentences of a parsed article in, launch findings out.
+
+Pure logic, no Kafka. A *signal* is every launch candidate the detector sees (with the reason it is
+suppressed, if it is); a *finding* is an alertable signal after the candidates of one article that
+describe the same event are merged. Lexicons live in ``data/detector_cues.json`` and the watch list of
+actors in ``data/actors.json``: extend those, not this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+KINDS = (
+    "icbm",
+    "irbm",
+    "srbm",
+    "slbm",
+    "hypersonic",
+    "cruise",
+    "space_launch_vehicle",
+    "ballistic_unspecified",
+    "rocket_artillery",
+)
+MODALITIES = ("occurred", "possible", "threatened")
+MODALITY_RANK = {"occurred": 3, "threatened": 2, "possible": 1}
+SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1}
+#: Which kind wins when one event is described with several: the more specific and longer-range first.
+KIND_RANK = {k: i for i, k in enumerate(reversed(
+    ("icbm", "slbm", "irbm", "space_launch_vehicle", "hypersonic", "srbm", "cruise",
+     "ballistic_unspecified", "rocket_artillery")))}
+KIND_FAMILY = {
+    "icbm": "long_range",
+    "irbm": "long_range",
+    "slbm": "long_range",
+    "space_launch_vehicle": "long_range",
+    "hypersonic": "long_range",
+    "srbm": "short_range",
+    "rocket_artillery": "short_range",
+    "cruise": "cruise",
+    "ballistic_unspecified": "ballistic_unspecified",
+}
+UNKNOWN_ACTOR = "unknown"
+
+
+def kind_family(kind: str) -> str:
+    """The incident family of a kind (DESIGN.md); ``ballistic_unspecified`` is its own wildcard family."""
+    return KIND_FAMILY.get(kind, "ballistic_unspecified")
+
+
+def default_severity(kind: str, modality: str) -> str:
+    """DESIGN.md's severity rule."""
+    if modality == "occurred":
+        return "critical" if kind in ("icbm", "irbm", "slbm", "space_launch_vehicle") else "high"
+    return "high" if kind == "icbm" else "medium"
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of the article that supports a finding (char offsets into the article text)."""
+
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(text=str(data["text"]), start=int(data["start"]), end=int(data["end"]))
+
+
+def _empty_details() -> dict[str, Any]:
+    return {"count": None, "range_km": None, "apogee_km": None, "location": None, "time_text": None,
+            "weapon_name": None}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One alertable launch event in one article."""
+
+    kind: str
+    modality: str
+    actor: str
+    speaker: str | None
+    details: dict[str, Any]
+    severity: str
+    confidence: float
+    evidence: tuple[Evidence, ...]
+
+    def __hash__(self) -> int:  # details is a dict: hash by the stable fingerprint instead
+        return hash(self.fingerprint())
+
+    def fingerprint(self) -> str:
+        """Stable across runs and processes: the same article text gives the same fingerprint."""
+        key = "|".join([self.actor, kind_family(self.kind), self.modality,
+                        *(f"{e.start}:{e.end}:{e.text}" for e in self.evidence)])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "modality": self.modality,
+            "actor": self.actor,
+            "speaker": self.speaker,
+            "details": dict(self.details),
+            "severity": self.severity,
+            "confidence": round(self.confidence, 3),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "fingerprint": self.fingerprint(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict`; extra keys (a signal's ``alertable``, ``reason``...) are ignored."""
+        details = _empty_details()
+        details.update(data.get("details") or {})
+        return cls(
+            kind=str(data["kind"]),
+            modality=str(data["modality"]),
+            actor=str(data.get("actor") or UNKNOWN_ACTOR),
+            speaker=data.get("speaker"),
+            details=details,
+            severity=str(data.get("severity") or default_severity(data["kind"], data["modality"])),
+            confidence=float(data.get("confidence") or 0.0),
+            evidence=tuple(Evidence.from_dict(e) for e in data.get("evidence") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A detector candidate. Alertable signals are the (merged) findings; the others say why not."""
+
+    finding: Finding
+    alertable: bool
+    reason: str | None = None
+    trigger: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        # A finding's dict plus the verdict, so consumers of news.enriched can rebuild the Finding.
+        return {**self.finding.to_dict(), "alertable": self.alertable, "reason": self.reason,
+                "trigger": self.trigger}
+
+
+@dataclass
+class Detection:
+    findings: list[Finding] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+
+    def strongest(self) -> Finding | None:
+        """The finding that ranks highest: modality (occurred > threatened > possible), then severity."""
+        return max(self.findings, key=finding_rank, default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"findings": [f.to_dict() for f in self.findings], "signals": [s.to_dict() for s in self.signals]}
+
+
+def finding_rank(finding: Finding) -> tuple[int, int, int, float]:
+    return (MODALITY_RANK.get(finding.modality, 0), SEVERITY_RANK.get(finding.severity, 0),
+            KIND_RANK.get(finding.kind, 0), finding.confidence)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Settings: non-state rocket fire alerting, unresolved actors, and the kind → severity map.
+
+    ``severity_map`` maps a kind to a severity for every modality, or to ``{"occurred": ..,
+    "warning": ..}`` (warning = possible or threatened); kinds it leaves out follow DESIGN.md.
+    """
+
+    alert_non_state_rockets: bool = False
+    alert_unknown_actor: bool = True
+    severity_map: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
+    min_confidence: float = 0.0
+
+    def severity(self, kind: str, modality: str) -> str:
+        mapped = self.severity_map.get(kind)
+        if isinstance(mapped, str):
+            return mapped
+        if isinstance(mapped, Mapping):
+            key = "occurred" if modality == "occurred" else "warning"
+            if key in mapped:
+                return str(mapped[key])
+        return default_severity(kind, modality)
+
+
+# --------------------------------------------------------------------------------------------- lexicons
+
+
+def _load_json(name: str) -> dict[str, Any]:
+    return json.loads((files("wirewatch.agents") / "data" / name).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class _Actor:
+    name: str
+    state: bool
+    space_launch_counts: bool
+
+
+@dataclass
+class _Lexicon:
+    cues: dict[str, Any]
+    weapons: list[tuple[str, re.Pattern[str]]]
+    defence: re.Pattern[str]
+    actors: dict[str, _Actor]
+    alias_re: re.Pattern[str]
+    alias_to_actor: dict[str, str]
+    context_alias_to_actor: dict[str, str]
+    place_to_actor: dict[str, str]
+    generic_subjects: frozenset[str]
+    res: dict[str, re.Pattern[str]]
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+@cache
+def lexicon() -> _Lexicon:
+    """Load and compile the cue lists and the actor watch list once per process."""
+    cues = _load_json("detector_cues.json")
+    watch = _load_json("actors.json")
+    actors: dict[str, _Actor] = {}
+    aliases: dict[str, str] = {}
+    context: dict[str, str] = {}
+    places: dict[str, str] = {}
+    for name, spec in watch["states"].items():
+        actors[name] = _Actor(name, True, bool(spec.get("space_launch_counts")))
+        aliases.update({a: name for a in [name, *spec.get("aliases", [])]})
+        context.update({a: name for a in spec.get("context_aliases", [])})
+        places.update({p: name for p in spec.get("places", [])})
+    for name, spec in watch.get("non_state", {}).items():
+        actors[name] = _Actor(name, False, False)
+        aliases.update({a: name for a in [name, *spec.get("aliases", [])]})
+        places.update({p: name for p in spec.get("origins", [])})
+    everything = {**aliases, **context, **places}
+    alias_re = re.compile(r"(?<![\w-])(?:" + _alternation(everything) + r")(?![\w])")
+    res = {key: re.compile(pattern, re.IGNORECASE) for key, pattern in cues["suppress_sentence"].items()}
+    for key in ("historical_date", "first_since", "capability_cues", "hypothetical_cues", "civil_space",
+                "military_context_overrides_civil", "apogee_cues", "range_cues"):
+        res[key] = re.compile(cues[key], re.IGNORECASE)
+    units = _alternation(cues["distance_units"])
+    res["distance"] = re.compile(
+        r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*-?\s*(?P<unit>" + units + r")\b", re.IGNORECASE)
+    weapons = [(w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
+               for w in cues["weapons"]]
+    return _Lexicon(
+        cues=cues,
+        weapons=weapons,
+        defence=re.compile(r"(?<![\w-])(?:" + cues["defence_weapons"] + r")(?![\w])", re.IGNORECASE),
+        actors=actors,
+        alias_re=alias_re,
+        alias_to_actor=aliases,
+        context_alias_to_actor=context,
+        place_to_actor=places,
+        generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
+        res=res,
+    )
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class _Weapon:
+    kind: str
+    start: int  # char offsets in the doc
+    end: int
+    text: str
+    defence: bool
+    tokens: tuple[int, ...]  # token indices
+
+
+@dataclass
+class _Candidate:
+    trigger: Token
+    sent: Span
+    weapons: list[_Weapon]
+    modality: str
+    actor: str | None
+    reason: str | None
+    speaker: str | None
+    confidence: float
+    via_fallback: bool = False
+
+
+def _weapons_in(sent: Span) -> list[_Weapon]:
+    """Weapon mentions in a sentence, longest match first, non-overlapping (defence systems included)."""
+    lex = lexicon()
+    text, base = sent.text, sent.start_char
+    found: list[tuple[int, int, str, bool]] = []
+    for m in lex.defence.finditer(text):
+        found.append((m.start(), m.end(), "defence", True))
+    for kind, rx in lex.weapons:
+        for m in rx.finditer(text):
+            found.append((m.start(), m.end(), kind, False))
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    chosen: list[tuple[int, int, str, bool]] = []
+    for f in sorted(found, key=lambda f: -(f[1] - f[0])):
+        if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
+            chosen.append(f)
+    out = []
+    for s, e, kind, defence in sorted(chosen):
+        span = sent.doc.char_span(base + s, base + e, alignment_mode="expand")
+        if span is None:
+            continue
+        # "an intermediate-range ballistic missile target" is a defence-test target, not a launch
+        nxt = sent.doc[span.end] if span.end < sent.end else None
+        if nxt is not None and nxt.lower_ in ("target", "targets") and not defence:
+            defence = True
+        out.append(_Weapon(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
+    return out
+
+
+def _ancestors(tok: Token, sent: Span) -> list[Token]:
+    return [a for a in tok.ancestors if sent.start <= a.i < sent.end]
+
+
+def _chain(tok: Token, sent: Span) -> list[Token]:
+    """The trigger and its ancestors up to (not including) the first speech verb: the clause spine."""
+    lex = lexicon()
+    out = [tok]
+    for anc in _ancestors(tok, sent):
+        if anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX"):
+            if not any(c.dep_ in ("auxpass", "nsubjpass") and c.i == tok.i or c.dep_ == "auxpass"
+                       for c in anc.children):
+                break  # "X said": X's claim; but "launches are said to have taken place" stays one clause
+        out.append(anc)
+    return out
+
+
+def _speech_head(tok: Token, sent: Span) -> Token | None:
+    lex = lexicon()
+    for anc in _ancestors(tok, sent):
+        if anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX"):
+            return anc
+    # "according to X" attached anywhere in the sentence
+    for t in sent:
+        if t.lower_ == "according" and t.nbor(1).lower_ == "to" if t.i + 1 < len(t.doc) else False:
+            return t
+    return None
+
+
+def _is_headline(sent: Span) -> bool:
+    text = sent.text.strip()
+    if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues["headline_max_tokens"]:
+        return False
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return bool(words) and sum(t.text[0].isupper() for t in words) >= 0.6 * len(words)
+
+
+# ------------------------------------------------------------------------------------------ actor logic
+
+
+def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
+    """(start, end, alias, kind) in doc offsets; kind is 'alias', 'context' or 'place'."""
+    lex = lexicon()
+    out = []
+    for m in lex.alias_re.finditer(text):
+        alias = m.group(0)
+        kind = ("alias" if alias in lex.alias_to_actor else "context" if alias in lex.context_alias_to_actor
+                else "place")
+        out.append((base + m.start(), base + m.end(), alias, kind))
+    return out
+
+
+def _actor_of_alias(alias: str, kind: str, doc_states: set[str]) -> str | None:
+    lex = lexicon()
+    if kind == "alias":
+        return lex.alias_to_actor[alias]
+    if kind == "context":
+        name = lex.context_alias_to_actor[alias]
+        # "the North" means North Korea only when North Korea is named in the article
+        return name if name in doc_states or not doc_states else None
+    return lex.place_to_actor.get(alias)
+
+
+def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_states: set[str]) -> str | None:
+    """The actor named in doc[start:end] (token indices), preferring the one closest to ``head``."""
+    if start >= end:
+        return None
+    span = doc[start:end]
+    best: tuple[int, int, str] | None = None
+    for s, e, alias, kind in _alias_matches(span.text, span.start_char):
+        actor = _actor_of_alias(alias, kind, doc_states)
+        if actor is None:
+            continue
+        sub = doc.char_span(s, e, alignment_mode="expand")
+        depth = 99
+        if head is not None and sub is not None:
+            depth = min(_depth_to(t, head) for t in sub)
+        cand = (depth, s, actor)
+        if best is None or cand < best:
+            best = cand
+    return best[2] if best else None
+
+
+def _depth_to(tok: Token, head: Token) -> int:
+    depth = 0
+    while tok.i != head.i:
+        if tok.head.i == tok.i:
+            return 50 + depth
+        tok = tok.head
+        depth += 1
+        if depth > 40:
+            return 99
+    return depth
+
+
+def _subtree_bounds(tok: Token) -> tuple[int, int]:
+    return tok.left_edge.i, tok.right_edge.i + 1
+
+
+def _subject_of(tok: Token) -> Token | None:
+    """The subject of a verb, inherited through coordination ("launched and flew") and xcomp."""
+    cur = tok
+    for _ in range(4):
+        for child in cur.children:
+            if child.dep_ in ("nsubj", "nsubjpass", "csubj", "expl") and child.dep_ != "expl":
+                return child
+        for child in cur.children:
+            if child.dep_ == "agent":
+                pobj = [c for c in child.children if c.dep_ == "pobj"]
+                if pobj:
+                    return pobj[0]
+        if cur.dep_ in ("conj", "xcomp", "advcl", "acl", "relcl", "pcomp") and cur.head.i != cur.i:
+            if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBN":
+                return cur.head  # "missiles launched from X": the modified noun
+            if cur.dep_ in ("acl", "relcl"):
+                # "a plan to launch", "its attempt to launch": the planner is the subject of the plan's verb
+                noun = cur.head
+                if noun.dep_ == "poss" or any(c.dep_ == "poss" for c in noun.children):
+                    return next((c for c in noun.children if c.dep_ == "poss"), noun)
+                cur = noun
+                while cur.pos_ not in ("VERB", "AUX") and cur.head.i != cur.i:
+                    cur = cur.head
+                continue
+            cur = cur.head
+            continue
+        break
+    return None
+
+
+def _governing_verb(tok: Token, sent: Span) -> Token | None:
+    cur = tok
+    for _ in range(8):
+        if cur.head.i == cur.i or not (sent.start <= cur.head.i < sent.end):
+            return None
+        cur = cur.head
+        if cur.pos_ in ("VERB", "AUX"):
+            return cur
+    return None
+
+
+# ------------------------------------------------------------------------------------------ main logic
+
+
+def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
+    lex = lexicon()
+    cues = lex.cues
+    weapon_tokens = {i for w in weapons for i in w.tokens}
+    out = []
+    for tok in sent:
+        lemma = tok.lemma_.lower()
+        text = tok.lower_
+        if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
+            if lemma in cues["verb_triggers"] or text in cues["verb_triggers"]:
+                if tok.i in weapon_tokens:
+                    continue
+                out.append(tok)
+        elif tok.pos_ in ("NOUN", "PROPN"):
+            if lemma not in cues["noun_triggers"] and text not in cues["noun_triggers"]:
+                continue
+            if tok.i in weapon_tokens:
+                continue
+            if tok.dep_ == "compound" and tok.head.lemma_.lower() not in cues["compound_launch_heads_kept"]:
+                continue  # "launch pad", "launch site": not an event
+            if lemma == "flight" and not any(c.lower_ in cues["flight_needs_compound"] for c in tok.children):
+                continue
+            out.append(tok)
+    return out
+
+
+def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
+    """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
+    lex = lexicon()
+    cues = lex.cues
+    lemma = trigger.lemma_.lower()
+
+    def within(lo: int, hi: int, exclude: tuple[int, int] | None = None) -> list[_Weapon]:
+        out = []
+        for w in weapons:
+            if any(lo <= i < hi for i in w.tokens):
+                if exclude and all(exclude[0] <= i < exclude[1] for i in w.tokens):
+                    continue
+                out.append(w)
+        return out
+
+    if trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB"):
+        subj = _subject_of(trigger)
+        if lemma in cues["weapon_subject_only_verbs"]:
+            return (within(*_subtree_bounds(subj)) if subj is not None else []), False
+        if lemma in cues["verbs_needing_weapon_object"]:
+            objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
+            found = [w for c in objs for w in within(*_subtree_bounds(c))]
+            return found, False
+        # the verb's own arguments, not its clausal complements (another event's weapons)
+        found = []
+        for child in trigger.children:
+            if child.dep_ in ("ccomp", "advcl", "conj", "relcl", "parataxis") and child.pos_ in ("VERB", "AUX"):
+                # another event's clause, except a free relative ("fired what was apparently an ICBM")
+                if not any(t.lower_ == "what" for t in child.subtree if t.i < child.i):
+                    continue
+            found.extend(within(*_subtree_bounds(child)))
+        found.extend(within(trigger.i, trigger.i + 1))
+        if not found and subj is not None and subj.i != trigger.i:
+            found = within(*_subtree_bounds(subj))
+        if not found and trigger.dep_ in ("acl", "relcl"):
+            found = within(trigger.head.i, trigger.head.i + 1)
+        if found:
+            return _dedupe(found), False
+    else:
+        found = within(*_subtree_bounds(trigger))
+        if lemma in cues["noun_triggers_needing_compound_weapon"]:
+            found = [w for w in found if w.tokens and all(i < trigger.i for i in w.tokens)]
+            return found, False
+        if not found and trigger.dep_ in ("compound", "conj"):
+            found = within(*_subtree_bounds(trigger.head))
+        if not found:
+            gov = _governing_verb(trigger, sent)
+            if gov is not None and gov.lemma_.lower() in cues["occurrence_light_verbs"]:
+                for child in gov.children:
+                    if child.dep_ in ("nsubj", "nsubjpass", "dobj", "attr"):
+                        found.extend(within(*_subtree_bounds(child)))
+        if found:
+            return _dedupe(found), False
+    if n_triggers == 1:
+        near = sorted(weapons, key=lambda w: abs(w.tokens[0] - trigger.i))
+        return near[:1], True
+    return [], False
+
+
+def _dedupe(ws: list[_Weapon]) -> list[_Weapon]:
+    seen, out = set(), []
+    for w in ws:
+        if w.start not in seen:
+            seen.add(w.start)
+            out.append(w)
+    return out
+
+
+def _has_neg(tok: Token) -> bool:
+    for child in tok.children:
+        if child.dep_ == "neg":
+            return True
+        if child.lower_ in ("no", "none", "neither", "nor", "never") and child.dep_ in ("det", "nsubj", "advmod",
+                                                                                        "dep", "preconj"):
+            return True
+    return False
+
+
+def _negation(trigger: Token, sent: Span) -> str | None:
+    """'denied', 'contested', 'suppressed' (avoid/ban...) or None for the trigger's clause spine."""
+    lex = lexicon()
+    cues = lex.cues
+    chain = _chain(trigger, sent)
+    if trigger.lower_ in ("none",):
+        return "denied"
+    for tok in chain:
+        lemma = tok.lemma_.lower()
+        if _has_neg(tok):
+            if lemma in cues["contest_nouns"]:
+                return "contested"
+            return "denied"
+        if tok.lower_ in ("none",) or (tok.dep_ == "pobj" and tok.head.lower_ == "of"
+                                       and tok.head.head.lower_ == "none"):
+            return "denied"
+        if tok is not trigger and lemma in cues["negating_verbs"]:
+            return "suppressed"
+        if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
+            return "suppressed"
+    for anc in _ancestors(trigger, sent):
+        if anc.lemma_.lower() in cues["denial_verbs"]:
+            return "denied"
+    return None
+
+
+def _conditional(trigger: Token, sent: Span) -> bool:
+    marks = set(lexicon().cues["conditional_marks"])
+    for tok in _chain(trigger, sent):
+        for child in tok.children:
+            if child.dep_ == "mark" and child.lower_ in marks:
+                return True
+            if child.dep_ == "advcl" and child.i < tok.i and False:
+                return True
+        if tok.dep_ in ("advcl",) and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
+            return True
+    return False
+
+
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+_TEMPORAL_DEPS = frozenset({"prep", "pobj", "pcomp", "npadvmod", "nummod", "compound", "appos", "nmod", "amod",
+                            "advmod", "tmod", "obl", "conj", "cc", "case"})
+_TEMPORAL_MARKS = frozenset({"since", "after", "before", "when", "until", "while", "as"})
+
+
+def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
+    """A year (or 'last year', 'usually'...) that dates the trigger's clause to the past."""
+    lex = lexicon()
+    chain = _chain(trigger, sent)
+    chain_ids = {t.i for t in chain} | {c.i for t in chain for c in t.children if c.dep_ == "xcomp"}
+    first_since = lex.res["first_since"]
+    for tok in sent:
+        if not _YEAR.match(tok.text):
+            continue
+        year = int(tok.text)
+        if pub_year is not None and year >= pub_year:
+            continue
+        # walk from the year up to the clause spine through temporal dependencies only
+        cur, ok = tok, True
+        while cur.i not in chain_ids:
+            if cur.head.i == cur.i:
+                ok = False
+                break
+            if cur.dep_ not in _TEMPORAL_DEPS:
+                if cur.dep_ in ("advcl", "ccomp") and any(c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS
+                                                          for c in cur.children):
+                    pass
+                elif cur.dep_ == "pobj" or cur.dep_ == "dobj" and cur.head.lower_ in ("since",):
+                    pass
+                else:
+                    ok = False
+                    break
+            cur = cur.head
+        if not ok:
+            continue
+        window = sent.doc[max(sent.start, tok.i - 8):tok.i + 1].text
+        if first_since.search(window):
+            continue  # "for the first time since 2017" dates a current event
+        return True
+    text = sent.text
+    m = lex.res["historical_date"].search(text)
+    if m:
+        span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
+        if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
+            return True
+    habitual = set(lex.cues["habitual_adverbs"])
+    return any(c.lower_ in habitual for t in chain for c in t.children if c.dep_ == "advmod")
+
+
+def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str | None) -> str:
+    lex = lexicon()
+    cues = lex.cues
+    chain = _chain(trigger, sent)
+    possible = set(cues["possible_lemmas"])
+    threat = set(cues["threat_lemmas"])
+    modal_possible = set(cues["modal_possible"])
+    future = set(cues["modal_future"])
+    is_verb = trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")
+    saw_future = False
+    saw_threat = False
+    saw_possible = False
+    marks = set(cues["temporal_clause_marks"])
+    cut = len(chain)
+    for depth, tok in enumerate(chain):
+        # "as he supervised the test": the main clause's vow or plan does not colour this event
+        if tok.dep_ in ("advcl", "pcomp") and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
+            cut = depth + 1
+            break
+        if tok.dep_ == "pcomp" and tok.head.lower_ in marks:
+            cut = depth + 1
+            break
+    chain = chain[:cut]
+    if not is_verb:
+        # "a new missile test may come ...": a modal right after the noun belongs to its predicate
+        for nxt in trigger.doc[trigger.i + 1:min(sent.end, trigger.i + 3)]:
+            if nxt.tag_ == "MD" and nxt.lower_ in modal_possible:
+                return "possible"
+    for depth, tok in enumerate(chain):
+        lemma = tok.lemma_.lower()
+        for child in tok.children:
+            cl = child.lower_
+            if child.dep_ in ("aux", "auxpass") and child.tag_ == "MD":
+                if cl in modal_possible:
+                    return "possible"
+                if cl in future or child.lemma_.lower() in future:
+                    saw_future = True
+            if child.dep_ in ("advmod", "amod", "acomp") and child.lemma_.lower() in possible:
+                saw_possible = True
+            if child.dep_ == "aux" and cl == "going":
+                saw_future = True
+        if depth == 0:
+            if not is_verb and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("amod",
+                                                                                                       "compound")):
+                saw_possible = True
+            continue
+        if lemma in threat:
+            saw_threat = True
+        elif lemma in possible:
+            saw_possible = True
+        if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
+            saw_possible = True
+    # preparations ("is preparing", "launch preparations") and expectations read as possible
+    if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
+        saw_possible = saw_possible or trigger.head.lemma_.lower() == "preparation"
+        saw_threat = saw_threat or trigger.head.lemma_.lower() in ("plan", "window")
+    own_voice = speaker_actor is None or actor is None or speaker_actor == actor
+    if saw_threat and not saw_possible:
+        return "threatened" if own_voice or not saw_future else "possible"
+    if saw_possible:
+        return "possible"
+    if saw_future:
+        return "threatened" if own_voice else "possible"
+    if is_verb and trigger.tag_ in ("VB",) and not any(c.dep_ in ("aux", "auxpass") for c in trigger.children):
+        # bare infinitive after a non-modal ("to launch") with no cue: a plan of some kind
+        if any(c.dep_ == "aux" and c.lower_ == "to" for c in trigger.children):
+            return "threatened"
+    return "occurred"
+
+
+def _present_narrative(trigger: Token, sent: Span) -> bool:
+    """'... as the missile is launched.': present-tense narration outside a headline (fiction, scenarios)."""
+    if _is_headline(sent):
+        return False
+    if trigger.tag_ in ("VBZ", "VBP") and not any(c.tag_ == "MD" for c in trigger.children):
+        return not any(c.dep_ == "aux" for c in trigger.children)
+    if trigger.tag_ == "VBN":
+        aux = [c for c in trigger.children if c.dep_ == "auxpass"]
+        return bool(aux) and all(a.tag_ in ("VBZ", "VBP") for a in aux) and not any(
+            c.dep_ == "aux" for c in trigger.children)
+    return False
+
+
+def _resolve_actor(trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str],
+                   prev_actor: str | None) -> tuple[str | None, str]:
+    """(actor, how): from the subject, the weapon's modifiers, 'from X', the sentence, the context."""
+    lex = lexicon()
+    doc = sent.doc
+    is_verb = trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")
+    subj = _subject_of(trigger) if is_verb else None
+    if not is_verb:
+        gov = _governing_verb(trigger, sent)
+        # "a launch by X", "X's launch", "North Korean missile launch"
+        for child in trigger.children:
+            if child.dep_ == "poss" and child.pos_ == "PRON":
+                # "its test": the nearest actor named before it
+                actor = _nearest_actor(sent, child, doc_states, before_only=True)
+                if actor:
+                    return actor, "possessive"
+            if child.dep_ in ("poss", "compound", "amod", "nmod"):
+                actor = _actor_in_span(doc, *_subtree_bounds(child), child, doc_states)
+                if actor:
+                    return actor, "modifier"
+            if child.dep_ == "prep" and child.lower_ in ("by", "from"):
+                actor = _actor_in_span(doc, *_subtree_bounds(child), child, doc_states)
+                if actor:
+                    return actor, "by"
+        light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
+        if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr",
+                                                                                   "nsubjpass"):
+            subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
+    for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
+        head = doc[w.tokens[-1]]
+        for child in head.children:
+            if child.dep_ in ("poss", "compound", "amod", "nmod") and child.i not in w.tokens:
+                actor = _actor_in_span(doc, *_subtree_bounds(child), child, doc_states)
+                if actor:
+                    return actor, "weapon_modifier"
+        for i in w.tokens:
+            actor = _actor_in_span(doc, i, i + 1, None, doc_states)
+            if actor and doc[i].ent_type_ in ("NORP", "GPE"):
+                return actor, "weapon_modifier"
+    if subj is not None and subj.i != trigger.i:
+        lo, hi = _subtree_bounds(subj)
+        actor = _actor_in_span(doc, lo, hi, subj, doc_states)
+        if actor:
+            return actor, "subject"
+        if subj.lower_ in ("it", "they", "we", "he", "she") or subj.pos_ == "PRON":
+            speech = _speech_head(trigger, sent)
+            if speech is not None and speech.lower_ != "according":
+                s2 = _subject_of(speech)
+                if s2 is not None:
+                    actor = _actor_in_span(doc, *_subtree_bounds(s2), s2, doc_states)
+                    if actor:
+                        return actor, "speaker_pronoun"
+            # "it": the nearest actor named earlier in the sentence outside attributions, else before
+            actor = _nearest_actor(sent, trigger, doc_states, before_only=True)
+            if actor:
+                return actor, "pronoun_sentence"
+            if prev_actor:
+                return prev_actor, "pronoun_previous"
+        elif (subj.pos_ in ("NOUN",) and subj.lemma_.lower() not in lex.generic_subjects
+              and not any(subj.i in w.tokens or any(subj.i == doc[i].head.i for i in w.tokens) for w in weapons)
+              and not any(lo <= i < hi for w in weapons for i in w.tokens)):
+            return None, "non_actor_subject"
+    origin = _origin_actor(trigger, doc_states)
+    if origin:
+        return origin, "origin"
+    actor = _nearest_actor(sent, trigger, doc_states, before_only=False)
+    if actor:
+        return actor, "sentence"
+    if prev_actor:
+        return prev_actor, "previous"
+    return None, "none"
+
+
+def _origin_actor(trigger: Token, doc_states: set[str]) -> str | None:
+    for child in trigger.children:
+        if child.dep_ == "prep" and child.lower_ in ("from", "in", "at", "near", "off"):
+            actor = _actor_in_span(trigger.doc, *_subtree_bounds(child), child, doc_states)
+            if actor and (child.lower_ == "from" or actor in lexicon().place_to_actor.values()):
+                return actor
+    return None
+
+
+def _attribution_tokens(sent: Span) -> set[int]:
+    """Tokens naming who speaks ('South Korea's military said', 'according to Seoul'): not the launcher."""
+    lex = lexicon()
+    out: set[int] = set()
+    for tok in sent:
+        if tok.lemma_.lower() in lex.cues["speech_verbs"] and tok.pos_ in ("VERB", "AUX"):
+            for child in tok.children:
+                if child.dep_ in ("nsubj", "nsubjpass") or (child.dep_ == "agent"):
+                    out.update(range(*_subtree_bounds(child)))
+        if tok.lower_ == "according" and tok.i + 1 < sent.end and tok.nbor(1).lower_ == "to":
+            out.update(range(tok.i, tok.nbor(1).right_edge.i + 1))
+        if tok.lemma_.lower() in ("quote", "cite") and tok.pos_ == "VERB":
+            for child in tok.children:
+                if child.dep_ == "dobj":
+                    out.update(range(*_subtree_bounds(child)))
+    return out
+
+
+def _target_and_observer_tokens(sent: Span) -> set[int]:
+    """Tokens of targets ('fired at northern Israel') and observers ('U.S. officials'): not launchers."""
+    cues = lexicon().cues
+    preps, observers = set(cues["target_preps"]), set(cues["observer_nouns"])
+    verbs = set(cues["verb_triggers"])
+    out: set[int] = set()
+    for tok in sent:
+        if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
+            out.update(range(*_subtree_bounds(tok)))
+        if tok.pos_ == "NOUN" and tok.lemma_.lower() in observers:
+            lo = tok.left_edge.i
+            out.update(range(lo, tok.i + 1))
+    return out
+
+
+def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only: bool) -> str | None:
+    excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
+    best: tuple[int, str] | None = None
+    for s, e, alias, kind in _alias_matches(sent.text, sent.start_char):
+        span = sent.doc.char_span(s, e, alignment_mode="expand")
+        if span is None or any(t.i in excluded for t in span):
+            continue
+        if before_only and span.start > trigger.i:
+            continue
+        actor = _actor_of_alias(alias, kind, doc_states)
+        if actor is None:
+            continue
+        dist = abs(span.start - trigger.i)
+        if best is None or dist < best[0]:
+            best = (dist, actor)
+    return best[1] if best else None
+
+
+def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None]:
+    """Watch-list actors named in the article and the most mentioned one."""
+    lex = lexicon()
+    counts: dict[str, int] = {}
+    for ent in entities:
+        canonical = getattr(ent, "canonical", None)
+        if canonical in lex.actors:
+            counts[canonical] = max(counts.get(canonical, 0), int(getattr(ent, "count", 1)))
+    for _s, _e, alias, kind in _alias_matches(doc.text, 0):
+        if kind == "alias":
+            name = lex.alias_to_actor[alias]
+            counts[name] = counts.get(name, 0) + 1
+    states = {n for n in counts if lex.actors[n].state}
+    dominant = max(sorted(counts), key=lambda n: counts[n]) if counts else None
+    return states | set(counts), dominant
+
+
+# ------------------------------------------------------------------------------------------ speakers
+
+
+def _speaker(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
+    """Who says it: the subject of the speech verb governing the trigger, with affiliation."""
+    speech = _speech_head(trigger, sent)
+    if speech is None:
+        return None
+    if speech.lower_ == "according":
+        pobj = [t for t in speech.nbor(1).subtree if t.dep_ == "pobj"]
+        subj = pobj[0] if pobj else None
+    else:
+        subj = _subject_of(speech)
+    if subj is None or subj.pos_ == "PRON":
+        return None
+    return _name_with_affiliation(subj, doc, entities)
+
+
+def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> str | None:
+    lo, hi = _subtree_bounds(subj)
+    phrase = doc[lo:hi]
+    person = None
+    for ent in phrase.ents:
+        if ent.label_ == "PERSON":
+            person = ent
+            break
+    if person is None:
+        actor = _actor_in_span(doc, lo, hi, subj, set())
+        if actor:
+            return actor
+        if subj.ent_type_ in ("ORG", "GPE", "NORP") or subj.pos_ == "PROPN":
+            return doc[subj.left_edge.i:subj.i + 1].text
+        return None
+    name = _full_name(person, doc, entities)
+    affiliation = _affiliation(name, doc)
+    return f"{name} ({affiliation})" if affiliation else name
+
+
+def _full_name(person: Span, doc: Doc, entities: Sequence[Any]) -> str:
+    surname = person.text.split()[-1]
+    for ent in entities:
+        if getattr(ent, "label", "") == "PERSON" and getattr(ent, "text", "") == person.text:
+            canonical = getattr(ent, "canonical", "")
+            if canonical:
+                return canonical
+    longest = person.text
+    for ent in doc.ents:
+        if ent.label_ == "PERSON" and ent.text.split()[-1] == surname and len(ent.text) > len(longest):
+            longest = ent.text
+    return longest
+
+
+def _affiliation(name: str, doc: Doc) -> str | None:
+    """A state named right before the person's fullest mention ('US Ambassador ... Kelly Craft')."""
+    for m in re.finditer(re.escape(name), doc.text):
+        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+        if span is None:
+            continue
+        lo = max(span.sent.start, span.start - 8)
+        hi = min(span.sent.end, span.end + 10)
+        before = _actor_in_span(doc, lo, span.start, span.root, set())
+        if before:
+            return before
+        after = doc[span.end:hi]
+        if after.text[:2].startswith(","):
+            actor = _actor_in_span(doc, span.end, hi, None, set())
+            if actor:
+                return actor
+    return None
+
+
+# ------------------------------------------------------------------------------------------ details
+
+
+def _to_int(text: str) -> int | None:
+    words = lexicon().cues["count_words"]
+    t = text.lower().replace(",", "")
+    if t.isdigit():
+        return int(t)
+    return words.get(t)
+
+
+def _count(weapons: list[_Weapon], doc: Doc) -> int | None:
+    for w in weapons:
+        head = doc[w.tokens[-1]]
+        for child in head.children:
+            if child.dep_ == "nummod" or (child.dep_ == "det" and child.lower_ in ("a", "an", "both")):
+                value = _to_int(child.text)
+                if value is not None:
+                    return value
+        # "a pair of cruise missiles", "a salvo of two missiles"
+        if head.dep_ == "pobj" and head.head.lower_ == "of":
+            quant = head.head.head
+            value = _to_int(quant.text)
+            if value is not None:
+                return value
+        if head.tag_ in ("NN", "NNP") and head.lower_.endswith(("missile", "rocket", "icbm")):
+            return 1
+    return None
+
+
+def _distances(sent: Span) -> tuple[float | None, float | None]:
+    """(range_km, apogee_km) from '380 kilometres (236 miles)', 'altitude of 97 km', '300 miles'."""
+    lex = lexicon()
+    units = lex.cues["distance_units"]
+    rng: float | None = None
+    apogee: float | None = None
+    text = sent.text
+    last_end = -10
+    for m in lex.res["distance"].finditer(text):
+        if m.start() - last_end <= 3 and text[last_end:m.start()].strip() in ("(", "", "or"):
+            last_end = m.end()
+            continue  # "(236 miles)" repeats the previous figure in another unit
+        last_end = m.end()
+        unit = m.group("unit").lower()
+        factor = units.get(unit) or units.get(m.group("unit"), 1.0)
+        if factor < 0.01 and unit == "m":
+            continue  # a bare "m" is too ambiguous (million, metres)
+        value = float(m.group("num").replace(",", "")) * factor
+        km: float = round(value, 1)
+        if km == int(km):
+            km = int(km)
+        before = text[max(0, m.start() - 40):m.start()]
+        after = text[m.end():m.end() + 12]
+        if lex.res["apogee_cues"].search(before[-28:]):
+            apogee = apogee if apogee is not None else km
+        elif (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after)
+              or "range" in after) and "off the coast" not in after and "outside" not in after:
+            rng = rng if rng is not None else km
+    return rng, apogee
+
+
+def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
+    preps = set(lexicon().cues["direction_preps"])
+    heads = [trigger] + [sent.doc[w.tokens[-1]] for w in weapons]
+    for head in heads:
+        for child in head.children:
+            if child.dep_ != "prep" or child.lower_ not in preps:
+                continue
+            sub = list(child.subtree)
+            for ent in sent.ents:
+                if ent.label_ in ("LOC", "GPE", "FAC") and sub[0].i <= ent.start and ent.end - 1 <= sub[-1].i:
+                    return sent.doc[child.i:ent.end].text
+    return None
+
+
+def _time_text(trigger: Token, sent: Span) -> str | None:
+    chain_ids = {t.i for t in _chain(trigger, sent)}
+    dates = [e for e in sent.ents if e.label_ in ("DATE", "TIME")]
+    if not dates:
+        return None
+
+    def near(e: Span) -> int:
+        return 0 if any(a.i in chain_ids for a in [e.root, *list(e.root.ancestors)[:3]]) else 1
+
+    best = sorted(dates, key=lambda e: (near(e), abs(e.start - trigger.i)))[0]
+    prev = sent.doc[best.start - 1] if best.start > sent.start else None
+    # relative expressions read with their preposition ("in the coming weeks"); dates read alone
+    if prev is not None and prev.dep_ == "prep" and best[0].lower_ == "the":
+        return sent.doc[prev.i:best.end].text
+    return best.text
+
+
+def _weapon_name(weapons: list[_Weapon], sent: Span, entities: Sequence[Any]) -> str | None:
+    for ent in entities:
+        if getattr(ent, "label", "") == "WEAPON" and sent.start_char <= ent.start < sent.end_char:
+            return str(getattr(ent, "canonical", "") or ent.text)
+    for w in weapons:
+        if any(ch.isdigit() for ch in w.text) or w.text[:1].isupper() and w.text.upper() != w.text:
+            name = re.sub(r"\s+(?:missiles?|rockets?)$", "", w.text, flags=re.IGNORECASE)
+            if name.lower() not in ("ballistic", "missile"):
+                return name
+    return None
+
+
+# ------------------------------------------------------------------------------------------ detect
+
+
+def _sentence_suppression(sent: Span, kind: str, doc_text: str) -> str | None:
+    lex = lexicon()
+    res = lex.res
+    text = sent.text
+    if res["fiction"].search(text) or res["hypothetical_cues"].search(text):
+        return "fiction_or_hypothetical"
+    if res["false_alarm"].search(text):
+        return "denied"
+    if res["intercept_test"].search(text):
+        return "missile_defence"
+    if res["engine_test"].search(text):
+        return "engine_test"
+    if res["parade"].search(text):
+        return "parade"
+    if kind in ("rocket_artillery", "space_launch_vehicle", "ballistic_unspecified"):
+        for key in ("fireworks", "model_rocket", "sports", "product"):
+            if res[key].search(text) and not res["military_context_overrides_civil"].search(text):
+                return key
+    if kind in ("space_launch_vehicle", "rocket_artillery", "ballistic_unspecified") and res["civil_space"].search(
+            text) and not res["military_context_overrides_civil"].search(text):
+        return "civilian_space"
+    if kind in ("space_launch_vehicle", "rocket_artillery") and res["civil_space"].search(doc_text) and not res[
+            "military_context_overrides_civil"].search(doc_text):
+        return "civilian_space"
+    return None
+
+
+def detect(
+    doc: Doc,
+    entities: Sequence[Any] = (),
+    *,
+    published_at: str | None = None,
+    config: DetectorConfig | None = None,
+) -> Detection:
+    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article."""
+    config = config or DetectorConfig()
+    lex = lexicon()
+    doc_states, dominant = _doc_states(doc, entities)
+    pub_year = _year_of(published_at)
+    candidates: list[_Candidate] = []
+    prev_actor: str | None = None
+    prev_speaker: str | None = None
+    for sent in doc.sents:
+        weapons = _weapons_in(sent)
+        if not weapons:
+            prev_actor = _nearest_actor(sent, sent[-1], doc_states, before_only=False) or prev_actor
+            continue
+        triggers = _trigger_tokens(sent, weapons)
+        contested = any(_negation(t, sent) == "contested" for t in triggers)
+        verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
+        triggers = [t for t in triggers if t in verbs or not any(
+            t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)]
+        sent_candidates: list[_Candidate] = []
+        for trig in triggers:
+            ws, fallback = _weapons_for(trig, sent, weapons, len(triggers))
+            if not ws:
+                continue
+            cand = _analyse(trig, sent, ws, fallback, doc, entities, doc_states, dominant, prev_actor,
+                            prev_speaker, pub_year, config)
+            sent_candidates.append(cand)
+        _resolve_contested(sent_candidates, contested)
+        candidates.extend(sent_candidates)
+        named = [c.actor for c in sent_candidates if c.actor]
+        prev_actor = named[0] if named else (_nearest_actor(sent, sent[-1], doc_states, False) or prev_actor)
+        speakers = [c.speaker for c in sent_candidates if c.speaker]
+        if speakers:
+            prev_speaker = speakers[0]
+    del lex
+    return _assemble(candidates, doc, entities, config)
+
+
+def _year_of(published_at: str | None) -> int | None:
+    if not published_at:
+        return None
+    m = re.match(r"(\d{4})", published_at)
+    return int(m.group(1)) if m else None
+
+
+def _analyse(trig: Token, sent: Span, ws: list[_Weapon], fallback: bool, doc: Doc, entities: Sequence[Any],
+             doc_states: set[str], dominant: str | None, prev_actor: str | None, prev_speaker: str | None,
+             pub_year: int | None, config: DetectorConfig) -> _Candidate:
+    lex = lexicon()
+    offensive = [w for w in ws if not w.defence]
+    kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+    reason: str | None = None
+    if not offensive:
+        reason = "missile_defence"
+    actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, prev_actor)
+    if how == "non_actor_subject" and reason is None:
+        reason = "non_actor_subject"
+    if actor is None and how != "non_actor_subject":
+        actor = dominant if dominant in doc_states else None
+    speaker = _speaker(trig, sent, doc, entities)
+    if speaker is None and _quoted_continuation(sent):
+        speaker = prev_speaker
+    speaker_actor = _actor_of_text(speaker)
+    modality = _modality(trig, sent, actor, speaker_actor)
+    neg = _negation(trig, sent)
+    if reason is None and neg is not None:
+        reason = "contested" if neg == "contested" else ("denied" if neg == "denied" else "negated")
+    if reason is None and _conditional(trig, sent):
+        reason = "hypothetical"
+    if reason is None and lex.res["capability_cues"].search(sent.text) and _capability_scope(trig, sent):
+        reason = "capability"
+    if reason is None and modality == "occurred" and _historical(trig, sent, pub_year):
+        reason = "historical"
+    if reason is None and modality == "occurred" and _present_narrative(trig, sent):
+        reason = "present_narrative"
+    if reason is None:
+        reason = _sentence_suppression(sent, kind, doc.text)
+    actor_info = lex.actors.get(actor) if actor else None
+    if actor_info is not None and not actor_info.state:
+        kind = "rocket_artillery"
+        if reason is None and not config.alert_non_state_rockets:
+            reason = "non_state"
+    if kind == "space_launch_vehicle" and reason is None and actor_info is not None and not \
+            actor_info.space_launch_counts:
+        reason = "civilian_space"
+    if kind == "rocket_artillery" and actor_info is None and reason is None:
+        reason = "no_state_actor"
+    if actor is None and reason is None and not config.alert_unknown_actor:
+        reason = "no_actor"
+    confidence = 0.55
+    confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
+    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
+    confidence -= 0.15 if fallback else 0.0
+    confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
+    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback)
+
+
+def _capability_scope(trig: Token, sent: Span) -> bool:
+    """The trigger sits under 'capable of / ability to' (a capability, not an event)."""
+    for tok in _chain(trig, sent)[:4]:
+        if tok.lower_ in ("capable", "ability", "capability", "capabilities", "able", "technology", "designed"):
+            return True
+        for child in tok.children:
+            if child.lower_ in ("capable", "ability", "able"):
+                return True
+    return False
+
+
+def _quoted_continuation(sent: Span) -> bool:
+    text = sent.text.lstrip()
+    return text[:1] in ("\"", "“", "'", "‘") or (text.count("“") + text.count("\"")) % 2 == 1
+
+
+def _actor_of_text(speaker: str | None) -> str | None:
+    if not speaker:
+        return None
+    for _s, _e, alias, kind in _alias_matches(speaker, 0):
+        actor = _actor_of_alias(alias, kind, set())
+        if actor:
+            return actor
+    return None
+
+
+def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
+    """One source says launch, another has no evidence: the launch is possible, not occurred."""
+    if not contested and not any(c.reason == "contested" for c in cands):
+        return
+    for c in cands:
+        if c.reason is None and c.modality == "occurred":
+            c.modality = "possible"
+
+
+def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
+    """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
+    groups: list[list[_Candidate]] = []
+    suppressed: list[_Candidate] = []
+    for c in cands:
+        if c.reason is not None:
+            suppressed.append(c)
+            continue
+        placed = False
+        for g in groups:
+            if _same_event(g, c):
+                g.append(c)
+                placed = True
+                break
+        if not placed:
+            groups.append([c])
+    findings = [f for f in (_finding_of(g, entities, config) for g in groups)
+                if f.confidence >= config.min_confidence]
+    findings.sort(key=lambda f: f.evidence[0].start)
+    signals = [Signal(f, True, None, "") for f in findings]
+    signals += [Signal(_finding_of([c], entities, config), False, c.reason, c.trigger.text)
+                for c in suppressed]
+    return Detection(findings=findings, signals=signals)
+
+
+def _same_event(group: list[_Candidate], c: _Candidate) -> bool:
+    head = group[0]
+    if (head.actor or "") != (c.actor or "") or head.modality != c.modality:
+        return False
+    families = {kind_family(_kind_of(x)) for x in group}
+    fam = kind_family(_kind_of(c))
+    if fam in families or fam == "ballistic_unspecified":
+        return True
+    ballistic = {"long_range", "short_range"}
+    return families <= {"ballistic_unspecified"} and fam in ballistic | {"ballistic_unspecified"}
+
+
+def _kind_of(c: _Candidate) -> str:
+    actor = lexicon().actors.get(c.actor or "")
+    if actor is not None and not actor.state:
+        return "rocket_artillery"
+    offensive = [w.kind for w in c.weapons if not w.defence]
+    return max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+
+
+def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: DetectorConfig) -> Finding:
+    kind = max((_kind_of(c) for c in group), key=lambda k: KIND_RANK[k])
+    first = group[0]
+    modality = first.modality
+    details = _empty_details()
+    for c in group:
+        ws = [w for w in c.weapons if not w.defence]
+        rng, apogee = _distances(c.sent)
+        found = {
+            "count": _count(ws, c.sent.doc) if modality == "occurred" else None,
+            "range_km": rng,
+            "apogee_km": apogee,
+            "location": _location(c.trigger, ws, c.sent),
+            "time_text": _time_text(c.trigger, c.sent),
+            "weapon_name": _weapon_name(ws, c.sent, entities),
+        }
+        for key, value in found.items():
+            if details[key] is None and value is not None:
+                details[key] = value
+    evidence: list[Evidence] = []
+    for c in group:
+        ev = Evidence(c.sent.text, c.sent.start_char, c.sent.end_char)
+        if ev not in evidence:
+            evidence.append(ev)
+    speaker = next((c.speaker for c in group if c.speaker), None) if modality != "occurred" else None
+    confidence = max(c.confidence for c in group) + 0.05 * (len(evidence) - 1)
+    return Finding(
+        kind=kind,
+        modality=modality,
+        actor=first.actor or UNKNOWN_ACTOR,
+        speaker=speaker,
+        details=details,
+        severity=config.severity(kind, modality),
+        confidence=round(min(0.99, confidence), 3),
+        evidence=tuple(evidence),
+    )
+
+
+def with_severity(finding: Finding, severity: str) -> Finding:
+    return replace(finding, severity=severity)
+
+
+def analyze_docs(nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None,
+                 batch_size: int = 16) -> list[tuple[list[Any], Detection]]:
+    """Entities and detection per text, through the very function the enrich agent runs.
+
+    Falls back to the bare composition (``nlp.pipe`` → ``entities_of`` → :func:`detect`) when the
+    enrichment module cannot be imported (e.g. a partial checkout without the stance tagger).
+    """
+    try:
+        from .enrichment import analyze_texts  # late import: enrichment imports this module
+    except ImportError:
+        from .nlp import entities_of
+
+        out = []
+        for doc in nlp.pipe(list(texts), batch_size=batch_size):
+            entities = entities_of(doc)
+            out.append((entities, detect(doc, entities, config=config)))
+        return out
+    analyses = analyze_texts(nlp, list(texts), batch_size=batch_size, config=config)
+    return [(a.entities, a.detection) for a in analyses]

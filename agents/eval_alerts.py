@@ -1,0 +1,150 @@
+"""``wirewatch eval alerts FILE.jsonl``: the alert detector measured on labelled passages.
+
+Runs exactly what the enrich agent runs (:func:`wirewatch.agents.detector.analyze_docs`), prints every
+mismatch, and ends with one JSON line of figures. The file format is described in the evaluation
+README: one object per line with ``id``, ``text``, ``expect_alert``, ``kind``, ``modality``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from spacy.language import Language
+
+from .detector import Detection, analyze_docs
+
+BATCH = 16
+
+
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """The labelled items of a JSONL file (blank lines skipped; a malformed line is an error)."""
+    items = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON: {exc}") from exc
+            if "text" not in item or "expect_alert" not in item:
+                raise ValueError(f"{path}:{number}: needs 'text' and 'expect_alert'")
+            items.append(item)
+    return items
+
+
+def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> tuple[dict[str, Any], list[str]]:
+    """Figures over items (see the README's scoring rules) and one printable line per mismatch."""
+    tp = fp = fn = tn = 0
+    modality_ok = kind_ok = 0
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    kind_confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    mismatches: list[str] = []
+    for item, detection in zip(items, detections, strict=True):
+        expected = bool(item["expect_alert"])
+        best = detection.strongest()
+        got = best is not None
+        label = f"{item.get('kind', '?')}/{item.get('modality', '?')}"
+        if expected and got:
+            tp += 1
+            assert best is not None
+            modality_ok += best.modality == item.get("modality")
+            kind_ok += best.kind == item.get("kind")
+            confusion[str(item.get("modality"))][best.modality] += 1
+            kind_confusion[str(item.get("kind"))][best.kind] += 1
+            if best.modality != item.get("modality") or best.kind != item.get("kind"):
+                mismatches.append(_line(item, f"alert {label}", f"alert {best.kind}/{best.modality}", best))
+        elif expected:
+            fn += 1
+            reasons = sorted({s.reason or "?" for s in detection.signals if not s.alertable})
+            mismatches.append(_line(item, f"alert {label}", "no alert" + (f" ({', '.join(reasons)})"
+                                                                           if reasons else ""), None))
+        elif got:
+            fp += 1
+            assert best is not None
+            mismatches.append(_line(item, f"no alert ({label})", f"alert {best.kind}/{best.modality}", best))
+        else:
+            tn += 1
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    figures = {
+        "n": len(items),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "modality_accuracy": round(modality_ok / tp, 4) if tp else 0.0,
+        "kind_accuracy": round(kind_ok / tp, 4) if tp else 0.0,
+        "modality_confusion": {k: dict(v) for k, v in sorted(confusion.items())},
+        "kind_confusion": {k: dict(v) for k, v in sorted(kind_confusion.items())},
+    }
+    return figures, mismatches
+
+
+def _line(item: dict[str, Any], expected: str, got: str, finding: Any) -> str:
+    evidence = finding.evidence[0].text if finding is not None and finding.evidence else item["text"]
+    evidence = " ".join(evidence.split())
+    if len(evidence) > 200:
+        evidence = evidence[:197] + "..."
+    return f"MISMATCH {item.get('id', '?')}: expected {expected}; got {got} | {evidence}"
+
+
+def evaluate(
+    path: Path,
+    *,
+    nlp: Language | None = None,
+    out: TextIO = sys.stdout,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the detector on ``path``; print mismatches and a final JSON line to ``out``; return figures."""
+    if nlp is None:
+        from .nlp import load_pipeline
+
+        nlp = load_pipeline()
+    items = read_items(Path(path))
+    detections: list[Detection] = []
+    show = progress and hasattr(out, "isatty") and out.isatty()
+    if show:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("eval alerts", total=len(items))
+            for batch in _batches(items, BATCH):
+                detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch]))
+                bar.advance(task, len(batch))
+    else:
+        for batch in _batches(items, BATCH):
+            detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch]))
+    figures, mismatches = score(items, detections)
+    for line in mismatches:
+        print(line, file=out)
+    print(json.dumps(figures, sort_keys=False), file=out)
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m wirewatch.agents.eval_alerts FILE.jsonl``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m wirewatch.agents.eval_alerts FILE.jsonl", file=sys.stderr)
+        return 2
+    evaluate(Path(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

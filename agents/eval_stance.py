@@ -1,0 +1,150 @@
+"""``wirewatch eval stance FILE.jsonl``: score stance tagging on labelled passages.
+
+Runs what the enrich agent runs (``nlp.pipe`` in batches -> ``entities_of`` -> ``extract_stances``), no
+broker. For each item the system's stance of the item's speaker toward the item's target is compared with
+the label (``neutral`` when the system finds none); mismatches are printed and one final JSON line carries
+n, accuracy, per-class precision/recall/F1 and macro-F1 over favor and against (SemEval-2016's F_avg).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from spacy.language import Language
+
+from .nlp import entities_of, load_pipeline
+from .stance import AGAINST, FAVOR, NEUTRAL, Stance, extract_stances
+
+LABELS = (FAVOR, AGAINST, NEUTRAL)
+BATCH_SIZE = 16
+_NAME_SPLIT = re.compile(r"\s*(?:[(),;]|\band\b)\s*")
+_LEADING_THE = re.compile(r"^the\s+", re.I)
+
+
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """The labelled items of a JSONL file (blank lines skipped)."""
+    items = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
+    return items
+
+
+def _norm(name: str) -> str:
+    return _LEADING_THE.sub("", re.sub(r"[’']s\b", "", name.strip().lower())).strip(" .,")
+
+
+def _names(speaker: str) -> list[str]:
+    """'the world leaders (Theresa May, Angela Merkel)' -> ['the world leaders (...)', 'world leaders', ...]."""
+    parts = [_norm(p) for p in _NAME_SPLIT.split(speaker) if p.strip()]
+    return [n for n in [_norm(speaker), *parts] if n]
+
+
+def _matches(gold: str, stance: Stance) -> bool:
+    """Same speaker: canonical name or surface equal or contained (word-wise), or the same surname."""
+    system = [n for n in (_norm(stance.speaker_canonical), _norm(stance.speaker)) if n]
+    for g in _names(gold):
+        g_words = g.split()
+        for s in system:
+            s_words = s.split()
+            if g == s or f" {s} " in f" {g} " or f" {g} " in f" {s} ":
+                return True
+            if len(g_words) > 1 and g_words[-1] == s_words[-1] and len(g_words[-1]) > 2:
+                return True
+    return False
+
+
+def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
+    """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found.
+
+    ``speaker`` "" is the author. A speaker the passage never names (the labels then give the person named
+    just before the passage) is matched to the passage's unresolved speakers ("he said", unattributed
+    quotes), as the labelling conventions prescribe.
+    """
+    on_target = [s for s in stances if s.target == target]
+    if not speaker:
+        chosen = [s for s in on_target if not s.speaker]
+    else:
+        chosen = [s for s in on_target if s.speaker and _matches(speaker, s)]
+        named_in_text = any(
+            w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
+        )
+        if not chosen and not named_in_text:
+            chosen = [s for s in on_target if not s.resolved]
+    if not chosen:
+        return NEUTRAL
+    best = max(chosen, key=lambda s: (s.stance != NEUTRAL, s.confidence, len(s.evidence)))
+    return best.stance
+
+
+def score(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Figures for (gold, predicted) label pairs."""
+    n = len(pairs)
+    per_class: dict[str, dict[str, float]] = {}
+    for label in LABELS:
+        tp = sum(1 for g, p in pairs if g == label and p == label)
+        fp = sum(1 for g, p in pairs if g != label and p == label)
+        fn = sum(1 for g, p in pairs if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": tp + fn,
+        }
+    accuracy = sum(1 for g, p in pairs if g == p) / n if n else 0.0
+    macro = (per_class[FAVOR]["f1"] + per_class[AGAINST]["f1"]) / 2
+    return {"n": n, "accuracy": round(accuracy, 4), "macro_f1": round(macro, 4), "per_class": per_class}
+
+
+def _progress(items: Sequence[Any], out: TextIO, enabled: bool) -> Iterator[Any]:
+    if not (enabled and hasattr(out, "isatty") and out.isatty()):
+        yield from items
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("stance", total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def evaluate(
+    path: Path, *, nlp: Language | None = None, out: TextIO = sys.stdout, progress: bool = True
+) -> dict[str, Any]:
+    """Score the stance items in ``path``; print mismatches and a final JSON line of figures to ``out``."""
+    items = read_items(Path(path))
+    nlp = nlp or load_pipeline()
+    texts = [str(item.get("text", "")) for item in items]
+    pairs: list[tuple[str, str]] = []
+    mismatches = 0
+    with nlp.memory_zone():
+        docs = nlp.pipe(texts, batch_size=BATCH_SIZE)
+        for item, doc in zip(_progress(items, out, progress), docs, strict=True):
+            stances = extract_stances(doc, entities_of(doc))
+            gold = str(item.get("stance", NEUTRAL))
+            speaker, target = str(item.get("speaker", "")), str(item.get("target", ""))
+            predicted = find_stance(stances, speaker, target, doc.text)
+            pairs.append((gold, predicted))
+            if predicted != gold:
+                mismatches += 1
+                found = "; ".join(f"{s.speaker_canonical or s.speaker or '<author>'}:{s.target}={s.stance}"
+                                  for s in stances)
+                print(
+                    f"MISMATCH {item.get('id', '?')}: {speaker or '<author>'} / {target}: "
+                    f"expected {gold}, got {predicted}  [system: {found or 'nothing'}]",
+                    file=out,
+                )
+    figures = score(pairs)
+    figures["mismatches"] = mismatches
+    print(json.dumps(figures, sort_keys=True), file=out)
+    return figures

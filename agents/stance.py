@@ -1,0 +1,805 @@
+"""Stance tagging: who says what about sanctions, diplomacy, denuclearization, military action, provocation.
+
+Pure logic over a parsed spaCy ``Doc``; every word list is data (``data/stance_targets.json`` and
+``data/stance_cues.json``). The method, per target mention:
+
+1. walk up the dependency tree from the mention, multiplying the valence of each governing word for the
+   role the mention plays ("AVOID sanctions" -1, "sanctions cannot REPLACE diplomacy": subject +1 and
+   negated), flipping on negation and contrast markers ("instead of"), and collecting the judgements of
+   evaluative words on the way (DESTRUCTIVE sanctions, talks are USELESS, OFF THE TABLE);
+2. stop at the first speaker verb (reporting or attitude verb) whose subject names the holder; inside a
+   quotation, first-person subjects and verbless stretches belong to the quote's speaker, found from the
+   reporting verb next to the quote or carried over from the previous quote;
+3. resolve pronouns and role nouns ("he", "the Russian ambassador") to the last named speaker of the
+   same affiliation, and aggregate one stance per (speaker, target) with all evidence sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from spacy.tokens import Doc, Span, Token
+
+from .nlp import EntityMention, normalise_name
+
+FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
+TARGETS_RESOURCE = "stance_targets.json"
+CUES_RESOURCE = "stance_cues.json"
+#: Speaker surface of a quotation that no reporting verb attributes (its speaker_canonical is "").
+UNATTRIBUTED = "(unattributed quote)"
+
+_OBJECT_DEPS = frozenset({"dobj", "nsubjpass", "xcomp", "ccomp", "attr", "oprd", "dative", "obj", "acomp"})
+_SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
+_PASS_DEPS = frozenset({"conj", "appos", "compound:prt"})
+_NAME_DROP_DEPS = frozenset({"relcl", "appos", "acl", "punct", "advcl", "parataxis"})
+_RELATIVE = frozenset({"who", "which", "that", "whom"})
+_COPULAS = frozenset({"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"})
+_DOCUMENT_NOUNS = frozenset({"statement", "report", "release", "communique", "announcement", "readout", "letter",
+                             "memo", "message", "post", "declaration"})
+_DESCRIBING_VERBS = frozenset({"describe", "call", "label", "brand", "term", "consider", "regard", "view", "deem",
+                               "characterize", "characterise", "dub"})
+_QUOTE_OPEN = "“«„"
+_QUOTE_CLOSE = "”»"
+_STRIP = " \t\n\"'“”‘’«»,.:;()[]"
+
+
+# ----------------------------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class Evidence:
+    """One evidence sentence with its character offsets in the article text."""
+
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Stance:
+    """The aggregated stance of one speaker toward one target in one article."""
+
+    speaker: str  # as named in the text ("" for the author's own statements)
+    speaker_canonical: str  # canonical name; "" for the author and for speakers that stayed unresolved
+    affiliation: str | None
+    target: str
+    stance: str  # favor / against / neutral
+    confidence: float
+    evidence: tuple[Evidence, ...]  # strongest first
+
+    @property
+    def resolved(self) -> bool:
+        """False for a pronoun or an unattributed quote whose speaker the article does not name."""
+        return not self.speaker or bool(self.speaker_canonical)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "speaker": self.speaker,
+            "speaker_canonical": self.speaker_canonical,
+            "affiliation": self.affiliation,
+            "target": self.target,
+            "stance": self.stance,
+            "confidence": self.confidence,
+            "evidence": self.evidence[0].to_dict() if self.evidence else None,
+            "evidence_all": [e.to_dict() for e in self.evidence],
+        }
+
+
+# ----------------------------------------------------------------------------------------------- lexicon
+@dataclass(frozen=True)
+class Term:
+    """A target term: lemma words with optional part-of-speech constraints."""
+
+    words: tuple[str, ...]
+    pos: tuple[str | None, ...]
+    target: str
+    polarity: int  # -1 for inverse terms (favouring nuclear weapons is against denuclearization)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Targets, speaker knowledge and stance cues, as loaded from the two JSON data files."""
+
+    terms: dict[str, tuple[Term, ...]]  # keyed by first word
+    excluded_objects: frozenset[str]
+    speakers: dict[str, str]
+    aliases: dict[str, str]
+    titles: dict[str, str]
+    role_nouns: frozenset[str]
+    predicates: dict[str, dict[str, int]]
+    evaluative: dict[str, int]
+    phrases: dict[str, int]
+    speaker_verbs: frozenset[str]
+    negators: frozenset[str]
+    contrast_markers: tuple[tuple[str, ...], ...]
+    conditional_marks: frozenset[str]
+    rhetorical_openers: tuple[str, ...]
+    first_person: frozenset[str]
+    third_person: frozenset[str]
+    targets: tuple[str, ...] = field(default=())
+
+
+def _parse_term(text: str, target: str, polarity: int) -> Term:
+    words: list[str] = []
+    pos: list[str | None] = []
+    for part in text.lower().split():
+        word, _, tag = part.partition("/")
+        words.append(word)
+        pos.append(tag.upper() or None)
+    return Term(tuple(words), tuple(pos), target, polarity)
+
+
+def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
+    """Build a :class:`Lexicon` from the parsed JSON of the targets and cues files."""
+    by_first: dict[str, list[Term]] = {}
+    for name, spec in targets["targets"].items():
+        for polarity, key in ((1, "terms"), (-1, "inverse_terms")):
+            for text in spec.get(key, []):
+                term = _parse_term(text, name, polarity)
+                by_first.setdefault(term.words[0], []).append(term)
+    return Lexicon(
+        terms={k: tuple(sorted(v, key=lambda t: -len(t.words))) for k, v in by_first.items()},
+        excluded_objects=frozenset(w.lower() for w in targets.get("excluded_objects", [])),
+        speakers=dict(targets.get("speakers", {})),
+        aliases=dict(targets.get("affiliation_aliases", {})),
+        titles={k.lower(): v for k, v in targets.get("titles", {}).items()},
+        role_nouns=frozenset(w.lower() for w in targets.get("role_nouns", [])),
+        predicates={k.lower(): v for k, v in cues.get("predicates", {}).items()},
+        evaluative={k.lower(): int(v) for k, v in cues.get("evaluative", {}).items()},
+        phrases={k.lower(): int(v) for k, v in cues.get("phrases", {}).items()},
+        speaker_verbs=frozenset(w.lower() for w in cues.get("speaker_verbs", [])),
+        negators=frozenset(w.lower() for w in cues.get("negators", [])),
+        contrast_markers=tuple(tuple(m.lower().split()) for m in cues.get("contrast_markers", [])),
+        conditional_marks=frozenset(w.lower() for w in cues.get("conditional_marks", [])),
+        rhetorical_openers=tuple(w.lower() for w in cues.get("rhetorical_openers", [])),
+        first_person=frozenset(w.lower() for w in cues.get("first_person", [])),
+        third_person=frozenset(w.lower() for w in cues.get("third_person", [])),
+        targets=tuple(targets["targets"]),
+    )
+
+
+def _read_json(path: str | Path | None, resource: str) -> dict[str, Any]:
+    if path is not None:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    return json.loads((files("wirewatch.agents") / "data" / resource).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(targets_path: str | None = None, cues_path: str | None = None) -> Lexicon:
+    """Load the lexicon from the shipped data files, or from the given paths (cached)."""
+    return build_lexicon(_read_json(targets_path, TARGETS_RESOURCE), _read_json(cues_path, CUES_RESOURCE))
+
+
+# ----------------------------------------------------------------------------------------------- speakers
+@dataclass(frozen=True)
+class _Speaker:
+    surface: str
+    canonical: str  # "" = unresolved (or the author when surface is "")
+    affiliation: str | None
+    person: bool
+    position: int  # char offset where it was named
+
+
+_AUTHOR = _Speaker("", "", None, False, 0)
+
+
+@dataclass(frozen=True)
+class _Mention:
+    target: str
+    polarity: int
+    root: Token
+    start: int  # token indices [start, end)
+    end: int
+
+
+def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
+    """Target mentions, longest term first, left to right, without overlaps."""
+    found: list[_Mention] = []
+    i = 0
+    while i < len(doc):
+        tok = doc[i]
+        candidates = lex.terms.get(tok.lemma_.lower(), ()) + lex.terms.get(tok.lower_, ())
+        match: tuple[Term, int] | None = None
+        for term in sorted(candidates, key=lambda t: -len(t.words)):
+            j = i + len(term.words)
+            if j > len(doc):
+                continue
+            if all(
+                w in (doc[k].lemma_.lower(), doc[k].lower_) and (p is None or doc[k].pos_ == p)
+                for k, w, p in zip(range(i, j), term.words, term.pos, strict=True)
+            ):
+                match = (term, j)
+                break
+        if match is None:
+            i += 1
+            continue
+        term, j = match
+        span = doc[i:j]
+        root = span.root
+        excluded = root.pos_ == "VERB" and any(
+            c.dep_ == "dobj" and c.lemma_.lower() in lex.excluded_objects for c in root.children
+        )
+        if not excluded:
+            found.append(_Mention(term.target, term.polarity, root, i, j))
+        i = j
+    return found
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of quoted material; an unclosed quote ends with its paragraph."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for para in text.split("\n"):
+        open_at: int | None = None
+        for k, ch in enumerate(para):
+            if ch in _QUOTE_OPEN and open_at is None:
+                open_at = k + 1
+            elif ch in _QUOTE_CLOSE and open_at is not None:
+                spans.append((offset + open_at, offset + k))
+                open_at = None
+            elif ch == '"':
+                if open_at is None:
+                    open_at = k + 1
+                else:
+                    spans.append((offset + open_at, offset + k))
+                    open_at = None
+        if open_at is not None and open_at < len(para):
+            spans.append((offset + open_at, offset + len(para)))
+        offset += len(para) + 1
+    return [s for s in spans if s[1] > s[0]]
+
+
+class _Context:
+    """Per-document state: quotes, speakers named so far, entity lookups."""
+
+    def __init__(self, doc: Doc, entities: Sequence[EntityMention], lex: Lexicon) -> None:
+        self.doc = doc
+        self.lex = lex
+        self.entities = list(entities) or _fallback_entities(doc)
+        self.alias_values = set(lex.aliases.values())
+        self.quotes = _quote_spans(doc.text)
+        self.quote_of: list[int | None] = [None] * len(doc)
+        for qi, (s, e) in enumerate(self.quotes):
+            for tok in doc:
+                if s <= tok.idx < e and not tok.is_quote:
+                    self.quote_of[tok.i] = qi
+        self.sents = list(doc.sents)
+        self.sent_index = [0] * len(doc)
+        for si, sent in enumerate(self.sents):
+            for tok in sent:
+                self.sent_index[tok.i] = si
+        self.history: list[_Speaker] = []  # directly named speakers, in text order
+        self._build_history()
+        self.quote_speakers: list[_Speaker] = self._attribute_quotes()
+
+    # -- entities and names
+    def ents_in(self, start: int, end: int) -> list[EntityMention]:
+        return [m for m in self.entities if m.start < end and m.end > start]
+
+    def affiliation_of_text(self, text: str) -> str | None:
+        return self.lex.aliases.get(text) or self.lex.aliases.get(normalise_name(text))
+
+    def _affiliation(self, canonical: str, surface: str, tokens: list[Token]) -> str | None:
+        lex = self.lex
+        if canonical in lex.speakers:
+            return lex.speakers[canonical]
+        for name, aff in lex.speakers.items():
+            if canonical and name.split()[-1] == canonical.split()[-1] and " " not in canonical:
+                return aff
+        direct = self.affiliation_of_text(surface) or (canonical if canonical in self.alias_values else None)
+        if direct:
+            return direct
+        if not tokens:
+            return None
+        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+        for ent in self.ents_in(start, end):
+            if ent.label in ("GPE", "NORP", "ORG"):
+                aff = self.affiliation_of_text(ent.text) or self.affiliation_of_text(ent.canonical)
+                if aff or ent.canonical in self.alias_values:
+                    return aff or ent.canonical
+        for tok in tokens:
+            aff = self.lex.aliases.get(tok.text)
+            if aff:
+                return aff
+        for tok in tokens:
+            if tok.lower_ in lex.titles:
+                return lex.titles[tok.lower_]
+        return None
+
+    def _phrase_tokens(self, head: Token) -> list[Token]:
+        drop: set[int] = set()
+        for child in head.children:
+            if child.dep_ in _NAME_DROP_DEPS:
+                drop.update(t.i for t in child.subtree)
+        kept = [t for t in head.subtree if t.i not in drop]
+        lo, hi = min(t.i for t in kept), max(t.i for t in kept)
+        toks = [t for t in self.doc[lo : hi + 1] if t.i not in drop]
+        while toks and (toks[0].dep_ == "det" or toks[0].is_punct or toks[0].is_quote):
+            toks = toks[1:]
+        while toks and (toks[-1].is_punct or toks[-1].is_quote or toks[-1].tag_ == "POS"):
+            toks = toks[:-1]
+        return toks or [head]
+
+    def named_speaker(self, head: Token) -> _Speaker:
+        """A speaker from a noun phrase headed by ``head`` (no pronoun resolution)."""
+        if head.lemma_.lower() in _DOCUMENT_NOUNS:  # "a statement from the office of X said"
+            for tok in head.subtree:
+                if tok.dep_ == "pobj" and tok.head.lower_ in ("by", "from", "of") and tok.head.head == head:
+                    return self.named_speaker(tok)
+                if tok.dep_ == "pobj" and tok.head.dep_ == "agent":
+                    return self.named_speaker(tok)
+        toks = self._phrase_tokens(head)
+        surface = self.doc[toks[0].i : toks[-1].i + 1].text
+        start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+        ents = self.ents_in(start, end)
+        persons = [m for m in ents if m.label == "PERSON"]
+        has_conj = any(c.dep_ == "conj" for c in head.children)
+        head_ent = next((m for m in ents if m.start <= head.idx < m.end), None)
+        if has_conj:
+            canonical = normalise_name(surface)
+        elif persons:
+            canonical = persons[-1].canonical
+        elif head_ent is not None:
+            canonical = head_ent.canonical
+        else:
+            canonical = normalise_name(surface)
+        appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
+        affiliation = self._affiliation(canonical, surface, toks + appos)
+        person = bool(persons) or head.lemma_.lower() in self.lex.role_nouns
+        return _Speaker(surface, canonical, affiliation, person, head.idx)
+
+    def is_role_only(self, head: Token, speaker: _Speaker) -> bool:
+        return head.lemma_.lower() in self.lex.role_nouns and not any(
+            m.label == "PERSON" for m in self.ents_in(head.left_edge.idx, head.idx + len(head.text))
+        )
+
+    def resolve_role(self, head: Token) -> _Speaker:
+        """'the Russian ambassador' -> the last named person of that affiliation; else the phrase itself."""
+        own = self.named_speaker(head)
+        for prev in reversed(self.history):
+            if prev.position >= head.idx or not prev.person:
+                continue
+            if own.affiliation is None or prev.affiliation == own.affiliation:
+                return _Speaker(own.surface, prev.canonical, prev.affiliation, True, head.idx)
+        return own
+
+    def resolve_pronoun(self, tok: Token) -> _Speaker:
+        word = tok.lower_
+        person = word in ("he", "she", "him", "her")
+        for prev in reversed(self.history):
+            if prev.position < tok.idx and prev.person == person:
+                return _Speaker(tok.text, prev.canonical, prev.affiliation, prev.person, tok.idx)
+        if person:
+            for ent in reversed(self.entities):
+                if ent.label == "PERSON" and ent.end <= tok.idx:
+                    aff = self._affiliation(ent.canonical, ent.text, [])
+                    return _Speaker(tok.text, ent.canonical, aff, True, tok.idx)
+        return _Speaker(tok.text, "", None, person, tok.idx)
+
+    def speaker_of_subject(self, subj: Token, quote_speaker: _Speaker | None) -> _Speaker | None:
+        """The speaker a subject token names; None for a first person outside quotes."""
+        word = subj.lower_
+        if word in self.lex.first_person:
+            return quote_speaker
+        if word in _RELATIVE and subj.head.dep_ == "relcl":
+            subj = subj.head.head
+            word = subj.lower_
+        if word in self.lex.third_person:
+            return self.resolve_pronoun(subj)
+        if self.is_role_only(subj, _AUTHOR):
+            return self.resolve_role(subj)
+        return self.named_speaker(subj)
+
+    # -- verbs
+    def pred_key(self, tok: Token) -> str:
+        prt = next((c.lower_ for c in tok.children if c.dep_ == "prt"), None)
+        lemma = tok.lemma_.lower()
+        return f"{lemma} {prt}" if prt else lemma
+
+    def is_speaker_verb(self, tok: Token) -> bool:
+        if tok.pos_ not in ("VERB", "AUX"):
+            return False
+        return self.pred_key(tok) in self.lex.speaker_verbs or tok.lemma_.lower() in self.lex.speaker_verbs
+
+    def _build_history(self) -> None:
+        for tok in self.doc:
+            if not self.is_speaker_verb(tok):
+                continue
+            subj = subject_of(tok)
+            if subj is None:
+                continue
+            if subj.lower_ in self.lex.first_person | self.lex.third_person | _RELATIVE:
+                continue
+            if self.is_role_only(subj, _AUTHOR):
+                continue
+            self.history.append(self.named_speaker(subj))
+        self.history.sort(key=lambda s: s.position)
+
+    def _attribute_quotes(self) -> list[_Speaker]:
+        speakers: list[_Speaker] = []
+        last_sent = -10
+        for qi, (s, e) in enumerate(self.quotes):
+            toks = [t for t in self.doc if s <= t.idx < e]
+            if not toks:
+                speakers.append(_Speaker(UNATTRIBUTED, "", None, False, s))
+                continue
+            first, last = self.sent_index[toks[0].i], self.sent_index[toks[-1].i]
+            hi = last
+            if self.doc.text[:e].rstrip().endswith(",") and last + 1 < len(self.sents):
+                hi = last + 1  # '"...," Craft said' split into its own sentence
+            region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
+            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t) is not None]
+            speaker: _Speaker | None = None
+            if verbs:
+                verb = min(verbs, key=lambda t: min(abs(t.idx - s), abs(t.idx - e)))
+                subj = subject_of(verb)
+                assert subj is not None
+                speaker = self.speaker_of_subject(subj, None)
+            if speaker is None and speakers and first - last_sent <= 1:
+                speaker = speakers[-1]  # a continued quote: no verb of its own
+            speakers.append(speaker or _Speaker(UNATTRIBUTED, "", None, False, s))
+            last_sent = last
+        return speakers
+
+    def according_to(self, sent: Span) -> _Speaker | None:
+        for tok in sent:
+            if tok.lower_ == "according" and self.quote_of[tok.i] is None:
+                for prep in tok.children:
+                    if prep.lower_ == "to":
+                        pobj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+                        if pobj is not None:
+                            return self.speaker_of_subject(pobj, None)
+        return None
+
+
+def _fallback_entities(doc: Doc) -> list[EntityMention]:
+    return [EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents]
+
+
+def subject_of(verb: Token) -> Token | None:
+    """The subject of ``verb``, inherited through coordination, participles and control."""
+    seen = 0
+    while seen < 6:
+        seen += 1
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "csubj"):
+                return child
+        for child in verb.children:
+            if child.dep_ == "agent":
+                pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                if pobj is not None:
+                    return pobj
+        head = verb.head
+        if head is verb:
+            return None
+        if verb.dep_ == "xcomp":
+            obj = next((c for c in head.children if c.dep_ in ("dobj", "dative")), None)
+            if obj is not None and (obj.pos_ in ("PROPN", "PRON") or obj.ent_type_):
+                return obj  # object control: "prompting Trump to urge ..."
+            verb = head
+        elif verb.dep_ in ("conj", "advcl") and head.pos_ in ("VERB", "AUX"):
+            verb = head
+        elif verb.dep_ == "relcl":
+            return head
+        else:
+            return None
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- scoring
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+class _Scorer:
+    """Valences, negation and evaluations on the dependency tree."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.lex = ctx.lex
+
+    def negated(self, tok: Token) -> bool:
+        for c in tok.children:
+            if c.dep_ == "neg":
+                return True
+            if c.lower_ in self.lex.negators and c.dep_ in ("det", "advmod", "preconj", "neg"):
+                return True
+        return False
+
+    def valence(self, head: Token, role: str) -> int:
+        entries = self.lex.predicates
+        key = self.ctx.pred_key(head)
+        for k in (f"{key}/{head.pos_.lower()}", key, f"{head.lemma_.lower()}/{head.pos_.lower()}", head.lemma_.lower()):
+            entry = entries.get(k)
+            if entry is not None:
+                return int(entry.get(role, 0))
+        return 0
+
+    def word_eval(self, tok: Token) -> int:
+        return self.lex.evaluative.get(tok.lemma_.lower(), self.lex.evaluative.get(tok.lower_, 0))
+
+    def modifier_eval(self, tok: Token) -> int:
+        """Judgements of a noun by its modifiers: amod adjectives and relative clauses."""
+        total = 0
+        for c in tok.children:
+            if c.dep_ == "amod":
+                for a in [c, *(x for x in c.children if x.dep_ == "conj")]:
+                    total += self.word_eval(a) * (-1 if self.negated(a) else 1)
+            elif c.dep_ == "relcl" and any(s.lower_ in _RELATIVE for s in c.children if s.dep_ in _SUBJECT_DEPS):
+                e = self.valence(c, "subject") + self.predicate_eval(c)
+                total += -e if self.negated(c) else e
+        return _sign(total)
+
+    def phrase_eval(self, tokens: Iterable[Token]) -> int:
+        text = " ".join(t.lower_ for t in tokens)
+        return sum(v for p, v in self.lex.phrases.items() if f" {p} " in f" {text} ")
+
+    def predicate_eval(self, head: Token) -> int:
+        """Judgement a copula-like predicate passes on its subject (is useless / had no negative effect)."""
+        lemma = head.lemma_.lower()
+        total = 0
+        for c in head.children:
+            if c.dep_ in ("acomp", "attr", "oprd") or (c.dep_ == "dobj" and lemma in _COPULAS):
+                e = self.word_eval(c) + self.modifier_eval(c)
+                if c.dep_ == "dobj" and not e:
+                    e = self.phrase_eval(c.subtree)
+                else:
+                    e += self.phrase_eval(c.subtree)
+                total += -_sign(e) if self.negated(c) else _sign(e)
+            elif c.dep_ in ("prep", "advmod") and lemma in _COPULAS:
+                total += self.phrase_eval(c.subtree)
+        if lemma not in _COPULAS:
+            total += self.phrase_eval([head, *(t for c in head.children if c.dep_ == "dobj" for t in c.subtree)])
+        return _sign(total)
+
+    def describe_eval(self, head: Token) -> int:
+        """'described the launch as a grave provocation': the judgement in the 'as' phrase or complement."""
+        total = 0
+        for c in head.children:
+            if c.dep_ == "oprd" or (c.dep_ == "ccomp" and c.pos_ == "ADJ"):
+                total += self.word_eval(c) + self.modifier_eval(c)
+            elif c.dep_ == "prep" and c.lower_ == "as":
+                for p in c.children:
+                    if p.dep_ == "pobj":
+                        total += self.word_eval(p) + self.modifier_eval(p)
+        return _sign(total)
+
+    def clause_eval(self, head: Token) -> int:
+        """Judgement a main clause passes on a conditional under it ('I would be disappointed if ...')."""
+        return _sign(self.valence(head, "subject") * 0 + self.predicate_eval(head) + self.word_eval(head))
+
+    def contrast(self, tok: Token) -> bool:
+        doc = tok.doc
+        for marker in self.lex.contrast_markers:
+            lo = tok.i - len(marker) + 1
+            if lo >= 0 and tuple(t.lower_ for t in doc[lo : tok.i + 1]) == marker:
+                return True
+        return False
+
+
+@dataclass
+class _Reading:
+    speakers: list[_Speaker]
+    vote: int  # -1, 0, +1
+    weight: int
+    evidence: Evidence
+    judged: bool  # an evaluative word or phrase took part (the only stance an author's own text shows)
+    mention: _Mention
+
+
+def _evidence(sent: Span, tok: Token) -> Evidence:
+    """The sentence around ``tok``, cut at paragraph breaks (the parser may run a sentence across them)."""
+    text = tok.doc.text
+    start, end = sent.start_char, sent.end_char
+    start = max(start, text.rfind("\n", 0, tok.idx) + 1)
+    nl = text.find("\n", tok.idx)
+    end = min(end, nl) if nl >= 0 else end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Evidence(text[start:end], start, end)
+
+
+def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | None:
+    """Walk from a target mention to its speaker, scoring the cues on the way."""
+    lex = ctx.lex
+    tok = m.root
+    sign = m.polarity * (-1 if scorer.negated(tok) else 1)
+    votes: list[int] = []
+    e = scorer.modifier_eval(tok)
+    if e:
+        votes.append(sign * e)
+    judged = bool(votes)
+    cue = False
+    frozen = evaluated = False
+    holder: _Speaker | None = None
+    pronoun: Token | None = None
+    outer: list[_Speaker] = []
+    qi = ctx.quote_of[tok.i]
+    quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
+    node = tok
+    span_ids = set(range(m.start, m.end))
+    for _ in range(40):
+        head = node.head
+        if head is node:
+            break
+        rel = node.dep_
+        role: str | None = None
+        if rel in ("pobj", "pcomp") and (head.pos_ in ("ADP", "SCONJ") or head.dep_ in ("prep", "agent")):
+            if not frozen and scorer.contrast(head):
+                sign, cue = -sign, True
+            role = head.lemma_.lower()
+            if head.head is head:
+                break
+            head = head.head
+        elif rel in _OBJECT_DEPS:
+            role = "object"
+        elif rel in _SUBJECT_DEPS:
+            role = "subject"
+        elif rel == "compound":
+            role = "compound"
+        if head.i in span_ids:
+            node = head
+            continue
+        # a target inside a conditional clause counts only through a judgement of the main clause
+        if rel == "advcl" and any(c.dep_ == "mark" and c.lower_ in lex.conditional_marks for c in node.children):
+            if holder is not None and not evaluated:
+                return None  # the holder's position is itself hypothetical ("if North Korea decides ...")
+            if not frozen:
+                ev = scorer.clause_eval(head)
+                if not ev:
+                    return None
+                votes.append(sign * ev * (-1 if scorer.negated(head) else 1))
+                frozen = evaluated = judged = True
+        if not frozen and role:
+            v = scorer.valence(head, role)
+            if v:
+                sign, cue = sign * v, True
+        if not frozen and scorer.negated(head):
+            sign = -sign
+        if not frozen:
+            evals = []
+            if role == "subject":
+                evals.append(scorer.predicate_eval(head))
+            elif role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS:
+                evals.append(scorer.describe_eval(head))
+            if head.pos_ in ("NOUN", "PROPN"):
+                evals.append(scorer.modifier_eval(head))
+            for ev in evals:
+                if ev:
+                    votes.append(sign * ev)
+                    judged = True
+        if ctx.is_speaker_verb(head):
+            subj = subject_of(head)
+            in_quote = ctx.quote_of[head.i] is not None
+            if subj is not None:
+                word = subj.lower_
+                if word in lex.first_person and in_quote:
+                    spk = quote_speaker
+                elif word in lex.third_person:
+                    pronoun = pronoun or subj
+                    spk = None
+                elif word in _RELATIVE and subj.head.dep_ != "relcl":
+                    spk = None
+                else:
+                    spk = ctx.speaker_of_subject(subj, quote_speaker)
+                if spk is not None:
+                    if holder is None:
+                        holder = spk
+                        frozen = True
+                    else:
+                        outer.append(spk)
+        node = head
+    if cue:
+        votes.append(sign)
+    if not votes:
+        return None
+    sent = ctx.sents[ctx.sent_index[tok.i]]
+    # a rhetorical question denies what it asks ("Why would we agree to denuclearization?")
+    stext = sent.text.strip(_STRIP + "?").lower()
+    if sent.text.rstrip(_STRIP.replace("?", "")).endswith("?") and stext.startswith(lex.rhetorical_openers):
+        votes = [-v for v in votes]
+    total = sum(votes)
+    speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
+    return _Reading(speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok), judged, m)
+
+
+def _speakers_for(
+    tok: Token,
+    sent: Span,
+    holder: _Speaker | None,
+    pronoun: Token | None,
+    outer: list[_Speaker],
+    quote_speaker: _Speaker | None,
+    ctx: _Context,
+) -> list[_Speaker]:
+    """The holder of a reading, plus outer reporters of the same affiliation (Nebenzia said Russia believes)."""
+    source = ctx.according_to(sent)
+    if quote_speaker is not None:
+        outer = [*outer, quote_speaker]
+    if source is not None:
+        outer = [*outer, source]
+    if holder is None:
+        if pronoun is not None:
+            named = [s for s in outer if s.canonical and s is not quote_speaker]
+            holder = named[0] if named else (quote_speaker or ctx.resolve_pronoun(pronoun))
+        elif quote_speaker is not None:
+            holder = quote_speaker
+        elif source is not None:
+            holder = source
+        else:
+            holder = _continued_quote_speaker(sent, ctx) or _AUTHOR
+    result = [holder]
+    keys = {holder.canonical or holder.surface}
+    for spk in outer:
+        key = spk.canonical or spk.surface
+        if key in keys or not spk.canonical:
+            continue
+        same = holder.affiliation is not None and holder.affiliation in (spk.affiliation, spk.canonical)
+        same = same or (spk.affiliation is not None and spk.affiliation == holder.canonical)
+        if same:
+            result.append(spk)
+            keys.add(key)
+    return result
+
+
+def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
+    """A verbless sentence that quotes someone continues the previous speaker (… North Korea must stop its
+    “provocative actions”)."""
+    if any(ctx.is_speaker_verb(t) for t in sent if ctx.quote_of[t.i] is None):
+        return None
+    for t in sent:
+        qi = ctx.quote_of[t.i]
+        if qi is not None and ctx.quote_speakers[qi].canonical:
+            return ctx.quote_speakers[qi]
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- API
+def extract_stances(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Stance]:
+    """One stance per (speaker, target) found in ``doc``, with all evidence sentences (strongest first).
+
+    ``entities`` are the doc's :func:`wirewatch.agents.nlp.entities_of` mentions (canonical names); without
+    them the statistical ``doc.ents`` are used. Call inside the memory zone that made ``doc``.
+    """
+    lex = lexicon or load_lexicon()
+    ctx = _Context(doc, entities, lex)
+    scorer = _Scorer(ctx)
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for mention in _find_mentions(doc, lex):
+        reading = _read_mention(mention, ctx, scorer)
+        if reading is None or (reading.speakers == [_AUTHOR] and not reading.judged):
+            continue  # an author's own sentence shows a stance only through evaluative words
+        for spk in reading.speakers:
+            key = (spk.canonical or f"?{spk.surface}", mention.target)
+            g = groups.setdefault(key, {"speaker": spk, "votes": [], "evidence": {}})
+            if g["speaker"].affiliation is None and spk.affiliation:
+                g["speaker"] = _Speaker(g["speaker"].surface, spk.canonical, spk.affiliation, spk.person, 0)
+            g["votes"].append(reading.vote * reading.weight)
+            ev = reading.evidence
+            strength = g["evidence"].get(ev, 0)
+            g["evidence"][ev] = max(strength, abs(reading.vote) * reading.weight)
+    stances: list[Stance] = []
+    for (_, target), g in groups.items():
+        votes: list[int] = g["votes"]
+        pos = sum(v for v in votes if v > 0)
+        neg = -sum(v for v in votes if v < 0)
+        total = pos - neg
+        label = FAVOR if total > 0 else AGAINST if total < 0 else NEUTRAL
+        n = len(votes)
+        agreement = abs(total) / (pos + neg) if pos + neg else 0.5
+        confidence = round(max(0.3, agreement) * (1 - 0.4**n), 3)
+        evidence = tuple(sorted(g["evidence"], key=lambda ev: (-g["evidence"][ev], ev.start)))
+        spk: _Speaker = g["speaker"]
+        stances.append(Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence))
+    stances.sort(key=lambda s: (s.evidence[0].start if s.evidence else 0, s.speaker_canonical, s.target))
+    return stances

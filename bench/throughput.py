@@ -1,0 +1,133 @@
+"""Enrichment throughput, side by side in one run (issue: entity extraction at the model's speed).
+
+(a) raw ``nlp.pipe`` words/s of the exact pipeline the enrich agent uses;
+(b) end-to-end words/s through the embedded broker with one worker (produce all, time until the last
+    enriched record arrives), and (b)/(a);
+(c) the same with two worker processes on the same partitions, and the 2-vs-1 ratio.
+Ends with one JSON line of the figures. Run: ``python bench/throughput.py [--articles N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import make_corpus, word_count  # noqa: E402
+
+from wirewatch.agents.nlp import load_pipeline  # noqa: E402
+from wirewatch.streams import testing  # noqa: E402
+from wirewatch.streams.broker import EmbeddedBroker, free_port  # noqa: E402
+from wirewatch.streams.records import Article  # noqa: E402
+from wirewatch.streams.settings import Settings  # noqa: E402
+
+
+def raw_words_per_second(articles: list[Article], batch_size: int) -> float:
+    nlp = load_pipeline()
+    texts = [a.text for a in articles]
+    with nlp.memory_zone():
+        for _ in nlp.pipe(texts[:batch_size], batch_size=batch_size):  # warm-up
+            pass
+    started = time.perf_counter()
+    with nlp.memory_zone():
+        for _ in nlp.pipe(texts, batch_size=batch_size):
+            pass
+    return word_count(articles) / (time.perf_counter() - started)
+
+
+async def _end_to_end(
+    bootstrap: str, articles: list[Article], workers: int, partitions: int, batch_size: int, workdir: Path
+) -> tuple[float, float | None]:
+    """Words/s from the first produce to the last enriched record, with ``workers`` worker processes."""
+    tag = uuid.uuid4().hex[:6]
+    prefix, app_id = f"bench{tag}.", f"bench-{tag}"
+    env = testing.worker_env(
+        bootstrap,
+        prefix,
+        app_id,
+        workdir / tag,
+        WIREWATCH_PARTITIONS=str(partitions),
+        WIREWATCH_BATCH_SIZE=str(batch_size),
+        WIREWATCH_LOG_LEVEL="warning",
+    )
+    procs = []
+    for i in range(workers):
+        env_i = dict(env, WIREWATCH_WEB_PORT=str(free_port()))
+        procs.append(testing.WorkerProcess(env_i, workdir / tag / f"worker{i}.log").start())
+    raw, enriched = prefix + "news.raw", prefix + "news.enriched"
+    try:
+        # Warm-up: one article per partition key spread, until every worker is up and assigned.
+        warm = make_corpus(4 * partitions, words=60, seed=99)
+        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in warm])
+        warm_ids = {a.id for a in warm}
+        got = await testing.consume(bootstrap, enriched, lambda rs: warm_ids <= {r["id"] for r in rs}, 180)
+        if not warm_ids <= {r["id"] for r in got}:
+            raise RuntimeError("workers did not come up; see " + str(workdir / tag))
+        await asyncio.sleep(3.0 if workers > 1 else 0.5)  # let a second worker's rebalance settle
+
+        wanted = {a.id for a in articles}
+        started = time.time()
+        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in articles])
+        done = await testing.consume(
+            bootstrap, enriched, lambda rs: wanted <= {r["id"] for r in rs}, timeout=1800
+        )
+        last = max(r["_received"] for r in done if r["id"] in wanted)
+        if not wanted <= {r["id"] for r in done}:
+            raise RuntimeError("not every article was enriched in time")
+        rss = procs[0].peak_rss_mb()
+        return word_count(articles) / (last - started), rss
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=240, help="articles of ~500 words (default 240)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--partitions", type=int, default=4)
+    args = parser.parse_args()
+
+    articles = make_corpus(args.articles)
+    words = word_count(articles)
+    print(f"corpus: {len(articles)} articles, {words} words ({words / len(articles):.0f} per article)")
+
+    raw_wps = raw_words_per_second(articles, args.batch_size)
+    print(f"(a) raw nlp.pipe:             {raw_wps:10.0f} words/s")
+
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+        workdir = Path(tmp)
+        with EmbeddedBroker(Settings(), port=free_port(), log_file=workdir / "tansu.log") as broker:
+            e2e_wps, rss = asyncio.run(
+                _end_to_end(broker.bootstrap, articles, 1, args.partitions, args.batch_size, workdir)
+            )
+            print(f"(b) end to end, 1 worker:     {e2e_wps:10.0f} words/s   (b)/(a) = {e2e_wps / raw_wps:.2f}")
+            print(f"    peak RSS of the worker:   {rss or 0:10.0f} MB")
+            two_wps, _ = asyncio.run(
+                _end_to_end(broker.bootstrap, articles, 2, args.partitions, args.batch_size, workdir)
+            )
+            print(f"(c) end to end, 2 workers:    {two_wps:10.0f} words/s   2-vs-1 = {two_wps / e2e_wps:.2f}")
+
+    figures = {
+        "articles": len(articles),
+        "words": words,
+        "raw_wps": round(raw_wps, 1),
+        "e2e_wps": round(e2e_wps, 1),
+        "e2e_ratio": round(e2e_wps / raw_wps, 3),
+        "two_worker_wps": round(two_wps, 1),
+        "scaling_ratio": round(two_wps / e2e_wps, 3),
+        "peak_rss_mb": round(rss or 0, 1),
+    }
+    print(orjson.dumps(figures).decode())
+
+
+if __name__ == "__main__":
+    main()

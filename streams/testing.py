@@ -1,0 +1,149 @@
+"""Running real workers and reading topics from outside: used by the integration tests, the benchmarks
+and anyone testing a feed plugin against a live pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from .broker import free_port
+
+
+class WorkerProcess:
+    """One ``wirewatch run`` process with the given environment; its output goes to ``log_path``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "wirewatch.streams.cli", "run"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def peak_rss_mb(self) -> float | None:
+        """Peak resident memory (VmHWM) of the running worker, in MB."""
+        if self.process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM, wait; SIGKILL after ``timeout``. Returns the exit code (None-safe)."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return 0
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                return proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise TimeoutError(f"worker did not stop within {timeout}s; log: {self.log_path}") from None
+        return proc.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def worker_env(bootstrap: str, prefix: str, app_id: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a worker on ``bootstrap`` with its own topic prefix, group and data dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    env.update(
+        WIREWATCH_BROKER=f"kafka://{bootstrap}",
+        WIREWATCH_TOPIC_PREFIX=prefix,
+        WIREWATCH_APP_ID=app_id,
+        WIREWATCH_WEB_PORT=str(free_port()),
+        WIREWATCH_DATA_DIR=str(data_dir),
+    )
+    env.update(extra)
+    return env
+
+
+async def produce(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]]
+) -> list[float]:
+    """Produce ``records`` (acks=all) and return each record's send time (epoch seconds)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=12_000_000)
+    await producer.start()
+    sent_at: list[float] = []
+    try:
+        futures = []
+        for key, value in records:
+            sent_at.append(time.time())
+            futures.append(await producer.send(topic, key=key, value=value))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent_at
+
+
+async def consume(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 90.0,
+    from_beginning: bool = True,
+) -> list[dict[str, Any]]:
+    """Read JSON records of ``topic`` (each with ``_key`` and ``_received`` added) until ``until(records)``
+    holds or ``timeout`` passes; waits for the topic to exist."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        fetch_max_bytes=16_000_000,
+        max_partition_fetch_bytes=16_000_000,
+    )
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while time.monotonic() < deadline:
+            await consumer._client.force_metadata_update()
+            partitions = consumer._client.cluster.partitions_for_topic(topic)
+            if partitions:
+                break
+            await asyncio.sleep(0.3)
+        if not partitions:
+            return records
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        if from_beginning:
+            await consumer.seek_to_beginning()
+        while not until(records) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for messages in batch.values():
+                records.extend(orjson.loads(m.value) | {"_key": m.key, "_received": now} for m in messages)
+        return records
+    finally:
+        await consumer.stop()

@@ -1,0 +1,57 @@
+"""Real workers (``wirewatch run`` subprocesses) and real Kafka clients for the integration suite."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wirewatch.streams import testing
+from wirewatch.streams.testing import WorkerProcess
+
+
+class Cluster:
+    """Test-scoped names (topic prefix, app id) on the session's broker, workers and topic I/O."""
+
+    def __init__(self, bootstrap: str, tmp_path: Path) -> None:
+        self.bootstrap = bootstrap
+        self.tmp_path = tmp_path
+        tag = uuid.uuid4().hex[:8]
+        self.prefix = f"t{tag}."
+        self.app_id = f"wirewatch-test-{tag}"
+        self.workers: list[WorkerProcess] = []
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def worker(self, **extra: str) -> WorkerProcess:
+        settings = {
+            "WIREWATCH_PARTITIONS": "2",
+            "WIREWATCH_REBALANCE_TIMEOUT": "3",
+            "WIREWATCH_SESSION_TIMEOUT": "10",
+            "WIREWATCH_BATCH_WITHIN": "0.1",
+            **extra,
+        }
+        env = testing.worker_env(self.bootstrap, self.prefix, self.app_id, self.tmp_path / "data", **settings)
+        worker = WorkerProcess(env, self.tmp_path / f"worker{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker.start()
+
+    async def produce(self, records: list[tuple[bytes | None, bytes | None]], topic: str = "news.raw") -> None:
+        await testing.produce(self.bootstrap, self.topic(topic), records)
+
+    async def consume(
+        self, topic: str, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 90.0
+    ) -> list[dict[str, Any]]:
+        return await testing.consume(self.bootstrap, self.topic(topic), until, timeout)
+
+
+@pytest.fixture
+def cluster(broker_bootstrap: str, tmp_path: Path) -> Iterator[Cluster]:
+    cluster = Cluster(broker_bootstrap, tmp_path)
+    yield cluster
+    for worker in cluster.workers:
+        worker.stop()

@@ -1,0 +1,94 @@
+"""Alerts end to end: the seed through a real worker yields exactly DESIGN.md's two incidents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from wirewatch.streams.records import Article, json_schema
+
+from .conftest import Cluster
+
+pytestmark = pytest.mark.integration
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def incidents_by_modality(incidents: list[dict]) -> dict[str, dict]:
+    latest = {i["incident_id"]: i for i in incidents}  # compacted topic: the last record wins
+    return {i["modality"]: i for i in latest.values()}
+
+
+async def test_seed_yields_exactly_two_incidents_and_replay_changes_nothing(
+    cluster: Cluster, seed_text: str
+) -> None:
+    seed = Article.create(seed_text, feed="seed", published_at="2019-12-12T10:00:00Z")
+    worker = cluster.worker()
+    await cluster.produce([(seed.id.encode(), seed.to_bytes())])
+    alerts = await cluster.consume("news.alerts", lambda rs: len({r["incident_id"] for r in rs}) >= 2)
+    assert len({a["incident_id"] for a in alerts}) == 2, worker.log()[-3000:]
+    for alert in alerts:
+        jsonschema.validate({k: v for k, v in alert.items() if not k.startswith("_")}, json_schema("alert"))
+        assert alert["_key"] == alert["incident_id"].encode()
+        assert alert["article_id"] == seed.id and alert["actor"] == "North Korea"
+
+    incidents = await cluster.consume("news.incidents", lambda rs: len({r["incident_id"] for r in rs}) >= 2)
+    by_modality = incidents_by_modality(incidents)
+    assert set(by_modality) == {"occurred", "possible"}
+    launch = by_modality["occurred"]
+    assert launch["details"]["count"] == 2
+    assert launch["details"]["range_km"] == pytest.approx(380)
+    assert launch["details"]["apogee_km"] == pytest.approx(97)
+    assert "Sea of Japan" in launch["details"]["location"]
+    assert "late November" in launch["details"]["time_text"]
+    warning = by_modality["possible"]
+    assert warning["kind"] in ("icbm", "space_launch_vehicle")
+    assert "coming weeks" in warning["details"]["time_text"]
+    warn_alert = next(a for a in alerts if a["incident_id"] == warning["incident_id"])
+    assert "Kelly Craft" in (warn_alert["speaker"] or "")
+
+    # A re-delivered article (a re-ingest) must not raise anything new.
+    await cluster.produce([(seed.id.encode(), seed.to_bytes())])
+    marker = Article.create("North Korea fired a cruise missile into the Yellow Sea on Friday, Seoul said.",
+                            feed="other", published_at="2019-12-12T11:00:00Z")
+    await cluster.produce([(marker.id.encode(), marker.to_bytes())])
+    after = await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == marker.id for r in rs))
+    assert any(r["article_id"] == marker.id for r in after), worker.log()[-3000:]
+    seed_alerts = sorted(a["alert_id"] for a in after if a["article_id"] == seed.id)
+    assert seed_alerts == sorted(a["alert_id"] for a in alerts)
+
+
+def readme_consumer_code() -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- alerts-consumer -->\s*```python\n(.*?)```", text, re.S)
+    assert match, "README lost its aiokafka consumer example"
+    return match.group(1)
+
+
+async def test_readme_aiokafka_consumer_reads_alerts(cluster: Cluster, tmp_path: Path) -> None:
+    code = readme_consumer_code()
+    assert len(code.strip().splitlines()) <= 16
+    script = tmp_path / "consumer.py"
+    script.write_text(code)
+    report = Article.create(
+        "Iran launched a ballistic missile from Semnan province on Tuesday, state television reported.",
+        feed="readme", published_at="2024-03-05T09:00:00Z",
+    )
+    cluster.worker()
+    await cluster.produce([(report.id.encode(), report.to_bytes())])
+    await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == report.id for r in rs))
+    env = dict(os.environ, KAFKA_BOOTSTRAP=cluster.bootstrap, ALERTS_TOPIC=cluster.topic("news.alerts"))
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=60)  # type: ignore[union-attr]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert "Iran" in line and "occurred" in line, line
