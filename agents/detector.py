@@ -35,9 +35,24 @@ MODALITIES = ("occurred", "possible", "threatened")
 MODALITY_RANK = {"occurred": 3, "threatened": 2, "possible": 1}
 SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1}
 #: Which kind wins when one event is described with several: the more specific and longer-range first.
-KIND_RANK = {k: i for i, k in enumerate(reversed(
-    ("icbm", "slbm", "irbm", "space_launch_vehicle", "hypersonic", "srbm", "cruise",
-     "ballistic_unspecified", "rocket_artillery")))}
+KIND_RANK = {
+    k: i
+    for i, k in enumerate(
+        reversed(
+            (
+                "icbm",
+                "slbm",
+                "irbm",
+                "space_launch_vehicle",
+                "hypersonic",
+                "srbm",
+                "cruise",
+                "ballistic_unspecified",
+                "rocket_artillery",
+            )
+        )
+    )
+}
 KIND_FAMILY = {
     "icbm": "long_range",
     "irbm": "long_range",
@@ -84,8 +99,14 @@ class Evidence:
 
 
 def _empty_details() -> dict[str, Any]:
-    return {"count": None, "range_km": None, "apogee_km": None, "location": None, "time_text": None,
-            "weapon_name": None}
+    return {
+        "count": None,
+        "range_km": None,
+        "apogee_km": None,
+        "location": None,
+        "time_text": None,
+        "weapon_name": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -106,8 +127,14 @@ class Finding:
 
     def fingerprint(self) -> str:
         """Stable across runs and processes: the same article text gives the same fingerprint."""
-        key = "|".join([self.actor, kind_family(self.kind), self.modality,
-                        *(f"{e.start}:{e.end}:{e.text}" for e in self.evidence)])
+        key = "|".join(
+            [
+                self.actor,
+                kind_family(self.kind),
+                self.modality,
+                *(f"{e.start}:{e.end}:{e.text}" for e in self.evidence),
+            ]
+        )
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,8 +178,12 @@ class Signal:
 
     def to_dict(self) -> dict[str, Any]:
         # A finding's dict plus the verdict, so consumers of news.enriched can rebuild the Finding.
-        return {**self.finding.to_dict(), "alertable": self.alertable, "reason": self.reason,
-                "trigger": self.trigger}
+        return {
+            **self.finding.to_dict(),
+            "alertable": self.alertable,
+            "reason": self.reason,
+            "trigger": self.trigger,
+        }
 
 
 @dataclass
@@ -165,12 +196,19 @@ class Detection:
         return max(self.findings, key=finding_rank, default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"findings": [f.to_dict() for f in self.findings], "signals": [s.to_dict() for s in self.signals]}
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "signals": [s.to_dict() for s in self.signals],
+        }
 
 
 def finding_rank(finding: Finding) -> tuple[int, int, int, float]:
-    return (MODALITY_RANK.get(finding.modality, 0), SEVERITY_RANK.get(finding.severity, 0),
-            KIND_RANK.get(finding.kind, 0), finding.confidence)
+    return (
+        MODALITY_RANK.get(finding.modality, 0),
+        SEVERITY_RANK.get(finding.severity, 0),
+        KIND_RANK.get(finding.kind, 0),
+        finding.confidence,
+    )
 
 
 @dataclass(frozen=True)
@@ -223,6 +261,7 @@ class _Lexicon:
     place_to_actor: dict[str, str]
     generic_subjects: frozenset[str]
     res: dict[str, re.Pattern[str]]
+    context_neighbours: dict[str, frozenset[str]]
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -250,14 +289,26 @@ def lexicon() -> _Lexicon:
     everything = {**aliases, **context, **places}
     alias_re = re.compile(r"(?<![\w-])(?:" + _alternation(everything) + r")(?![\w])")
     res = {key: re.compile(pattern, re.IGNORECASE) for key, pattern in cues["suppress_sentence"].items()}
-    for key in ("historical_date", "first_since", "capability_cues", "hypothetical_cues", "civil_space",
-                "military_context_overrides_civil", "apogee_cues", "range_cues"):
+    for key in (
+        "historical_date",
+        "first_since",
+        "capability_cues",
+        "hypothetical_cues",
+        "civil_space",
+        "military_context_overrides_civil",
+        "apogee_cues",
+        "range_cues",
+    ):
         res[key] = re.compile(cues[key], re.IGNORECASE)
     units = _alternation(cues["distance_units"])
     res["distance"] = re.compile(
-        r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*-?\s*(?P<unit>" + units + r")\b", re.IGNORECASE)
-    weapons = [(w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
-               for w in cues["weapons"]]
+        r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*-?\s*(?P<unit>" + units + r")\b",
+        re.IGNORECASE,
+    )
+    weapons = [
+        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
+        for w in cues["weapons"]
+    ]
     return _Lexicon(
         cues=cues,
         weapons=weapons,
@@ -269,6 +320,9 @@ def lexicon() -> _Lexicon:
         place_to_actor=places,
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
         res=res,
+        context_neighbours={
+            name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
+        },
     )
 
 
@@ -335,10 +389,10 @@ def _chain(tok: Token, sent: Span) -> list[Token]:
     lex = lexicon()
     out = [tok]
     for anc in _ancestors(tok, sent):
-        if anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX"):
-            if not any(c.dep_ in ("auxpass", "nsubjpass") and c.i == tok.i or c.dep_ == "auxpass"
-                       for c in anc.children):
-                break  # "X said": X's claim; but "launches are said to have taken place" stays one clause
+        # "X said": X's claim starts a new clause; "launches are said to have taken place" does not
+        speech = anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX")
+        if speech and not any(c.dep_ == "auxpass" for c in anc.children):
+            break
         out.append(anc)
     return out
 
@@ -372,8 +426,13 @@ def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     out = []
     for m in lex.alias_re.finditer(text):
         alias = m.group(0)
-        kind = ("alias" if alias in lex.alias_to_actor else "context" if alias in lex.context_alias_to_actor
-                else "place")
+        kind = (
+            "alias"
+            if alias in lex.alias_to_actor
+            else "context"
+            if alias in lex.context_alias_to_actor
+            else "place"
+        )
         out.append((base + m.start(), base + m.end(), alias, kind))
     return out
 
@@ -384,8 +443,10 @@ def _actor_of_alias(alias: str, kind: str, doc_states: set[str]) -> str | None:
         return lex.alias_to_actor[alias]
     if kind == "context":
         name = lex.context_alias_to_actor[alias]
-        # "the North" means North Korea only when North Korea is named in the article
-        return name if name in doc_states or not doc_states else None
+        # "the North" means North Korea when North Korea is named in the article, or when the only states
+        # named are its usual neighbours in such stories
+        others = {s for s in doc_states if lex.actors.get(s) and lex.actors[s].state} - {name}
+        return name if name in doc_states or others <= lex.context_neighbours.get(name, frozenset()) else None
     return lex.place_to_actor.get(alias)
 
 
@@ -394,7 +455,7 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     if start >= end:
         return None
     span = doc[start:end]
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     for s, e, alias, kind in _alias_matches(span.text, span.start_char):
         actor = _actor_of_alias(alias, kind, doc_states)
         if actor is None:
@@ -403,10 +464,12 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
         depth = 99
         if head is not None and sub is not None:
             depth = min(_depth_to(t, head) for t in sub)
-        cand = (depth, s, actor)
+        # a named group beats the generic "militants" it is described as
+        generic = 1 if actor == "militants" else 0
+        cand = (generic, depth, s, actor)
         if best is None or cand < best:
             best = cand
-    return best[2] if best else None
+    return best[3] if best else None
 
 
 def _depth_to(tok: Token, head: Token) -> int:
@@ -479,8 +542,8 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
         text = tok.lower_
         if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
             if lemma in cues["verb_triggers"] or text in cues["verb_triggers"]:
-                if tok.i in weapon_tokens:
-                    continue
+                if tok.i in weapon_tokens or any(c.dep_ == "prt" and c.lower_ == "down" for c in tok.children):
+                    continue  # "shoot down" is an interception
                 out.append(tok)
         elif tok.pos_ in ("NOUN", "PROPN"):
             if lemma not in cues["noun_triggers"] and text not in cues["noun_triggers"]:
@@ -495,7 +558,9 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     return out
 
 
-def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
+def _weapons_for(
+    trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int
+) -> tuple[list[_Weapon], bool]:
     """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
     lex = lexicon()
     cues = lex.cues
@@ -521,10 +586,13 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
         # the verb's own arguments, not its clausal complements (another event's weapons)
         found = []
         for child in trigger.children:
-            if child.dep_ in ("ccomp", "advcl", "conj", "relcl", "parataxis") and child.pos_ in ("VERB", "AUX"):
-                # another event's clause, except a free relative ("fired what was apparently an ICBM")
-                if not any(t.lower_ == "what" for t in child.subtree if t.i < child.i):
-                    continue
+            # another event's clause, except a free relative ("fired what was apparently an ICBM")
+            clause = child.dep_ in ("ccomp", "advcl", "conj", "relcl", "parataxis") and child.pos_ in (
+                "VERB",
+                "AUX",
+            )
+            if clause and not any(t.lower_ == "what" for t in child.subtree if t.i < child.i):
+                continue
             found.extend(within(*_subtree_bounds(child)))
         found.extend(within(trigger.i, trigger.i + 1))
         if not found and subj is not None and subj.i != trigger.i:
@@ -538,7 +606,9 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
         if lemma in cues["noun_triggers_needing_compound_weapon"]:
             found = [w for w in found if w.tokens and all(i < trigger.i for i in w.tokens)]
             return found, False
-        if not found and trigger.dep_ in ("compound", "conj"):
+        if trigger.dep_ == "conj" and trigger.head.pos_ in ("NOUN", "PROPN"):
+            found += within(*_subtree_bounds(trigger.head))  # "an ICBM or satellite rocket launch"
+        if not found and trigger.dep_ == "compound":
             found = within(*_subtree_bounds(trigger.head))
         if not found:
             gov = _governing_verb(trigger, sent)
@@ -567,8 +637,13 @@ def _has_neg(tok: Token) -> bool:
     for child in tok.children:
         if child.dep_ == "neg":
             return True
-        if child.lower_ in ("no", "none", "neither", "nor", "never") and child.dep_ in ("det", "nsubj", "advmod",
-                                                                                        "dep", "preconj"):
+        if child.lower_ in ("no", "none", "neither", "nor", "never") and child.dep_ in (
+            "det",
+            "nsubj",
+            "advmod",
+            "dep",
+            "preconj",
+        ):
             return True
     return False
 
@@ -586,8 +661,9 @@ def _negation(trigger: Token, sent: Span) -> str | None:
             if lemma in cues["contest_nouns"]:
                 return "contested"
             return "denied"
-        if tok.lower_ in ("none",) or (tok.dep_ == "pobj" and tok.head.lower_ == "of"
-                                       and tok.head.head.lower_ == "none"):
+        if tok.lower_ in ("none",) or (
+            tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.head.lower_ == "none"
+        ):
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
@@ -605,16 +681,31 @@ def _conditional(trigger: Token, sent: Span) -> bool:
         for child in tok.children:
             if child.dep_ == "mark" and child.lower_ in marks:
                 return True
-            if child.dep_ == "advcl" and child.i < tok.i and False:
-                return True
         if tok.dep_ in ("advcl",) and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
             return True
     return False
 
 
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
-_TEMPORAL_DEPS = frozenset({"prep", "pobj", "pcomp", "npadvmod", "nummod", "compound", "appos", "nmod", "amod",
-                            "advmod", "tmod", "obl", "conj", "cc", "case"})
+_TEMPORAL_DEPS = frozenset(
+    {
+        "prep",
+        "pobj",
+        "pcomp",
+        "npadvmod",
+        "nummod",
+        "compound",
+        "appos",
+        "nmod",
+        "amod",
+        "advmod",
+        "tmod",
+        "obl",
+        "conj",
+        "cc",
+        "case",
+    }
+)
 _TEMPORAL_MARKS = frozenset({"since", "after", "before", "when", "until", "while", "as"})
 
 
@@ -637,10 +728,14 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
                 ok = False
                 break
             if cur.dep_ not in _TEMPORAL_DEPS:
-                if cur.dep_ in ("advcl", "ccomp") and any(c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS
-                                                          for c in cur.children):
-                    pass
-                elif cur.dep_ == "pobj" or cur.dep_ == "dobj" and cur.head.lower_ in ("since",):
+                if (
+                    (
+                        cur.dep_ in ("advcl", "ccomp")
+                        and any(c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS for c in cur.children)
+                    )
+                    or cur.dep_ == "pobj"
+                    or (cur.dep_ == "dobj" and cur.head.lower_ in ("since",))
+                ):
                     pass
                 else:
                     ok = False
@@ -648,14 +743,16 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
             cur = cur.head
         if not ok:
             continue
-        window = sent.doc[max(sent.start, tok.i - 8):tok.i + 1].text
+        window = sent.doc[max(sent.start, tok.i - 8) : tok.i + 1].text
         if first_since.search(window):
             continue  # "for the first time since 2017" dates a current event
         return True
     text = sent.text
     m = lex.res["historical_date"].search(text)
     if m:
-        span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
+        span = sent.doc.char_span(
+            sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand"
+        )
         if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
             return True
     habitual = set(lex.cues["habitual_adverbs"])
@@ -678,7 +775,9 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     cut = len(chain)
     for depth, tok in enumerate(chain):
         # "as he supervised the test": the main clause's vow or plan does not colour this event
-        if tok.dep_ in ("advcl", "pcomp") and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
+        if tok.dep_ in ("advcl", "pcomp") and any(
+            c.dep_ == "mark" and c.lower_ in marks for c in tok.children
+        ):
             cut = depth + 1
             break
         if tok.dep_ == "pcomp" and tok.head.lower_ in marks:
@@ -687,9 +786,16 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     chain = chain[:cut]
     if not is_verb:
         # "a new missile test may come ...": a modal right after the noun belongs to its predicate
-        for nxt in trigger.doc[trigger.i + 1:min(sent.end, trigger.i + 3)]:
+        for nxt in trigger.doc[trigger.i + 1 : min(sent.end, trigger.i + 3)]:
             if nxt.tag_ == "MD" and nxt.lower_ in modal_possible:
                 return "possible"
+    for tok in chain:
+        if tok.pos_ in ("VERB", "AUX"):
+            modal = _preceding_modal(tok, sent)
+            if modal is not None and modal.lower_ in modal_possible:
+                return "possible"
+            if modal is not None and (modal.lower_ in future or modal.lemma_.lower() in future):
+                saw_future = True
     for depth, tok in enumerate(chain):
         lemma = tok.lemma_.lower()
         for child in tok.children:
@@ -704,15 +810,18 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
             if child.dep_ == "aux" and cl == "going":
                 saw_future = True
         if depth == 0:
-            if not is_verb and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("amod",
-                                                                                                       "compound")):
+            if not is_verb and any(
+                c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("amod", "compound")
+            ):
                 saw_possible = True
             continue
         if lemma in threat:
             saw_threat = True
         elif lemma in possible:
             saw_possible = True
-        if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
+        if lemma == "be" and any(
+            c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")
+        ):
             saw_possible = True
     # preparations ("is preparing", "launch preparations") and expectations read as possible
     if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
@@ -725,11 +834,20 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
         return "possible"
     if saw_future:
         return "threatened" if own_voice else "possible"
-    if is_verb and trigger.tag_ in ("VB",) and not any(c.dep_ in ("aux", "auxpass") for c in trigger.children):
-        # bare infinitive after a non-modal ("to launch") with no cue: a plan of some kind
-        if any(c.dep_ == "aux" and c.lower_ == "to" for c in trigger.children):
-            return "threatened"
     return "occurred"
+
+
+def _preceding_modal(verb: Token, sent: Span) -> Token | None:
+    """A modal a few tokens before the verb in its own clause ("may in the coming weeks launch"), which
+    the parser sometimes attaches elsewhere."""
+    for tok in reversed(sent.doc[max(sent.start, verb.i - 8) : verb.i]):
+        if tok.tag_ == "MD":
+            return tok
+        if tok.lower_ in ("that", ";", ":", "which", "who", "and", "or", "but") or (
+            tok.pos_ == "VERB" and tok.dep_ not in ("aux", "auxpass", "amod", "compound", "npadvmod")
+        ):
+            return None
+    return None
 
 
 def _present_narrative(trigger: Token, sent: Span) -> bool:
@@ -740,13 +858,17 @@ def _present_narrative(trigger: Token, sent: Span) -> bool:
         return not any(c.dep_ == "aux" for c in trigger.children)
     if trigger.tag_ == "VBN":
         aux = [c for c in trigger.children if c.dep_ == "auxpass"]
-        return bool(aux) and all(a.tag_ in ("VBZ", "VBP") for a in aux) and not any(
-            c.dep_ == "aux" for c in trigger.children)
+        return (
+            bool(aux)
+            and all(a.tag_ in ("VBZ", "VBP") for a in aux)
+            and not any(c.dep_ == "aux" for c in trigger.children)
+        )
     return False
 
 
-def _resolve_actor(trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str],
-                   prev_actor: str | None) -> tuple[str | None, str]:
+def _resolve_actor(
+    trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str], prev_actor: str | None
+) -> tuple[str | None, str]:
     """(actor, how): from the subject, the weapon's modifiers, 'from X', the sentence, the context."""
     lex = lexicon()
     doc = sent.doc
@@ -770,8 +892,11 @@ def _resolve_actor(trigger: Token, sent: Span, weapons: list[_Weapon], doc_state
                 if actor:
                     return actor, "by"
         light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
-        if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr",
-                                                                                   "nsubjpass"):
+        if (
+            gov is not None
+            and gov.lemma_.lower() in light
+            and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass")
+        ):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
         head = doc[w.tokens[-1]]
@@ -803,9 +928,12 @@ def _resolve_actor(trigger: Token, sent: Span, weapons: list[_Weapon], doc_state
                 return actor, "pronoun_sentence"
             if prev_actor:
                 return prev_actor, "pronoun_previous"
-        elif (subj.pos_ in ("NOUN",) and subj.lemma_.lower() not in lex.generic_subjects
-              and not any(subj.i in w.tokens or any(subj.i == doc[i].head.i for i in w.tokens) for w in weapons)
-              and not any(lo <= i < hi for w in weapons for i in w.tokens)):
+        elif (
+            subj.pos_ in ("NOUN",)
+            and subj.lemma_.lower() not in lex.generic_subjects
+            and not any(subj.i in w.tokens or any(subj.i == doc[i].head.i for i in w.tokens) for w in weapons)
+            and not any(lo <= i < hi for w in weapons for i in w.tokens)
+        ):
             return None, "non_actor_subject"
     origin = _origin_actor(trigger, doc_states)
     if origin:
@@ -869,13 +997,27 @@ def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only
             continue
         if before_only and span.start > trigger.i:
             continue
+        if span.start > trigger.i and any(a.dep_ == "prep" for a in span.root.ancestors if a.i > trigger.i):
+            continue  # after the verb, inside a prepositional phrase: a place or a target, not the launcher
         actor = _actor_of_alias(alias, kind, doc_states)
         if actor is None:
             continue
-        dist = abs(span.start - trigger.i)
+        # launchers are named before their verbs: any mention before the trigger beats one after it
+        dist = trigger.i - span.start if span.start <= trigger.i else 1000 + span.start - trigger.i
         if best is None or dist < best[0]:
             best = (dist, actor)
     return best[1] if best else None
+
+
+def _topic_actor(sent: Span, doc_states: set[str]) -> str | None:
+    """What 'it'/'they' in the next sentence most likely means: the main subject's actor, else the first."""
+    root = sent.root
+    for child in root.children:
+        if child.dep_ in ("nsubj", "nsubjpass"):
+            actor = _actor_in_span(sent.doc, *_subtree_bounds(child), child, doc_states)
+            if actor:
+                return actor
+    return _nearest_actor(sent, sent[0], doc_states, before_only=False)
 
 
 def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None]:
@@ -916,6 +1058,11 @@ def _speaker(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> s
 def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> str | None:
     lo, hi = _subtree_bounds(subj)
     phrase = doc[lo:hi]
+    for ent in entities:  # the entity layer knows "Craft" is Kelly Craft
+        if getattr(ent, "label", "") == "PERSON" and phrase.start_char <= ent.start < phrase.end_char:
+            name = str(getattr(ent, "canonical", "") or ent.text)
+            affiliation = _affiliation(name, doc) or _affiliation(ent.text, doc)
+            return f"{name} ({affiliation})" if affiliation else name
     person = None
     for ent in phrase.ents:
         if ent.label_ == "PERSON":
@@ -926,7 +1073,7 @@ def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> st
         if actor:
             return actor
         if subj.ent_type_ in ("ORG", "GPE", "NORP") or subj.pos_ == "PROPN":
-            return doc[subj.left_edge.i:subj.i + 1].text
+            return doc[subj.left_edge.i : subj.i + 1].text
         return None
     name = _full_name(person, doc, entities)
     affiliation = _affiliation(name, doc)
@@ -958,7 +1105,7 @@ def _affiliation(name: str, doc: Doc) -> str | None:
         before = _actor_in_span(doc, lo, span.start, span.root, set())
         if before:
             return before
-        after = doc[span.end:hi]
+        after = doc[span.end : hi]
         if after.text[:2].startswith(","):
             actor = _actor_in_span(doc, span.end, hi, None, set())
             if actor:
@@ -1005,7 +1152,7 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
     text = sent.text
     last_end = -10
     for m in lex.res["distance"].finditer(text):
-        if m.start() - last_end <= 3 and text[last_end:m.start()].strip() in ("(", "", "or"):
+        if m.start() - last_end <= 3 and text[last_end : m.start()].strip() in ("(", "", "or"):
             last_end = m.end()
             continue  # "(236 miles)" repeats the previous figure in another unit
         last_end = m.end()
@@ -1017,12 +1164,19 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
         km: float = round(value, 1)
         if km == int(km):
             km = int(km)
-        before = text[max(0, m.start() - 40):m.start()]
-        after = text[m.end():m.end() + 12]
+        before = text[max(0, m.start() - 40) : m.start()]
+        after = text[m.end() : m.end() + 12]
         if lex.res["apogee_cues"].search(before[-28:]):
             apogee = apogee if apogee is not None else km
-        elif (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after)
-              or "range" in after) and "off the coast" not in after and "outside" not in after:
+        elif (
+            (
+                lex.res["range_cues"].search(before[-30:])
+                or lex.res["range_cues"].search(after)
+                or "range" in after
+            )
+            and "off the coast" not in after
+            and "outside" not in after
+        ):
             rng = rng if rng is not None else km
     return rng, apogee
 
@@ -1036,8 +1190,8 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
                 continue
             sub = list(child.subtree)
             for ent in sent.ents:
-                if ent.label_ in ("LOC", "GPE", "FAC") and sub[0].i <= ent.start and ent.end - 1 <= sub[-1].i:
-                    return sent.doc[child.i:ent.end].text
+                if ent.label_ in ("LOC", "GPE", "FAC") and child.i < ent.start and ent.end - 1 <= sub[-1].i:
+                    return sent.doc[child.i : ent.end].text
     return None
 
 
@@ -1054,7 +1208,7 @@ def _time_text(trigger: Token, sent: Span) -> str | None:
     prev = sent.doc[best.start - 1] if best.start > sent.start else None
     # relative expressions read with their preposition ("in the coming weeks"); dates read alone
     if prev is not None and prev.dep_ == "prep" and best[0].lower_ == "the":
-        return sent.doc[prev.i:best.end].text
+        return sent.doc[prev.i : best.end].text
     return best.text
 
 
@@ -1063,7 +1217,7 @@ def _weapon_name(weapons: list[_Weapon], sent: Span, entities: Sequence[Any]) ->
         if getattr(ent, "label", "") == "WEAPON" and sent.start_char <= ent.start < sent.end_char:
             return str(getattr(ent, "canonical", "") or ent.text)
     for w in weapons:
-        if any(ch.isdigit() for ch in w.text) or w.text[:1].isupper() and w.text.upper() != w.text:
+        if any(ch.isdigit() for ch in w.text) or (w.text[:1].isupper() and w.text.upper() != w.text):
             name = re.sub(r"\s+(?:missiles?|rockets?)$", "", w.text, flags=re.IGNORECASE)
             if name.lower() not in ("ballistic", "missile"):
                 return name
@@ -1091,11 +1245,17 @@ def _sentence_suppression(sent: Span, kind: str, doc_text: str) -> str | None:
         for key in ("fireworks", "model_rocket", "sports", "product"):
             if res[key].search(text) and not res["military_context_overrides_civil"].search(text):
                 return key
-    if kind in ("space_launch_vehicle", "rocket_artillery", "ballistic_unspecified") and res["civil_space"].search(
-            text) and not res["military_context_overrides_civil"].search(text):
+    if (
+        kind in ("space_launch_vehicle", "rocket_artillery", "ballistic_unspecified")
+        and res["civil_space"].search(text)
+        and not res["military_context_overrides_civil"].search(text)
+    ):
         return "civilian_space"
-    if kind in ("space_launch_vehicle", "rocket_artillery") and res["civil_space"].search(doc_text) and not res[
-            "military_context_overrides_civil"].search(doc_text):
+    if (
+        kind in ("space_launch_vehicle", "rocket_artillery")
+        and res["civil_space"].search(doc_text)
+        and not res["military_context_overrides_civil"].search(doc_text)
+    ):
         return "civilian_space"
     return None
 
@@ -1118,25 +1278,41 @@ def detect(
     for sent in doc.sents:
         weapons = _weapons_in(sent)
         if not weapons:
-            prev_actor = _nearest_actor(sent, sent[-1], doc_states, before_only=False) or prev_actor
+            prev_actor = _topic_actor(sent, doc_states) or prev_actor
             continue
         triggers = _trigger_tokens(sent, weapons)
         contested = any(_negation(t, sent) == "contested" for t in triggers)
         verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
-        triggers = [t for t in triggers if t in verbs or not any(
-            t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)]
+        triggers = [
+            t
+            for t in triggers
+            if t in verbs
+            or not any(t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)
+        ]
         sent_candidates: list[_Candidate] = []
         for trig in triggers:
             ws, fallback = _weapons_for(trig, sent, weapons, len(triggers))
             if not ws:
                 continue
-            cand = _analyse(trig, sent, ws, fallback, doc, entities, doc_states, dominant, prev_actor,
-                            prev_speaker, pub_year, config)
+            cand = _analyse(
+                trig,
+                sent,
+                ws,
+                fallback,
+                doc,
+                entities,
+                doc_states,
+                dominant,
+                prev_actor,
+                prev_speaker,
+                pub_year,
+                config,
+            )
             sent_candidates.append(cand)
         _resolve_contested(sent_candidates, contested)
         candidates.extend(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
-        prev_actor = named[0] if named else (_nearest_actor(sent, sent[-1], doc_states, False) or prev_actor)
+        prev_actor = named[0] if named else (_topic_actor(sent, doc_states) or prev_actor)
         speakers = [c.speaker for c in sent_candidates if c.speaker]
         if speakers:
             prev_speaker = speakers[0]
@@ -1151,9 +1327,20 @@ def _year_of(published_at: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _analyse(trig: Token, sent: Span, ws: list[_Weapon], fallback: bool, doc: Doc, entities: Sequence[Any],
-             doc_states: set[str], dominant: str | None, prev_actor: str | None, prev_speaker: str | None,
-             pub_year: int | None, config: DetectorConfig) -> _Candidate:
+def _analyse(
+    trig: Token,
+    sent: Span,
+    ws: list[_Weapon],
+    fallback: bool,
+    doc: Doc,
+    entities: Sequence[Any],
+    doc_states: set[str],
+    dominant: str | None,
+    prev_actor: str | None,
+    prev_speaker: str | None,
+    pub_year: int | None,
+    config: DetectorConfig,
+) -> _Candidate:
     lex = lexicon()
     offensive = [w for w in ws if not w.defence]
     kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
@@ -1181,15 +1368,19 @@ def _analyse(trig: Token, sent: Span, ws: list[_Weapon], fallback: bool, doc: Do
         reason = "historical"
     if reason is None and modality == "occurred" and _present_narrative(trig, sent):
         reason = "present_narrative"
-    if reason is None:
-        reason = _sentence_suppression(sent, kind, doc.text)
+    if reason in (None, "non_actor_subject"):
+        reason = _sentence_suppression(sent, kind, doc.text) or reason
     actor_info = lex.actors.get(actor) if actor else None
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"
         if reason is None and not config.alert_non_state_rockets:
             reason = "non_state"
-    if kind == "space_launch_vehicle" and reason is None and actor_info is not None and not \
-            actor_info.space_launch_counts:
+    if (
+        kind == "space_launch_vehicle"
+        and reason is None
+        and actor_info is not None
+        and not actor_info.space_launch_counts
+    ):
         reason = "civilian_space"
     if kind == "rocket_artillery" and actor_info is None and reason is None:
         reason = "no_state_actor"
@@ -1197,16 +1388,28 @@ def _analyse(trig: Token, sent: Span, ws: list[_Weapon], fallback: bool, doc: Do
         reason = "no_actor"
     confidence = 0.55
     confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
-    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
+    confidence += (
+        0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
+    )
     confidence -= 0.15 if fallback else 0.0
     confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
-    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback)
+    return _Candidate(
+        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback
+    )
 
 
 def _capability_scope(trig: Token, sent: Span) -> bool:
     """The trigger sits under 'capable of / ability to' (a capability, not an event)."""
     for tok in _chain(trig, sent)[:4]:
-        if tok.lower_ in ("capable", "ability", "capability", "capabilities", "able", "technology", "designed"):
+        if tok.lower_ in (
+            "capable",
+            "ability",
+            "capability",
+            "capabilities",
+            "able",
+            "technology",
+            "designed",
+        ):
             return True
         for child in tok.children:
             if child.lower_ in ("capable", "ability", "able"):
@@ -1216,7 +1419,7 @@ def _capability_scope(trig: Token, sent: Span) -> bool:
 
 def _quoted_continuation(sent: Span) -> bool:
     text = sent.text.lstrip()
-    return text[:1] in ("\"", "“", "'", "‘") or (text.count("“") + text.count("\"")) % 2 == 1
+    return text[:1] in ('"', "“", "'", "‘") or (text.count("“") + text.count('"')) % 2 == 1
 
 
 def _actor_of_text(speaker: str | None) -> str | None:
@@ -1238,7 +1441,9 @@ def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
             c.modality = "possible"
 
 
-def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
+def _assemble(
+    cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
+) -> Detection:
     """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
     groups: list[list[_Candidate]] = []
     suppressed: list[_Candidate] = []
@@ -1254,12 +1459,17 @@ def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config
                 break
         if not placed:
             groups.append([c])
-    findings = [f for f in (_finding_of(g, entities, config) for g in groups)
-                if f.confidence >= config.min_confidence]
+    findings = [
+        f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence
+    ]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
-    signals += [Signal(_finding_of([c], entities, config), False, c.reason, c.trigger.text)
-                for c in suppressed]
+    for c in suppressed:
+        # a suppressed candidate reads as what it is: denied, historical, or the reported modality
+        shown = {"denied": "denied", "negated": "denied", "contested": "denied", "historical": "historical"}
+        finding = _finding_of([c], entities, config)
+        finding = replace(finding, modality=shown.get(c.reason or "", finding.modality))
+        signals.append(Signal(finding, False, c.reason, c.trigger.text))
     return Detection(findings=findings, signals=signals)
 
 
@@ -1325,8 +1535,9 @@ def with_severity(finding: Finding, severity: str) -> Finding:
     return replace(finding, severity=severity)
 
 
-def analyze_docs(nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None,
-                 batch_size: int = 16) -> list[tuple[list[Any], Detection]]:
+def analyze_docs(
+    nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
+) -> list[tuple[list[Any], Detection]]:
     """Entities and detection per text, through the very function the enrich agent runs.
 
     Falls back to the bare composition (``nlp.pipe`` → ``entities_of`` → :func:`detect`) when the

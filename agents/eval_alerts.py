@@ -40,10 +40,12 @@ def read_items(path: Path) -> list[dict[str, Any]]:
 
 def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> tuple[dict[str, Any], list[str]]:
+def score(
+    items: Sequence[dict[str, Any]], detections: Sequence[Detection]
+) -> tuple[dict[str, Any], list[str]]:
     """Figures over items (see the README's scoring rules) and one printable line per mismatch."""
     tp = fp = fn = tn = 0
     modality_ok = kind_ok = 0
@@ -67,8 +69,11 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
         elif expected:
             fn += 1
             reasons = sorted({s.reason or "?" for s in detection.signals if not s.alertable})
-            mismatches.append(_line(item, f"alert {label}", "no alert" + (f" ({', '.join(reasons)})"
-                                                                           if reasons else ""), None))
+            mismatches.append(
+                _line(
+                    item, f"alert {label}", "no alert" + (f" ({', '.join(reasons)})" if reasons else ""), None
+                )
+            )
         elif got:
             fp += 1
             assert best is not None
@@ -110,7 +115,7 @@ def evaluate(
     out: TextIO = sys.stdout,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate the detector on ``path``; print mismatches and a final JSON line to ``out``; return figures."""
+    """Evaluate the detector on ``path``: print mismatches and a JSON line of figures to ``out``."""
     if nlp is None:
         from .nlp import load_pipeline
 

@@ -44,7 +44,7 @@ def _norm(name: str) -> str:
 
 
 def _names(speaker: str) -> list[str]:
-    """'the world leaders (Theresa May, Angela Merkel)' -> ['the world leaders (...)', 'world leaders', ...]."""
+    """'the world leaders (Theresa May, Angela Merkel)' -> the whole, 'world leaders', 'theresa may', ..."""
     parts = [_norm(p) for p in _NAME_SPLIT.split(speaker) if p.strip()]
     return [n for n in [_norm(speaker), *parts] if n]
 
@@ -98,7 +98,10 @@ def score(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = {
-            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": tp + fn,
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
         }
     accuracy = sum(1 for g, p in pairs if g == p) / n if n else 0.0
     macro = (per_class[FAVOR]["f1"] + per_class[AGAINST]["f1"]) / 2
@@ -137,8 +140,9 @@ def evaluate(
             pairs.append((gold, predicted))
             if predicted != gold:
                 mismatches += 1
-                found = "; ".join(f"{s.speaker_canonical or s.speaker or '<author>'}:{s.target}={s.stance}"
-                                  for s in stances)
+                found = "; ".join(
+                    f"{s.speaker_canonical or s.speaker or '<author>'}:{s.target}={s.stance}" for s in stances
+                )
                 print(
                     f"MISMATCH {item.get('id', '?')}: {speaker or '<author>'} / {target}: "
                     f"expected {gold}, got {predicted}  [system: {found or 'nothing'}]",

@@ -17,7 +17,6 @@ Pure logic over a parsed spaCy ``Doc``; every word list is data (``data/stance_t
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,11 +39,43 @@ _SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
 _PASS_DEPS = frozenset({"conj", "appos", "compound:prt"})
 _NAME_DROP_DEPS = frozenset({"relcl", "appos", "acl", "punct", "advcl", "parataxis"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
-_COPULAS = frozenset({"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"})
-_DOCUMENT_NOUNS = frozenset({"statement", "report", "release", "communique", "announcement", "readout", "letter",
-                             "memo", "message", "post", "declaration"})
-_DESCRIBING_VERBS = frozenset({"describe", "call", "label", "brand", "term", "consider", "regard", "view", "deem",
-                               "characterize", "characterise", "dub"})
+_CONTENT_PREPS = frozenset({"of"})
+_NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
+_COPULAS = frozenset(
+    {"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"}
+)
+# heads of speaker phrases that stand for their author ("a statement from the office of X said")
+_DOCUMENT_NOUNS = frozenset(
+    {
+        "statement",
+        "report",
+        "release",
+        "communique",
+        "announcement",
+        "readout",
+        "letter",
+        "memo",
+        "message",
+        "post",
+        "declaration",
+    }
+)
+_DESCRIBING_VERBS = frozenset(
+    {
+        "describe",
+        "call",
+        "label",
+        "brand",
+        "term",
+        "consider",
+        "regard",
+        "view",
+        "deem",
+        "characterize",
+        "characterise",
+        "dub",
+    }
+)
 _QUOTE_OPEN = "“«„"
 _QUOTE_CLOSE = "”»"
 _STRIP = " \t\n\"'“”‘’«»,.:;()[]"
@@ -124,6 +155,7 @@ class Lexicon:
     rhetorical_openers: tuple[str, ...]
     first_person: frozenset[str]
     third_person: frozenset[str]
+    default_prep_valence: dict[str, int] = field(default_factory=dict)
     targets: tuple[str, ...] = field(default=())
 
 
@@ -162,6 +194,7 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         rhetorical_openers=tuple(w.lower() for w in cues.get("rhetorical_openers", [])),
         first_person=frozenset(w.lower() for w in cues.get("first_person", [])),
         third_person=frozenset(w.lower() for w in cues.get("third_person", [])),
+        default_prep_valence={k.lower(): int(v) for k, v in cues.get("default_prep_valence", {}).items()},
         targets=tuple(targets["targets"]),
     )
 
@@ -340,7 +373,15 @@ class _Context:
         surface = self.doc[toks[0].i : toks[-1].i + 1].text
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         ents = self.ents_in(start, end)
+        appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
         persons = [m for m in ents if m.label == "PERSON"]
+        if not persons and appos and head.lemma_.lower() in self.lex.role_nouns:
+            # "the Russian envoy, Vasily Nebenzia, argued": the role's holder is named in apposition
+            persons = [
+                m
+                for m in self.ents_in(appos[0].idx, appos[-1].idx + len(appos[-1].text))
+                if m.label == "PERSON"
+            ]
         has_conj = any(c.dep_ == "conj" for c in head.children)
         head_ent = next((m for m in ents if m.start <= head.idx < m.end), None)
         if has_conj:
@@ -351,24 +392,36 @@ class _Context:
             canonical = head_ent.canonical
         else:
             canonical = normalise_name(surface)
-        appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
         affiliation = self._affiliation(canonical, surface, toks + appos)
         person = bool(persons) or head.lemma_.lower() in self.lex.role_nouns
         return _Speaker(surface, canonical, affiliation, person, head.idx)
 
-    def is_role_only(self, head: Token, speaker: _Speaker) -> bool:
-        return head.lemma_.lower() in self.lex.role_nouns and not any(
-            m.label == "PERSON" for m in self.ents_in(head.left_edge.idx, head.idx + len(head.text))
+    def is_role_only(self, head: Token) -> bool:
+        """A role noun with no person named in its phrase ("the Russian ambassador")."""
+        if head.lemma_.lower() not in self.lex.role_nouns:
+            return False
+        end = max(
+            [head.idx + len(head.text)]
+            + [t.idx + len(t.text) for c in head.children if c.dep_ == "appos" for t in c.subtree]
         )
+        return not any(m.label == "PERSON" for m in self.ents_in(head.left_edge.idx, end))
 
     def resolve_role(self, head: Token) -> _Speaker:
         """'the Russian ambassador' -> the last named person of that affiliation; else the phrase itself."""
         own = self.named_speaker(head)
+        role = head.lower_
         for prev in reversed(self.history):
             if prev.position >= head.idx or not prev.person:
                 continue
-            if own.affiliation is None or prev.affiliation == own.affiliation:
-                return _Speaker(own.surface, prev.canonical, prev.affiliation, True, head.idx)
+            same_role = role in prev.surface.lower().split()  # "Ambassador Lee ..." -> "the ... ambassador"
+            if (
+                own.affiliation is None
+                or prev.affiliation == own.affiliation
+                or (same_role and prev.affiliation is None)
+            ):
+                return _Speaker(
+                    own.surface, prev.canonical, prev.affiliation or own.affiliation, True, head.idx
+                )
         return own
 
     def resolve_pronoun(self, tok: Token) -> _Speaker:
@@ -394,7 +447,7 @@ class _Context:
             word = subj.lower_
         if word in self.lex.third_person:
             return self.resolve_pronoun(subj)
-        if self.is_role_only(subj, _AUTHOR):
+        if self.is_role_only(subj):
             return self.resolve_role(subj)
         return self.named_speaker(subj)
 
@@ -418,22 +471,22 @@ class _Context:
                 continue
             if subj.lower_ in self.lex.first_person | self.lex.third_person | _RELATIVE:
                 continue
-            if self.is_role_only(subj, _AUTHOR):
-                continue
-            self.history.append(self.named_speaker(subj))
-        self.history.sort(key=lambda s: s.position)
+            if self.is_role_only(subj):
+                self.history.append(self.resolve_role(subj))  # "he" may refer back to "the envoy"
+            else:
+                self.history.append(self.named_speaker(subj))
 
     def _attribute_quotes(self) -> list[_Speaker]:
         speakers: list[_Speaker] = []
         last_sent = -10
-        for qi, (s, e) in enumerate(self.quotes):
+        for s, e in self.quotes:
             toks = [t for t in self.doc if s <= t.idx < e]
             if not toks:
                 speakers.append(_Speaker(UNATTRIBUTED, "", None, False, s))
                 continue
             first, last = self.sent_index[toks[0].i], self.sent_index[toks[-1].i]
             hi = last
-            if self.doc.text[:e].rstrip().endswith(",") and last + 1 < len(self.sents):
+            if self.doc.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
                 hi = last + 1  # '"...," Craft said' split into its own sentence
             region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
             verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t) is not None]
@@ -461,7 +514,9 @@ class _Context:
 
 
 def _fallback_entities(doc: Doc) -> list[EntityMention]:
-    return [EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents]
+    return [
+        EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents
+    ]
 
 
 def subject_of(verb: Token) -> Token | None:
@@ -478,7 +533,7 @@ def subject_of(verb: Token) -> Token | None:
                 if pobj is not None:
                     return pobj
         head = verb.head
-        if head is verb:
+        if head.i == verb.i:
             return None
         if verb.dep_ == "xcomp":
             obj = next((c for c in head.children if c.dep_ in ("dobj", "dative")), None)
@@ -507,17 +562,51 @@ class _Scorer:
         self.lex = ctx.lex
 
     def negated(self, tok: Token) -> bool:
+        doc = tok.doc
         for c in tok.children:
-            if c.dep_ == "neg":
-                return True
-            if c.lower_ in self.lex.negators and c.dep_ in ("det", "advmod", "preconj", "neg"):
+            if c.dep_ == "neg" or (c.lower_ in self.lex.negators and c.dep_ in ("det", "advmod", "preconj")):
+                # ", not threats," contrasts a noun phrase: it does not negate the verb it hangs from
+                nxt = doc[c.i + 1] if c.i + 1 < len(doc) else None
+                if c.i > 0 and doc[c.i - 1].text == "," and nxt is not None and nxt.pos_ in _NOMINAL_POS:
+                    continue
                 return True
         return False
 
-    def valence(self, head: Token, role: str) -> int:
+    def valence(self, head: Token, role: str, via: Token | None = None) -> int:
+        """The valence ``head`` gives a phrase in ``role`` (reached through its child ``via``); a copula
+        lends its adjective's ('are destructive TO')."""
+        if via is not None and via.dep_ in _OBJECT_DEPS:
+            dep_specific = self._own_valence(head, via.dep_)
+            if dep_specific:
+                return dep_specific
+        own = self._own_valence(head, role)
+        if (
+            own < 0
+            and via is not None
+            and via.dep_ == "xcomp"
+            and any(c.dep_ == "aux" and c.lower_ == "to" for c in via.children)
+        ):
+            return 0  # "must stop now TO GIVE space": a purpose clause, not what is stopped
+        if own or role in ("object", "subject", "compound") or head.lemma_.lower() not in _COPULAS:
+            return own
+        for c in head.children:
+            if c.dep_ == "acomp":
+                v = self._own_valence(c, role)
+                if v:
+                    return v
+        return 0
+
+    def _own_valence(self, head: Token, role: str) -> int:
+        v = self._listed_valence(head, role)
+        if not v and head.pos_ in ("VERB", "AUX"):
+            v = self.lex.default_prep_valence.get(role, 0)
+        return v
+
+    def _listed_valence(self, head: Token, role: str) -> int:
         entries = self.lex.predicates
         key = self.ctx.pred_key(head)
-        for k in (f"{key}/{head.pos_.lower()}", key, f"{head.lemma_.lower()}/{head.pos_.lower()}", head.lemma_.lower()):
+        lemma, pos = head.lemma_.lower(), head.pos_.lower()
+        for k in (f"{key}/{pos}", key, f"{lemma}/{pos}", lemma):
             entry = entries.get(k)
             if entry is not None:
                 return int(entry.get(role, 0))
@@ -526,14 +615,19 @@ class _Scorer:
     def word_eval(self, tok: Token) -> int:
         return self.lex.evaluative.get(tok.lemma_.lower(), self.lex.evaluative.get(tok.lower_, 0))
 
-    def modifier_eval(self, tok: Token) -> int:
-        """Judgements of a noun by its modifiers: amod adjectives and relative clauses."""
+    def modifier_eval(self, tok: Token, skip: Token | None = None) -> int:
+        """Judgements of a noun by its modifiers: amod adjectives and relative clauses (but ``skip``, the
+        branch the walk came up through)."""
         total = 0
         for c in tok.children:
+            if skip is not None and c.i == skip.i:
+                continue
             if c.dep_ == "amod":
                 for a in [c, *(x for x in c.children if x.dep_ == "conj")]:
                     total += self.word_eval(a) * (-1 if self.negated(a) else 1)
-            elif c.dep_ == "relcl" and any(s.lower_ in _RELATIVE for s in c.children if s.dep_ in _SUBJECT_DEPS):
+            elif c.dep_ == "relcl" and any(
+                x.lower_ in _RELATIVE for x in c.children if x.dep_ in _SUBJECT_DEPS
+            ):
                 e = self.valence(c, "subject") + self.predicate_eval(c)
                 total += -e if self.negated(c) else e
         return _sign(total)
@@ -557,7 +651,8 @@ class _Scorer:
             elif c.dep_ in ("prep", "advmod") and lemma in _COPULAS:
                 total += self.phrase_eval(c.subtree)
         if lemma not in _COPULAS:
-            total += self.phrase_eval([head, *(t for c in head.children if c.dep_ == "dobj" for t in c.subtree)])
+            objects = [t for c in head.children if c.dep_ == "dobj" for t in c.subtree]
+            total += self.phrase_eval([head, *objects])
         return _sign(total)
 
     def describe_eval(self, head: Token) -> int:
@@ -630,17 +725,23 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     span_ids = set(range(m.start, m.end))
     for _ in range(40):
         head = node.head
-        if head is node:
+        if head.i == node.i:
             break
         rel = node.dep_
+        via = node  # the child of ``head`` the walk comes up through
         role: str | None = None
         if rel in ("pobj", "pcomp") and (head.pos_ in ("ADP", "SCONJ") or head.dep_ in ("prep", "agent")):
             if not frozen and scorer.contrast(head):
                 sign, cue = -sign, True
             role = head.lemma_.lower()
-            if head.head is head:
+            if head.head.i == head.i:
                 break
+            via = head
             head = head.head
+            # "negotiations UNDER sanctions were pointless" judges the negotiations, not the sanctions: a
+            # circumstantial phrase passes nothing up, but the walk goes on to find the speaker
+            if not frozen and role not in _CONTENT_PREPS and not scorer.valence(head, role, via):
+                frozen = True
         elif rel in _OBJECT_DEPS:
             role = "object"
         elif rel in _SUBJECT_DEPS:
@@ -651,7 +752,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             node = head
             continue
         # a target inside a conditional clause counts only through a judgement of the main clause
-        if rel == "advcl" and any(c.dep_ == "mark" and c.lower_ in lex.conditional_marks for c in node.children):
+        marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
+        if rel == "advcl" and marks & lex.conditional_marks:
             if holder is not None and not evaluated:
                 return None  # the holder's position is itself hypothetical ("if North Korea decides ...")
             if not frozen:
@@ -660,20 +762,23 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                     return None
                 votes.append(sign * ev * (-1 if scorer.negated(head) else 1))
                 frozen = evaluated = judged = True
-        if not frozen and role:
-            v = scorer.valence(head, role)
+                cue = False  # the chain so far is consumed by the main clause's judgement
+        if rel == "conj":
+            pass  # a conjunct shares its head's role; the head's own negation and cues are not its
+        elif not frozen:
+            v = scorer.valence(head, role, via) if role else 0
             if v:
                 sign, cue = sign * v, True
-        if not frozen and scorer.negated(head):
-            sign = -sign
-        if not frozen:
+            if scorer.negated(head):
+                sign = -sign
+        if not frozen and rel != "conj":
             evals = []
             if role == "subject":
                 evals.append(scorer.predicate_eval(head))
             elif role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS:
                 evals.append(scorer.describe_eval(head))
             if head.pos_ in ("NOUN", "PROPN"):
-                evals.append(scorer.modifier_eval(head))
+                evals.append(scorer.modifier_eval(head, skip=via))
             for ev in evals:
                 if ev:
                     votes.append(sign * ev)
@@ -722,7 +827,8 @@ def _speakers_for(
     quote_speaker: _Speaker | None,
     ctx: _Context,
 ) -> list[_Speaker]:
-    """The holder of a reading, plus outer reporters of the same affiliation (Nebenzia said Russia believes)."""
+    """The holder of a reading, plus outer reporters of the same affiliation ("Nebenzia said Russia
+    believes ...")."""
     source = ctx.according_to(sent)
     if quote_speaker is not None:
         outer = [*outer, quote_speaker]
@@ -765,7 +871,9 @@ def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
 
 
 # ----------------------------------------------------------------------------------------------- API
-def extract_stances(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Stance]:
+def extract_stances(
+    doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None
+) -> list[Stance]:
     """One stance per (speaker, target) found in ``doc``, with all evidence sentences (strongest first).
 
     ``entities`` are the doc's :func:`wirewatch.agents.nlp.entities_of` mentions (canonical names); without
@@ -800,6 +908,8 @@ def extract_stances(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: L
         confidence = round(max(0.3, agreement) * (1 - 0.4**n), 3)
         evidence = tuple(sorted(g["evidence"], key=lambda ev: (-g["evidence"][ev], ev.start)))
         spk: _Speaker = g["speaker"]
-        stances.append(Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence))
+        stances.append(
+            Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence)
+        )
     stances.sort(key=lambda s: (s.evidence[0].start if s.evidence else 0, s.speaker_canonical, s.target))
     return stances

@@ -21,13 +21,13 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import make_corpus, word_count  # noqa: E402
+from corpus import make_corpus, word_count
 
-from wirewatch.agents.nlp import load_pipeline  # noqa: E402
-from wirewatch.streams import testing  # noqa: E402
-from wirewatch.streams.broker import EmbeddedBroker, free_port  # noqa: E402
-from wirewatch.streams.records import Article  # noqa: E402
-from wirewatch.streams.settings import Settings  # noqa: E402
+from wirewatch.agents.nlp import load_pipeline
+from wirewatch.streams import testing
+from wirewatch.streams.broker import EmbeddedBroker, free_port
+from wirewatch.streams.records import Article
+from wirewatch.streams.settings import Settings
 
 
 def raw_words_per_second(articles: list[Article], batch_size: int) -> float:

@@ -33,9 +33,8 @@ async def test_seed_is_enriched_and_invalid_records_are_dead_lettered(cluster: C
     after = Article.create("South Korea and Japan held talks in Tokyo on Friday.", feed="seed")
     worker = cluster.worker()
     # Invalid records sit between two good ones: the worker must survive them and go on.
-    await cluster.produce(
-        [(seed.id.encode(), seed.to_bytes())] + [(k, v) for k, v, _ in INVALID] + [(after.id.encode(), after.to_bytes())]
-    )
+    records = [(seed.id.encode(), seed.to_bytes()), *((k, v) for k, v, _ in INVALID)]
+    await cluster.produce([*records, (after.id.encode(), after.to_bytes())])
     enriched = await cluster.consume("news.enriched", lambda rs: {seed.id, after.id} <= set(by_id(rs)))
     letters = await cluster.consume("news.deadletter", lambda rs: len(rs) >= len(INVALID))
     assert {seed.id, after.id} <= set(by_id(enriched)), worker.log()[-3000:]
@@ -50,7 +49,7 @@ async def test_seed_is_enriched_and_invalid_records_are_dead_lettered(cluster: C
     assert ("Russia", "GPE") in labels
 
     reasons = {letter["_key"]: letter["reason"] for letter in letters}
-    for key, raw, reason in INVALID:
+    for key, _, reason in INVALID:
         assert reasons.get(key) == reason, (key, letters)
     for letter in letters:
         jsonschema.validate({k: v for k, v in letter.items() if k != "_key"}, json_schema("deadletter"))
@@ -62,7 +61,9 @@ async def test_seed_is_enriched_and_invalid_records_are_dead_lettered(cluster: C
 
 
 async def test_restart_does_not_reprocess_committed_records(cluster: Cluster) -> None:
-    first = [Article.create(f"Parliament debated bill number {i} on farm subsidies in Seoul.", feed="t") for i in range(5)]
+    first = [
+        Article.create(f"Parliament debated bill number {i} on farm subsidies in Seoul.", feed="t") for i in range(5)
+    ]
     worker = cluster.worker()
     await cluster.produce([(a.id.encode(), a.to_bytes()) for a in first])
     await cluster.consume("news.enriched", lambda rs: {a.id for a in first} <= set(by_id(rs)))

@@ -135,6 +135,8 @@ def test_dockerfile_copies_what_pyproject_builds_from() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     mapped = set(re.findall(r'^"wirewatch\.\w+" = "(\w+)"$', pyproject, re.M))
     assert mapped and mapped <= copied
+    assert "wirewatch" in copied
+    assert re.search(r"^COPY pyproject\.toml README\.md \./$", DOCKERFILE.read_text(), re.M)
 
 
 def test_dockerignore_keeps_local_state_out() -> None:

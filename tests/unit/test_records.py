@@ -17,8 +17,8 @@ from wirewatch.streams.records import (
     json_schema,
     loads,
 )
-from wirewatch.streams.topics import CATALOG, topic_names
 from wirewatch.streams.settings import Settings
+from wirewatch.streams.topics import CATALOG, topic_names
 
 
 def test_id_of_url_ignores_tracking_fragment_case_and_scheme() -> None:

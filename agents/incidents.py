@@ -1,0 +1,248 @@
+"""Incident grouping, pure: findings from many articles and feeds about one launch become one incident.
+
+Rules (DESIGN.md "Alerts: what counts"): same actor, kind family and event window (by published time)
+→ one incident; a warning (possible/threatened) never merges with an occurred launch report; a
+``ballistic_unspecified`` finding joins an open ballistic incident of the same actor and window, else
+opens a short-range one; the incident's kind is refined as better reports arrive; modality rank is
+occurred > threatened > possible. Ids are deterministic so that replays are no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .detector import KIND_RANK, MODALITY_RANK, SEVERITY_RANK, Finding, kind_family
+
+DEFAULT_WINDOW = timedelta(hours=48)
+BALLISTIC_FAMILIES = frozenset({"long_range", "short_range"})
+KIND_LABELS = {
+    "icbm": "ICBM",
+    "irbm": "intermediate-range ballistic missile",
+    "srbm": "short-range ballistic missile",
+    "slbm": "submarine-launched ballistic missile",
+    "hypersonic": "hypersonic missile",
+    "cruise": "cruise missile",
+    "space_launch_vehicle": "space launch vehicle",
+    "ballistic_unspecified": "ballistic missile",
+    "rocket_artillery": "rocket artillery",
+}
+MODALITY_WORDS = {"occurred": "launch", "possible": "possible launch", "threatened": "threatened launch"}
+
+
+def alert_id(article_id: str, finding: Finding) -> str:
+    """Deterministic: the same article and the same finding always give the same alert id."""
+    digest = hashlib.sha256(f"{article_id}\x1f{finding.fingerprint()}".encode()).hexdigest()
+    return f"alr-{digest[:20]}"
+
+
+def modality_class(modality: str) -> str:
+    """'occurred' or 'warning': the two never share an incident."""
+    return "occurred" if modality == "occurred" else "warning"
+
+
+def incident_family(kind: str) -> str:
+    """The family an incident of this kind belongs to; unspecified ballistic opens a short-range one."""
+    family = kind_family(kind)
+    return "short_range" if family == "ballistic_unspecified" else family
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass
+class Incident:
+    """The latest state of one event (the value of ``news.incidents``, schema ``wirewatch.incident/v1``)."""
+
+    incident_id: str
+    actor: str
+    kind: str
+    modality: str
+    first_seen: str
+    last_seen: str
+    article_ids: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    alert_count: int = 0
+    max_severity: str = "medium"
+    details: dict[str, Any] = field(default_factory=dict)
+    headline: str = ""
+    alert_ids: list[str] = field(default_factory=list)  # which findings are in, so replays change nothing
+
+    @property
+    def family(self) -> str:
+        return incident_family(self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "actor": self.actor,
+            "kind": self.kind,
+            "modality": self.modality,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "article_ids": list(self.article_ids),
+            "feeds": list(self.feeds),
+            "alert_count": self.alert_count,
+            "max_severity": self.max_severity,
+            "details": dict(self.details),
+            "headline": self.headline,
+            "alert_ids": list(self.alert_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Incident:
+        """Inverse of :meth:`to_dict`; unknown keys (e.g. the record's ``schema``) are ignored."""
+        return cls(
+            incident_id=str(data["incident_id"]),
+            actor=str(data["actor"]),
+            kind=str(data["kind"]),
+            modality=str(data["modality"]),
+            first_seen=str(data["first_seen"]),
+            last_seen=str(data["last_seen"]),
+            article_ids=list(data.get("article_ids") or []),
+            feeds=list(data.get("feeds") or []),
+            alert_count=int(data.get("alert_count") or 0),
+            max_severity=str(data.get("max_severity") or "medium"),
+            details=dict(data.get("details") or {}),
+            headline=str(data.get("headline") or ""),
+            alert_ids=list(data.get("alert_ids") or []),
+        )
+
+
+def _accepts(incident: Incident, finding: Finding, published_at: datetime, window: timedelta) -> bool:
+    if incident.actor != finding.actor:
+        return False
+    if modality_class(incident.modality) != modality_class(finding.modality):
+        return False
+    first, last = _parse(incident.first_seen), _parse(incident.last_seen)
+    if published_at < first - window or published_at > last + window:
+        return False
+    new_family = kind_family(finding.kind)
+    if new_family == "ballistic_unspecified":
+        return incident.family in BALLISTIC_FAMILIES
+    if incident.kind == "ballistic_unspecified":
+        # an unspecified report waits for the class: any ballistic report of the window refines it
+        return new_family in BALLISTIC_FAMILIES
+    return new_family == incident.family
+
+
+def _refined_kind(current: str, new: str) -> str:
+    """Unspecified → the named class; within a family the more specific/longer-range class wins."""
+    if new == "ballistic_unspecified":
+        return current
+    if current == "ballistic_unspecified":
+        return new
+    return new if KIND_RANK.get(new, 0) > KIND_RANK.get(current, 0) else current
+
+
+def _headline(actor: str, kind: str, modality: str, details: Mapping[str, Any]) -> str:
+    parts = [f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {KIND_LABELS.get(kind, kind)}"]
+    count = details.get("count")
+    if isinstance(count, int) and count > 1:
+        parts[0] = (
+            f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {count} × {KIND_LABELS.get(kind, kind)}"
+        )
+    if details.get("location"):
+        parts.append(str(details["location"]))
+    if details.get("time_text"):
+        parts.append(f"({details['time_text']})")
+    return " ".join(parts)
+
+
+def _merge_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if value is None:
+            continue
+        if merged.get(key) is None:
+            merged[key] = value
+        elif key == "count" and isinstance(value, int) and isinstance(merged[key], int):
+            merged[key] = max(merged[key], value)  # "at least one" then "two missiles"
+    return merged
+
+
+def new_incident_id(actor: str, kind: str, modality: str, article_id: str, finding: Finding) -> str:
+    key = "\x1f".join(
+        [actor, incident_family(kind), modality_class(modality), article_id, finding.fingerprint()]
+    )
+    return "inc-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def assign(
+    open_incidents: list[Incident],
+    finding: Finding,
+    *,
+    article_id: str,
+    feed: str,
+    title: str,
+    published_at: datetime,
+    window: timedelta = DEFAULT_WINDOW,
+) -> tuple[Incident, bool]:
+    """Fold ``finding`` into the open incidents: (the new or updated incident, whether anything changed).
+
+    Pure: the incidents passed in are not modified; a re-delivered article/finding returns the incident
+    that already holds it, unchanged.
+    """
+    published_at = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
+    this_alert = alert_id(article_id, finding)
+    for incident in open_incidents:
+        if this_alert in incident.alert_ids:
+            return incident, False
+    matches = [i for i in open_incidents if _accepts(i, finding, published_at, window)]
+    if not matches:
+        details = dict(finding.details)
+        incident = Incident(
+            incident_id=new_incident_id(finding.actor, finding.kind, finding.modality, article_id, finding),
+            actor=finding.actor,
+            kind=finding.kind,
+            modality=finding.modality,
+            first_seen=_iso(published_at),
+            last_seen=_iso(published_at),
+            article_ids=[article_id],
+            feeds=[feed],
+            alert_count=1,
+            max_severity=finding.severity,
+            details=details,
+            headline=title if title else _headline(finding.actor, finding.kind, finding.modality, details),
+            alert_ids=[this_alert],
+        )
+        return incident, True
+    # the incident closest in time to this report (most recent on ties)
+    current = min(
+        matches,
+        key=lambda i: (
+            abs((_parse(i.last_seen) - published_at).total_seconds()),
+            -_parse(i.last_seen).timestamp(),
+        ),
+    )
+    kind = _refined_kind(current.kind, finding.kind)
+    modality = max(current.modality, finding.modality, key=lambda m: MODALITY_RANK.get(m, 0))
+    severity = max(current.max_severity, finding.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
+    details = _merge_details(current.details, finding.details)
+    first = min(_parse(current.first_seen), published_at)
+    last = max(_parse(current.last_seen), published_at)
+    updated = replace(
+        current,
+        kind=kind,
+        modality=modality,
+        first_seen=_iso(first),
+        last_seen=_iso(last),
+        article_ids=current.article_ids + ([article_id] if article_id not in current.article_ids else []),
+        feeds=current.feeds + ([feed] if feed not in current.feeds else []),
+        alert_count=current.alert_count + 1,
+        max_severity=severity,
+        details=details,
+        headline=current.headline or _headline(current.actor, kind, modality, details),
+        alert_ids=[*current.alert_ids, this_alert],
+    )
+    return updated, True

@@ -1,0 +1,284 @@
+"""The provocation-alert detector: the seed, every suppressed case, details, merging and fingerprints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from spacy.language import Language
+from wirewatch.agents.detector import (
+    Detection,
+    DetectorConfig,
+    Finding,
+    analyze_docs,
+    default_severity,
+    detect,
+)
+from wirewatch.agents.nlp import entities_of, load_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline()
+
+
+def run(nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None) -> Detection:
+    doc = nlp(text)
+    return detect(doc, entities_of(doc), published_at=published, config=config)
+
+
+def only(nlp: Language, text: str, **kw: object) -> Finding:
+    findings = run(nlp, text, **kw).findings  # type: ignore[arg-type]
+    assert len(findings) == 1, [f.to_dict() for f in findings]
+    return findings[0]
+
+
+def suppressed(nlp: Language, text: str) -> set[str]:
+    """Reasons of the suppressed signals, asserting that nothing is alertable."""
+    detection = run(nlp, text)
+    assert detection.findings == [], [f.to_dict() for f in detection.findings]
+    reasons = {s.reason or "" for s in detection.signals if not s.alertable}
+    assert reasons, "expected a suppressed candidate, found no candidate at all"
+    return reasons
+
+
+# --- the seed (DESIGN.md) --------------------------------------------------------------------------------
+
+
+def test_seed_gives_exactly_the_two_design_findings(nlp: Language, seed_text: str) -> None:
+    findings = run(nlp, seed_text).findings
+    assert len(findings) == 2, [f.to_dict() for f in findings]
+    by_modality = {f.modality: f for f in findings}
+    assert set(by_modality) == {"occurred", "possible"}
+
+    launch = by_modality["occurred"]
+    assert launch.actor == "North Korea"
+    assert launch.kind == "ballistic_unspecified"
+    assert launch.details["count"] == 2
+    assert launch.details["range_km"] == 380
+    assert launch.details["apogee_km"] == 97
+    assert launch.details["time_text"] == "late November"
+    assert "Sea of Japan" in launch.details["location"]
+    assert launch.severity == "high"
+    assert launch.speaker is None
+    assert len(launch.evidence) == 1
+    ev = launch.evidence[0]
+    assert seed_text[ev.start : ev.end] == ev.text and "two ballistic missiles" in ev.text
+
+    warning = by_modality["possible"]
+    assert warning.actor == "North Korea"
+    assert warning.kind == "icbm"
+    assert warning.details["time_text"] == "in the coming weeks"
+    assert warning.speaker is not None and "Kelly Craft" in warning.speaker
+    assert "United States" in warning.speaker
+    assert warning.severity == "high"
+    # both of Craft's warning sentences are merged into the one finding
+    assert len(warning.evidence) == 2
+    assert all(seed_text[e.start : e.end] == e.text for e in warning.evidence)
+
+
+def test_seed_background_and_rhetoric_raise_nothing(nlp: Language, seed_text: str) -> None:
+    findings = run(nlp, seed_text).findings
+    texts = " ".join(e.text for f in findings for e in f.evidence)
+    for phrase in ("avoid further provocations", "resumed missile tests", "off the table"):
+        assert phrase not in texts
+
+
+def test_seed_fingerprints_are_stable(nlp: Language, seed_text: str) -> None:
+    first = sorted(f.fingerprint() for f in run(nlp, seed_text).findings)
+    second = sorted(f.fingerprint() for f in run(nlp, seed_text).findings)
+    assert first == second and len(set(first)) == 2
+
+
+# --- positives: kinds and modalities ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "modality", "actor"),
+    [
+        ("Iran test-fired a new medium-range ballistic missile on Sunday, state television reported.",
+         "irbm", "occurred", "Iran"),
+        ("The DPRK launched a Pukguksong-3 from a submarine off Sinpo early on Wednesday.",
+         "slbm", "occurred", "North Korea"),
+        ("Pyongyang fired two long-range cruise missiles over the weekend, the defence ministry in Seoul said.",
+         "cruise", "occurred", "North Korea"),
+        ("Officials in Tokyo said North Korea could launch a reconnaissance satellite as early as next week.",
+         "space_launch_vehicle", "possible", "North Korea"),
+        ("North Korea has told shipping authorities it plans to launch a satellite between May 31 and June 11.",
+         "space_launch_vehicle", "threatened", "North Korea"),
+        ("U.S. intelligence officials believe Pyongyang is preparing to test an intercontinental ballistic "
+         "missile.", "icbm", "possible", "North Korea"),
+        ("Russia's military test-launched a Sarmat missile from Plesetsk on Friday.",
+         "icbm", "occurred", "Russia"),
+    ],
+)
+def test_positive_reports(nlp: Language, text: str, kind: str, modality: str, actor: str) -> None:
+    finding = only(nlp, text)
+    assert (finding.kind, finding.modality, finding.actor) == (kind, modality, actor)
+    assert 0 < finding.confidence <= 1
+    assert finding.severity == default_severity(kind, modality)
+
+
+def test_the_north_resolves_from_context_and_pronoun_from_previous_sentence(nlp: Language) -> None:
+    text = (
+        "North Korea's state media criticised the joint drills on Monday. "
+        "On Tuesday the North fired a short-range ballistic missile into the sea."
+    )
+    assert only(nlp, text).actor == "North Korea"
+    text2 = "Iran has warned Washington repeatedly. On Sunday it test-fired a ballistic missile."
+    assert only(nlp, text2).actor == "Iran"
+
+
+def test_a_state_threat_to_fire_missiles_is_threatened_with_speaker(nlp: Language) -> None:
+    text = (
+        "A spokesman for Iran's Revolutionary Guards, Ali Karimi, said the force will fire more ballistic "
+        "missiles at militant bases next week."
+    )
+    finding = only(nlp, text)
+    assert finding.modality == "threatened"
+    assert finding.actor == "Iran"
+
+
+# --- suppressed cases (texts written for these tests) ---------------------------------------------------
+
+
+def test_negated_launch(nlp: Language) -> None:
+    assert suppressed(nlp, "South Korea's military said it had not detected any missile launch by the North.") & {
+        "denied", "negated"}
+
+
+def test_denial(nlp: Language) -> None:
+    assert "denied" in suppressed(nlp, "Tehran denied reports that it had tested a ballistic missile on Monday.")
+
+
+def test_false_alarm(nlp: Language) -> None:
+    reasons = suppressed(nlp, "The alert said a ballistic missile was launched toward Guam, but it was a false alarm.")
+    assert "denied" in reasons
+
+
+def test_historical_background(nlp: Language) -> None:
+    assert "historical" in suppressed(nlp, "In 2016 North Korea launched a long-range rocket that put a satellite in orbit.")
+    assert "historical" in suppressed(nlp, "Pyongyang fired an intermediate-range missile over Japan last year.")
+
+
+def test_historical_is_relative_to_publication_time(nlp: Language) -> None:
+    text = "On March 3, 2031, North Korea launched a ballistic missile toward the East Sea."
+    assert run(nlp, text, published="2031-03-04T08:00:00Z").findings
+    assert not run(nlp, text, published="2033-01-01T00:00:00Z").findings
+
+
+def test_civilian_space_launch(nlp: Language) -> None:
+    assert "civilian_space" in suppressed(
+        nlp, "Rocket Lab launched an Electron rocket carrying two weather satellites from New Zealand on Friday.")
+    assert "civilian_space" in suppressed(
+        nlp, "India's space agency ISRO launched a rocket carrying an earth-observation satellite on Monday.")
+
+
+def test_state_satellite_launch_of_watch_list_state_alerts(nlp: Language) -> None:
+    finding = only(nlp, "North Korea launched a rocket carrying a spy satellite on Tuesday night, Seoul said.")
+    assert finding.kind == "space_launch_vehicle" and finding.severity == "critical"
+
+
+def test_product_launch(nlp: Language) -> None:
+    detection = run(nlp, "The carmaker will launch its new electric model in Seoul next month.")
+    assert detection.findings == [] and detection.signals == []
+    assert suppressed(nlp, "The start-up launched its rocket-themed sneakers campaign at a store in Tokyo.")
+
+
+def test_missile_defence_intercept_test(nlp: Language) -> None:
+    reasons = suppressed(
+        nlp, "The Pentagon said an interceptor launched from California destroyed a mock warhead in a test.")
+    assert "missile_defence" in reasons
+
+
+def test_hypothetical_condition(nlp: Language) -> None:
+    assert "hypothetical" in suppressed(
+        nlp, "Japan will shoot down the missile if North Korea launches an ICBM over its territory.")
+
+
+def test_fiction(nlp: Language) -> None:
+    assert "fiction_or_hypothetical" in suppressed(
+        nlp, "In the new thriller, a rogue general launches a nuclear missile at Washington.")
+
+
+def test_capability_is_not_a_launch(nlp: Language) -> None:
+    assert "capability" in suppressed(nlp, "The new submarine is capable of launching cruise missiles.")
+
+
+def test_non_state_rockets_are_kept_apart_unless_configured(nlp: Language) -> None:
+    text = "Hezbollah fired a barrage of rockets from southern Lebanon at northern Israel on Thursday."
+    detection = run(nlp, text)
+    assert detection.findings == []
+    signal = next(s for s in detection.signals if s.reason == "non_state")
+    assert signal.finding.kind == "rocket_artillery" and signal.finding.actor == "Hezbollah"
+    finding = only(nlp, text, config=DetectorConfig(alert_non_state_rockets=True))
+    assert finding.kind == "rocket_artillery" and finding.actor == "Hezbollah"
+
+
+def test_state_rocket_artillery_alerts(nlp: Language) -> None:
+    finding = only(nlp, "North Korea fired several rounds from a multiple rocket launcher into the Yellow Sea.")
+    assert finding.kind == "rocket_artillery" and finding.actor == "North Korea"
+
+
+def test_signals_are_json_and_carry_reasons(nlp: Language) -> None:
+    detection = run(nlp, "In 2017 North Korea tested an ICBM. On Friday North Korea fired a cruise missile.")
+    data = json.loads(json.dumps(detection.to_dict()))
+    assert [s["alertable"] for s in data["signals"]].count(True) == 1
+    assert any(s["reason"] == "historical" and s["modality"] == "historical" for s in data["signals"])
+    round_trip = Finding.from_dict(data["signals"][0])
+    assert round_trip == detection.findings[0]
+    assert round_trip.fingerprint() == detection.findings[0].fingerprint()
+
+
+# --- details -----------------------------------------------------------------------------------------------
+
+
+def test_miles_are_converted_and_counts_read_in_words(nlp: Language) -> None:
+    finding = only(nlp, "North Korea fired three short-range missiles that flew about 250 miles on Monday.")
+    assert finding.details["count"] == 3
+    assert finding.details["range_km"] == pytest.approx(402.3, abs=0.1)
+    assert finding.kind == "srbm"
+
+
+def test_digit_counts_apogee_direction_and_named_system(nlp: Language) -> None:
+    text = (
+        "North Korea launched 2 Hwasong-18 missiles toward the East Sea on Thursday; the missiles reached an "
+        "altitude of 6,000 km and flew 1,000 kilometres (621 miles)."
+    )
+    finding = only(nlp, text)
+    assert finding.kind == "icbm"
+    assert finding.details["count"] == 2
+    assert finding.details["apogee_km"] == 6000
+    assert finding.details["range_km"] == 1000
+    assert finding.details["location"] == "toward the East Sea"
+    assert finding.details["weapon_name"] == "Hwasong-18"
+    assert finding.details["time_text"] == "Thursday"
+    assert finding.severity == "critical"
+
+
+def test_one_event_across_sentences_is_merged(nlp: Language) -> None:
+    text = (
+        "North Korea fired a ballistic missile on Sunday, South Korea's military said. "
+        "The short-range ballistic missile flew 600 km before landing off the east coast."
+    )
+    finding = only(nlp, text)
+    assert finding.kind == "srbm"  # the unspecified report is refined by the second sentence
+    assert len(finding.evidence) == 2
+    assert finding.details["range_km"] == 600
+
+
+def test_severity_map_overrides_design_defaults(nlp: Language) -> None:
+    config = DetectorConfig(severity_map={"cruise": "critical", "srbm": {"warning": "high"}})
+    assert only(nlp, "Russia launched cruise missiles at the port overnight.", config=config).severity == "critical"
+    assert config.severity("srbm", "possible") == "high"
+    assert config.severity("srbm", "occurred") == "high"
+    assert config.severity("icbm", "possible") == "high"
+    assert config.severity("srbm", "threatened") != default_severity("srbm", "threatened")
+
+
+def test_analyze_docs_matches_detect(nlp: Language) -> None:
+    texts = ["Iran fired a ballistic missile on Monday.", "The weather was fine."]
+    results = analyze_docs(nlp, texts)
+    assert len(results) == 2
+    assert [len(d.findings) for _e, d in results] == [1, 0]
+    assert results[0][1].findings[0].fingerprint() == run(nlp, texts[0]).findings[0].fingerprint()

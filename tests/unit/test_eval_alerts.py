@@ -1,0 +1,68 @@
+"""`eval alerts`: scoring over items, mismatch lines, the final JSON line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+from wirewatch.agents.eval_alerts import evaluate, read_items
+from wirewatch.agents.nlp import load_pipeline
+
+ITEMS = [
+    {"id": "t1", "text": "Iran test-fired a ballistic missile on Sunday.", "expect_alert": True,
+     "kind": "ballistic_unspecified", "modality": "occurred", "actor": "Iran"},
+    # labelled "threatened" on purpose: a true positive whose modality does not match
+    {"id": "t2", "text": "Officials said North Korea may launch an intercontinental ballistic missile soon.",
+     "expect_alert": True, "kind": "icbm", "modality": "threatened", "actor": "North Korea"},
+    {"id": "t3", "text": "SpaceX launched a Falcon 9 rocket with 40 satellites on Friday.", "expect_alert": False,
+     "kind": "space_launch_vehicle", "modality": "occurred", "actor": "SpaceX"},
+    # labelled negative on purpose: a false positive
+    {"id": "t4", "text": "North Korea fired a cruise missile on Monday.", "expect_alert": False,
+     "kind": "cruise", "modality": "occurred", "actor": "North Korea"},
+    # no weapon named: the detector cannot see it, a false negative
+    {"id": "t5", "text": "The test went exactly as planned, the air force said.", "expect_alert": True,
+     "kind": "icbm", "modality": "occurred", "actor": "United States"},
+]
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline()
+
+
+@pytest.fixture()
+def items_file(tmp_path: Path) -> Path:
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in ITEMS) + "\n\n", encoding="utf-8")
+    return path
+
+
+def test_figures_and_mismatches(nlp: Language, items_file: Path) -> None:
+    out = io.StringIO()
+    figures = evaluate(items_file, nlp=nlp, out=out, progress=True)  # StringIO is no tty: no bar
+    lines = out.getvalue().strip().splitlines()
+    assert json.loads(lines[-1]) == figures
+    assert (figures["n"], figures["tp"], figures["fp"], figures["fn"], figures["tn"]) == (5, 2, 1, 1, 1)
+    assert figures["precision"] == pytest.approx(2 / 3, abs=1e-3)
+    assert figures["recall"] == pytest.approx(2 / 3, abs=1e-3)
+    assert figures["f1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert figures["modality_accuracy"] == 0.5
+    assert figures["kind_accuracy"] == 1.0
+    assert figures["modality_confusion"] == {"occurred": {"occurred": 1}, "threatened": {"possible": 1}}
+    mismatched = sorted(line.split()[1].rstrip(":") for line in lines[:-1])
+    assert mismatched == ["t2", "t4", "t5"]
+    assert all(line.startswith("MISMATCH") for line in lines[:-1])
+
+
+def test_read_items_rejects_bad_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "text": "t", "expect_alert": true}\n{not json}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=":2:"):
+        read_items(bad)
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text('{"id": "x", "text": "t"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="expect_alert"):
+        read_items(missing)

@@ -1,0 +1,124 @@
+"""Incident grouping (pure): one launch across feeds, warnings apart, replays, windows, refinement."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from wirewatch.agents.detector import Evidence, Finding, default_severity
+from wirewatch.agents.incidents import Incident, alert_id, assign, incident_family
+
+T0 = datetime(2031, 5, 4, 6, 0, tzinfo=UTC)
+
+
+def finding(kind: str = "ballistic_unspecified", modality: str = "occurred", actor: str = "North Korea",
+            sentence: str = "North Korea fired a missile.", start: int = 0) -> Finding:
+    details = {"count": None, "range_km": None, "apogee_km": None, "location": None, "time_text": None,
+               "weapon_name": None}
+    return Finding(kind=kind, modality=modality, actor=actor, speaker=None, details=details,
+                   severity=default_severity(kind, modality), confidence=0.8,
+                   evidence=(Evidence(sentence, start, start + len(sentence)),))
+
+
+def feed_in(incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime) -> tuple[Incident, bool]:
+    """assign() plus the table bookkeeping the alert agent does."""
+    incident, changed = assign(incidents, f, article_id=article, feed=feed, title=f"title {article}",
+                               published_at=at)
+    if changed:
+        incidents[:] = [i for i in incidents if i.incident_id != incident.incident_id] + [incident]
+    return incident, changed
+
+
+def test_five_feeds_one_launch_one_incident() -> None:
+    incidents: list[Incident] = []
+    for n in range(5):
+        f = finding(sentence=f"Report {n}: North Korea fired a ballistic missile into the sea.")
+        _, changed = feed_in(incidents, f, f"a{n}", f"feed{n}", T0 + timedelta(hours=n))
+        assert changed
+    assert len(incidents) == 1
+    only = incidents[0]
+    assert only.article_ids == [f"a{n}" for n in range(5)]
+    assert only.feeds == [f"feed{n}" for n in range(5)]
+    assert only.alert_count == 5
+    assert only.first_seen.startswith("2031-05-04T06:00") and only.last_seen.startswith("2031-05-04T10:00")
+
+
+def test_warning_then_launch_are_two_incidents() -> None:
+    incidents: list[Incident] = []
+    warn, _ = feed_in(incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0)
+    launch, _ = feed_in(incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "l1", "f",
+                        T0 + timedelta(hours=5))
+    assert warn.incident_id != launch.incident_id
+    assert len(incidents) == 2
+    assert {i.modality for i in incidents} == {"possible", "occurred"}
+
+
+def test_warnings_merge_and_threatened_outranks_possible() -> None:
+    incidents: list[Incident] = []
+    feed_in(incidents, finding("icbm", "possible", sentence="US says it may test an ICBM."), "w1", "f", T0)
+    updated, changed = feed_in(incidents, finding("icbm", "threatened", sentence="KCNA: we will launch."), "w2",
+                               "g", T0 + timedelta(hours=3))
+    assert changed and len(incidents) == 1
+    assert updated.modality == "threatened"
+
+
+def test_replay_changes_nothing_and_alert_id_is_stable() -> None:
+    incidents: list[Incident] = []
+    f = finding(sentence="North Korea fired two missiles.")
+    first, changed = feed_in(incidents, f, "a1", "feed", T0)
+    assert changed
+    again, changed_again = feed_in(incidents, finding(sentence="North Korea fired two missiles."), "a1", "feed",
+                                   T0 + timedelta(minutes=10))
+    assert not changed_again
+    assert again == first and again.alert_count == 1
+    assert alert_id("a1", f) == alert_id("a1", finding(sentence="North Korea fired two missiles."))
+    assert alert_id("a1", f) != alert_id("a2", f)
+
+
+def test_window_expiry_opens_a_new_incident() -> None:
+    incidents: list[Incident] = []
+    old, _ = feed_in(incidents, finding(sentence="Launch one."), "a1", "f", T0)
+    new, _ = feed_in(incidents, finding(sentence="Launch two."), "a2", "f", T0 + timedelta(hours=49))
+    assert old.incident_id != new.incident_id and len(incidents) == 2
+    inside, _ = feed_in(incidents, finding(sentence="Launch two, more."), "a3", "f", T0 + timedelta(hours=60))
+    assert inside.incident_id == new.incident_id
+
+
+def test_unspecified_is_refined_to_srbm_and_keeps_details() -> None:
+    incidents: list[Incident] = []
+    f1 = finding(sentence="North Korea fired a ballistic missile.")
+    f1.details["count"] = 1
+    first, _ = feed_in(incidents, f1, "a1", "f", T0)
+    assert first.kind == "ballistic_unspecified" and incident_family(first.kind) == "short_range"
+    f2 = finding("srbm", sentence="It was a short-range ballistic missile that flew 600 km.")
+    f2.details["range_km"] = 600
+    refined, changed = feed_in(incidents, f2, "a2", "g", T0 + timedelta(hours=2))
+    assert changed and refined.incident_id == first.incident_id
+    assert refined.kind == "srbm"
+    assert refined.details["range_km"] == 600 and refined.details["count"] == 1
+    # a later unspecified report joins and does not undo the refinement
+    later, _ = feed_in(incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3))
+    assert later.incident_id == first.incident_id and later.kind == "srbm"
+
+
+def test_unspecified_joins_an_open_long_range_incident() -> None:
+    incidents: list[Incident] = []
+    icbm, _ = feed_in(incidents, finding("icbm", sentence="North Korea fired an ICBM."), "a1", "f", T0)
+    joined, _ = feed_in(incidents, finding(sentence="North Korea fired a ballistic missile."), "a2", "g",
+                        T0 + timedelta(hours=1))
+    assert joined.incident_id == icbm.incident_id and joined.kind == "icbm"
+    assert joined.max_severity == "critical"
+
+
+def test_other_actor_or_family_opens_its_own_incident() -> None:
+    incidents: list[Incident] = []
+    a, _ = feed_in(incidents, finding("cruise", sentence="NK fired cruise missiles."), "a1", "f", T0)
+    b, _ = feed_in(incidents, finding("icbm", sentence="NK fired an ICBM."), "a2", "f", T0)
+    c, _ = feed_in(incidents, finding("icbm", actor="Iran", sentence="Iran fired an ICBM."), "a3", "f", T0)
+    assert len({a.incident_id, b.incident_id, c.incident_id}) == 3
+
+
+def test_incident_ids_are_deterministic_and_round_trip() -> None:
+    one, _ = assign([], finding(), article_id="x", feed="f", title="t", published_at=T0)
+    two, _ = assign([], finding(), article_id="x", feed="f", title="t", published_at=T0)
+    assert one.incident_id == two.incident_id
+    assert Incident.from_dict({"schema": "wirewatch.incident/v1", **one.to_dict()}) == one
