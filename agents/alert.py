@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import faust
+
 from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339
 from wirewatch.streams.settings import Settings
 
@@ -145,8 +147,8 @@ def register(pipeline: Pipeline) -> None:
         "incidents-by-actor",
         default=list,
         partitions=settings.partitions,
-        key_serializer="raw",
-        value_serializer="json",
+        # JSON for keys too: a str key round-trips through the changelog unchanged on recovery.
+        schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
         help="open incidents per actor (changelog-backed)",
     )
 

@@ -262,6 +262,7 @@ class _Lexicon:
     generic_subjects: frozenset[str]
     res: dict[str, re.Pattern[str]]
     context_neighbours: dict[str, frozenset[str]]
+    system_prefixes: list[tuple[str, str]]
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -320,6 +321,9 @@ def lexicon() -> _Lexicon:
         place_to_actor=places,
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
         res=res,
+        system_prefixes=[
+            (p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])
+        ],
         context_neighbours={
             name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
         },
@@ -410,11 +414,11 @@ def _speech_head(tok: Token, sent: Span) -> Token | None:
 
 
 def _is_headline(sent: Span) -> bool:
+    """A short line without final punctuation: headlines report in the present tense."""
     text = sent.text.strip()
     if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues["headline_max_tokens"]:
         return False
-    words = [t for t in sent if t.is_alpha and len(t) > 3]
-    return bool(words) and sum(t.text[0].isupper() for t in words) >= 0.6 * len(words)
+    return text[0].isupper()
 
 
 # ------------------------------------------------------------------------------------------ actor logic
@@ -542,7 +546,9 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
         text = tok.lower_
         if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
             if lemma in cues["verb_triggers"] or text in cues["verb_triggers"]:
-                if tok.i in weapon_tokens or any(c.dep_ == "prt" and c.lower_ == "down" for c in tok.children):
+                if tok.i in weapon_tokens or any(
+                    c.dep_ == "prt" and c.lower_ == "down" for c in tok.children
+                ):
                     continue  # "shoot down" is an interception
                 out.append(tok)
         elif tok.pos_ in ("NOUN", "PROPN"):
@@ -597,8 +603,8 @@ def _weapons_for(
         found.extend(within(trigger.i, trigger.i + 1))
         if not found and subj is not None and subj.i != trigger.i:
             found = within(*_subtree_bounds(subj))
-        if not found and trigger.dep_ in ("acl", "relcl"):
-            found = within(trigger.head.i, trigger.head.i + 1)
+        if not found and trigger.dep_ in ("acl", "relcl", "amod"):
+            found = within(trigger.head.i, trigger.head.i + 1)  # "test-fired missiles" parsed as a modifier
         if found:
             return _dedupe(found), False
     else:
@@ -667,6 +673,8 @@ def _negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
+        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
+            return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
     for anc in _ancestors(trigger, sent):
@@ -676,6 +684,18 @@ def _negation(trigger: Token, sent: Span) -> str | None:
 
 
 def _conditional(trigger: Token, sent: Span) -> bool:
+    """Inside an if/unless clause, or a generic 'any launch' (not a specific event)."""
+    generic = set(lexicon().cues["generic_determiners"])
+    if trigger.pos_ in ("NOUN", "PROPN") and any(
+        c.dep_ == "det" and c.lower_ in generic for c in trigger.children
+    ):
+        return True
+    if (
+        trigger.pos_ in ("NOUN", "PROPN")
+        and trigger.dep_ in ("nsubj", "nsubjpass")
+        and any(c.tag_ == "MD" and c.lower_ in ("would", "'d") for c in trigger.head.children)
+    ):
+        return True  # "a North Korean ICBM launch would violate the resolutions": counterfactual
     marks = set(lexicon().cues["conditional_marks"])
     for tok in _chain(trigger, sent):
         for child in tok.children:
@@ -784,6 +804,15 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
             cut = depth + 1
             break
     chain = chain[:cut]
+    if not is_verb:
+        # "will meet to discuss North Korea's latest launch": a verb about the launch (discuss, condemn)
+        # does not lend it its tense; verbs of doing, planning or expecting do
+        keep = set(cues["occurrence_light_verbs"]) | set(cues["verb_triggers"]) | threat | possible
+        for depth, tok in enumerate(chain[1:], 1):
+            if tok.pos_ in ("VERB", "AUX"):
+                if tok.lemma_.lower() not in keep:
+                    chain = chain[:depth]
+                break
     if not is_verb:
         # "a new missile test may come ...": a modal right after the noun belongs to its predicate
         for nxt in trigger.doc[trigger.i + 1 : min(sent.end, trigger.i + 3)]:
@@ -938,6 +967,10 @@ def _resolve_actor(
     origin = _origin_actor(trigger, doc_states)
     if origin:
         return origin, "origin"
+    for w in weapons:  # "the launch of the Hwasong-18": a system only one state fields
+        owner = next((a for prefix, a in lex.system_prefixes if w.text.lower().startswith(prefix)), None)
+        if owner:
+            return owner, "system"
     actor = _nearest_actor(sent, trigger, doc_states, before_only=False)
     if actor:
         return actor, "sentence"
@@ -1064,7 +1097,7 @@ def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> st
             affiliation = _affiliation(name, doc) or _affiliation(ent.text, doc)
             return f"{name} ({affiliation})" if affiliation else name
     person = None
-    for ent in phrase.ents:
+    for ent in _ents_in(phrase):
         if ent.label_ == "PERSON":
             person = ent
             break
@@ -1088,7 +1121,7 @@ def _full_name(person: Span, doc: Doc, entities: Sequence[Any]) -> str:
             if canonical:
                 return canonical
     longest = person.text
-    for ent in doc.ents:
+    for ent in _ents_in(doc[:]):
         if ent.label_ == "PERSON" and ent.text.split()[-1] == surname and len(ent.text) > len(longest):
             longest = ent.text
     return longest
@@ -1096,6 +1129,13 @@ def _full_name(person: Span, doc: Doc, entities: Sequence[Any]) -> str:
 
 def _affiliation(name: str, doc: Doc) -> str | None:
     """A state named right before the person's fullest mention ('US Ambassador ... Kelly Craft')."""
+    cache = _doc_cache(doc).setdefault("affiliation", {})
+    if name not in cache:
+        cache[name] = _find_affiliation(name, doc)
+    return cache[name]
+
+
+def _find_affiliation(name: str, doc: Doc) -> str | None:
     for m in re.finditer(re.escape(name), doc.text):
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
         if span is None:
@@ -1189,7 +1229,7 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
             if child.dep_ != "prep" or child.lower_ not in preps:
                 continue
             sub = list(child.subtree)
-            for ent in sent.ents:
+            for ent in _ents_in(sent):
                 if ent.label_ in ("LOC", "GPE", "FAC") and child.i < ent.start and ent.end - 1 <= sub[-1].i:
                     return sent.doc[child.i : ent.end].text
     return None
@@ -1197,7 +1237,7 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
 
 def _time_text(trigger: Token, sent: Span) -> str | None:
     chain_ids = {t.i for t in _chain(trigger, sent)}
-    dates = [e for e in sent.ents if e.label_ in ("DATE", "TIME")]
+    dates = [e for e in _ents_in(sent) if e.label_ in ("DATE", "TIME")]
     if not dates:
         return None
 
@@ -1227,7 +1267,31 @@ def _weapon_name(weapons: list[_Weapon], sent: Span, entities: Sequence[Any]) ->
 # ------------------------------------------------------------------------------------------ detect
 
 
-def _sentence_suppression(sent: Span, kind: str, doc_text: str) -> str | None:
+def _doc_cache(doc: Doc) -> dict[str, Any]:
+    """Per-document memo (in ``doc.user_data``) so document-wide look-ups run once, not per candidate."""
+    return doc.user_data.setdefault("wirewatch.detector", {})
+
+
+def _ents_in(span: Span) -> list[Span]:
+    """The named entities inside ``span`` (``Span.ents`` walks the whole document on every call)."""
+    cache = _doc_cache(span.doc)
+    if "ents" not in cache:
+        cache["ents"] = list(span.doc.ents)
+    return [e for e in cache["ents"] if span.start <= e.start and e.end <= span.end]
+
+
+def _doc_is_civil_space(doc: Doc) -> bool:
+    cache = _doc_cache(doc)
+    if "civil" not in cache:
+        res = lexicon().res
+        cache["civil"] = bool(
+            res["civil_space"].search(doc.text)
+            and not res["military_context_overrides_civil"].search(doc.text)
+        )
+    return bool(cache["civil"])
+
+
+def _sentence_suppression(sent: Span, kind: str) -> str | None:
     lex = lexicon()
     res = lex.res
     text = sent.text
@@ -1251,11 +1315,7 @@ def _sentence_suppression(sent: Span, kind: str, doc_text: str) -> str | None:
         and not res["military_context_overrides_civil"].search(text)
     ):
         return "civilian_space"
-    if (
-        kind in ("space_launch_vehicle", "rocket_artillery")
-        and res["civil_space"].search(doc_text)
-        and not res["military_context_overrides_civil"].search(doc_text)
-    ):
+    if kind in ("space_launch_vehicle", "rocket_artillery") and _doc_is_civil_space(sent.doc):
         return "civilian_space"
     return None
 
@@ -1269,7 +1329,6 @@ def detect(
 ) -> Detection:
     """Launch findings (alertable, merged per event) and every candidate signal of one parsed article."""
     config = config or DetectorConfig()
-    lex = lexicon()
     doc_states, dominant = _doc_states(doc, entities)
     pub_year = _year_of(published_at)
     candidates: list[_Candidate] = []
@@ -1290,8 +1349,12 @@ def detect(
             or not any(t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)
         ]
         sent_candidates: list[_Candidate] = []
-        for trig in triggers:
-            ws, fallback = _weapons_for(trig, sent, weapons, len(triggers))
+        pairs = [(trig, *_weapons_for(trig, sent, weapons, len(triggers))) for trig in triggers]
+        if triggers and not any(ws for _t, ws, _f in pairs):
+            # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
+            trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
+            pairs = [(trig, *_weapons_for(trig, sent, weapons, 1))]
+        for trig, ws, fallback in pairs:
             if not ws:
                 continue
             cand = _analyse(
@@ -1316,7 +1379,6 @@ def detect(
         speakers = [c.speaker for c in sent_candidates if c.speaker]
         if speakers:
             prev_speaker = speakers[0]
-    del lex
     return _assemble(candidates, doc, entities, config)
 
 
@@ -1358,6 +1420,10 @@ def _analyse(
     speaker_actor = _actor_of_text(speaker)
     modality = _modality(trig, sent, actor, speaker_actor)
     neg = _negation(trig, sent)
+    if neg is None and any(
+        c.lower_ in ("no", "none") and c.dep_ == "det" for w in offensive for c in doc[w.tokens[-1]].children
+    ):
+        neg = "denied"  # "No missile was fired"
     if reason is None and neg is not None:
         reason = "contested" if neg == "contested" else ("denied" if neg == "denied" else "negated")
     if reason is None and _conditional(trig, sent):
@@ -1369,7 +1435,7 @@ def _analyse(
     if reason is None and modality == "occurred" and _present_narrative(trig, sent):
         reason = "present_narrative"
     if reason in (None, "non_actor_subject"):
-        reason = _sentence_suppression(sent, kind, doc.text) or reason
+        reason = _sentence_suppression(sent, kind) or reason
     actor_info = lex.actors.get(actor) if actor else None
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"
@@ -1490,7 +1556,17 @@ def _kind_of(c: _Candidate) -> str:
     if actor is not None and not actor.state:
         return "rocket_artillery"
     offensive = [w.kind for w in c.weapons if not w.defence]
-    return max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+    kind = max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+    single_rocket = [w for w in c.weapons if w.text.lower() == "rocket"]
+    if (
+        kind == "rocket_artillery"
+        and single_rocket
+        and c.trigger.lemma_.lower() == "launch"
+        and actor
+        and (actor.space_launch_counts)
+    ):
+        return "space_launch_vehicle"  # "a rocket launch" by North Korea or Iran: a satellite rocket
+    return kind
 
 
 def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: DetectorConfig) -> Finding:
@@ -1529,10 +1605,6 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
         confidence=round(min(0.99, confidence), 3),
         evidence=tuple(evidence),
     )
-
-
-def with_severity(finding: Finding, severity: str) -> Finding:
-    return replace(finding, severity=severity)
 
 
 def analyze_docs(

@@ -124,9 +124,10 @@ def evaluate(
     detections: list[Detection] = []
     show = progress and hasattr(out, "isatty") and out.isatty()
     if show:
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        with Progress(console=Console(file=out), transient=True) as bar:
             task = bar.add_task("eval alerts", total=len(items))
             for batch in _batches(items, BATCH):
                 detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch]))

@@ -146,17 +146,30 @@ def _refined_kind(current: str, new: str) -> str:
 
 
 def _headline(actor: str, kind: str, modality: str, details: Mapping[str, Any]) -> str:
-    parts = [f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {KIND_LABELS.get(kind, kind)}"]
+    """'North Korea: launch of 2 ballistic missiles toward the Sea of Japan (late November)'."""
+    label = KIND_LABELS.get(kind, kind)
     count = details.get("count")
-    if isinstance(count, int) and count > 1:
-        parts[0] = (
-            f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {count} × {KIND_LABELS.get(kind, kind)}"
-        )
+    what = (
+        f"{count} {label}s"
+        if isinstance(count, int) and count > 1
+        else f"a {label}"
+        if kind != "icbm"
+        else "an ICBM"
+    )
+    parts = [f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {what}"]
     if details.get("location"):
         parts.append(str(details["location"]))
     if details.get("time_text"):
         parts.append(f"({details['time_text']})")
     return " ".join(parts)
+
+
+def _headline_for(actor: str, kind: str, modality: str, details: Mapping[str, Any], title: str) -> str:
+    """A generated summary of the incident as it stands (kind refined, details merged); the article
+    title stands in only when the actor is unknown, as the summary would then say little."""
+    if actor == "unknown" and title:
+        return title
+    return _headline(actor, kind, modality, details)
 
 
 def _merge_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +226,7 @@ def assign(
             alert_count=1,
             max_severity=finding.severity,
             details=details,
-            headline=title if title else _headline(finding.actor, finding.kind, finding.modality, details),
+            headline=_headline_for(finding.actor, finding.kind, finding.modality, details, title),
             alert_ids=[this_alert],
         )
         return incident, True
@@ -242,7 +255,7 @@ def assign(
         alert_count=current.alert_count + 1,
         max_severity=severity,
         details=details,
-        headline=current.headline or _headline(current.actor, kind, modality, details),
+        headline=_headline_for(current.actor, kind, modality, details, title),
         alert_ids=[*current.alert_ids, this_alert],
     )
     return updated, True

@@ -17,6 +17,7 @@ Pure logic over a parsed spaCy ``Doc``; every word list is data (``data/stance_t
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -156,6 +157,11 @@ class Lexicon:
     first_person: frozenset[str]
     third_person: frozenset[str]
     default_prep_valence: dict[str, int] = field(default_factory=dict)
+    prescriptive_modals: frozenset[str] = frozenset()
+    verb_objects: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    intent_modals: frozenset[str] = frozenset()
+    generic_holders: frozenset[str] = frozenset()
+    causatives: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -194,6 +200,14 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         rhetorical_openers=tuple(w.lower() for w in cues.get("rhetorical_openers", [])),
         first_person=frozenset(w.lower() for w in cues.get("first_person", [])),
         third_person=frozenset(w.lower() for w in cues.get("third_person", [])),
+        verb_objects={
+            target: {verb.lower(): frozenset(o.lower() for o in objs) for verb, objs in verbs.items()}
+            for target, verbs in targets.get("verb_objects", {}).items()
+        },
+        intent_modals=frozenset(w.lower() for w in cues.get("intent_modals", [])),
+        causatives=frozenset(w.lower() for w in cues.get("causatives", [])),
+        generic_holders=frozenset(w.lower() for w in targets.get("generic_holders", [])),
+        prescriptive_modals=frozenset(w.lower() for w in cues.get("prescriptive_modals", [])),
         default_prep_valence={k.lower(): int(v) for k, v in cues.get("default_prep_valence", {}).items()},
         targets=tuple(targets["targets"]),
     )
@@ -252,6 +266,9 @@ def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
                 match = (term, j)
                 break
         if match is None:
+            target = _verb_object_target(tok, lex)
+            if target is not None:  # "vowed to continue LAUNCHING satellites"
+                found.append(_Mention(target, 1, tok, i, i + 1))
             i += 1
             continue
         term, j = match
@@ -264,6 +281,17 @@ def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
             found.append(_Mention(term.target, term.polarity, root, i, j))
         i = j
     return found
+
+
+def _verb_object_target(tok: Token, lex: Lexicon) -> str | None:
+    """The target of a verb that is one only with certain objects ("launch" a missile, not a campaign)."""
+    if tok.pos_ != "VERB":
+        return None
+    for target, verbs in lex.verb_objects.items():
+        objects = verbs.get(tok.lemma_.lower())
+        if objects and any(c.dep_ == "dobj" and c.lemma_.lower() in objects for c in tok.children):
+            return target
+    return None
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -298,17 +326,23 @@ class _Context:
         self.lex = lex
         self.entities = list(entities) or _fallback_entities(doc)
         self.alias_values = set(lex.aliases.values())
-        self.quotes = _quote_spans(doc.text)
+        self.text = doc.text  # Doc.text is rebuilt on every access
+        self.quotes = _quote_spans(self.text)
+        self.starts = [tok.idx for tok in doc]
+        self.quote_tokens: list[list[Token]] = []
         self.quote_of: list[int | None] = [None] * len(doc)
         for qi, (s, e) in enumerate(self.quotes):
-            for tok in doc:
-                if s <= tok.idx < e and not tok.is_quote:
+            toks = [doc[i] for i in range(bisect_left(self.starts, s), bisect_left(self.starts, e))]
+            self.quote_tokens.append(toks)
+            for tok in toks:
+                if not tok.is_quote:
                     self.quote_of[tok.i] = qi
         self.sents = list(doc.sents)
         self.sent_index = [0] * len(doc)
         for si, sent in enumerate(self.sents):
             for tok in sent:
                 self.sent_index[tok.i] = si
+        self.mention_roots: set[int] = set()  # token indices of target mentions
         self.history: list[_Speaker] = []  # directly named speakers, in text order
         self._build_history()
         self.quote_speakers: list[_Speaker] = self._attribute_quotes()
@@ -372,7 +406,8 @@ class _Context:
         toks = self._phrase_tokens(head)
         surface = self.doc[toks[0].i : toks[-1].i + 1].text
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
-        ents = self.ents_in(start, end)
+        # entities reaching outside the phrase are NER slips ("Ruiz later"): they do not name it
+        ents = [m for m in self.ents_in(start, end) if m.start >= start and m.end <= end]
         appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
         persons = [m for m in ents if m.label == "PERSON"]
         if not persons and appos and head.lemma_.lower() in self.lex.role_nouns:
@@ -392,9 +427,20 @@ class _Context:
             canonical = head_ent.canonical
         else:
             canonical = normalise_name(surface)
+        if " " not in canonical and canonical[:1].isupper():
+            canonical = self._full_name(canonical)
         affiliation = self._affiliation(canonical, surface, toks + appos)
         person = bool(persons) or head.lemma_.lower() in self.lex.role_nouns
         return _Speaker(surface, canonical, affiliation, person, head.idx)
+
+    def _full_name(self, surname: str) -> str:
+        """A bare surname of a person named in full elsewhere in the article ("Ruiz" -> "Ana Ruiz")."""
+        full = {
+            m.canonical for m in self.entities if m.label == "PERSON" and m.canonical.split()[-1] == surname
+        }
+        full |= {s.canonical for s in self.history if s.person and s.canonical.split()[-1:] == [surname]}
+        full.discard(surname)
+        return full.pop() if len(full) == 1 else surname
 
     def is_role_only(self, head: Token) -> bool:
         """A role noun with no person named in its phrase ("the Russian ambassador")."""
@@ -479,14 +525,13 @@ class _Context:
     def _attribute_quotes(self) -> list[_Speaker]:
         speakers: list[_Speaker] = []
         last_sent = -10
-        for s, e in self.quotes:
-            toks = [t for t in self.doc if s <= t.idx < e]
+        for (s, e), toks in zip(self.quotes, self.quote_tokens, strict=True):
             if not toks:
                 speakers.append(_Speaker(UNATTRIBUTED, "", None, False, s))
                 continue
             first, last = self.sent_index[toks[0].i], self.sent_index[toks[-1].i]
             hi = last
-            if self.doc.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
+            if self.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
                 hi = last + 1  # '"...," Craft said' split into its own sentence
             region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
             verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t) is not None]
@@ -580,6 +625,15 @@ class _Scorer:
             if dep_specific:
                 return dep_specific
         own = self._own_valence(head, role)
+        if not own and head.pos_ == "VERB" and role not in ("object", "subject", "compound"):
+            for c in head.children:
+                if c.dep_ == "dobj":  # "expressed concern OVER the launch": the noun governs the phrase
+                    own = self._listed_valence(c, role)
+                    if own:
+                        break
+        if role == "subject" and any(c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals
+                                     for c in head.children):
+            own = own or self._listed_valence(head, "subject_must")  # "dialogue MUST continue"
         if (
             own < 0
             and via is not None
@@ -598,7 +652,8 @@ class _Scorer:
 
     def _own_valence(self, head: Token, role: str) -> int:
         v = self._listed_valence(head, role)
-        if not v and head.pos_ in ("VERB", "AUX"):
+        if not v and head.pos_ in ("VERB", "AUX") and head.i not in self.ctx.mention_roots:
+            # "campaigned AGAINST sanctions"; but "retaliate against an attack" is no opposition
             v = self.lex.default_prep_valence.get(role, 0)
         return v
 
@@ -653,6 +708,12 @@ class _Scorer:
         if lemma not in _COPULAS:
             objects = [t for c in head.children if c.dep_ == "dobj" for t in c.subtree]
             total += self.phrase_eval([head, *objects])
+            if self.ctx.pred_key(head) in self.lex.causatives:
+                # "only negotiations can bring lasting PEACE": the subject takes its effect's value
+                for c in head.children:
+                    if c.dep_ == "dobj":
+                        e = self.word_eval(c) + self.modifier_eval(c)
+                        total += -_sign(e) if self.negated(c) else _sign(e)
         return _sign(total)
 
     def describe_eval(self, head: Token) -> int:
@@ -662,8 +723,8 @@ class _Scorer:
             if c.dep_ == "oprd" or (c.dep_ == "ccomp" and c.pos_ == "ADJ"):
                 total += self.word_eval(c) + self.modifier_eval(c)
             elif c.dep_ == "prep" and c.lower_ == "as":
-                for p in c.children:
-                    if p.dep_ == "pobj":
+                for p in c.children:  # "as a grave provocation", "as constructive"
+                    if not (p.is_punct or p.is_quote):
                         total += self.word_eval(p) + self.modifier_eval(p)
         return _sign(total)
 
@@ -690,9 +751,8 @@ class _Reading:
     mention: _Mention
 
 
-def _evidence(sent: Span, tok: Token) -> Evidence:
+def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
     """The sentence around ``tok``, cut at paragraph breaks (the parser may run a sentence across them)."""
-    text = tok.doc.text
     start, end = sent.start_char, sent.end_char
     start = max(start, text.rfind("\n", 0, tok.idx) + 1)
     nl = text.find("\n", tok.idx)
@@ -714,7 +774,12 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     if e:
         votes.append(sign * e)
     judged = bool(votes)
-    cue = False
+    # a target verb carries its own stance: "Tehran would NOT negotiate", "we WILL strike"
+    cue = tok.pos_ == "VERB" and (
+        scorer.negated(tok)
+        or any(c.dep_ == "aux" and c.lower_ in lex.intent_modals for c in tok.children)
+        or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
+    )
     frozen = evaluated = False
     holder: _Speaker | None = None
     pronoun: Token | None = None
@@ -783,7 +848,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                 if ev:
                     votes.append(sign * ev)
                     judged = True
-        if ctx.is_speaker_verb(head):
+        if ctx.is_speaker_verb(head) and not any(
+            c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children
+        ):
             subj = subject_of(head)
             in_quote = ctx.quote_of[head.i] is not None
             if subj is not None:
@@ -815,7 +882,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes = [-v for v in votes]
     total = sum(votes)
     speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
-    return _Reading(speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok), judged, m)
+    return _Reading(
+        speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
+    )
 
 
 def _speakers_for(
@@ -844,6 +913,10 @@ def _speakers_for(
             holder = source
         else:
             holder = _continued_quote_speaker(sent, ctx) or _AUTHOR
+    generic = holder.affiliation is None and holder.canonical.lower() in ctx.lex.generic_holders
+    reporters = [s for s in outer if s.canonical]
+    if generic and reporters:
+        holder = reporters[0]  # "Wong said the government welcomed ...": her government
     result = [holder]
     keys = {holder.canonical or holder.surface}
     for spk in outer:
@@ -883,7 +956,9 @@ def extract_stances(
     ctx = _Context(doc, entities, lex)
     scorer = _Scorer(ctx)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for mention in _find_mentions(doc, lex):
+    mentions = _find_mentions(doc, lex)
+    ctx.mention_roots = {m.root.i for m in mentions}
+    for mention in mentions:
         reading = _read_mention(mention, ctx, scorer)
         if reading is None or (reading.speakers == [_AUTHOR] and not reading.judged):
             continue  # an author's own sentence shows a stance only through evaluative words

@@ -86,6 +86,7 @@ class FeedHealth:
     last_error: str | None = None
     last_error_at: float | None = None
     next_poll: float | None = None
+    last_delay: float | None = None  # seconds the runner chose to wait before next_poll
     notes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,7 +150,9 @@ class FeedState:
             "CREATE TABLE IF NOT EXISTS seen (feed TEXT, id TEXT, at REAL, PRIMARY KEY (feed, id))"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS seen_at ON seen (feed, at)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS kv (feed TEXT, key TEXT, value TEXT, PRIMARY KEY (feed, key))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv (feed TEXT, key TEXT, value TEXT, PRIMARY KEY (feed, key))"
+        )
         self._marks = 0
 
     def seen(self, feed: str, item_id: str) -> bool:
@@ -269,8 +272,14 @@ class Options:
 
 
 def _names(kinds: tuple[type, ...]) -> str:
-    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
-             dict: "a table"}
+    words = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(words.get(k, k.__name__) for k in kinds)
 
 

@@ -76,7 +76,9 @@ def parse_config(data: Mapping[str, Any], source: str = "feeds.toml") -> list[Fe
     """The ``[[feed]]`` tables of a parsed TOML document, checked for ids and types."""
     unknown = set(data) - {"feed"}
     if unknown:
-        raise FeedConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; use [[feed]] tables")
+        raise FeedConfigError(
+            f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; use [[feed]] tables"
+        )
     tables = data.get("feed", [])
     if not isinstance(tables, list):
         raise FeedConfigError(f"{source}: 'feed' must be an array of tables ([[feed]])")
@@ -125,7 +127,9 @@ def build_feed(config: FeedConfig, context: FeedContext, types: Mapping[str, Fee
     try:
         factory = feed_type.load()
     except Exception as exc:  # a broken plugin must name itself, not crash the loader anonymously
-        raise FeedConfigError(f"feed {config.id!r}: cannot load type {config.type!r} ({feed_type.target}): {exc}") from exc
+        raise FeedConfigError(
+            f"feed {config.id!r}: cannot load type {config.type!r} ({feed_type.target}): {exc}"
+        ) from exc
     try:
         feed = factory(config.id, dict(config.options), context)
     except FeedConfigError:

@@ -46,7 +46,13 @@ class Cluster:
     async def consume(
         self, topic: str, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 90.0
     ) -> list[dict[str, Any]]:
-        return await testing.consume(self.bootstrap, self.topic(topic), until, timeout)
+        def until_or_dead(records: list[dict[str, Any]]) -> bool:
+            for worker in self.workers:  # a crashed worker fails the test now, with its log
+                if worker.process is not None and worker.process.poll() is not None:
+                    pytest.fail(f"worker exited with {worker.process.returncode}:\n{worker.log()[-4000:]}")
+            return until(records)
+
+        return await testing.consume(self.bootstrap, self.topic(topic), until_or_dead, timeout)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from spacy.language import Language
+
 from wirewatch.agents.detector import (
     Detection,
     DetectorConfig,
@@ -22,7 +23,9 @@ def nlp() -> Language:
     return load_pipeline()
 
 
-def run(nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None) -> Detection:
+def run(
+    nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None
+) -> Detection:
     doc = nlp(text)
     return detect(doc, entities_of(doc), published_at=published, config=config)
 
@@ -96,20 +99,52 @@ def test_seed_fingerprints_are_stable(nlp: Language, seed_text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "modality", "actor"),
     [
-        ("Iran test-fired a new medium-range ballistic missile on Sunday, state television reported.",
-         "irbm", "occurred", "Iran"),
-        ("The DPRK launched a Pukguksong-3 from a submarine off Sinpo early on Wednesday.",
-         "slbm", "occurred", "North Korea"),
-        ("Pyongyang fired two long-range cruise missiles over the weekend, the defence ministry in Seoul said.",
-         "cruise", "occurred", "North Korea"),
-        ("Officials in Tokyo said North Korea could launch a reconnaissance satellite as early as next week.",
-         "space_launch_vehicle", "possible", "North Korea"),
-        ("North Korea has told shipping authorities it plans to launch a satellite between May 31 and June 11.",
-         "space_launch_vehicle", "threatened", "North Korea"),
-        ("U.S. intelligence officials believe Pyongyang is preparing to test an intercontinental ballistic "
-         "missile.", "icbm", "possible", "North Korea"),
-        ("Russia's military test-launched a Sarmat missile from Plesetsk on Friday.",
-         "icbm", "occurred", "Russia"),
+        (
+            "Iran test-fired a new medium-range ballistic missile on Sunday, state television reported.",
+            "irbm",
+            "occurred",
+            "Iran",
+        ),
+        (
+            "The DPRK launched a Pukguksong-3 from a submarine off Sinpo early on Wednesday.",
+            "slbm",
+            "occurred",
+            "North Korea",
+        ),
+        (
+            "Pyongyang fired two long-range cruise missiles over the weekend, "
+            "the defence ministry in Seoul said.",
+            "cruise",
+            "occurred",
+            "North Korea",
+        ),
+        (
+            "Officials in Tokyo said North Korea could launch a reconnaissance satellite "
+            "as early as next week.",
+            "space_launch_vehicle",
+            "possible",
+            "North Korea",
+        ),
+        (
+            "North Korea has told shipping authorities it plans to launch a satellite "
+            "between May 31 and June 11.",
+            "space_launch_vehicle",
+            "threatened",
+            "North Korea",
+        ),
+        (
+            "U.S. intelligence officials believe Pyongyang is preparing to test an "
+            "intercontinental ballistic missile.",
+            "icbm",
+            "possible",
+            "North Korea",
+        ),
+        (
+            "Russia's military test-launched a Sarmat missile from Plesetsk on Friday.",
+            "icbm",
+            "occurred",
+            "Russia",
+        ),
     ],
 )
 def test_positive_reports(nlp: Language, text: str, kind: str, modality: str, actor: str) -> None:
@@ -143,22 +178,31 @@ def test_a_state_threat_to_fire_missiles_is_threatened_with_speaker(nlp: Languag
 
 
 def test_negated_launch(nlp: Language) -> None:
-    assert suppressed(nlp, "South Korea's military said it had not detected any missile launch by the North.") & {
-        "denied", "negated"}
+    assert suppressed(
+        nlp, "South Korea's military said it had not detected any missile launch by the North."
+    ) & {"denied", "negated"}
 
 
 def test_denial(nlp: Language) -> None:
-    assert "denied" in suppressed(nlp, "Tehran denied reports that it had tested a ballistic missile on Monday.")
+    assert "denied" in suppressed(
+        nlp, "Tehran denied reports that it had tested a ballistic missile on Monday."
+    )
 
 
 def test_false_alarm(nlp: Language) -> None:
-    reasons = suppressed(nlp, "The alert said a ballistic missile was launched toward Guam, but it was a false alarm.")
+    reasons = suppressed(
+        nlp, "The alert said a ballistic missile was launched toward Guam, but it was a false alarm."
+    )
     assert "denied" in reasons
 
 
 def test_historical_background(nlp: Language) -> None:
-    assert "historical" in suppressed(nlp, "In 2016 North Korea launched a long-range rocket that put a satellite in orbit.")
-    assert "historical" in suppressed(nlp, "Pyongyang fired an intermediate-range missile over Japan last year.")
+    assert "historical" in suppressed(
+        nlp, "In 2016 North Korea launched a long-range rocket that put a satellite in orbit."
+    )
+    assert "historical" in suppressed(
+        nlp, "Pyongyang fired an intermediate-range missile over Japan last year."
+    )
 
 
 def test_historical_is_relative_to_publication_time(nlp: Language) -> None:
@@ -169,13 +213,18 @@ def test_historical_is_relative_to_publication_time(nlp: Language) -> None:
 
 def test_civilian_space_launch(nlp: Language) -> None:
     assert "civilian_space" in suppressed(
-        nlp, "Rocket Lab launched an Electron rocket carrying two weather satellites from New Zealand on Friday.")
+        nlp,
+        "Rocket Lab launched an Electron rocket carrying two weather satellites from New Zealand on Friday.",
+    )
     assert "civilian_space" in suppressed(
-        nlp, "India's space agency ISRO launched a rocket carrying an earth-observation satellite on Monday.")
+        nlp, "India's space agency ISRO launched a rocket carrying an earth-observation satellite on Monday."
+    )
 
 
 def test_state_satellite_launch_of_watch_list_state_alerts(nlp: Language) -> None:
-    finding = only(nlp, "North Korea launched a rocket carrying a spy satellite on Tuesday night, Seoul said.")
+    finding = only(
+        nlp, "North Korea launched a rocket carrying a spy satellite on Tuesday night, Seoul said."
+    )
     assert finding.kind == "space_launch_vehicle" and finding.severity == "critical"
 
 
@@ -187,18 +236,21 @@ def test_product_launch(nlp: Language) -> None:
 
 def test_missile_defence_intercept_test(nlp: Language) -> None:
     reasons = suppressed(
-        nlp, "The Pentagon said an interceptor launched from California destroyed a mock warhead in a test.")
+        nlp, "The Pentagon said an interceptor launched from California destroyed a mock warhead in a test."
+    )
     assert "missile_defence" in reasons
 
 
 def test_hypothetical_condition(nlp: Language) -> None:
     assert "hypothetical" in suppressed(
-        nlp, "Japan will shoot down the missile if North Korea launches an ICBM over its territory.")
+        nlp, "Japan will shoot down the missile if North Korea launches an ICBM over its territory."
+    )
 
 
 def test_fiction(nlp: Language) -> None:
     assert "fiction_or_hypothetical" in suppressed(
-        nlp, "In the new thriller, a rogue general launches a nuclear missile at Washington.")
+        nlp, "In the new thriller, a rogue general launches a nuclear missile at Washington."
+    )
 
 
 def test_capability_is_not_a_launch(nlp: Language) -> None:
@@ -216,7 +268,9 @@ def test_non_state_rockets_are_kept_apart_unless_configured(nlp: Language) -> No
 
 
 def test_state_rocket_artillery_alerts(nlp: Language) -> None:
-    finding = only(nlp, "North Korea fired several rounds from a multiple rocket launcher into the Yellow Sea.")
+    finding = only(
+        nlp, "North Korea fired several rounds from a multiple rocket launcher into the Yellow Sea."
+    )
     assert finding.kind == "rocket_artillery" and finding.actor == "North Korea"
 
 
@@ -269,7 +323,10 @@ def test_one_event_across_sentences_is_merged(nlp: Language) -> None:
 
 def test_severity_map_overrides_design_defaults(nlp: Language) -> None:
     config = DetectorConfig(severity_map={"cruise": "critical", "srbm": {"warning": "high"}})
-    assert only(nlp, "Russia launched cruise missiles at the port overnight.", config=config).severity == "critical"
+    assert (
+        only(nlp, "Russia launched cruise missiles at the port overnight.", config=config).severity
+        == "critical"
+    )
     assert config.severity("srbm", "possible") == "high"
     assert config.severity("srbm", "occurred") == "high"
     assert config.severity("icbm", "possible") == "high"
@@ -282,3 +339,65 @@ def test_analyze_docs_matches_detect(nlp: Language) -> None:
     assert len(results) == 2
     assert [len(d.findings) for _e, d in results] == [1, 0]
     assert results[0][1].findings[0].fingerprint() == run(nlp, texts[0]).findings[0].fingerprint()
+
+
+# --- modality and actor rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "modality"),
+    [
+        ("The council will meet on Monday to discuss North Korea's latest ICBM launch.", "occurred"),
+        ("North Korea warned it would launch missile strikes against the carrier group.", "threatened"),
+        ("Seoul expects North Korea to launch an intercontinental ballistic missile soon.", "possible"),
+        (
+            "Iran said its forces had test-fired a ballistic missile, but Israeli officials said they had no "
+            "evidence of a launch.",
+            "possible",
+        ),
+    ],
+)
+def test_modality_rules(nlp: Language, text: str, modality: str) -> None:
+    assert only(nlp, text).modality == modality
+
+
+def test_generic_any_launch_is_not_an_event(nlp: Language) -> None:
+    assert "hypothetical" in suppressed(
+        nlp, "The minister warned that any missile launch would be met with force."
+    )
+
+
+def test_a_named_system_identifies_its_state(nlp: Language) -> None:
+    finding = only(nlp, "The White House condemned the launch of the Hwasong-18, calling it reckless.")
+    assert finding.actor == "North Korea" and finding.kind == "icbm"
+
+
+def test_a_rocket_launch_by_a_satellite_launching_state_is_a_space_launch_vehicle(nlp: Language) -> None:
+    finding = only(nlp, "Imagery of the Sohae site suggests a North Korean rocket launch may be imminent.")
+    assert (finding.kind, finding.modality, finding.actor) == (
+        "space_launch_vehicle",
+        "possible",
+        "North Korea",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "No missile was fired from the site on Sunday, contrary to earlier reports, the ministry said.",
+            "denied",
+        ),
+        ("The North has conducted dozens of missile tests over the past decade.", "historical"),
+        ("Pyongyang often stages missile launches around major holidays.", "historical"),
+        ("The Minuteman III test launch had been delayed to avoid escalating tensions.", "negated"),
+        ("The new treaty bans Iran from conducting ballistic missile launches.", "negated"),
+    ],
+)
+def test_more_suppressed_background(nlp: Language, text: str, reason: str) -> None:
+    assert reason in suppressed(nlp, text)
+
+
+def test_odd_parse_still_links_trigger_and_weapon(nlp: Language) -> None:
+    finding = only(nlp, "North Korea test-fired two missiles, one of which failed shortly after launch.")
+    assert finding.actor == "North Korea" and finding.modality == "occurred"

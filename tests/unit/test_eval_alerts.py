@@ -8,23 +8,54 @@ from pathlib import Path
 
 import pytest
 from spacy.language import Language
+
 from wirewatch.agents.eval_alerts import evaluate, read_items
 from wirewatch.agents.nlp import load_pipeline
 
 ITEMS = [
-    {"id": "t1", "text": "Iran test-fired a ballistic missile on Sunday.", "expect_alert": True,
-     "kind": "ballistic_unspecified", "modality": "occurred", "actor": "Iran"},
+    {
+        "id": "t1",
+        "text": "Iran test-fired a ballistic missile on Sunday.",
+        "expect_alert": True,
+        "kind": "ballistic_unspecified",
+        "modality": "occurred",
+        "actor": "Iran",
+    },
     # labelled "threatened" on purpose: a true positive whose modality does not match
-    {"id": "t2", "text": "Officials said North Korea may launch an intercontinental ballistic missile soon.",
-     "expect_alert": True, "kind": "icbm", "modality": "threatened", "actor": "North Korea"},
-    {"id": "t3", "text": "SpaceX launched a Falcon 9 rocket with 40 satellites on Friday.", "expect_alert": False,
-     "kind": "space_launch_vehicle", "modality": "occurred", "actor": "SpaceX"},
+    {
+        "id": "t2",
+        "text": "Officials said North Korea may launch an intercontinental ballistic missile soon.",
+        "expect_alert": True,
+        "kind": "icbm",
+        "modality": "threatened",
+        "actor": "North Korea",
+    },
+    {
+        "id": "t3",
+        "text": "SpaceX launched a Falcon 9 rocket with 40 satellites on Friday.",
+        "expect_alert": False,
+        "kind": "space_launch_vehicle",
+        "modality": "occurred",
+        "actor": "SpaceX",
+    },
     # labelled negative on purpose: a false positive
-    {"id": "t4", "text": "North Korea fired a cruise missile on Monday.", "expect_alert": False,
-     "kind": "cruise", "modality": "occurred", "actor": "North Korea"},
+    {
+        "id": "t4",
+        "text": "North Korea fired a cruise missile on Monday.",
+        "expect_alert": False,
+        "kind": "cruise",
+        "modality": "occurred",
+        "actor": "North Korea",
+    },
     # no weapon named: the detector cannot see it, a false negative
-    {"id": "t5", "text": "The test went exactly as planned, the air force said.", "expect_alert": True,
-     "kind": "icbm", "modality": "occurred", "actor": "United States"},
+    {
+        "id": "t5",
+        "text": "The test went exactly as planned, the air force said.",
+        "expect_alert": True,
+        "kind": "icbm",
+        "modality": "occurred",
+        "actor": "United States",
+    },
 ]
 
 

@@ -10,19 +10,40 @@ from wirewatch.agents.incidents import Incident, alert_id, assign, incident_fami
 T0 = datetime(2031, 5, 4, 6, 0, tzinfo=UTC)
 
 
-def finding(kind: str = "ballistic_unspecified", modality: str = "occurred", actor: str = "North Korea",
-            sentence: str = "North Korea fired a missile.", start: int = 0) -> Finding:
-    details = {"count": None, "range_km": None, "apogee_km": None, "location": None, "time_text": None,
-               "weapon_name": None}
-    return Finding(kind=kind, modality=modality, actor=actor, speaker=None, details=details,
-                   severity=default_severity(kind, modality), confidence=0.8,
-                   evidence=(Evidence(sentence, start, start + len(sentence)),))
+def finding(
+    kind: str = "ballistic_unspecified",
+    modality: str = "occurred",
+    actor: str = "North Korea",
+    sentence: str = "North Korea fired a missile.",
+    start: int = 0,
+) -> Finding:
+    details = {
+        "count": None,
+        "range_km": None,
+        "apogee_km": None,
+        "location": None,
+        "time_text": None,
+        "weapon_name": None,
+    }
+    return Finding(
+        kind=kind,
+        modality=modality,
+        actor=actor,
+        speaker=None,
+        details=details,
+        severity=default_severity(kind, modality),
+        confidence=0.8,
+        evidence=(Evidence(sentence, start, start + len(sentence)),),
+    )
 
 
-def feed_in(incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime) -> tuple[Incident, bool]:
+def feed_in(
+    incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime
+) -> tuple[Incident, bool]:
     """assign() plus the table bookkeeping the alert agent does."""
-    incident, changed = assign(incidents, f, article_id=article, feed=feed, title=f"title {article}",
-                               published_at=at)
+    incident, changed = assign(
+        incidents, f, article_id=article, feed=feed, title=f"title {article}", published_at=at
+    )
     if changed:
         incidents[:] = [i for i in incidents if i.incident_id != incident.incident_id] + [incident]
     return incident, changed
@@ -44,9 +65,16 @@ def test_five_feeds_one_launch_one_incident() -> None:
 
 def test_warning_then_launch_are_two_incidents() -> None:
     incidents: list[Incident] = []
-    warn, _ = feed_in(incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0)
-    launch, _ = feed_in(incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "l1", "f",
-                        T0 + timedelta(hours=5))
+    warn, _ = feed_in(
+        incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0
+    )
+    launch, _ = feed_in(
+        incidents,
+        finding("icbm", "occurred", sentence="It launched an ICBM."),
+        "l1",
+        "f",
+        T0 + timedelta(hours=5),
+    )
     assert warn.incident_id != launch.incident_id
     assert len(incidents) == 2
     assert {i.modality for i in incidents} == {"possible", "occurred"}
@@ -55,8 +83,13 @@ def test_warning_then_launch_are_two_incidents() -> None:
 def test_warnings_merge_and_threatened_outranks_possible() -> None:
     incidents: list[Incident] = []
     feed_in(incidents, finding("icbm", "possible", sentence="US says it may test an ICBM."), "w1", "f", T0)
-    updated, changed = feed_in(incidents, finding("icbm", "threatened", sentence="KCNA: we will launch."), "w2",
-                               "g", T0 + timedelta(hours=3))
+    updated, changed = feed_in(
+        incidents,
+        finding("icbm", "threatened", sentence="KCNA: we will launch."),
+        "w2",
+        "g",
+        T0 + timedelta(hours=3),
+    )
     assert changed and len(incidents) == 1
     assert updated.modality == "threatened"
 
@@ -66,8 +99,13 @@ def test_replay_changes_nothing_and_alert_id_is_stable() -> None:
     f = finding(sentence="North Korea fired two missiles.")
     first, changed = feed_in(incidents, f, "a1", "feed", T0)
     assert changed
-    again, changed_again = feed_in(incidents, finding(sentence="North Korea fired two missiles."), "a1", "feed",
-                                   T0 + timedelta(minutes=10))
+    again, changed_again = feed_in(
+        incidents,
+        finding(sentence="North Korea fired two missiles."),
+        "a1",
+        "feed",
+        T0 + timedelta(minutes=10),
+    )
     assert not changed_again
     assert again == first and again.alert_count == 1
     assert alert_id("a1", f) == alert_id("a1", finding(sentence="North Korea fired two missiles."))
@@ -95,18 +133,27 @@ def test_unspecified_is_refined_to_srbm_and_keeps_details() -> None:
     assert changed and refined.incident_id == first.incident_id
     assert refined.kind == "srbm"
     assert refined.details["range_km"] == 600 and refined.details["count"] == 1
+    assert refined.headline == "North Korea: launch of a short-range ballistic missile"
     # a later unspecified report joins and does not undo the refinement
-    later, _ = feed_in(incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3))
+    later, _ = feed_in(
+        incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3)
+    )
     assert later.incident_id == first.incident_id and later.kind == "srbm"
 
 
 def test_unspecified_joins_an_open_long_range_incident() -> None:
     incidents: list[Incident] = []
     icbm, _ = feed_in(incidents, finding("icbm", sentence="North Korea fired an ICBM."), "a1", "f", T0)
-    joined, _ = feed_in(incidents, finding(sentence="North Korea fired a ballistic missile."), "a2", "g",
-                        T0 + timedelta(hours=1))
+    joined, _ = feed_in(
+        incidents,
+        finding(sentence="North Korea fired a ballistic missile."),
+        "a2",
+        "g",
+        T0 + timedelta(hours=1),
+    )
     assert joined.incident_id == icbm.incident_id and joined.kind == "icbm"
     assert joined.max_severity == "critical"
+    assert joined.headline.startswith("North Korea: launch of an ICBM")
 
 
 def test_other_actor_or_family_opens_its_own_incident() -> None:

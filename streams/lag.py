@@ -1,0 +1,271 @@
+"""Consumer lag read from the broker: committed offsets of consumer groups against partition end offsets.
+
+Works the same against Tansu and Apache Kafka. Committed offsets are fetched with OffsetFetch for
+**named partitions** (Tansu answers the "all partitions of the group" form of the request with a
+response aiokafka cannot parse), so the partitions asked for are those of wirewatch's topics: the catalog
+topics and the app's internal repartition topic.
+
+A group's partition without a committed offset shows ``committed = None``; for wirewatch's own group on
+its input topics the lag is then counted from the partition's first offset, because the worker starts
+there (``auto_offset_reset=earliest``). Other groups list only partitions they have committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TextIO
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from .settings import Settings
+from .topics import CATALOG, ENRICHED, RAW
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LagRow:
+    """One partition of one group: where the group is, where the partition ends, and the difference."""
+
+    group: str
+    topic: str
+    partition: int
+    committed: int | None  # None: the group has not committed an offset here
+    end: int
+    start: int = 0  # first offset still on the broker
+
+    @property
+    def lag(self) -> int:
+        position = self.committed if self.committed is not None else self.start
+        return max(0, self.end - max(position, self.start))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"lag": self.lag}
+
+
+@dataclass(frozen=True)
+class LagSnapshot:
+    """Lag rows plus the end offsets of every partition read, taken at ``taken_at`` (epoch seconds)."""
+
+    rows: list[LagRow]
+    ends: dict[tuple[str, int], int]
+    starts: dict[tuple[str, int], int]
+    taken_at: float
+
+    def topic_totals(self) -> dict[str, int]:
+        """End offset summed over partitions per topic: records ever written (the throughput base)."""
+        totals: dict[str, int] = {}
+        for (topic, _), end in self.ends.items():
+            totals[topic] = totals.get(topic, 0) + end
+        return totals
+
+    def retained(self, topic: str) -> int:
+        """Records of ``topic`` still on the broker (end - start over partitions)."""
+        return sum(end - self.starts.get(tp, 0) for tp, end in self.ends.items() if tp[0] == topic)
+
+
+def lag_rows(
+    group: str,
+    committed: Mapping[tuple[str, int], int],
+    ends: Mapping[tuple[str, int], int],
+    starts: Mapping[tuple[str, int], int] | None = None,
+    expected: Iterable[tuple[str, int]] = (),
+) -> list[LagRow]:
+    """Rows for ``group``: every partition it committed (offset >= 0) plus the ``expected`` ones, sorted.
+
+    Pure: offsets as plain dicts keyed by (topic, partition); a partition missing from ``ends`` is
+    skipped (the topic is gone or not readable).
+    """
+    starts = starts or {}
+    wanted = {tp for tp, offset in committed.items() if offset is not None and offset >= 0}
+    wanted.update(expected)
+    rows = []
+    for tp in sorted(wanted):
+        if tp not in ends:
+            continue
+        offset = committed.get(tp)
+        rows.append(
+            LagRow(
+                group=group,
+                topic=tp[0],
+                partition=tp[1],
+                committed=offset if offset is not None and offset >= 0 else None,
+                end=ends[tp],
+                start=starts.get(tp, 0),
+            )
+        )
+    return rows
+
+
+def parse_groups(value: str) -> list[str]:
+    """``WIREWATCH_LAG_GROUPS``: group ids separated by commas or spaces."""
+    return [g for g in value.replace(",", " ").split() if g]
+
+
+def internal_topics(settings: Settings) -> list[str]:
+    """The app's own Faust topics its consumer group reads (see agents/alert.py)."""
+    return [f"{settings.app_id}-findings-by-actor"]
+
+
+def watched_topics(settings: Settings) -> list[str]:
+    return [settings.topic(spec.name) for spec in CATALOG] + internal_topics(settings)
+
+
+def own_input_topics(settings: Settings) -> list[str]:
+    return [settings.topic(RAW), settings.topic(ENRICHED), *internal_topics(settings)]
+
+
+class LagReader:
+    """Long-lived admin + groupless consumer pair that reads lag snapshots; one per worker or command."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: Sequence[str] | None = None,
+        groups: Sequence[str] = (),
+        request_timeout_ms: int = 10_000,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = list(bootstrap or settings.bootstrap_servers)
+        # The app's own group first, then the configured ones, without repeats.
+        self.groups = list(dict.fromkeys([settings.app_id, *groups]))
+        self.request_timeout_ms = request_timeout_ms
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> LagReader:
+        security = self.settings.aiokafka_security()
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap, request_timeout_ms=self.request_timeout_ms, **security
+        )
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,  # reads offsets only: joins no group, commits nothing
+            enable_auto_commit=False,
+            request_timeout_ms=self.request_timeout_ms,
+            **security,
+        )
+        try:
+            await self._admin.start()
+            await self._consumer.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def stop(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def __aenter__(self) -> LagReader:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def partitions(self, topics: Iterable[str]) -> list[TopicPartition]:
+        assert self._consumer is not None, "start() first"
+        client = self._consumer._client
+        await client.force_metadata_update()
+        out = []
+        for topic in topics:
+            for partition in sorted(client.cluster.partitions_for_topic(topic) or ()):
+                out.append(TopicPartition(topic, partition))
+        return out
+
+    async def read(self) -> LagSnapshot:
+        """One snapshot: end and start offsets of wirewatch's topics, and every group's commits on them."""
+        assert self._admin is not None and self._consumer is not None, "start() first"
+        tps = await self.partitions(watched_topics(self.settings))
+        ends_raw, starts_raw = {}, {}
+        if tps:
+            ends_raw = await self._consumer.end_offsets(tps)
+            starts_raw = await self._consumer.beginning_offsets(tps)
+        ends = {(tp.topic, tp.partition): int(v) for tp, v in ends_raw.items()}
+        starts = {(tp.topic, tp.partition): int(v) for tp, v in starts_raw.items()}
+        own_topics = set(own_input_topics(self.settings))
+        rows: list[LagRow] = []
+        for group in self.groups:
+            committed: dict[tuple[str, int], int] = {}
+            if tps:
+                offsets = await self._admin.list_consumer_group_offsets(group, partitions=tps)
+                committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+            expected = [tp for tp in ends if tp[0] in own_topics] if group == self.settings.app_id else []
+            rows += lag_rows(group, committed, ends, starts, expected)
+        return LagSnapshot(rows=rows, ends=ends, starts=starts, taken_at=time.time())
+
+
+async def read_lag(
+    settings: Settings, groups: Sequence[str] = (), bootstrap: Sequence[str] | None = None
+) -> LagSnapshot:
+    """One lag snapshot with short-lived clients (the CLI)."""
+    async with LagReader(settings, bootstrap=bootstrap, groups=groups) as reader:
+        return await reader.read()
+
+
+# ---- CLI ---------------------------------------------------------------------------------------------------
+def print_table(rows: Sequence[LagRow], out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="consumer lag", show_lines=False)
+    for name, justify in (
+        ("group", "left"), ("topic", "left"), ("partition", "right"),
+        ("committed", "right"), ("end", "right"), ("lag", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            row.group,
+            row.topic,
+            str(row.partition),
+            "-" if row.committed is None else str(row.committed),
+            str(row.end),
+            str(row.lag),
+        )
+    Console(file=out, width=max(100, Console(file=out).width)).print(table)
+
+
+def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
+    from .broker import resolve_bootstrap
+
+    groups = [g for value in args.group or [] for g in parse_groups(value)]
+    groups += parse_groups(getattr(settings, "lag_groups", "") or "")
+    snapshot = asyncio.run(read_lag(settings, groups=groups, bootstrap=resolve_bootstrap(settings)))
+    rows = [r for r in snapshot.rows if not args.nonzero or r.lag > 0]
+    if args.json:
+        sys.stdout.write(orjson.dumps([r.to_dict() for r in rows]).decode() + "\n")
+    else:
+        print_table(rows, sys.stdout)
+        print(f"total lag: {sum(r.lag for r in rows)}")
+    return 0
+
+
+def add_lag_parser(sub: Any) -> argparse.ArgumentParser:
+    """``wirewatch lag [--group G] [--json] [--nonzero]``."""
+    lag = sub.add_parser(
+        "lag", help="consumer lag per group and partition (committed vs end offsets, from the broker)"
+    )
+    lag.add_argument(
+        "--group",
+        action="append",
+        help="also this consumer group (repeatable; WIREWATCH_LAG_GROUPS adds more)",
+    )
+    lag.add_argument("--json", action="store_true", help="a JSON array of rows")
+    lag.add_argument("--nonzero", action="store_true", help="only partitions with lag")
+    lag.set_defaults(func=cmd_lag)
+    return lag

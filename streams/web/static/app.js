@@ -1,0 +1,160 @@
+// wirewatch dashboard. Every value shown comes from article text or the broker: it is put in the page
+// with textContent / attributes only, never as HTML.
+"use strict";
+
+const MAX_ALERTS = 200;
+const STATUS_EVERY_MS = 3000;
+const alertIds = new Set();
+
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  if (props) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value === null || value === undefined) continue;
+      if (key === "text") node.textContent = String(value);
+      else if (key === "class") node.className = value;
+      else node.setAttribute(key, String(value));
+    }
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function fmt(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  if (typeof value === "number") return Number.isInteger(value) ? value.toLocaleString() : value.toFixed(1);
+  return String(value);
+}
+
+function safeUrl(url) {
+  // Only http(s) links: a javascript: URL in an article must not become clickable.
+  try {
+    const parsed = new URL(String(url), window.location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function fillTable(id, rows, cells, rowClass) {
+  const body = document.querySelector(`#${id} tbody`);
+  const fresh = rows.map((row) => {
+    const tr = el("tr", { class: rowClass ? rowClass(row) : null });
+    for (const [value, cls] of cells(row)) tr.append(el("td", { class: cls || null, text: fmt(value) }));
+    return tr;
+  });
+  body.replaceChildren(...fresh);
+}
+
+function renderStatus(s) {
+  const w = s.worker;
+  document.getElementById("worker").textContent =
+    `${w.app_id} · ${w.broker} · pid ${w.pid} · owns ${w.assigned.length} partition(s)`;
+  document.getElementById("updated").textContent = "updated " + new Date(s.time * 1000).toLocaleTimeString();
+
+  fillTable("throughput", s.throughput.topics, (t) => [
+    [t.topic], [t.per_min_1m, "num"], [t.per_min_5m, "num"], [t.total, "num"],
+  ]);
+
+  const lag = s.lag;
+  fillTable("lag", lag.rows, (r) => [
+    [r.group], [r.topic], [r.partition, "num"], [r.committed, "num"], [r.end, "num"], [r.lag, "num"],
+  ], (r) => (r.lag > 0 ? "lagging" : null));
+  document.getElementById("lag-total").textContent = lag.taken_at ? `(total ${fmt(lag.total)})` : "";
+  document.getElementById("lag-note").textContent = lag.error
+    ? "lag unavailable: " + lag.error
+    : (lag.taken_at ? `groups: ${lag.groups.join(", ")}; refreshed every ${lag.interval_s}s` : "reading lag…");
+
+  const stages = Object.entries(s.processing);
+  fillTable("processing", stages, ([stage, p]) => [
+    [stage], [p.p50, "num"], [p.p95, "num"], [p.p99, "num"], [p.count, "num"],
+  ]);
+
+  const dl = s.deadletters;
+  document.getElementById("deadletter-total").textContent =
+    dl.retained === null ? "" : `(${fmt(dl.retained)} on the topic)`;
+  fillTable("deadletters", dl.recent, (d) => [[d.time], [d.stage], [d.reason], [d.error, "error"]]);
+
+  const feeds = s.feeds;
+  fillTable("feeds", feeds.feeds, (f) => [
+    [f.id], [f.new, "num"], [f.duplicates, "num"], [f.errors, "num"], [f.last_success], [f.last_error, "error"],
+  ], (f) => (f.consecutive_errors > 0 ? "failing" : null));
+  document.getElementById("feeds-note").textContent = feeds.error
+    ? "feed health unavailable: " + feeds.error
+    : (feeds.configured ? "" : "no feeds configured");
+}
+
+function alertItem(a) {
+  const evidence = el("ul", { class: "evidence" });
+  for (const text of a.evidence || []) evidence.append(el("li", { text }));
+  const url = a.url ? safeUrl(a.url) : null;
+  const title = a.title || a.url || a.alert_id;
+  const source = url
+    ? el("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank", class: "title", text: title })
+    : el("span", { class: "title", text: title });
+  const details = Object.entries(a.details || {})
+    .filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(" · ");
+  return el("li", { class: `alert sev-${String(a.severity || "low").replace(/[^a-z]/g, "")}`, "data-alert-id": a.alert_id },
+    el("div", { class: "line" },
+      el("span", { class: "severity", text: a.severity }),
+      el("span", { class: "kind", text: a.kind }),
+      el("span", { class: "modality", text: a.modality }),
+      el("span", { class: "actor", text: a.actor }),
+      a.speaker ? el("span", { class: "speaker", text: "speaker: " + a.speaker }) : null,
+      el("span", { class: "muted", text: a.detected_at })),
+    el("div", { class: "source" }, source, el("span", { class: "muted feed", text: a.feed ? ` (${a.feed})` : "" })),
+    details ? el("div", { class: "details muted", text: details }) : null,
+    evidence);
+}
+
+function addAlert(a) {
+  if (!a || !a.alert_id || alertIds.has(a.alert_id)) return;
+  alertIds.add(a.alert_id);
+  const list = document.getElementById("alerts");
+  list.prepend(alertItem(a)); // newest first
+  while (list.children.length > MAX_ALERTS) {
+    alertIds.delete(list.lastElementChild.getAttribute("data-alert-id"));
+    list.lastElementChild.remove();
+  }
+  document.getElementById("no-alerts").hidden = list.children.length > 0;
+  document.getElementById("alert-count").textContent = `(${list.children.length})`;
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
+  if (response.status === 401) {
+    window.location.assign("/login");
+    throw new Error("unauthorized");
+  }
+  return response.json();
+}
+
+async function refresh() {
+  try {
+    renderStatus(await getJson("/api/status"));
+  } catch (e) {
+    document.getElementById("updated").textContent = "status unavailable: " + e;
+  } finally {
+    setTimeout(refresh, STATUS_EVERY_MS);
+  }
+}
+
+function connectAlerts() {
+  const state = document.getElementById("stream-state");
+  const source = new EventSource("/api/alerts/stream");
+  source.addEventListener("open", () => { state.textContent = "alerts: live"; state.className = "pill live"; });
+  source.addEventListener("error", () => { state.textContent = "alerts: reconnecting"; state.className = "pill"; });
+  source.addEventListener("alert", (event) => {
+    try { addAlert(JSON.parse(event.data)); } catch (e) { /* a malformed event is skipped */ }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refresh();
+  connectAlerts();
+});

@@ -1,0 +1,370 @@
+"""Stance tagging: attribution patterns, stance cues with their scope, aggregation and the seed article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents.nlp import entities_of, load_pipeline
+from wirewatch.agents.stance import (
+    AGAINST,
+    FAVOR,
+    Stance,
+    build_lexicon,
+    extract_stances,
+    load_lexicon,
+)
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline()
+
+
+def stances(nlp: Language, text: str) -> list[Stance]:
+    doc = nlp(text)
+    return extract_stances(doc, entities_of(doc))
+
+
+def find(found: list[Stance], name: str, target: str) -> Stance:
+    """The stance of the speaker whose canonical name or surface contains ``name``, toward ``target``."""
+    hits = [
+        s
+        for s in found
+        if s.target == target and (name in s.speaker_canonical or name in s.speaker or name == s.speaker)
+    ]
+    summary = [(s.speaker, s.speaker_canonical, s.target, s.stance) for s in found]
+    assert hits, f"no {target} stance for {name!r}; found {summary}"
+    assert len(hits) == 1, f"several {target} stances for {name!r}: {summary}"
+    return hits[0]
+
+
+def targets_of(found: list[Stance], name: str) -> set[str]:
+    return {s.target for s in found if name in s.speaker_canonical or name in s.speaker}
+
+
+# --- attribution -------------------------------------------------------------------------------------------
+def test_quote_then_reporting_verb(nlp: Language) -> None:
+    text = '"We oppose any new sanctions," Zakharova told reporters.'
+    s = find(stances(nlp, text), "Zakharova", "sanctions")
+    assert s.stance == AGAINST
+    assert s.affiliation == "Russia"  # from the speakers table: the text does not say it
+    assert s.evidence[0].text == text
+
+
+def test_reporting_verb_before_the_speaker(nlp: Language) -> None:
+    text = '"Talks are the only way forward," said Maria Perez, a spokeswoman for the European Union.'
+    s = find(stances(nlp, text), "Maria Perez", "diplomacy")
+    assert s.stance == FAVOR
+    assert s.affiliation == "European Union"  # from the apposition
+
+
+def test_reported_speech_without_quotes(nlp: Language) -> None:
+    found = stances(nlp, "Olga Petrova said she opposes new sanctions against Iran.")
+    assert find(found, "Olga Petrova", "sanctions").stance == AGAINST
+
+
+def test_reporter_shares_the_position_of_her_own_state(nlp: Language) -> None:
+    text = "Russian Ambassador Olga Petrova said Moscow does not support new sanctions against Iran."
+    found = stances(nlp, text)
+    petrova = find(found, "Olga Petrova", "sanctions")
+    assert petrova.stance == AGAINST
+    assert petrova.affiliation == "Russia"
+    assert find(found, "Moscow", "sanctions").stance == AGAINST
+    # a reporter of another state's position does not share it
+    other = stances(nlp, "US Ambassador Jane Doe said Moscow does not support new sanctions against Iran.")
+    assert "sanctions" not in targets_of(other, "Jane Doe")
+
+
+def test_continued_quote_in_the_next_sentence_and_paragraph(nlp: Language) -> None:
+    text = (
+        '"We welcome this step," Ambassador Ana Ruiz said. "Dialogue must continue."\n'
+        '"Any new sanctions would be counterproductive."'
+    )
+    found = stances(nlp, text)
+    assert find(found, "Ana Ruiz", "diplomacy").stance == FAVOR
+    sanctions = find(found, "Ana Ruiz", "sanctions")
+    assert sanctions.stance == AGAINST
+    assert sanctions.evidence[0].text == '"Any new sanctions would be counterproductive."'
+
+
+def test_according_to(nlp: Language) -> None:
+    found = stances(nlp, "According to the Japanese defence ministry, Tokyo condemned the missile launch.")
+    s = find(found, "Japanese defence ministry", "provocation")
+    assert s.stance == AGAINST
+    assert s.affiliation == "Japan"
+
+
+def test_pronoun_resolves_to_last_named_person(nlp: Language) -> None:
+    text = 'Senator Ted Hill criticised the plan. "We must never resume talks with Pyongyang," he said.'
+    s = find(stances(nlp, text), "Ted Hill", "diplomacy")
+    assert s.stance == AGAINST
+    assert s.speaker == "he"
+    assert s.affiliation == "United States"  # the title "Senator"
+
+
+def test_role_noun_resolves_to_named_speaker_of_that_affiliation(nlp: Language) -> None:
+    text = (
+        "Nebenzia said the council should meet again. "
+        "The Russian ambassador explained that sanctions had failed."
+    )
+    s = find(stances(nlp, text), "Nebenzia", "sanctions")
+    assert s.stance == AGAINST
+    assert s.speaker == "Russian ambassador"
+    assert s.affiliation == "Russia"
+
+
+def test_unnamed_role_keeps_its_phrase_and_affiliation(nlp: Language) -> None:
+    found = stances(nlp, "The North Korean envoy said that denuclearization was out of the question.")
+    s = find(found, "North Korean envoy", "denuclearization")
+    assert s.stance == AGAINST
+    assert s.affiliation == "North Korea"
+
+
+def test_affiliation_from_title_phrase(nlp: Language) -> None:
+    found = stances(nlp, "US Ambassador to the United Nations Jane Doe urged North Korea to resume dialogue.")
+    s = find(found, "Jane Doe", "diplomacy")
+    assert s.stance == FAVOR
+    assert s.affiliation == "United States"  # the first affiliation word, not "United Nations"
+
+
+def test_object_control_gives_the_speaker(nlp: Language) -> None:
+    text = "The envoy spoke on Monday, prompting President Tom Reed to urge the country to denuclearize."
+    assert find(stances(nlp, text), "Tom Reed", "denuclearization").stance == FAVOR
+
+
+def test_unattributed_quote_is_unresolved(nlp: Language) -> None:
+    found = stances(nlp, '"We will resume enrichment without any limits."')
+    assert len(found) == 1
+    assert found[0].target == "denuclearization" and found[0].stance == AGAINST
+    assert not found[0].resolved and found[0].speaker_canonical == ""
+
+
+def test_third_party_inside_a_quote_is_not_the_quoted_speaker(nlp: Language) -> None:
+    text = '"Pyongyang has threatened to resume its missile tests," Ambassador Kate Lind said.'
+    found = stances(nlp, text)
+    assert "provocation" not in targets_of(found, "Kate Lind")
+    assert find(found, "North Korea", "provocation").stance == FAVOR
+
+
+# --- stance cues and their scope ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "name", "target", "expected"),
+    [
+        # direct verbs of attitude
+        ("Minister Paul Grant said he supports sanctions on Pyongyang.", "Paul Grant", "sanctions", FAVOR),
+        ("Minister Paul Grant welcomed the resumption of talks.", "Paul Grant", "diplomacy", FAVOR),
+        ("Minister Paul Grant condemned the missile test.", "Paul Grant", "provocation", AGAINST),
+        ("Minister Paul Grant rejected any military action.", "Paul Grant", "military_action", AGAINST),
+        ("Minister Paul Grant called for an immediate ceasefire.", "Paul Grant", "military_action", AGAINST),
+        # negated cues flip
+        ("Minister Paul Grant said he does not support sanctions.", "Paul Grant", "sanctions", AGAINST),
+        ("Minister Paul Grant said he does not support lifting sanctions.", "Paul Grant", "sanctions", FAVOR),
+        ("Minister Paul Grant said sanctions do not work.", "Paul Grant", "sanctions", AGAINST),
+        (
+            '"We will never accept denuclearization," General Ri Chol said.',
+            "Ri Chol",
+            "denuclearization",
+            AGAINST,
+        ),
+        # scope: replace, instead of, avoid, refrain, stop
+        (
+            '"Sanctions cannot replace diplomacy," Minister Paul Grant said.',
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        ('"Sanctions cannot replace diplomacy," Minister Paul Grant said.', "Paul Grant", "diplomacy", FAVOR),
+        (
+            "Minister Paul Grant said the council should seek a political settlement instead of replacing "
+            "diplomacy with sanctions.",
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant urged the United States to avoid unilateral sanctions.",
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant said North Korea must avoid further provocations.",
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant said Pyongyang should refrain from any further launches.",
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        ("Minister Paul Grant said the strikes must stop.", "Paul Grant", "military_action", AGAINST),
+        (
+            "Minister Paul Grant called for lifting the sanctions imposed on Iran.",
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        # judgements: evaluative adjectives, predicates and phrases
+        (
+            "Minister Paul Grant said the destructive sanctions hurt civilians.",
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        ('"Talks are useless," Minister Paul Grant said.', "Paul Grant", "diplomacy", AGAINST),
+        (
+            "Minister Paul Grant said that denuclearization was off the table.",
+            "Paul Grant",
+            "denuclearization",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant described the launch as a grave provocation.",
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant insisted that the satellite launch was a legitimate right.",
+            "Paul Grant",
+            "provocation",
+            FAVOR,
+        ),
+        # inverse terms: favouring nuclear weapons is against denuclearization
+        (
+            "Minister Paul Grant said Pyongyang must give up its nuclear weapons.",
+            "Paul Grant",
+            "denuclearization",
+            FAVOR,
+        ),
+        (
+            "Minister Paul Grant said Pyongyang will never give up its nuclear weapons.",
+            "Paul Grant",
+            "denuclearization",
+            AGAINST,
+        ),
+        # a conditional counts through the main clause's judgement
+        (
+            '"I would be disappointed if I saw testing," Minister Paul Grant said.',
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        # a rhetorical question denies what it asks
+        (
+            '"Why would we agree to denuclearization?" Minister Paul Grant asked.',
+            "Paul Grant",
+            "denuclearization",
+            AGAINST,
+        ),
+    ],
+)
+def test_stance_cue(nlp: Language, text: str, name: str, target: str, expected: str) -> None:
+    assert find(stances(nlp, text), name, target).stance == expected
+
+
+def test_hypothetical_position_in_a_conditional_is_no_stance(nlp: Language) -> None:
+    found = stances(nlp, "The council will act if North Korea decides not to engage in negotiations.")
+    assert not [s for s in found if s.target == "diplomacy"]
+
+
+def test_circumstantial_phrase_passes_no_judgement(nlp: Language) -> None:
+    found = stances(nlp, "Minister Paul Grant said negotiations under sanctions were pointless.")
+    assert find(found, "Paul Grant", "diplomacy").stance == AGAINST
+    assert "sanctions" not in targets_of(found, "Paul Grant")
+
+
+def test_neutral_mention_gives_no_stance(nlp: Language) -> None:
+    found = stances(nlp, '"We are not involved in strikes against Iran," Minister Paul Grant said.')
+    assert "military_action" not in targets_of(found, "Paul Grant")
+
+
+def test_author_needs_evaluative_language(nlp: Language) -> None:
+    assert not stances(nlp, "The two leaders held talks in Hanoi and resumed missile tests a year later.")
+    found = stances(nlp, "The reckless missile test alarmed the region.")
+    assert find(found, "", "provocation").stance == AGAINST
+
+
+# --- aggregation and records -------------------------------------------------------------------------------
+def test_aggregates_evidence_per_speaker_and_target(nlp: Language) -> None:
+    text = (
+        '"We oppose new sanctions," Ambassador Ana Ruiz said on Monday.\n'
+        "Ruiz also urged the council to avoid unilateral sanctions."
+    )
+    found = stances(nlp, text)
+    s = find(found, "Ana Ruiz", "sanctions")
+    assert s.stance == AGAINST
+    assert len(s.evidence) == 2
+    for ev in s.evidence:
+        assert text[ev.start : ev.end] == ev.text
+    assert 0.6 < s.confidence <= 1.0
+    record = s.to_dict()
+    assert record["evidence"] == s.evidence[0].to_dict()
+    assert [e["text"] for e in record["evidence_all"]] == [e.text for e in s.evidence]
+    assert set(record) >= {"speaker", "speaker_canonical", "affiliation", "target", "stance", "confidence"}
+    json.dumps(record)  # plain data
+
+
+def test_conflicting_evidence_is_neutral(nlp: Language) -> None:
+    text = "Ambassador Ana Ruiz said she supports sanctions. Ruiz later said she opposes sanctions."
+    assert find(stances(nlp, text), "Ana Ruiz", "sanctions").stance == "neutral"
+
+
+def test_lexicon_is_user_data(nlp: Language, tmp_path: Path) -> None:
+    shipped = files_json("stance_targets.json")
+    shipped["targets"]["sanctions"]["terms"].append("blockade")
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps(shipped), encoding="utf-8")
+    text = "Minister Paul Grant said he opposes the blockade."
+    doc = nlp(text)
+    assert not [s for s in extract_stances(doc, entities_of(doc)) if s.target == "sanctions"]
+    custom = load_lexicon(str(targets))
+    found = extract_stances(doc, entities_of(doc), lexicon=custom)
+    assert find(found, "Paul Grant", "sanctions").stance == AGAINST
+    # the cue table is data too: without "oppose" there is no stance
+    cues = files_json("stance_cues.json")
+    del cues["predicates"]["oppose"]
+    bare = build_lexicon(shipped, cues)
+    assert not [s for s in extract_stances(doc, entities_of(doc), lexicon=bare) if s.target == "sanctions"]
+
+
+def files_json(name: str) -> dict:
+    from importlib.resources import files
+
+    return json.loads((files("wirewatch.agents") / "data" / name).read_text(encoding="utf-8"))
+
+
+# --- the seed article (DESIGN.md) --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def seed_stances(nlp: Language, seed_text: str) -> list[Stance]:
+    return stances(nlp, seed_text)
+
+
+@pytest.mark.parametrize(
+    ("name", "affiliation", "target", "expected", "evidence_part"),
+    [
+        ("Nebenzia", "Russia", "sanctions", AGAINST, "Sanctions cannot replace diplomacy"),
+        ("Nebenzia", "Russia", "diplomacy", FAVOR, "Sanctions cannot replace diplomacy"),
+        ("Craft", "United States", "diplomacy", FAVOR, "engage in robust diplomacy"),
+        ("Craft", "United States", "provocation", AGAINST, "avoid further provocations"),
+        ("North Korean ambassador", "North Korea", "denuclearization", AGAINST, "off the table"),
+        ("Trump", "United States", "denuclearization", FAVOR, "urge country to denuclearize"),
+    ],
+)
+def test_seed(
+    seed_stances: list[Stance], name: str, affiliation: str, target: str, expected: str, evidence_part: str
+) -> None:
+    s = find(seed_stances, name, target)
+    assert s.stance == expected
+    assert s.affiliation == affiliation
+    assert any(evidence_part in ev.text for ev in s.evidence)
+
+
+def test_seed_background_raises_no_author_stance(seed_stances: list[Stance]) -> None:
+    assert not [s for s in seed_stances if not s.speaker]
