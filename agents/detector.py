@@ -460,8 +460,13 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
         return None
     span = doc[start:end]
     best: tuple[int, int, int, str] | None = None
-    for s, e, alias, kind in _alias_matches(span.text, span.start_char):
-        actor = _actor_of_alias(alias, kind, doc_states)
+    # aliases in the text, plus entity mentions whose canonical name is an alias ("Kim" → Kim Jong Un)
+    matches = [
+        (s, e, _actor_of_alias(alias, kind, doc_states))
+        for s, e, alias, kind in _alias_matches(span.text, span.start_char)
+    ]
+    matches += [(s, e, a) for s, e, a in _entity_actors(doc) if span.start_char <= s and e <= span.end_char]
+    for s, e, actor in matches:
         if actor is None:
             continue
         sub = doc.char_span(s, e, alignment_mode="expand")
@@ -673,7 +678,11 @@ def _negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
-        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
+        if (
+            tok.dep_ == "prep"
+            and tok.lower_ == "against"
+            and tok.head.lemma_.lower() in cues["warn_against_verbs"]
+        ):
             return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
@@ -686,6 +695,8 @@ def _negation(trigger: Token, sent: Span) -> str | None:
 def _conditional(trigger: Token, sent: Span) -> bool:
     """Inside an if/unless clause, or a generic 'any launch' (not a specific event)."""
     generic = set(lexicon().cues["generic_determiners"])
+    if any(c.lower_ in lexicon().cues["simulated_modifiers"] for c in trigger.children if c.dep_ == "amod"):
+        return True  # "the simulated launch of an ICBM" in an exercise
     if trigger.pos_ in ("NOUN", "PROPN") and any(
         c.dep_ == "det" and c.lower_ in generic for c in trigger.children
     ):
@@ -747,19 +758,13 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
             if cur.head.i == cur.i:
                 ok = False
                 break
-            if cur.dep_ not in _TEMPORAL_DEPS:
-                if (
-                    (
-                        cur.dep_ in ("advcl", "ccomp")
-                        and any(c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS for c in cur.children)
-                    )
-                    or cur.dep_ == "pobj"
-                    or (cur.dep_ == "dobj" and cur.head.lower_ in ("since",))
-                ):
-                    pass
-                else:
-                    ok = False
-                    break
+            # a temporal clause ("since the deal was signed in 2015") dates the event too
+            temporal_clause = cur.dep_ in ("advcl", "ccomp") and any(
+                c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS for c in cur.children
+            )
+            if cur.dep_ not in _TEMPORAL_DEPS and not temporal_clause:
+                ok = False
+                break
             cur = cur.head
         if not ok:
             continue
@@ -1102,11 +1107,13 @@ def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> st
             person = ent
             break
     if person is None:
+        # an organisation or a state: "KCNA (North Korea)", "South Korea's military", "Iran"
         actor = _actor_in_span(doc, lo, hi, subj, set())
-        if actor:
-            return actor
-        if subj.ent_type_ in ("ORG", "GPE", "NORP") or subj.pos_ == "PROPN":
-            return doc[subj.left_edge.i : subj.i + 1].text
+        surface = doc[subj.left_edge.i : subj.i + 1].text
+        if subj.pos_ == "PROPN" or subj.ent_type_ in ("ORG", "GPE", "NORP") or actor:
+            if actor and actor not in surface:
+                return f"{surface} ({actor})"
+            return surface
         return None
     name = _full_name(person, doc, entities)
     affiliation = _affiliation(name, doc)
@@ -1272,6 +1279,11 @@ def _doc_cache(doc: Doc) -> dict[str, Any]:
     return doc.user_data.setdefault("wirewatch.detector", {})
 
 
+def _entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
+    """(start, end, actor) for entity mentions whose canonical name is on the watch list; set by detect()."""
+    return list(_doc_cache(doc).get("entity_actors", ()))
+
+
 def _ents_in(span: Span) -> list[Span]:
     """The named entities inside ``span`` (``Span.ents`` walks the whole document on every call)."""
     cache = _doc_cache(span.doc)
@@ -1329,6 +1341,12 @@ def detect(
 ) -> Detection:
     """Launch findings (alertable, merged per event) and every candidate signal of one parsed article."""
     config = config or DetectorConfig()
+    lex = lexicon()
+    _doc_cache(doc)["entity_actors"] = [
+        (int(e.start), int(e.end), lex.alias_to_actor[e.canonical])
+        for e in entities
+        if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
+    ]
     doc_states, dominant = _doc_states(doc, entities)
     pub_year = _year_of(published_at)
     candidates: list[_Candidate] = []
@@ -1340,7 +1358,7 @@ def detect(
             prev_actor = _topic_actor(sent, doc_states) or prev_actor
             continue
         triggers = _trigger_tokens(sent, weapons)
-        contested = any(_negation(t, sent) == "contested" for t in triggers)
+        contested = any(_negation(t, sent) == "contested" for t in triggers) or _unconfirmed(sent)
         verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
         triggers = [
             t
@@ -1496,6 +1514,17 @@ def _actor_of_text(speaker: str | None) -> str | None:
         if actor:
             return actor
     return None
+
+
+def _unconfirmed(sent: Span) -> bool:
+    """'could not confirm the reports', 'unconfirmed reports': the launch is contested."""
+    verbs = set(lexicon().cues["contest_verbs"])
+    for tok in sent:
+        if tok.lemma_.lower() in verbs and tok.pos_ in ("VERB", "AUX") and _has_neg(tok):
+            return True
+        if tok.lower_ in ("unconfirmed", "unverified"):
+            return True
+    return False
 
 
 def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:

@@ -63,12 +63,17 @@ def _matches(gold: str, stance: Stance) -> bool:
     return False
 
 
+def _is_description(stance: Stance) -> bool:
+    """A speaker known only by a lower-case description ("spokesperson", "official"), not by a name."""
+    return bool(stance.speaker_canonical) and stance.speaker_canonical == stance.speaker_canonical.lower()
+
+
 def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
     """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found.
 
     ``speaker`` "" is the author. A speaker the passage never names (the labels then give the person named
     just before the passage) is matched to the passage's unresolved speakers ("he said", unattributed
-    quotes), as the labelling conventions prescribe.
+    quotes) and bare descriptions ("the spokesperson said"), as the labelling conventions prescribe.
     """
     on_target = [s for s in stances if s.target == target]
     if not speaker:
@@ -79,7 +84,9 @@ def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str)
             w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
         )
         if not chosen and not named_in_text:
-            chosen = [s for s in on_target if not s.resolved]
+            # the labels name the person the source named before the passage: the passage itself has
+            # only "he", an unattributed quote or a bare role ("the spokesperson")
+            chosen = [s for s in on_target if not s.resolved or _is_description(s)]
     if not chosen:
         return NEUTRAL
     best = max(chosen, key=lambda s: (s.stance != NEUTRAL, s.confidence, len(s.evidence)))

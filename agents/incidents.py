@@ -1,10 +1,11 @@
 """Incident grouping, pure: findings from many articles and feeds about one launch become one incident.
 
-Rules (DESIGN.md "Alerts: what counts"): same actor, kind family and event window (by published time)
-→ one incident; a warning (possible/threatened) never merges with an occurred launch report; a
-``ballistic_unspecified`` finding joins an open ballistic incident of the same actor and window, else
-opens a short-range one; the incident's kind is refined as better reports arrive; modality rank is
-occurred > threatened > possible. Ids are deterministic so that replays are no-ops.
+Rules (DESIGN.md "Alerts: what counts"): same actor, kind family and event window (by published time,
+within ``window`` of the incident's first report) → one incident; a warning (possible/threatened) never
+merges with an occurred launch report; a ``ballistic_unspecified`` finding joins an open ballistic
+incident of the same actor and window, else opens a short-range one; the incident's kind is refined as
+better reports arrive; modality rank is occurred > threatened > possible. Ids are deterministic so that
+replays are no-ops.
 """
 
 from __future__ import annotations
@@ -124,8 +125,10 @@ def _accepts(incident: Incident, finding: Finding, published_at: datetime, windo
         return False
     if modality_class(incident.modality) != modality_class(finding.modality):
         return False
-    first, last = _parse(incident.first_seen), _parse(incident.last_seen)
-    if published_at < first - window or published_at > last + window:
+    # the event window is anchored on the first report, so a run of daily launches is not one endless
+    # incident; a report published up to one window before it (late delivery) still joins
+    first = _parse(incident.first_seen)
+    if abs(published_at - first) > window:
         return False
     new_family = kind_family(finding.kind)
     if new_family == "ballistic_unspecified":

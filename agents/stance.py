@@ -40,7 +40,7 @@ _SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
 _PASS_DEPS = frozenset({"conj", "appos", "compound:prt"})
 _NAME_DROP_DEPS = frozenset({"relcl", "appos", "acl", "punct", "advcl", "parataxis"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
-_CONTENT_PREPS = frozenset({"of"})
+_CONTENT_PREPS = frozenset({"of", "including"})  # "the lifting OF sanctions", "action INCLUDING strikes"
 _NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
 _COPULAS = frozenset(
     {"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"}
@@ -162,6 +162,8 @@ class Lexicon:
     intent_modals: frozenset[str] = frozenset()
     generic_holders: frozenset[str] = frozenset()
     causatives: frozenset[str] = frozenset()
+    action_verbs: frozenset[str] = frozenset()
+    agent_nouns: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -205,6 +207,8 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
             for target, verbs in targets.get("verb_objects", {}).items()
         },
         intent_modals=frozenset(w.lower() for w in cues.get("intent_modals", [])),
+        action_verbs=frozenset(w.lower() for w in cues.get("action_verbs", [])),
+        agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
         causatives=frozenset(w.lower() for w in cues.get("causatives", [])),
         generic_holders=frozenset(w.lower() for w in targets.get("generic_holders", [])),
         prescriptive_modals=frozenset(w.lower() for w in cues.get("prescriptive_modals", [])),
@@ -503,10 +507,28 @@ class _Context:
         lemma = tok.lemma_.lower()
         return f"{lemma} {prt}" if prt else lemma
 
+    def is_agent(self, tok: Token) -> bool:
+        """Can this noun hold a position? Names, pronouns, roles and bodies can; "a resolution" cannot."""
+        if tok.pos_ in ("PROPN", "PRON") or tok.ent_type_:
+            return True
+        lemma = tok.lemma_.lower()
+        return (
+            lemma in self.lex.role_nouns or lemma in self.lex.generic_holders or lemma in self.lex.agent_nouns
+        )
+
+    def holds(self, verb: Token, subj: Token) -> bool:
+        """Whether ``subj`` is the holder of a position expressed by speaker verb ``verb``."""
+        if subj.lower_ in _RELATIVE and subj.head.dep_ == "relcl":
+            return self.is_agent(subj.head.head)  # "a resolution that called for ..." holds nothing
+        if self.pred_key(verb) in self.lex.action_verbs or verb.lemma_.lower() in self.lex.action_verbs:
+            return self.is_agent(subj)  # acts show a stance only when an agent does them
+        return True
+
     def is_speaker_verb(self, tok: Token) -> bool:
         if tok.pos_ not in ("VERB", "AUX"):
             return False
-        return self.pred_key(tok) in self.lex.speaker_verbs or tok.lemma_.lower() in self.lex.speaker_verbs
+        verbs = self.lex.speaker_verbs | self.lex.action_verbs
+        return self.pred_key(tok) in verbs or tok.lemma_.lower() in verbs
 
     def _build_history(self) -> None:
         for tok in self.doc:
@@ -577,6 +599,8 @@ def subject_of(verb: Token) -> Token | None:
                 pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
                 if pobj is not None:
                     return pobj
+        if any(c.dep_ in ("nsubjpass", "csubjpass") for c in verb.children):
+            return None  # a passive without its agent: the subject of another clause is not its holder
         head = verb.head
         if head.i == verb.i:
             return None
@@ -585,7 +609,9 @@ def subject_of(verb: Token) -> Token | None:
             if obj is not None and (obj.pos_ in ("PROPN", "PRON") or obj.ent_type_):
                 return obj  # object control: "prompting Trump to urge ..."
             verb = head
-        elif verb.dep_ in ("conj", "advcl") and head.pos_ in ("VERB", "AUX"):
+        elif (verb.dep_ == "conj" and head.pos_ in ("VERB", "AUX")) or (
+            verb.dep_ == "advcl" and verb.tag_ in ("VBG", "VBN") and head.pos_ in ("VERB", "AUX")
+        ):  # "... and have called on", "..., saying"; a finite adverbial clause has a subject of its own
             verb = head
         elif verb.dep_ == "relcl":
             return head
@@ -626,13 +652,17 @@ class _Scorer:
                 return dep_specific
         own = self._own_valence(head, role)
         if not own and head.pos_ == "VERB" and role not in ("object", "subject", "compound"):
-            for c in head.children:
-                if c.dep_ == "dobj":  # "expressed concern OVER the launch": the noun governs the phrase
-                    own = self._listed_valence(c, role)
-                    if own:
-                        break
-        if role == "subject" and any(c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals
-                                     for c in head.children):
+            # "expressed concern OVER the launch", "return to compliance WITH the deal": the noun governs
+            nouns = [c for c in head.children if c.dep_ == "dobj"]
+            nouns += [p for c in head.children if c.dep_ == "prep" for p in c.children if p.dep_ == "pobj"]
+            for noun in nouns:
+                own = self._listed_valence(noun, role)
+                if own:
+                    break
+        if role == "subject" and any(
+            c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals | self.lex.intent_modals
+            for c in head.children
+        ):
             own = own or self._listed_valence(head, "subject_must")  # "dialogue MUST continue"
         if (
             own < 0
@@ -685,6 +715,9 @@ class _Scorer:
             ):
                 e = self.valence(c, "subject") + self.predicate_eval(c)
                 total += -e if self.negated(c) else e
+            elif c.dep_ == "relcl" and c.lemma_.lower() in _DESCRIBING_VERBS:
+                e = self.describe_eval(c)  # "the launch, which she described as reckless"
+                total += -e if self.negated(c) else e
         return _sign(total)
 
     def phrase_eval(self, tokens: Iterable[Token]) -> int:
@@ -697,7 +730,9 @@ class _Scorer:
         total = 0
         for c in head.children:
             if c.dep_ in ("acomp", "attr", "oprd") or (c.dep_ == "dobj" and lemma in _COPULAS):
-                e = self.word_eval(c) + self.modifier_eval(c)
+                # "were proportionate and lawful": coordinated predicates judge together
+                e = sum(self.word_eval(x) for x in (c, *(x for x in c.children if x.dep_ == "conj")))
+                e += self.modifier_eval(c)
                 if c.dep_ == "dobj" and not e:
                     e = self.phrase_eval(c.subtree)
                 else:
@@ -774,16 +809,30 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     if e:
         votes.append(sign * e)
     judged = bool(votes)
+    for c in tok.children:
+        if c.dep_ in ("amod", "compound") and c.tag_ == "VBG" and c.i < tok.i:
+            v = scorer.valence(c, "object")  # "opposed lifting sanctions" parsed with "lifting" as a modifier
+            if v:
+                sign *= v
+                votes_from_modifier = True
+                break
+    else:
+        votes_from_modifier = False
     # a target verb carries its own stance: "Tehran would NOT negotiate", "we WILL strike"
-    cue = tok.pos_ == "VERB" and (
-        scorer.negated(tok)
-        or any(c.dep_ == "aux" and c.lower_ in lex.intent_modals for c in tok.children)
-        or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
+    cue = votes_from_modifier or (
+        tok.pos_ == "VERB"
+        and (
+            scorer.negated(tok)
+            or any(c.dep_ == "aux" and c.lower_ in lex.intent_modals for c in tok.children)
+            or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
+        )
     )
     frozen = evaluated = False
+    entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
     holder: _Speaker | None = None
     pronoun: Token | None = None
     outer: list[_Speaker] = []
+    endorsers: list[_Speaker] = []
     qi = ctx.quote_of[tok.i]
     quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
     node = tok
@@ -798,7 +847,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         if rel in ("pobj", "pcomp") and (head.pos_ in ("ADP", "SCONJ") or head.dep_ in ("prep", "agent")):
             if not frozen and scorer.contrast(head):
                 sign, cue = -sign, True
-            role = head.lemma_.lower()
+            role = head.lower_  # the preposition as written ("including" lemmatises to "include")
             if head.head.i == head.i:
                 break
             via = head
@@ -813,6 +862,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             role = "subject"
         elif rel == "compound":
             role = "compound"
+        elif rel == "acl":
+            role = "acl"  # "the right TO ENRICH uranium", "its refusal to negotiate"
         if head.i in span_ids:
             node = head
             continue
@@ -832,6 +883,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             pass  # a conjunct shares its head's role; the head's own negation and cues are not its
         elif not frozen:
             v = scorer.valence(head, role, via) if role else 0
+            if not v and not cue and rel == "ccomp" and entered_as == "subject":
+                v = scorer.valence(head, "ccomp_subject")  # "warned that new SANCTIONS could push ..."
             if v:
                 sign, cue = sign * v, True
             if scorer.negated(head):
@@ -853,10 +906,12 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         ):
             subj = subject_of(head)
             in_quote = ctx.quote_of[head.i] is not None
-            if subj is not None:
+            if subj is not None and ctx.holds(head, subj):
                 word = subj.lower_
                 if word in lex.first_person and in_quote:
                     spk = quote_speaker
+                    if holder is not None and spk is not None:
+                        endorsers.append(spk)  # "I am announcing that the United States will withdraw"
                 elif word in lex.third_person:
                     pronoun = pronoun or subj
                     spk = None
@@ -870,6 +925,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                         frozen = True
                     else:
                         outer.append(spk)
+        if rel != "conj":
+            entered_as = role
         node = head
     if cue:
         votes.append(sign)
@@ -882,6 +939,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes = [-v for v in votes]
     total = sum(votes)
     speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
+    speakers += [e for e in endorsers if e not in speakers]
     return _Reading(
         speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
     )
@@ -928,7 +986,16 @@ def _speakers_for(
         if same:
             result.append(spk)
             keys.add(key)
+        elif spk.affiliation is None and holder.affiliation and _is_bare_role(spk, ctx.lex):
+            # "the spokesperson said Beijing opposed ...": an unplaced spokesperson speaks for that side
+            result.append(_Speaker(spk.surface, spk.canonical, holder.affiliation, True, spk.position))
+            keys.add(key)
     return result
+
+
+def _is_bare_role(spk: _Speaker, lex: Lexicon) -> bool:
+    words = spk.canonical.lower().split()
+    return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
 
 
 def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:

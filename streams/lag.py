@@ -141,6 +141,7 @@ class LagReader:
         self.request_timeout_ms = request_timeout_ms
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        self._verified: dict[tuple[str, int], tuple[int, int]] = {}  # listed end -> confirmed end
 
     async def start(self) -> LagReader:
         security = self.settings.aiokafka_security()
@@ -187,6 +188,46 @@ class LagReader:
                 out.append(TopicPartition(topic, partition))
         return out
 
+    async def _high_watermarks(self, listed: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        """End offsets confirmed by a Fetch at the listed end offset.
+
+        Tansu answers ListOffsets(latest) with the base offset of the last record batch + 1, so a batch of
+        five records reads as one. A Fetch at that offset returns the true high watermark. Apache Kafka
+        answers such a Fetch at the end of the log with no records, so the check costs nothing there;
+        on Tansu it reads one batch, and only for partitions whose listed end moved since the last poll.
+        """
+        from aiokafka.protocol.fetch import FetchRequest
+
+        assert self._consumer is not None
+        client = self._consumer._client
+        out: dict[tuple[str, int], int] = {}
+        by_node: dict[int, dict[str, list[tuple[int, int, int]]]] = {}
+        for tp, end in listed.items():
+            cached = self._verified.get(tp)
+            if cached is not None and cached[0] == end:
+                out[tp] = cached[1]
+                continue
+            out[tp] = end
+            leader = client.cluster.leader_for_partition(TopicPartition(*tp))
+            if end > 0 and leader is not None and leader >= 0:
+                by_node.setdefault(leader, {}).setdefault(tp[0], []).append((tp[1], end, 1))
+        for node, topics in by_node.items():
+            # max_wait 10 ms, min_bytes 0, max_bytes 1: Kafka answers at once with no records; Tansu
+            # answers nothing at all when max_wait is 0, and one batch otherwise.
+            request = FetchRequest(10, 0, 1, 0, list(topics.items()))
+            try:
+                response = await client.send(node, request)
+            except Exception as exc:  # the listed offsets stand; lag may then read low on Tansu
+                log.debug("high-watermark fetch from node %s failed: %r", node, exc)
+                continue
+            for topic, partitions in response.topics:
+                for partition, error_code, highwater, *_ in partitions:
+                    tp = (topic, partition)
+                    if error_code == 0 and highwater >= 0 and tp in listed:
+                        out[tp] = max(listed[tp], highwater)
+                        self._verified[tp] = (listed[tp], out[tp])
+        return out
+
     async def read(self) -> LagSnapshot:
         """One snapshot: end and start offsets of wirewatch's topics, and every group's commits on them."""
         assert self._admin is not None and self._consumer is not None, "start() first"
@@ -195,7 +236,7 @@ class LagReader:
         if tps:
             ends_raw = await self._consumer.end_offsets(tps)
             starts_raw = await self._consumer.beginning_offsets(tps)
-        ends = {(tp.topic, tp.partition): int(v) for tp, v in ends_raw.items()}
+        ends = await self._high_watermarks({(tp.topic, tp.partition): int(v) for tp, v in ends_raw.items()})
         starts = {(tp.topic, tp.partition): int(v) for tp, v in starts_raw.items()}
         own_topics = set(own_input_topics(self.settings))
         rows: list[LagRow] = []

@@ -14,6 +14,7 @@ the records, which are small and rare). The helpers :func:`article`, :func:`aler
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -103,7 +104,8 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     ordered = sorted(values)
     if not ordered:
         return None
-    rank = min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))
+    # Nearest rank: the ceil(q*n)-th value; the epsilon keeps 0.95*100 (95.00000000000001) at 95.
+    rank = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered) - 1e-9) - 1))
     return ordered[rank]
 
 

@@ -53,7 +53,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
             "types": [{"name": t.name, "target": t.target, "source": t.source} for t in types.values()],
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return 1 if problem and configs == [] and Path(path).exists() else 0
+        return 2 if problem and Path(path).exists() else 0
     print(f"configured feeds ({path}):")
     if problem:
         print(f"  {problem}")
@@ -97,6 +97,7 @@ async def check(settings: Settings, args: argparse.Namespace, out: Any = None) -
 
     def emit(key: bytes | None, value: bytes) -> None:
         out.write(value.decode("utf-8", errors="replace") + "\n")
+        out.flush()
 
     feed = check_feed(settings, args, context)
     runner = FeedRunner([feed], CallbackSink(emit), context)

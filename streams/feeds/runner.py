@@ -215,17 +215,29 @@ class FeedRunner:
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
         return self._stop.is_set()
 
-    async def run(self) -> None:
-        """Run every feed until :meth:`stop` (or cancellation); then release the shared resources."""
+    async def run(self, grace: float = 2.0) -> None:
+        """Run every feed until :meth:`stop` (or cancellation); then release the shared resources.
+
+        On stop, feeds between polls end at once; a poll still running after ``grace`` seconds (a
+        streaming feed never ends its poll) is cancelled: it takes no checkpoint, and what it already
+        delivered is remembered as seen."""
         self._stop.clear()
         self._tasks = [asyncio.create_task(self.run_feed(f), name=f"feed:{f.id}") for f in self.feeds]
+        # return_exceptions: a feed task that dies anyway (a bug in the loop) must not take the others.
+        everything = asyncio.gather(*self._tasks, return_exceptions=True)
+        stopped = asyncio.create_task(self._stop.wait())
         try:
-            # return_exceptions: a feed task that dies anyway (a bug in the loop) must not take the others.
-            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.wait([everything, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not everything.done():
+                await asyncio.wait([everything], timeout=grace)
+            for task in self._tasks:
+                task.cancel()
+            results = await everything
             for feed, outcome in zip(self.feeds, results, strict=True):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                     log.error("feed %s: task ended with %r", feed.id, outcome)
         finally:
+            stopped.cancel()
             for task in self._tasks:
                 task.cancel()
             await self.aclose()

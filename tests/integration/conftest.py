@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from wirewatch.streams import testing
+from wirewatch.streams.broker import ensure_topics
+from wirewatch.streams.settings import Settings
 from wirewatch.streams.testing import WorkerProcess
+
+PARTITIONS = 2
 
 
 class Cluster:
@@ -23,13 +27,14 @@ class Cluster:
         self.prefix = f"t{tag}."
         self.app_id = f"wirewatch-test-{tag}"
         self.workers: list[WorkerProcess] = []
+        self._topics_created = False
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
     def worker(self, **extra: str) -> WorkerProcess:
         settings = {
-            "WIREWATCH_PARTITIONS": "2",
+            "WIREWATCH_PARTITIONS": str(PARTITIONS),
             "WIREWATCH_REBALANCE_TIMEOUT": "3",
             "WIREWATCH_SESSION_TIMEOUT": "10",
             "WIREWATCH_BATCH_WITHIN": "0.1",
@@ -40,7 +45,15 @@ class Cluster:
         self.workers.append(worker)
         return worker.start()
 
+    async def create_topics(self) -> None:
+        """Create the catalog's topics as a worker would (Apache Kafka here does not auto-create)."""
+        if not self._topics_created:
+            settings = Settings(broker=self.bootstrap, topic_prefix=self.prefix, partitions=PARTITIONS)
+            await ensure_topics(settings)
+            self._topics_created = True
+
     async def produce(self, records: list[tuple[bytes | None, bytes | None]], topic: str = "news.raw") -> None:
+        await self.create_topics()
         await testing.produce(self.bootstrap, self.topic(topic), records)
 
     async def consume(

@@ -262,12 +262,14 @@ async def test_worker_runs_feeds_and_push_and_articles_are_enriched(
         {"title": "Ferry strike called off", "text": "Ferry crews called off Monday's strike in Elland."}
     ]
     status, body = await post_when_up(
-        url, orjson.dumps(pushed + [{"title": "bad"}]), {"Authorization": f"Bearer {TOKEN}"}
+        url, orjson.dumps([*pushed, {"title": "bad"}]), {"Authorization": f"Bearer {TOKEN}"}
     )
     assert status == 200 and (body["accepted"], body["rejected"]) == (1, 1), body
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=orjson.dumps(pushed[0])) as response:
-            assert response.status == 401
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=orjson.dumps(pushed[0])) as response,
+    ):
+        assert response.status == 401
 
     wanted = {
         STORIES[1][0],

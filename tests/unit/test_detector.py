@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from spacy.language import Language
 
 from wirewatch.agents.detector import (
@@ -401,3 +403,96 @@ def test_more_suppressed_background(nlp: Language, text: str, reason: str) -> No
 def test_odd_parse_still_links_trigger_and_weapon(nlp: Language) -> None:
     finding = only(nlp, "North Korea test-fired two missiles, one of which failed shortly after launch.")
     assert finding.actor == "North Korea" and finding.modality == "occurred"
+
+
+def test_present_tense_headline_reports_but_narration_does_not(nlp: Language) -> None:
+    headline = only(nlp, "Iran tests new long-range missile, defying U.S. warnings")
+    assert headline.modality == "occurred" and headline.actor == "Iran"
+    assert "present_narrative" in suppressed(
+        nlp, "At dawn the sirens wail as the country's newest ballistic missile is launched toward the city."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Washington and Tokyo warned North Korea against further ICBM launches.",
+        "A North Korean ICBM launch would violate several UN resolutions, the State Department said.",
+    ],
+)
+def test_warnings_against_and_counterfactuals_raise_nothing(nlp: Language, text: str) -> None:
+    assert suppressed(nlp, text)
+
+
+def test_unconfirmed_report_is_possible(nlp: Language) -> None:
+    text = (
+        "Seoul said it could not confirm Japanese media reports of a North Korean missile launch on Sunday."
+    )
+    finding = only(nlp, text)
+    assert finding.modality == "possible" and finding.actor == "North Korea"
+
+
+def test_simulated_launch_in_an_exercise_is_not_a_launch(nlp: Language) -> None:
+    assert "hypothetical" in suppressed(
+        nlp, "The drill included the simulated launch of an ICBM, state media said."
+    )
+
+
+VOCAB = [
+    "North",
+    "Korea",
+    "Iran",
+    "Hezbollah",
+    "the",
+    "it",
+    "they",
+    "fired",
+    "launched",
+    "may",
+    "will",
+    "not",
+    "no",
+    "if",
+    "in",
+    "2017",
+    "missile",
+    "missiles",
+    "ICBM",
+    "rocket",
+    "satellite",
+    "test",
+    "launch",
+    "KN-23",
+    "Hwasong-17",
+    "SpaceX",
+    "THAAD",
+    "intercept",
+    "from",
+    "Gaza",
+    "toward",
+    "Sea",
+    "of",
+    "Japan",
+    "300",
+    "km",
+    "miles",
+    "two",
+    ",",
+    ".",
+    "(",
+    ")",
+    '"',
+    "said",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(VOCAB), min_size=0, max_size=40))
+def test_any_word_soup_is_handled_and_deterministic(nlp: Language, words: list[str]) -> None:
+    text = " ".join(words)
+    first, second = run(nlp, text), run(nlp, text)
+    json.dumps(first.to_dict())
+    assert [f.fingerprint() for f in first.findings] == [f.fingerprint() for f in second.findings]
+    for finding in first.findings:
+        assert finding.modality in ("occurred", "possible", "threatened")
+        assert all(text[e.start : e.end] == e.text for e in finding.evidence)

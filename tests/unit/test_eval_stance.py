@@ -55,6 +55,11 @@ def test_author_and_unresolved_speakers() -> None:
     # ... but a speaker it does name is matched by name only
     assert find_stance(found, "Lee", "diplomacy", text) == "against"
     assert find_stance(found, "", "diplomacy", text) == "neutral"
+    # a bare description ("the spokesperson") stands for a person the passage does not name
+    described = [stance("spokesperson", "spokesperson", "military_action", "against")]
+    assert find_stance(described, "Mao Ning", "military_action", "The spokesperson said ...") == "against"
+    named = [stance("Mao", "Mao", "military_action", "favor"), *described]
+    assert find_stance(named, "Mao Ning", "military_action", "Mao said ... the spokesperson said") == "favor"
 
 
 # --- figures -----------------------------------------------------------------------------------------------

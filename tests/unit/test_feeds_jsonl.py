@@ -150,3 +150,40 @@ async def test_bundled_demo_feed_replays_through_the_jsonl_feed() -> None:
     assert result is not None and result.new == len(expected) and result.invalid == 0
     assert [orjson.loads(v)["title"] for _, v in produced] == [e["title"] for e in expected]
     assert {orjson.loads(v)["feed"] for _, v in produced} == {e.get("feed", "drop") for e in expected}
+
+
+async def test_register_demo_replays_the_sample_inside_a_worker_task() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from wirewatch.streams.feeds.cli import register_demo
+
+    tasks: list = []
+    sent: list[tuple[bytes | None, bytes]] = []
+
+    async def send(key: bytes | None, value: bytes) -> asyncio.Future:
+        sent.append((key, value))
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    pipeline = SimpleNamespace(
+        settings=Settings(),
+        app=SimpleNamespace(task=lambda fn: tasks.append(fn) or fn),
+        raw=SimpleNamespace(send=send),
+    )
+    runner = register_demo(pipeline, pace=0.0, start_delay=0.0)
+    assert len(tasks) == 1
+    from importlib import resources
+
+    path = resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"
+    expected = len([line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
+    task = asyncio.create_task(tasks[0]())
+    for _ in range(200):
+        if len(sent) >= expected:
+            break
+        await asyncio.sleep(0.01)
+    runner.stop()
+    await asyncio.wait_for(task, timeout=5)
+    assert len(sent) == expected and all(k == orjson.loads(v)["id"].encode() for k, v in sent)
+    assert runner.health()["demo"]["new"] == expected

@@ -114,6 +114,9 @@ class Site:
     not_modified: int = 0
     broken_link: bool = False
     fail: bool = False  # /flaky.xml answers 500 while set
+    page_delay: float = 0.0  # article pages answer after this long
+    active_pages: int = 0
+    peak_pages: int = 0
 
 
 def make_app(site: Site) -> web.Application:
@@ -135,6 +138,12 @@ def make_app(site: Site) -> web.Application:
 
     async def article(request: web.Request) -> web.Response:
         hit("article")
+        site.active_pages += 1
+        site.peak_pages = max(site.peak_pages, site.active_pages)
+        try:
+            await asyncio.sleep(site.page_delay)
+        finally:
+            site.active_pages -= 1
         return web.Response(text=article_page(int(request.match_info["n"])), content_type="text/html")
 
     async def missing(request: web.Request) -> web.Response:
@@ -185,7 +194,24 @@ def make_app(site: Site) -> web.Application:
             body=doc.encode("latin-1"), headers={"Content-Type": "text/xml; charset=ISO-8859-1"}
         )
 
+    async def slow_page(request: web.Request) -> web.Response:
+        await asyncio.sleep(3)
+        return web.Response(text=article_page(1), content_type="text/html")
+
+    async def huge_page(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        for _ in range(100):
+            await response.write(b"<p>" + b"filler words " * 700 + b"</p>")
+        return response
+
+    async def pdf(request: web.Request) -> web.Response:
+        return web.Response(body=b"%PDF-1.4", content_type="application/pdf")
+
     app = web.Application()
+    app.router.add_get("/pages/slow", slow_page)
+    app.router.add_get("/pages/huge", huge_page)
+    app.router.add_get("/pages/report.pdf", pdf)
     app.router.add_get("/rss.xml", rss)
     app.router.add_get("/atom.xml", atom)
     app.router.add_get("/articles/{n:\\d+}", article)
@@ -393,3 +419,54 @@ def test_rss_options_are_checked() -> None:
         RssFeed("x", {"url": "ftp://example.org/feed"})
     with pytest.raises(FeedConfigError, match=r"feed 'x': option 'timeout' must be a number"):
         RssFeed("x", {"url": "https://example.org/feed", "timeout": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/pages/slow", "failed: timeout after 0.3s"),
+        ("/pages/huge", "failed: body exceeds the 100000-byte limit"),
+        ("/pages/report.pdf", "failed: not HTML (application/pdf)"),
+        ("/articles/gone", "failed: HTTP 404"),
+    ],
+)
+async def test_full_text_failures_say_why(site: Site, path: str, status: str) -> None:
+    from wirewatch.streams.feeds.fulltext import FullTextFetcher
+
+    context = FeedContext()
+    try:
+        result = await FullTextFetcher(context.http).fetch(
+            f"{site.base}{path}", timeout=0.3, max_bytes=100_000
+        )
+    finally:
+        await context.aclose()
+    assert result.text is None and result.status == status
+
+
+async def test_full_text_fetches_respect_the_per_host_limit(site: Site) -> None:
+    site.rss_ids = [1, 2, 3]
+    site.page_delay = 0.1
+    runner, sink = runner_for(
+        {"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 1}}
+    )
+    await runner.run_once()
+    assert site.hits["article"] == 3 and site.peak_pages == 1
+    assert all(a["meta"]["full_text"] == "ok" for a in sink.articles)
+    await runner.aclose()
+
+    site.hits.clear()
+    runner, _ = runner_for(
+        {"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 3}}
+    )
+    await runner.run_once()
+    assert site.hits["article"] == 3 and site.peak_pages == 3  # the limit, not chance, held it to 1 above
+    await runner.aclose()
+
+
+async def test_max_items_caps_each_poll(site: Site) -> None:
+    site.rss_ids = [1, 2, 3]
+    runner, sink = runner_for({"courier": {"url": f"{site.base}/rss.xml", "max_items": 2}})
+    result = (await runner.run_once())["courier"]
+    assert result is not None and result.fetched == 2
+    assert [a["title"] for a in sink.articles] == [STORIES[1][0], STORIES[2][0]]
+    await runner.aclose()

@@ -119,6 +119,9 @@ def test_window_expiry_opens_a_new_incident() -> None:
     assert old.incident_id != new.incident_id and len(incidents) == 2
     inside, _ = feed_in(incidents, finding(sentence="Launch two, more."), "a3", "f", T0 + timedelta(hours=60))
     assert inside.incident_id == new.incident_id
+    # the window is anchored on the first report: daily reports do not stretch one incident forever
+    later, _ = feed_in(incidents, finding(sentence="Launch three."), "a4", "f", T0 + timedelta(hours=49 + 50))
+    assert later.incident_id not in {old.incident_id, new.incident_id}
 
 
 def test_unspecified_is_refined_to_srbm_and_keeps_details() -> None:

@@ -269,6 +269,89 @@ def test_stance_cue(nlp: Language, text: str, name: str, target: str, expected: 
     assert find(stances(nlp, text), name, target).stance == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "name", "target", "expected"),
+    [
+        # a verb that is a target only with its object; intent and refusal on a target verb
+        ("Pyongyang vowed to continue launching satellites.", "North Korea", "provocation", FAVOR),
+        ('"We will strike back," General Omar Haddad said.', "Omar Haddad", "military_action", FAVOR),
+        ("Minister Paul Grant said Tehran would not negotiate.", "Paul Grant", "diplomacy", AGAINST),
+        # acts of an agent show its stance
+        ("Canada vetoed a resolution that would have imposed new sanctions.", "Canada", "sanctions", AGAINST),
+        # an effect judges its cause; the means of a solution; a noun governing a verb's phrase
+        (
+            '"Only negotiations can bring lasting peace," Minister Paul Grant said.',
+            "Paul Grant",
+            "diplomacy",
+            FAVOR,
+        ),
+        (
+            "Minister Paul Grant said the dispute must be resolved through dialogue.",
+            "Paul Grant",
+            "diplomacy",
+            FAVOR,
+        ),
+        (
+            "Minister Paul Grant expressed concern over the missile launch.",
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        # a warning about what something would cause; an infinitive after a noun
+        (
+            "Minister Paul Grant warned that new sanctions could push Iran away from the table.",
+            "Paul Grant",
+            "sanctions",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant said his country had the right to enrich uranium.",
+            "Paul Grant",
+            "denuclearization",
+            AGAINST,
+        ),
+        # a relative clause that describes; "including" passes its phrase on
+        (
+            "Minister Paul Grant condemned the launch, which he described as reckless.",
+            "Paul Grant",
+            "provocation",
+            AGAINST,
+        ),
+        (
+            "Minister Paul Grant said he opposed any action that could escalate tensions, including airstrikes.",
+            "Paul Grant",
+            "military_action",
+            AGAINST,
+        ),
+    ],
+)
+def test_more_cues(nlp: Language, text: str, name: str, target: str, expected: str) -> None:
+    assert find(stances(nlp, text), name, target).stance == expected
+
+
+def test_an_unnamed_government_is_the_reporters(nlp: Language) -> None:
+    found = stances(nlp, "Minister Penny Lane said the government welcomed the ceasefire.")
+    assert find(found, "Penny Lane", "military_action").stance == AGAINST
+    assert not [s for s in found if s.speaker_canonical == "government"]
+
+
+def test_a_bare_spokesperson_speaks_for_the_side_reported(nlp: Language) -> None:
+    found = stances(nlp, "The spokesperson said Beijing opposed any military strikes.")
+    s = find(found, "spokesperson", "military_action")
+    assert s.stance == AGAINST
+    assert s.affiliation == "China"
+
+
+def test_a_resolution_holds_no_stance(nlp: Language) -> None:
+    found = stances(nlp, "Canada vetoed a resolution that would have imposed new sanctions.")
+    assert [s.speaker_canonical for s in found] == ["Canada"]
+
+
+def test_target_in_a_temporal_clause_gives_no_stance(nlp: Language) -> None:
+    found = stances(nlp, "General Omar Haddad said the raids would go on until the war ended.")
+    assert find(found, "Omar Haddad", "military_action").stance == FAVOR  # the raids, not the war
+
+
 def test_hypothetical_position_in_a_conditional_is_no_stance(nlp: Language) -> None:
     found = stances(nlp, "The council will act if North Korea decides not to engage in negotiations.")
     assert not [s for s in found if s.target == "diplomacy"]
