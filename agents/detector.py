@@ -501,17 +501,32 @@ def _subject_of(tok: Token) -> Token | None:
     """The subject of a verb, inherited through coordination ("launched and flew") and xcomp."""
     cur = tok
     for _ in range(4):
-        for child in cur.children:
-            if child.dep_ in ("nsubj", "nsubjpass", "csubj", "expl") and child.dep_ != "expl":
-                return child
+        subjects = [c for c in cur.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+        if subjects:
+            # a dateline ("SEOUL, South Korea (AP) — North Korea fired") can parse as a second subject:
+            # the one closest before the verb is the real one
+            before = [c for c in subjects if c.i < cur.i]
+            return max(before, key=lambda c: c.i) if before else subjects[0]
         for child in cur.children:
             if child.dep_ == "agent":
                 pobj = [c for c in child.children if c.dep_ == "pobj"]
                 if pobj:
                     return pobj[0]
+        if cur.tag_ == "VBD":
+            # a finite verb parsed without a subject ("— North Korea test-fired ..." as a modifier): the
+            # proper noun right before it is its subject
+            names = [
+                c
+                for c in cur.children
+                if c.i < cur.i and c.dep_ in ("compound", "npadvmod", "dep") and c.pos_ == "PROPN"
+            ]
+            if names:
+                return names[-1]
         if cur.dep_ in ("conj", "xcomp", "advcl", "acl", "relcl", "pcomp") and cur.head.i != cur.i:
             if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBN":
                 return cur.head  # "missiles launched from X": the modified noun
+            if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBD":
+                return None  # a misparsed finite verb: its subject is not up the tree
             if cur.dep_ in ("acl", "relcl"):
                 # "a plan to launch", "its attempt to launch": the planner is the subject of the plan's verb
                 noun = cur.head
@@ -520,6 +535,8 @@ def _subject_of(tok: Token) -> Token | None:
                 cur = noun
                 while cur.pos_ not in ("VERB", "AUX") and cur.head.i != cur.i:
                     cur = cur.head
+                if cur.lemma_.lower() in lexicon().cues["speech_verbs"]:
+                    return None  # the reporter is not the planner
                 continue
             cur = cur.head
             continue
@@ -1229,17 +1246,48 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
 
 
 def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
-    preps = set(lexicon().cues["direction_preps"])
+    """'toward the Sea of Japan', 'into the sea off its east coast', 'from the Pyongyang area'.
+
+    Directions (toward, into, off, over...) count as they are; other prepositions (from, near, in...)
+    only with a named place in their phrase.
+    """
+    cues = lexicon().cues
+    directional = set(cues["direction_preps_always"])
+    preps = set(cues["direction_preps"]) | directional
     heads = [trigger] + [sent.doc[w.tokens[-1]] for w in weapons]
+    found: list[tuple[int, str]] = []
     for head in heads:
         for child in head.children:
             if child.dep_ != "prep" or child.lower_ not in preps:
                 continue
-            sub = list(child.subtree)
-            for ent in _ents_in(sent):
-                if ent.label_ in ("LOC", "GPE", "FAC") and child.i < ent.start and ent.end - 1 <= sub[-1].i:
-                    return sent.doc[child.i : ent.end].text
-    return None
+            tokens = _phrase_tokens(child)
+            if len(tokens) < 2:
+                continue
+            named = any(
+                e.label_ in ("LOC", "GPE", "FAC") and tokens[0].i < e.start and e.end - 1 <= tokens[-1].i
+                for e in _ents_in(sent)
+            ) or bool(_alias_matches(" ".join(t.text for t in tokens), 0))
+            if child.lower_ in directional or named:
+                found.append(
+                    (0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text)
+                )
+    return min(found)[1] if found else None
+
+
+def _phrase_tokens(prep: Token) -> list[Token]:
+    """A prepositional phrase without its relative clauses, appositions and parentheses."""
+    skip: set[int] = set()
+    for tok in prep.subtree:
+        if tok.dep_ in ("relcl", "acl", "appos", "advcl") or tok.text in ("(", ","):
+            skip.update(t.i for t in tok.subtree)
+    out = []
+    for tok in prep.subtree:
+        if tok.i < prep.i:
+            continue  # a bad parse can hang words before the preposition under it
+        if tok.i in skip:
+            break  # keep the phrase contiguous
+        out.append(tok)
+    return out
 
 
 def _time_text(trigger: Token, sent: Span) -> str | None:
@@ -1352,7 +1400,7 @@ def detect(
     candidates: list[_Candidate] = []
     prev_actor: str | None = None
     prev_speaker: str | None = None
-    for sent in doc.sents:
+    for sent in _sentences(doc):
         weapons = _weapons_in(sent)
         if not weapons:
             prev_actor = _topic_actor(sent, doc_states) or prev_actor
@@ -1398,6 +1446,19 @@ def detect(
         if speakers:
             prev_speaker = speakers[0]
     return _assemble(candidates, doc, entities, config)
+
+
+def _sentences(doc: Doc) -> Iterable[Span]:
+    """The parser's sentences, further cut at line breaks: a paragraph end is always a sentence end."""
+    for sent in doc.sents:
+        start = sent.start
+        for tok in sent:
+            if tok.is_space and "\n" in tok.text:
+                if tok.i > start:
+                    yield doc[start : tok.i]
+                start = tok.i + 1
+        if start < sent.end:
+            yield doc[start : sent.end]
 
 
 def _year_of(published_at: str | None) -> int | None:
@@ -1598,6 +1659,20 @@ def _kind_of(c: _Candidate) -> str:
     return kind
 
 
+def _evidence(sent: Span, trigger: Token) -> Evidence:
+    """The trigger's sentence, cut at line breaks (the parser sometimes runs paragraphs together) and
+    stripped; offsets stay exact positions in the article text."""
+    text, base = sent.text, sent.start_char
+    at = trigger.idx - base
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    piece = piece.strip()
+    return Evidence(piece, base + start + lead, base + start + lead + len(piece))
+
+
 def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: DetectorConfig) -> Finding:
     kind = max((_kind_of(c) for c in group), key=lambda k: KIND_RANK[k])
     first = group[0]
@@ -1619,7 +1694,7 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
                 details[key] = value
     evidence: list[Evidence] = []
     for c in group:
-        ev = Evidence(c.sent.text, c.sent.start_char, c.sent.end_char)
+        ev = _evidence(c.sent, c.trigger)
         if ev not in evidence:
             evidence.append(ev)
     speaker = next((c.speaker for c in group if c.speaker), None) if modality != "occurred" else None

@@ -163,6 +163,8 @@ class Lexicon:
     generic_holders: frozenset[str] = frozenset()
     causatives: frozenset[str] = frozenset()
     action_verbs: frozenset[str] = frozenset()
+    reporting_verbs: frozenset[str] = frozenset()
+    goal_marks: frozenset[str] = frozenset()
     agent_nouns: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
@@ -207,6 +209,8 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
             for target, verbs in targets.get("verb_objects", {}).items()
         },
         intent_modals=frozenset(w.lower() for w in cues.get("intent_modals", [])),
+        goal_marks=frozenset(w.lower() for w in cues.get("goal_marks", [])),
+        reporting_verbs=frozenset(w.lower() for w in cues.get("reporting_verbs", [])),
         action_verbs=frozenset(w.lower() for w in cues.get("action_verbs", [])),
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
         causatives=frozenset(w.lower() for w in cues.get("causatives", [])),
@@ -503,9 +507,14 @@ class _Context:
 
     # -- verbs
     def pred_key(self, tok: Token) -> str:
-        prt = next((c.lower_ for c in tok.children if c.dep_ == "prt"), None)
+        """The lemma, with its particle when the lexicon lists the phrasal verb ("give up", "go on")."""
         lemma = tok.lemma_.lower()
-        return f"{lemma} {prt}" if prt else lemma
+        for c in tok.children:
+            if c.dep_ in ("prt", "advmod", "prep") and c.i > tok.i:
+                key = f"{lemma} {c.lower_}"
+                if c.dep_ == "prt" or key in self.lex.predicates or key in self.lex.speaker_verbs:
+                    return key
+        return lemma
 
     def is_agent(self, tok: Token) -> bool:
         """Can this noun hold a position? Names, pronouns, roles and bodies can; "a resolution" cannot."""
@@ -520,9 +529,11 @@ class _Context:
         """Whether ``subj`` is the holder of a position expressed by speaker verb ``verb``."""
         if subj.lower_ in _RELATIVE and subj.head.dep_ == "relcl":
             return self.is_agent(subj.head.head)  # "a resolution that called for ..." holds nothing
-        if self.pred_key(verb) in self.lex.action_verbs or verb.lemma_.lower() in self.lex.action_verbs:
-            return self.is_agent(subj)  # acts show a stance only when an agent does them
-        return True
+        # whatever "says" something is its speaker; attitudes and acts show a stance only when an agent has
+        # them: "new sanctions could PUSH Iran away" does not make the sanctions a speaker
+        if verb.lemma_.lower() in self.lex.reporting_verbs:
+            return True
+        return self.is_agent(subj) or subj.lemma_.lower() in _DOCUMENT_NOUNS
 
     def is_speaker_verb(self, tok: Token) -> bool:
         if tok.pos_ not in ("VERB", "AUX"):
@@ -660,7 +671,8 @@ class _Scorer:
                 if own:
                     break
         if role == "subject" and any(
-            c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals | self.lex.intent_modals
+            (c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals | self.lex.intent_modals)
+            or (c.dep_ == "mark" and c.lower_ in self.lex.goal_marks)
             for c in head.children
         ):
             own = own or self._listed_valence(head, "subject_must")  # "dialogue MUST continue"
@@ -869,6 +881,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             continue
         # a target inside a conditional clause counts only through a judgement of the main clause
         marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
+        if rel == "advcl" and marks & lex.goal_marks:
+            frozen = True  # "... until Pyongyang takes steps toward denuclearization": a sought end state
         if rel == "advcl" and marks & lex.conditional_marks:
             if holder is not None and not evaluated:
                 return None  # the holder's position is itself hypothetical ("if North Korea decides ...")

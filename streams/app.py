@@ -31,6 +31,8 @@ class Pipeline:
     incidents: TopicT
     deadletter: TopicT
     nlp_loader: Callable[[], Language]
+    feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
+    push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
     _nlp: Language | None = field(default=None, repr=False)
 
     @property
@@ -81,6 +83,8 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     from wirewatch.agents import enrich as enrich_agent
     from wirewatch.agents.nlp import load_pipeline
 
+    from .feeds.push import register_push
+
     app = faust.App(
         settings.app_id,
         broker=settings.faust_broker,
@@ -117,6 +121,7 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     )
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)
+    pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
     return pipeline
 
 

@@ -24,6 +24,7 @@ from .broker import (
     record_address,
     resolve_bootstrap,
 )
+from .feeds.base import FeedConfigError
 from .records import Article, dumps, now_rfc3339
 from .settings import Settings, SettingsError
 from .topics import RAW
@@ -67,39 +68,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             # A second worker on the same host: take a free port rather than fail.
             live = live.with_(web_port=free_port(live.web_host))
         pipeline = create_pipeline(live)
+        if live.feeds:
+            from .feeds.runner import register_runner
+
+            pipeline.feed_runner = register_runner(pipeline, live.feeds)
         if getattr(args, "demo", False):
-            _schedule_demo(pipeline)
+            from .feeds.cli import register_demo
+
+            register_demo(pipeline)
         print(
             f"wirewatch: worker '{live.app_id}' on {live.broker}; web http://{live.web_host}:{live.web_port}/",
             flush=True,
         )
         run_worker(pipeline)
     return 0
-
-
-def demo_articles() -> list[Article]:
-    """The bundled sample feed, written for this project (streams/data/demo_feed.jsonl)."""
-    from importlib import resources
-
-    path = resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"
-    articles = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            fields = orjson.loads(line)
-            articles.append(Article.create(**{k: v for k, v in fields.items() if k != "id"}))
-    return articles
-
-
-def _schedule_demo(pipeline: Any) -> None:
-    articles = demo_articles()
-
-    @pipeline.app.task
-    async def replay_demo_feed() -> None:
-        await asyncio.sleep(2.0)  # let the first rebalance settle so the replay is seen arriving
-        for article in articles:
-            await pipeline.raw.send(key=article.id.encode(), value=article.to_bytes())
-            await asyncio.sleep(0.5)
-        print(f"wirewatch demo: replayed {len(articles)} sample articles into {pipeline.raw.get_topic_name()}")
 
 
 # ---- ingest ---------------------------------------------------------------------------------------------
@@ -274,9 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
+    from .feeds.cli import add_feeds_parser
     from .tail import add_alerts_parser
 
     add_alerts_parser(sub)
+    add_feeds_parser(sub)
     return parser
 
 
@@ -296,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 1
+    except FeedConfigError as exc:
+        print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

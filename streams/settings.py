@@ -54,6 +54,11 @@ class Settings:
     alert_non_state_rockets: bool = False
     #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,
     #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
+    #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
+    feeds: str = ""
+    #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
+    api_token: str = field(default="", repr=False)
+    ingest_max_bytes: int = 33_554_432
     rebalance_timeout: float = 8.0
     session_timeout: float = 20.0
     log_level: str = "info"
@@ -92,6 +97,8 @@ class Settings:
             raise SettingsError("WIREWATCH_MAX_ARTICLE_BYTES must be at least 1024")
         if self.max_record_bytes < self.max_article_bytes:
             raise SettingsError("WIREWATCH_MAX_RECORD_BYTES must be at least WIREWATCH_MAX_ARTICLE_BYTES")
+        if self.ingest_max_bytes < self.max_record_bytes:
+            raise SettingsError("WIREWATCH_INGEST_MAX_BYTES must be at least WIREWATCH_MAX_RECORD_BYTES")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
         if self.security_protocol not in SECURITY_PROTOCOLS:

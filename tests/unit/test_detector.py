@@ -80,6 +80,8 @@ def test_seed_gives_exactly_the_two_design_findings(nlp: Language, seed_text: st
     # both of Craft's warning sentences are merged into the one finding
     assert len(warning.evidence) == 2
     assert all(seed_text[e.start : e.end] == e.text for e in warning.evidence)
+    # evidence is one sentence: cut at the paragraph break even where the parser ran two together
+    assert all("\n" not in e.text and e.text == e.text.strip() for e in warning.evidence + launch.evidence)
 
 
 def test_seed_background_and_rhetoric_raise_nothing(nlp: Language, seed_text: str) -> None:

@@ -318,7 +318,7 @@ def test_stance_cue(nlp: Language, text: str, name: str, target: str, expected: 
             AGAINST,
         ),
         (
-            "Minister Paul Grant said he opposed any action that could escalate tensions, including airstrikes.",
+            "Minister Paul Grant said he opposed any action that could raise tensions, including airstrikes.",
             "Paul Grant",
             "military_action",
             AGAINST,
@@ -348,8 +348,14 @@ def test_a_resolution_holds_no_stance(nlp: Language) -> None:
 
 
 def test_target_in_a_temporal_clause_gives_no_stance(nlp: Language) -> None:
-    found = stances(nlp, "General Omar Haddad said the raids would go on until the war ended.")
-    assert find(found, "Omar Haddad", "military_action").stance == FAVOR  # the raids, not the war
+    found = stances(nlp, "Minister Paul Grant said talks would resume after the strikes ended.")
+    assert find(found, "Paul Grant", "diplomacy").stance == FAVOR
+    assert "military_action" not in targets_of(found, "Paul Grant")
+
+
+def test_until_clause_is_a_sought_end_state(nlp: Language) -> None:
+    text = "Ambassador Ana Ruiz said the pressure would go on until Pyongyang takes steps toward denuclearization."
+    assert find(stances(nlp, text), "Ana Ruiz", "denuclearization").stance == FAVOR
 
 
 def test_hypothetical_position_in_a_conditional_is_no_stance(nlp: Language) -> None:
