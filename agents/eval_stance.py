@@ -119,9 +119,10 @@ def _progress(items: Sequence[Any], out: TextIO, enabled: bool) -> Iterator[Any]
     if not (enabled and hasattr(out, "isatty") and out.isatty()):
         yield from items
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(console=Console(file=out), transient=True) as bar:
         task = bar.add_task("stance", total=len(items))
         for item in items:
             yield item
@@ -136,7 +137,7 @@ def evaluate(
     nlp = nlp or load_pipeline()
     texts = [str(item.get("text", "")) for item in items]
     pairs: list[tuple[str, str]] = []
-    mismatches = 0
+    mismatches: list[str] = []
     with nlp.memory_zone():
         docs = nlp.pipe(texts, batch_size=BATCH_SIZE)
         for item, doc in zip(_progress(items, out, progress), docs, strict=True):
@@ -146,16 +147,17 @@ def evaluate(
             predicted = find_stance(stances, speaker, target, doc.text)
             pairs.append((gold, predicted))
             if predicted != gold:
-                mismatches += 1
                 found = "; ".join(
                     f"{s.speaker_canonical or s.speaker or '<author>'}:{s.target}={s.stance}" for s in stances
                 )
-                print(
+                mismatches.append(
                     f"MISMATCH {item.get('id', '?')}: {speaker or '<author>'} / {target}: "
-                    f"expected {gold}, got {predicted}  [system: {found or 'nothing'}]",
-                    file=out,
+                    f"expected {gold}, got {predicted}  [system: {found or 'nothing'}]"
                 )
+    # printed once the progress bar is gone, so that a terminal shows them whole
+    for line in mismatches:
+        print(line, file=out)
     figures = score(pairs)
-    figures["mismatches"] = mismatches
+    figures["mismatches"] = len(mismatches)
     print(json.dumps(figures, sort_keys=True), file=out)
     return figures

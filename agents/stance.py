@@ -159,6 +159,7 @@ class Lexicon:
     default_prep_valence: dict[str, int] = field(default_factory=dict)
     prescriptive_modals: frozenset[str] = frozenset()
     verb_objects: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    modified_nouns: tuple[dict[str, Any], ...] = ()
     intent_modals: frozenset[str] = frozenset()
     generic_holders: frozenset[str] = frozenset()
     causatives: frozenset[str] = frozenset()
@@ -204,6 +205,15 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         rhetorical_openers=tuple(w.lower() for w in cues.get("rhetorical_openers", [])),
         first_person=frozenset(w.lower() for w in cues.get("first_person", [])),
         third_person=frozenset(w.lower() for w in cues.get("third_person", [])),
+        modified_nouns=tuple(
+            {
+                "target": spec["target"],
+                "polarity": int(spec.get("polarity", 1)),
+                "modifiers": frozenset(w.lower() for w in spec["modifiers"]),
+                "heads": frozenset(w.lower() for w in spec["heads"]),
+            }
+            for spec in targets.get("modified_nouns", [])
+        ),
         verb_objects={
             target: {verb.lower(): frozenset(o.lower() for o in objs) for verb, objs in verbs.items()}
             for target, verbs in targets.get("verb_objects", {}).items()
@@ -274,9 +284,9 @@ def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
                 match = (term, j)
                 break
         if match is None:
-            target = _verb_object_target(tok, lex)
-            if target is not None:  # "vowed to continue LAUNCHING satellites"
-                found.append(_Mention(target, 1, tok, i, i + 1))
+            hit = _verb_object_target(tok, lex) or _modified_noun_target(tok, lex)
+            if hit is not None:  # "vowed to continue LAUNCHING satellites", "nuclear and missile PROGRAMMES"
+                found.append(_Mention(hit[0], hit[1], tok, i, i + 1))
             i += 1
             continue
         term, j = match
@@ -291,14 +301,28 @@ def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
     return found
 
 
-def _verb_object_target(tok: Token, lex: Lexicon) -> str | None:
+def _verb_object_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
     """The target of a verb that is one only with certain objects ("launch" a missile, not a campaign)."""
     if tok.pos_ != "VERB":
         return None
     for target, verbs in lex.verb_objects.items():
         objects = verbs.get(tok.lemma_.lower())
         if objects and any(c.dep_ == "dobj" and c.lemma_.lower() in objects for c in tok.children):
-            return target
+            return target, 1
+    return None
+
+
+def _modified_noun_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
+    """A noun that is a target through a modifier that need not stand next to it ("nuclear and missile
+    programmes")."""
+    if tok.pos_ != "NOUN":
+        return None
+    mods = [c for c in tok.children if c.dep_ in ("amod", "compound")]
+    mods += [x for c in mods for x in c.children if x.dep_ == "conj"]
+    words = {m.lemma_.lower() for m in mods} | {m.lower_ for m in mods}
+    for spec in lex.modified_nouns:
+        if tok.lemma_.lower() in spec["heads"] and words & spec["modifiers"]:
+            return spec["target"], spec["polarity"]
     return None
 
 
@@ -531,6 +555,8 @@ class _Context:
             return self.is_agent(subj.head.head)  # "a resolution that called for ..." holds nothing
         # whatever "says" something is its speaker; attitudes and acts show a stance only when an agent has
         # them: "new sanctions could PUSH Iran away" does not make the sanctions a speaker
+        if subj.i in self.mention_roots:
+            return False  # "its missile ATTACK ... was a response": a target is not its own speaker
         if verb.lemma_.lower() in self.lex.reporting_verbs:
             return True
         return self.is_agent(subj) or subj.lemma_.lower() in _DOCUMENT_NOUNS
@@ -777,7 +803,7 @@ class _Scorer:
 
     def clause_eval(self, head: Token) -> int:
         """Judgement a main clause passes on a conditional under it ('I would be disappointed if ...')."""
-        return _sign(self.valence(head, "subject") * 0 + self.predicate_eval(head) + self.word_eval(head))
+        return _sign(self.predicate_eval(head) + self.word_eval(head))
 
     def contrast(self, tok: Token) -> bool:
         doc = tok.doc
@@ -915,8 +941,15 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                 if ev:
                     votes.append(sign * ev)
                     judged = True
-        if ctx.is_speaker_verb(head) and not any(
-            c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children
+        asked_of = (  # "urged North Korea TO ABANDON ...": what a speaker asks of someone is not theirs
+            head.dep_ == "xcomp"
+            and ctx.is_speaker_verb(head.head)
+            and not any(c.dep_ in _SUBJECT_DEPS for c in head.children)
+        )
+        if (
+            ctx.is_speaker_verb(head)
+            and not asked_of
+            and not any(c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children)
         ):
             subj = subject_of(head)
             in_quote = ctx.quote_of[head.i] is not None

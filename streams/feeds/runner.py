@@ -299,11 +299,13 @@ async def run_standalone(
 ) -> dict[str, FeedHealth]:
     """The standalone runner: produce the feeds of ``config_path`` to news.raw until SIGINT/SIGTERM (or
     one poll each with ``once``). Returns the final health of each feed."""
-    from ..broker import resolve_bootstrap
+    from ..broker import ensure_topics, resolve_bootstrap
 
     state = state_for(settings)
     try:
-        sink = KafkaSink(settings, resolve_bootstrap(settings))
+        bootstrap = resolve_bootstrap(settings)
+        await ensure_topics(settings, bootstrap)  # a cluster without auto-create still gets news.raw
+        sink = KafkaSink(settings, bootstrap)
         runner = runner_for(settings, config_path, sink, state)
         await sink.start()
         try:

@@ -243,6 +243,9 @@ class Dashboard:
                 "pid": os.getpid(),
                 "uptime_s": round(now - self.started_at, 1),
                 "assigned": self.assigned(),
+                # Rebalance state: a worker that keeps rebalancing processes nothing.
+                "rebalancing": bool(getattr(self.pipeline.app, "rebalancing", False)),
+                "rebalances": int(getattr(self.pipeline.app, "rebalancing_count", 0) or 0),
             },
             "throughput": {"topics": [{"topic": t, **v} for t, v in sorted(rates.items())]},
             "lag": self.lag_status(),

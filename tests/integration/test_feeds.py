@@ -177,46 +177,6 @@ async def test_standalone_runner_produces_once_across_polls_and_restarts(
     state.close()
 
 
-class FeedWorker(testing.WorkerProcess):
-    """A worker wired as the lead wires it: feeds runner + POST /api/ingest registered on the pipeline."""
-
-    SCRIPT = textwrap.dedent(
-        """
-        import sys
-        from wirewatch.streams.app import create_pipeline, run_worker
-        from wirewatch.streams.cli import broker_for_run
-        from wirewatch.streams.feeds.push import register_push
-        from wirewatch.streams.feeds.runner import register_runner
-        from wirewatch.streams.settings import Settings
-
-        config, token = sys.argv[1], sys.argv[2]
-        del sys.argv[1:]
-        with broker_for_run(Settings.from_env()) as live:
-            pipeline = create_pipeline(live)
-            register_push(pipeline, token, 4 * live.max_record_bytes)
-            register_runner(pipeline, config)
-            run_worker(pipeline)
-        """
-    )
-
-    def __init__(self, env: dict[str, str], log_path: Path, config: Path) -> None:
-        super().__init__(env, log_path)
-        self.config = config
-
-    def start(self) -> FeedWorker:
-        script = self.log_path.parent / "feed_worker.py"
-        script.write_text(self.SCRIPT)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(script), str(self.config), TOKEN],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        return self
-
-
 async def post_when_up(
     url: str, body: bytes, headers: dict[str, str], timeout: float = 60
 ) -> tuple[int, dict]:
@@ -253,8 +213,10 @@ async def test_worker_runs_feeds_and_push_and_articles_are_enriched(
         WIREWATCH_SESSION_TIMEOUT="10",
         WIREWATCH_BATCH_WITHIN="0.1",
         PYTHONPATH=plugin_path,
+        WIREWATCH_FEEDS=str(config),
+        WIREWATCH_API_TOKEN=TOKEN,
     )
-    worker = FeedWorker(env, tmp_path / "worker.log", config).start()
+    worker = testing.WorkerProcess(env, tmp_path / "worker.log").start()
     cluster.workers.append(worker)
     url = f"http://127.0.0.1:{env['WIREWATCH_WEB_PORT']}/api/ingest"
 

@@ -498,3 +498,13 @@ def test_any_word_soup_is_handled_and_deterministic(nlp: Language, words: list[s
     for finding in first.findings:
         assert finding.modality in ("occurred", "possible", "threatened")
         assert all(text[e.start : e.end] == e.text for e in finding.evidence)
+
+
+def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> None:
+    text = (
+        "TOKYO, Japan (Reuters) — North Korea fired a ballistic missile toward its eastern waters on Friday, "
+        "Japan's defence ministry said."
+    )
+    finding = only(nlp, text)
+    assert finding.actor == "North Korea"
+    assert finding.details["location"] == "toward its eastern waters"

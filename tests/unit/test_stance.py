@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -329,6 +330,23 @@ def test_more_cues(nlp: Language, text: str, name: str, target: str, expected: s
     assert find(stances(nlp, text), name, target).stance == expected
 
 
+def test_modifier_makes_a_target_at_a_distance(nlp: Language) -> None:
+    text = "Minister Paul Grant urged North Korea to abandon its nuclear and missile programmes."
+    assert find(stances(nlp, text), "Paul Grant", "denuclearization").stance == FAVOR
+
+
+def test_no_failure_on_odd_text(nlp: Language) -> None:
+    rng = random.Random(11)
+    words = ["sanctions", "talks", "he", "said", '"', "“", "”", ",", ".", "not", "never", "avoid", "urged"]
+    words += ["Russia", "Nebenzia", "launch", "if", "until", "who", "which", "according", "to"]
+    texts = ["", '"', "“unclosed", "He said.", '"Sanctions?" he asked."', "\n\n"]
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) for _ in range(40)]
+    for doc in nlp.pipe(texts):
+        for s in extract_stances(doc, entities_of(doc)):
+            assert s.stance in (FAVOR, AGAINST, "neutral") and 0 < s.confidence <= 1
+            assert all(doc.text[e.start : e.end] == e.text for e in s.evidence)
+
+
 def test_an_unnamed_government_is_the_reporters(nlp: Language) -> None:
     found = stances(nlp, "Minister Penny Lane said the government welcomed the ceasefire.")
     assert find(found, "Penny Lane", "military_action").stance == AGAINST
@@ -354,7 +372,7 @@ def test_target_in_a_temporal_clause_gives_no_stance(nlp: Language) -> None:
 
 
 def test_until_clause_is_a_sought_end_state(nlp: Language) -> None:
-    text = "Ambassador Ana Ruiz said the pressure would go on until Pyongyang takes steps toward denuclearization."
+    text = "Ana Ruiz said the pressure would go on until Pyongyang takes steps toward denuclearization."
     assert find(stances(nlp, text), "Ana Ruiz", "denuclearization").stance == FAVOR
 
 
