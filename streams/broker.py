@@ -86,7 +86,7 @@ async def ensure_topics(settings: Settings, bootstrap: list[str] | None = None) 
                 settings.topic(spec.name),
                 num_partitions=settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs=spec.config(),
+                topic_configs=spec.config(settings),
             )
             for spec in CATALOG
             if settings.topic(spec.name) not in existing

@@ -275,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.log_level.lower() != "debug":
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)  # client chatter is noise in a CLI
     try:
         return int(args.func(settings, args) or 0)
     except BrokerError as exc:

@@ -13,20 +13,31 @@ INCIDENTS = "news.incidents"
 DEADLETTER = "news.deadletter"
 
 
+#: Room above WIREWATCH_MAX_RECORD_BYTES for the record envelope and, on news.enriched, the entities.
+LARGE_RECORD_HEADROOM = 1 << 20
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     key: str
     value: str
     compacted: bool = False
+    #: Carries whole articles: allowed up to WIREWATCH_MAX_RECORD_BYTES (brokers default to 1 MB).
+    large_records: bool = False
 
-    def config(self) -> dict[str, str]:
-        return {"cleanup.policy": "compact"} if self.compacted else {}
+    def config(self, settings: Settings | None = None) -> dict[str, str]:
+        config: dict[str, str] = {}
+        if self.compacted:
+            config["cleanup.policy"] = "compact"
+        if self.large_records and settings is not None:
+            config["max.message.bytes"] = str(settings.max_record_bytes + LARGE_RECORD_HEADROOM)
+        return config
 
 
 CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec(RAW, "article id", "Article v1"),
-    TopicSpec(ENRICHED, "article id", "EnrichedArticle v1"),
+    TopicSpec(RAW, "article id", "Article v1", large_records=True),
+    TopicSpec(ENRICHED, "article id", "EnrichedArticle v1", large_records=True),
     TopicSpec(ALERTS, "incident id", "Alert v1"),
     TopicSpec(INCIDENTS, "incident id", "Incident v1", compacted=True),
     TopicSpec(DEADLETTER, "original key", "DeadLetter v1"),

@@ -78,3 +78,40 @@ async def test_restart_does_not_reprocess_committed_records(cluster: Cluster) ->
     counts = Counter(r["id"] for r in enriched)
     assert everything <= set(counts), worker.log()[-3000:]
     assert all(counts[i] == 1 for i in everything), counts
+
+
+async def test_bad_inputs_have_defined_outcomes(cluster: Cluster) -> None:
+    """A 5 MB article, control characters, non-English text and empty text, all in one stream."""
+    sentence = "North Korea fired a ballistic missile toward the Sea of Japan on Monday, Seoul said. "
+    huge = Article.create(sentence * (5_000_000 // len(sentence)), feed="bad", url="https://example.org/huge")
+    control = Article.create("Pyong\x00yang\x1b said on\x07 Friday that talks with Seoul would resume.", feed="bad")
+    german = Article.create(
+        "Die Regierung in Berlin hat am Montag einen neuen Haushalt vorgelegt. Die Opposition kritisierte "
+        "die geplanten Kürzungen bei der Bildung und forderte mehr Geld für Schulen und Hochschulen.",
+        feed="bad",
+    )
+    empty = Article.create("placeholder", feed="bad")
+    empty_raw = empty.to_bytes().replace(b'"placeholder"', b'"  "')
+    worker = cluster.worker(WIREWATCH_MAX_ARTICLE_BYTES="100000")
+    await cluster.produce(
+        [(a.id.encode(), a.to_bytes()) for a in (huge, control, german)] + [(empty.id.encode(), empty_raw)]
+    )
+    wanted = {huge.id, control.id, german.id}
+    enriched = by_id(await cluster.consume("news.enriched", lambda rs: wanted <= set(by_id(rs))))
+    assert wanted <= set(enriched), worker.log()[-3000:]
+
+    big = enriched[huge.id]
+    assert big["meta"]["truncated"] is True and big["meta"]["original_text_bytes"] >= 4_900_000
+    assert len(big["text"].encode()) <= 100_000
+    assert big["entity_counts"].get("North Korea", 0) > 100  # the kept part was analysed
+
+    clean = enriched[control.id]
+    assert "\x00" not in clean["text"] and "\x1b" not in clean["text"]
+    assert "North Korea" in clean["entity_counts"]
+
+    foreign = enriched[german.id]
+    assert foreign["processing"]["skipped"] == "unsupported_language"
+    assert foreign["entities"] == [] and foreign["signals"] == []
+
+    letters = await cluster.consume("news.deadletter", lambda rs: any(r["reason"] == "empty_text" for r in rs))
+    assert any(r["reason"] == "empty_text" and r["article_id"] == empty.id for r in letters), letters

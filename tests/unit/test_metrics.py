@@ -139,3 +139,36 @@ def test_feed_health_dicts_accepts_mappings_lists_and_objects() -> None:
     assert metrics.feed_health_dicts(None) == {}
     assert metrics.feed_health_dicts({"a": Health(1)}) == {"a": {"errors": 1, "new": 1}}
     assert metrics.feed_health_dicts([{"id": "b", "errors": 0}]) == {"b": {"id": "b", "errors": 0}}
+
+
+def test_grafana_dashboard_queries_only_metrics_that_exist() -> None:
+    """Every metric a Grafana panel queries is exported by wirewatch or by Faust's sensor."""
+    import json
+    import re
+    from pathlib import Path
+
+    from faust.sensors.prometheus import FaustMetrics
+    from prometheus_client import CollectorRegistry
+
+    repo = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((repo / "monitoring" / "grafana" / "dashboards" / "wirewatch.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\b((?:wirewatch|faust)_[a-z_]+)\b", e)}
+    assert any(m.startswith("wirewatch_consumer_lag") for m in used)
+
+    faust_registry = CollectorRegistry()
+    FaustMetrics.create(faust_registry, "faust")
+    metrics.observe("enrich", 0.01)
+    metrics.set_lag([LagRow("g", "t", 0, committed=0, end=1)])
+    exported = set()
+    for registry in (metrics.REGISTRY, faust_registry):
+        for family in registry.collect():
+            exported.add(family.name)
+            exported.update(s.name for s in family.samples)
+            if family.type == "counter":
+                exported.add(family.name + "_total")
+            if family.type == "histogram":
+                exported.update(family.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+    assert used <= exported, used - exported
+    for panel in dashboard["panels"]:
+        assert all(t["datasource"]["uid"] == "wirewatch-prometheus" for t in panel["targets"])

@@ -61,7 +61,7 @@ function renderStatus(s) {
 
   const lag = s.lag;
   fillTable("lag", lag.rows, (r) => [
-    [r.group], [r.topic], [r.partition, "num"], [r.committed, "num"], [r.end, "num"], [r.lag, "num"],
+    [r.group, "group"], [r.topic], [r.partition, "num"], [r.committed, "num"], [r.end, "num"], [r.lag, "num"],
   ], (r) => (r.lag > 0 ? "lagging" : null));
   document.getElementById("lag-total").textContent = lag.taken_at ? `(total ${fmt(lag.total)})` : "";
   document.getElementById("lag-note").textContent = lag.error
@@ -72,6 +72,9 @@ function renderStatus(s) {
   fillTable("processing", stages, ([stage, p]) => [
     [stage], [p.p50, "num"], [p.p95, "num"], [p.p99, "num"], [p.count, "num"],
   ]);
+  document.getElementById("processing-note").textContent = stages.length
+    ? "enrich: per article; ingest_to_alert: broker timestamp to alert sent"
+    : "nothing processed by this worker yet";
 
   const dl = s.deadletters;
   document.getElementById("deadletter-total").textContent =
