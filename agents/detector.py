@@ -263,6 +263,7 @@ class _Lexicon:
     res: dict[str, re.Pattern[str]]
     context_neighbours: dict[str, frozenset[str]]
     system_prefixes: list[tuple[str, str]]
+    anaphoric_subjects: frozenset[str]
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -299,6 +300,8 @@ def lexicon() -> _Lexicon:
         "military_context_overrides_civil",
         "apogee_cues",
         "range_cues",
+        "orbit_cue",
+        "submarine_launch",
     ):
         res[key] = re.compile(cues[key], re.IGNORECASE)
     units = _alternation(cues["distance_units"])
@@ -320,6 +323,7 @@ def lexicon() -> _Lexicon:
         context_alias_to_actor=context,
         place_to_actor=places,
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
+        anaphoric_subjects=frozenset(w.lower() for w in watch.get("anaphoric_subjects", [])),
         res=res,
         system_prefixes=[
             (p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])
@@ -354,6 +358,7 @@ class _Candidate:
     speaker: str | None
     confidence: float
     via_fallback: bool = False
+    how: str = "none"
 
 
 def _weapons_in(sent: Span) -> list[_Weapon]:
@@ -562,12 +567,14 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     lex = lexicon()
     cues = lex.cues
     weapon_tokens = {i for w in weapons for i in w.tokens}
+    # "put three satellites into orbit": a launch told by its result
+    orbit_verbs = set(cues["orbit_verbs"]) if lex.res["orbit_cue"].search(sent.text) else set()
     out = []
     for tok in sent:
         lemma = tok.lemma_.lower()
         text = tok.lower_
         if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
-            if lemma in cues["verb_triggers"] or text in cues["verb_triggers"]:
+            if lemma in cues["verb_triggers"] or text in cues["verb_triggers"] or lemma in orbit_verbs:
                 if tok.i in weapon_tokens or any(
                     c.dep_ == "prt" and c.lower_ == "down" for c in tok.children
                 ):
@@ -607,9 +614,19 @@ def _weapons_for(
         subj = _subject_of(trigger)
         if lemma in cues["weapon_subject_only_verbs"]:
             return (within(*_subtree_bounds(subj)) if subj is not None else []), False
+        if lemma in cues["orbit_verbs"] and lemma not in cues["verb_triggers"]:
+            objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
+            found = [w for c in objs for w in within(*_subtree_bounds(c)) if w.kind == "space_launch_vehicle"]
+            return _dedupe(found), False
         if lemma in cues["verbs_needing_weapon_object"]:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*_subtree_bounds(c))]
+            head = trigger.head
+            if not found and trigger.dep_ in ("xcomp", "advcl") and head.lemma_.lower() in cues["tool_verbs"]:
+                # "used ATACMS missiles to strike an air base": the weapon is the tool verb's object
+                found = [
+                    w for c in head.children if c.dep_ == "dobj" for w in within(*_subtree_bounds(c))
+                ]
             return found, False
         # the verb's own arguments, not its clausal complements (another event's weapons)
         found = []
@@ -703,7 +720,10 @@ def _negation(trigger: Token, sent: Span) -> str | None:
             return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
+    presupposing = set(cues["presupposing_nouns"])
     for anc in _ancestors(trigger, sent):
+        if anc.pos_ in ("NOUN", "PROPN") and anc.lemma_.lower() in presupposing:
+            break  # "rejected criticism of the launch": the launch itself is taken as given
         if anc.lemma_.lower() in cues["denial_verbs"]:
             return "denied"
     return None
@@ -865,6 +885,11 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
                 c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("amod", "compound")
             ):
                 saw_possible = True
+            # "a planned / scheduled launch" reads like "plans to launch"
+            if not is_verb and any(
+                c.lemma_.lower() in threat and c.tag_ == "VBN" for c in tok.children if c.dep_ == "amod"
+            ):
+                saw_threat = True
             continue
         if lemma in threat:
             saw_threat = True
@@ -965,7 +990,11 @@ def _resolve_actor(
         actor = _actor_in_span(doc, lo, hi, subj, doc_states)
         if actor:
             return actor, "subject"
-        if subj.lower_ in ("it", "they", "we", "he", "she") or subj.pos_ == "PRON":
+        anaphoric = subj.lemma_.lower() in lex.anaphoric_subjects and any(
+            c.dep_ == "det" and c.lower_ == "the" for c in subj.children
+        )
+        if subj.lower_ in ("it", "they", "we", "he", "she") or subj.pos_ == "PRON" or anaphoric:
+            # "the country would fire": like a pronoun, it refers back to an actor named before
             speech = _speech_head(trigger, sent)
             if speech is not None and speech.lower_ != "according":
                 s2 = _subject_of(speech)
@@ -1043,8 +1072,30 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
     return out
 
 
+def _dateline_tokens(sent: Span) -> set[int]:
+    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
+    for tok in sent[:14]:
+        if tok.text in ("-", "—", "–", "--") and tok.i > sent.start:
+            first = sent[0]
+            if first.is_upper and len(first.text) > 2 or "(" in sent.doc[sent.start : tok.i].text:
+                return set(range(sent.start, tok.i + 1))
+            return set()
+    return set()
+
+
+def _conditional_clause_tokens(sent: Span) -> set[int]:
+    """Tokens of if/unless clauses ('unless Washington halts the drills'): a condition, not a launcher."""
+    marks = set(lexicon().cues["conditional_marks"])
+    out: set[int] = set()
+    for tok in sent:
+        if tok.dep_ == "mark" and tok.lower_ in marks and tok.head.dep_ == "advcl":
+            out.update(range(*_subtree_bounds(tok.head)))
+    return out
+
+
 def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only: bool) -> str | None:
     excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
+    excluded |= _dateline_tokens(sent) | _conditional_clause_tokens(sent)
     best: tuple[int, str] | None = None
     for s, e, alias, kind in _alias_matches(sent.text, sent.start_char):
         span = sent.doc.char_span(s, e, alignment_mode="expand")

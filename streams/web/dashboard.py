@@ -203,6 +203,11 @@ class Dashboard:
         metrics.set_lag(snapshot.rows)
 
     # -- feeds
+    def attach_feeds(self, runner: Any) -> None:
+        """Show ``runner.health()`` on the page and export its error counts (``wirewatch_feed_errors``)."""
+        self.feeds = runner
+        metrics.watch_feeds(runner.health)
+
     def feed_runner(self) -> Any:
         pipeline = self.pipeline
         return self.feeds or getattr(pipeline, "feed_runner", None) or getattr(pipeline, "feeds", None)
@@ -481,7 +486,7 @@ def build_routes(dashboard: Dashboard) -> list[tuple[str, str, Callable[..., Any
                 if view is None:
                     break
                 await response.write(sse_event(view, "alert", view.get("alert_id")))
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the browser went away
             pass
         finally:
             dashboard.unsubscribe(queue)
@@ -512,7 +517,8 @@ def register_dashboard(
     background loops with the worker. Call once, before the worker starts (idempotent per app).
 
     ``lag_groups`` / ``lag_interval`` default to the settings ``lag_groups`` (WIREWATCH_LAG_GROUPS) and
-    ``lag_interval`` (WIREWATCH_LAG_INTERVAL) when those exist.
+    ``lag_interval`` (WIREWATCH_LAG_INTERVAL) when those exist. ``feeds`` is a feed runner (anything with
+    ``health()``); one built later is attached with ``dashboard.attach_feeds(runner)``.
     """
     app = pipeline.app
     existing = getattr(app, "_wirewatch_dashboard", None)
@@ -523,7 +529,9 @@ def register_dashboard(
         lag_groups = parse_groups(str(getattr(settings, "lag_groups", "") or ""))
     if lag_interval is None:
         lag_interval = float(getattr(settings, "lag_interval", 0) or 5.0)
-    dashboard = Dashboard(pipeline, token, lag_groups=lag_groups, lag_interval=lag_interval, feeds=feeds)
+    dashboard = Dashboard(pipeline, token, lag_groups=lag_groups, lag_interval=lag_interval)
+    if feeds is not None:
+        dashboard.attach_feeds(feeds)
     router = app.web.web_app.router
     # "/" first: Faust mounts its own index at "/" when the web server starts; aiohttp resolves a path to
     # the first resource registered for it, which is this one.

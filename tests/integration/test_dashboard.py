@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from wirewatch.streams.records import Article
@@ -180,3 +181,60 @@ async def test_dashboard_shows_lag_then_live_alerts_as_text(
 
 async def _owns(session: aiohttp.ClientSession, worker: WorkerProcess, topic: str) -> bool:
     return owns(await status(session, worker), topic)
+
+
+async def test_json_apis_and_the_alert_stream(cluster: Cluster) -> None:
+    """/api/alerts, /api/lag, /api/status and the server-sent events of one worker, with and without token."""
+    worker = cluster.worker(WIREWATCH_API_TOKEN=TOKEN, WIREWATCH_LAG_INTERVAL="1")
+    url = base_url(worker)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    launch = Article.create(
+        "Japan's defence ministry said North Korea launched an intercontinental ballistic missile on Friday "
+        "that reached an altitude of about 6,000 kilometres before falling into the sea.",
+        title="ICBM launch",
+        url="https://news.example.org/icbm",
+        feed="api-test",
+        published_at="2022-11-18T05:00:00Z",
+    )
+    async with aiohttp.ClientSession() as session:
+        await wait_for(lambda: status(session, worker), "the worker's web server")
+        for path in ("/api/status", "/api/alerts", "/api/lag", "/api/alerts/stream"):
+            async with session.get(url + path) as response:
+                assert response.status == 401, path
+        async with session.get(url + "/api/alerts/stream", headers=auth) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            await cluster.produce([(launch.id.encode(), launch.to_bytes())])
+            event: dict[str, str] = {}
+            deadline = time.monotonic() + 90
+            while "data" not in event and time.monotonic() < deadline:
+                line = (await asyncio.wait_for(stream.content.readline(), timeout=90)).decode().rstrip("\n")
+                if line.startswith(("event:", "id:", "data:")):
+                    key, _, value = line.partition(":")
+                    event[key] = value.strip()
+        assert event.get("event") == "alert", worker.log()[-3000:]
+        streamed = orjson.loads(event["data"])
+        assert streamed["url"] == launch.url and streamed["kind"] == "icbm"
+        assert event["id"] == streamed["alert_id"]
+
+        async with session.get(url + "/api/alerts?limit=5", headers=auth) as response:
+            listed = (await response.json())["alerts"]
+        assert [a["alert_id"] for a in listed] == [streamed["alert_id"]]
+        assert listed[0]["evidence"] and "intercontinental" in listed[0]["evidence"][0]
+
+        async def caught_up() -> dict[str, Any] | None:
+            async with session.get(url + "/api/lag", headers=auth) as response:
+                lag = await response.json()
+            rows = [r for r in lag["rows"] if r["topic"] == cluster.topic("news.raw")]
+            filled = [r for r in rows if r["end"]]
+            return lag if len(filled) == 1 and filled[0]["committed"] == filled[0]["end"] == 1 else None
+
+        lag = await wait_for(caught_up, "the worker's commit on news.raw to show")
+        assert lag["groups"][0] == cluster.app_id and lag["total"] == 0
+
+        async with session.get(url + "/api/status", headers=auth) as response:
+            state = await response.json()
+        raw_rate = next(t for t in state["throughput"]["topics"] if t["topic"] == cluster.topic("news.raw"))
+        assert raw_rate["total"] == 1
+        assert state["feeds"] == {"configured": False, "feeds": []}
+        assert state["processing"]["enrich"]["count"] == 1
+        assert state["alerts"]["count"] == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from wirewatch.streams import metrics
 from wirewatch.streams.lag import LagRow, LagSnapshot
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.web import auth
@@ -109,8 +110,10 @@ def test_feed_health_without_a_runner_says_so() -> None:
         def health(self) -> dict[str, Any]:
             return {"rss-1": {"errors": 1, "new": 3, "consecutive_errors": 1}}
 
-    board = dashboard(feeds=Runner())
+    board = dashboard()
+    board.attach_feeds(Runner())
     assert board.feed_health()["feeds"] == [{"id": "rss-1", "errors": 1, "new": 3, "consecutive_errors": 1}]
+    assert metrics.REGISTRY.get_sample_value("wirewatch_feed_errors_total", {"feed": "rss-1"}) == 1
 
 
 def test_sse_event_is_one_data_line_even_with_newlines_in_text() -> None:
