@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339
+from wirewatch.streams.app import dead_letter_for
+from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, loads, now_rfc3339
 from wirewatch.streams.settings import Settings
 
 from .detector import Finding
@@ -155,16 +156,11 @@ def register(pipeline: Pipeline) -> None:
     @app.agent(pipeline.enriched, name="alert-route")
     async def route_findings(stream: Any) -> None:
         async for value in stream:
-            from wirewatch.streams.records import loads
-
             try:
-                record = loads(value)
-                envelopes = finding_envelopes(record)
+                envelopes = finding_envelopes(loads(value))
             except Exception as exc:  # an enriched record we cannot read: dead letter, keep going
-                from .enrich import _letter
-
-                event = stream.current_event
-                await (await pipeline.dead_letter(_letter(event, "alert", "bad_enriched_record", repr(exc))))
+                letter = dead_letter_for(stream.current_event, "alert", "bad_enriched_record", repr(exc))
+                await (await pipeline.dead_letter(letter))
                 continue
             sent = [
                 await by_actor.send(key=(e["finding"].get("actor") or "").encode(), value=e) for e in envelopes

@@ -811,6 +811,8 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
         return True
     text = sent.text
     m = lex.res["historical_date"].search(text)
+    if m and first_since.search(text[max(0, m.start() - 48) : m.end()]):
+        m = None  # "the first such test since the 1990s" dates a current event
     if m:
         span = sent.doc.char_span(
             sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand"
@@ -1077,7 +1079,7 @@ def _dateline_tokens(sent: Span) -> set[int]:
     for tok in sent[:14]:
         if tok.text in ("-", "—", "–", "--") and tok.i > sent.start:
             first = sent[0]
-            if first.is_upper and len(first.text) > 2 or "(" in sent.doc[sent.start : tok.i].text:
+            if (first.is_upper and len(first.text) > 2) or "(" in sent.doc[sent.start : tok.i].text:
                 return set(range(sent.start, tok.i + 1))
             return set()
     return set()
@@ -1490,6 +1492,7 @@ def detect(
             )
             sent_candidates.append(cand)
         _resolve_contested(sent_candidates, contested)
+        _share_weapon_actor(sent_candidates)
         candidates.extend(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
         prev_actor = named[0] if named else (_topic_actor(sent, doc_states) or prev_actor)
@@ -1590,7 +1593,7 @@ def _analyse(
     confidence -= 0.15 if fallback else 0.0
     confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
     return _Candidate(
-        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback
+        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how
     )
 
 
@@ -1637,6 +1640,28 @@ def _unconfirmed(sent: Span) -> bool:
         if tok.lower_ in ("unconfirmed", "unverified"):
             return True
     return False
+
+
+#: Ways of finding the actor that read it off the launch clause itself (not a guess from the sentence).
+_GRAMMATICAL_HOWS = frozenset(
+    {"subject", "modifier", "weapon_modifier", "by", "origin", "possessive", "speaker_pronoun", "system"}
+)
+
+
+def _share_weapon_actor(cands: list[_Candidate]) -> None:
+    """Triggers about the same weapon mention ('a missile launched from X flew 800 km') are one event:
+    a guessed actor gives way to one read off the grammar."""
+    for c in cands:
+        if c.how in _GRAMMATICAL_HOWS:
+            continue
+        starts = {w.start for w in c.weapons}
+        donors = [d for d in cands if d is not c and d.how in _GRAMMATICAL_HOWS and d.actor]
+        donor = next((d for d in donors if starts & {w.start for w in d.weapons}), None)
+        if donor is not None and donor.actor != c.actor:
+            c.actor, c.how = donor.actor, donor.how
+            actor = lexicon().actors.get(donor.actor)
+            if actor is not None and not actor.state and c.reason is None:
+                c.reason = donor.reason
 
 
 def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
@@ -1699,14 +1724,17 @@ def _kind_of(c: _Candidate) -> str:
     offensive = [w.kind for w in c.weapons if not w.defence]
     kind = max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     single_rocket = [w for w in c.weapons if w.text.lower() == "rocket"]
-    if (
-        kind == "rocket_artillery"
-        and single_rocket
-        and c.trigger.lemma_.lower() == "launch"
-        and actor
-        and (actor.space_launch_counts)
-    ):
-        return "space_launch_vehicle"  # "a rocket launch" by North Korea or Iran: a satellite rocket
+    if kind == "rocket_artillery" and single_rocket and actor and actor.space_launch_counts:
+        # "a rocket launch" by North Korea or Iran, or "the rocket exploded" in a sentence about a
+        # satellite or an orbit: a satellite rocket, not artillery
+        res = lexicon().res
+        about_space = res["orbit_cue"].search(c.sent.text) or any(
+            w.kind == "space_launch_vehicle" for w in _weapons_in(c.sent)
+        )
+        if c.trigger.lemma_.lower() == "launch" or about_space:
+            return "space_launch_vehicle"
+    if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(c.sent.text):
+        return "slbm"  # "fired a ballistic missile from a submarine"
     return kind
 
 

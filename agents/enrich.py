@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from faust.types import EventT
 
-from wirewatch.streams.records import Article, DeadLetter
+from wirewatch.streams.records import Article
+from wirewatch.streams.settings import Settings
 from wirewatch.streams.validation import InvalidRecord, parse_article
 
 from .detector import DetectorConfig
@@ -22,23 +23,16 @@ from .enrichment import enrich_articles
 if TYPE_CHECKING:
     from wirewatch.streams.app import Pipeline
 
+from wirewatch.streams.app import dead_letter_for
+
 log = logging.getLogger(__name__)
 STAGE = "enrich"
 
 
-def _letter(event: EventT, stage: str, reason: str, error: str, article_id: str | None = None) -> DeadLetter:
-    message = event.message
-    value = message.value
-    return DeadLetter(
-        stage=stage,
-        reason=reason,
-        error=error,
-        original=value if isinstance(value, bytes) else b"",
-        original_key=message.key if isinstance(message.key, bytes) else None,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        article_id=article_id,
+def detector_config(settings: Settings) -> DetectorConfig:
+    """The detector configuration of a worker (WIREWATCH_ALERT_NON_STATE_ROCKETS, WIREWATCH_SEVERITY_MAP)."""
+    return DetectorConfig(
+        alert_non_state_rockets=settings.alert_non_state_rockets, severity_map=settings.severity_mapping()
     )
 
 
@@ -48,7 +42,7 @@ class EnrichStage:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         settings = pipeline.settings
-        self.detector_config = DetectorConfig(alert_non_state_rockets=settings.alert_non_state_rockets)
+        self.detector_config = detector_config(settings)
         self.processed = 0
         self.dead_lettered = 0
 
@@ -66,7 +60,7 @@ class EnrichStage:
             except InvalidRecord as exc:
                 pending.append(
                     await self.pipeline.dead_letter(
-                        _letter(event, "validate", exc.reason, exc.detail, exc.article_id)
+                        dead_letter_for(event, "validate", exc.reason, exc.detail, exc.article_id)
                     )
                 )
                 self.dead_lettered += 1
@@ -106,7 +100,7 @@ class EnrichStage:
             except Exception as exc:  # a poison article: dead-letter it, keep the rest of the batch
                 pending.append(
                     await self.pipeline.dead_letter(
-                        _letter(event, STAGE, "processing_error", f"{type(exc).__name__}: {exc}", article.id)
+                        dead_letter_for(event, STAGE, "processing_error", f"{type(exc).__name__}: {exc}", article.id)
                     )
                 )
                 self.dead_lettered += 1

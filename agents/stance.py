@@ -167,6 +167,9 @@ class Lexicon:
     reporting_verbs: frozenset[str] = frozenset()
     goal_marks: frozenset[str] = frozenset()
     agent_nouns: frozenset[str] = frozenset()
+    question_marks: frozenset[str] = frozenset()
+    neutralizers: dict[str, frozenset[str]] = field(default_factory=dict)
+    independent_roles: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -223,6 +226,9 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         reporting_verbs=frozenset(w.lower() for w in cues.get("reporting_verbs", [])),
         action_verbs=frozenset(w.lower() for w in cues.get("action_verbs", [])),
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
+        question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
+        neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
+        independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),
         causatives=frozenset(w.lower() for w in cues.get("causatives", [])),
         generic_holders=frozenset(w.lower() for w in targets.get("generic_holders", [])),
         prescriptive_modals=frozenset(w.lower() for w in cues.get("prescriptive_modals", [])),
@@ -451,10 +457,13 @@ class _Context:
             ]
         has_conj = any(c.dep_ == "conj" for c in head.children)
         head_ent = next((m for m in ents if m.start <= head.idx < m.end), None)
+        appos_name = None if persons else self._appos_name(head)
         if has_conj:
             canonical = normalise_name(surface)
         elif persons:
             canonical = persons[-1].canonical
+        elif appos_name:
+            canonical = appos_name
         elif head_ent is not None:
             canonical = head_ent.canonical
         else:
@@ -464,6 +473,21 @@ class _Context:
         affiliation = self._affiliation(canonical, surface, toks + appos)
         person = bool(persons) or head.lemma_.lower() in self.lex.role_nouns
         return _Speaker(surface, canonical, affiliation, person, head.idx)
+
+    def _appos_name(self, head: Token) -> str | None:
+        """The name in apposition to a role noun when NER did not tag it a person ("the deputy ambassador,
+        Dmitry Polyanskiy,"): two or more capitalised proper nouns."""
+        if head.lemma_.lower() not in self.lex.role_nouns:
+            return None
+        for c in head.children:
+            if c.dep_ != "appos":
+                continue
+            words = [t for t in c.subtree if not (t.is_punct or t.is_quote)]
+            if len(words) >= 2 and all(t.pos_ == "PROPN" and t.text[:1].isupper() for t in words):
+                name = normalise_name(self.doc[words[0].i : words[-1].i + 1].text)
+                if name not in self.alias_values and not self.affiliation_of_text(name):
+                    return name  # not a place or body ("the envoy, North Korea, ...")
+        return None
 
     def _full_name(self, surname: str) -> str:
         """A bare surname of a person named in full elsewhere in the article ("Ruiz" -> "Ana Ruiz")."""
@@ -476,7 +500,7 @@ class _Context:
 
     def is_role_only(self, head: Token) -> bool:
         """A role noun with no person named in its phrase ("the Russian ambassador")."""
-        if head.lemma_.lower() not in self.lex.role_nouns:
+        if head.lemma_.lower() not in self.lex.role_nouns or self._appos_name(head):
             return False
         end = max(
             [head.idx + len(head.text)]
@@ -571,7 +595,7 @@ class _Context:
         for tok in self.doc:
             if not self.is_speaker_verb(tok):
                 continue
-            subj = subject_of(tok)
+            subj = subject_of(tok, self.lex.reporting_verbs)
             if subj is None:
                 continue
             if subj.lower_ in self.lex.first_person | self.lex.third_person | _RELATIVE:
@@ -593,11 +617,12 @@ class _Context:
             if self.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
                 hi = last + 1  # '"...," Craft said' split into its own sentence
             region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
-            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t) is not None]
+            reporting = self.lex.reporting_verbs
+            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t, reporting) is not None]
             speaker: _Speaker | None = None
             if verbs:
                 verb = min(verbs, key=lambda t: min(abs(t.idx - s), abs(t.idx - e)))
-                subj = subject_of(verb)
+                subj = subject_of(verb, reporting)
                 assert subj is not None
                 speaker = self.speaker_of_subject(subj, None)
             if speaker is None and speakers and first - last_sent <= 1:
@@ -623,8 +648,21 @@ def _fallback_entities(doc: Doc) -> list[EntityMention]:
     ]
 
 
-def subject_of(verb: Token) -> Token | None:
-    """The subject of ``verb``, inherited through coordination, participles and control."""
+def subject_of(verb: Token, reporting: frozenset[str] = frozenset()) -> Token | None:
+    """The subject of ``verb``, inherited through coordination, participles and control.
+
+    A reporting participle in ``reporting`` that the parser hangs on a reported clause belongs to the
+    reporter: in "Lee said Seoul would act, ADDING that ...", the adding is Lee's, not Seoul's.
+    """
+    if (
+        verb.lemma_.lower() in reporting
+        and verb.dep_ == "advcl"
+        and verb.tag_ == "VBG"
+        and verb.head.dep_ == "ccomp"
+        and verb.head.head.pos_ in ("VERB", "AUX")
+        and verb.head.head.lemma_.lower() in reporting
+    ):
+        verb = verb.head.head
     seen = 0
     while seen < 6:
         seen += 1
@@ -695,6 +733,7 @@ class _Scorer:
             for noun in nouns:
                 own = self._listed_valence(noun, role)
                 if own:
+                    own = -own if self.negated(noun) else own  # "saw NO point in resuming talks"
                     break
         if role == "subject" and any(
             (c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals | self.lex.intent_modals)
@@ -864,7 +903,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             or any(c.dep_ == "aux" and c.lower_ in lex.intent_modals for c in tok.children)
             or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
         )
-    )
+    ) or _denied_or_required_existence(tok, scorer)
     frozen = evaluated = False
     entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
     holder: _Speaker | None = None
@@ -907,6 +946,10 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             continue
         # a target inside a conditional clause counts only through a judgement of the main clause
         marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
+        if rel == "ccomp" and marks & lex.question_marks:
+            return None  # "asked WHETHER talks were planned": a question takes no side
+        if via.dep_ in lex.neutralizers.get(ctx.pred_key(head), lex.neutralizers.get(head.lemma_.lower(), ())):
+            return None  # "DECLINED to condemn the launch", "NOTED the decision": no side taken
         if rel == "advcl" and marks & lex.goal_marks:
             frozen = True  # "... until Pyongyang takes steps toward denuclearization": a sought end state
         if rel == "advcl" and marks & lex.conditional_marks:
@@ -951,7 +994,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             and not asked_of
             and not any(c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children)
         ):
-            subj = subject_of(head)
+            subj = subject_of(head, lex.reporting_verbs)
             in_quote = ctx.quote_of[head.i] is not None
             if subj is not None and ctx.holds(head, subj):
                 word = subj.lower_
@@ -990,6 +1033,16 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     return _Reading(
         speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
     )
+
+
+def _denied_or_required_existence(tok: Token, scorer: _Scorer) -> bool:
+    """'there will be NO negotiations', 'there must never be another war': a speaker who denies or demands
+    that something exist takes a side on it; a plain 'there will be talks' is a forecast, not a stance."""
+    head = tok.head
+    if tok.dep_ != "attr" or head.lemma_.lower() != "be" or not any(c.dep_ == "expl" for c in head.children):
+        return False
+    required = any(c.dep_ == "aux" and c.lower_ in scorer.lex.prescriptive_modals for c in head.children)
+    return required or scorer.negated(tok) or scorer.negated(head)
 
 
 def _speakers_for(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from faust.types import TopicT
+from faust.types import EventT, TopicT
 from spacy.language import Language
 
 from .records import DeadLetter, dumps
@@ -59,6 +59,24 @@ class Pipeline:
             letter.offset,
         )
         return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
+
+
+def dead_letter_for(
+    event: EventT, stage: str, reason: str, error: str, article_id: str | None = None
+) -> DeadLetter:
+    """A DeadLetter for the record behind a Faust event: its original bytes, key and position."""
+    message = event.message
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        error=error,
+        original=message.value if isinstance(message.value, bytes) else b"",
+        original_key=message.key if isinstance(message.key, bytes) else None,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        article_id=article_id,
+    )
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> TopicT:

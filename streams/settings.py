@@ -6,6 +6,7 @@ The README's settings table lists the same variables with the same defaults.
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 from collections.abc import Mapping
@@ -52,6 +53,8 @@ class Settings:
     batch_within: float = 0.05
     incident_window_hours: float = 48.0
     alert_non_state_rockets: bool = False
+    #: JSON: kind → severity, or kind → {"occurred": .., "warning": ..}; e.g. {"cruise": "high"}.
+    severity_map: str = ""
     #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,
     #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
@@ -105,10 +108,32 @@ class Settings:
             raise SettingsError(f"WIREWATCH_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"WIREWATCH_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        self.severity_mapping()
         if self.broker and not all(h.strip() for h in self.bootstrap_servers):
             raise SettingsError(f"WIREWATCH_BROKER is not a broker list: {self.broker!r}")
 
     # ---- derived values -------------------------------------------------------------------------------
+    def severity_mapping(self) -> dict[str, Any]:
+        """WIREWATCH_SEVERITY_MAP parsed and checked."""
+        if not self.severity_map.strip():
+            return {}
+        try:
+            mapping = json.loads(self.severity_map)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"WIREWATCH_SEVERITY_MAP is not JSON: {exc}") from None
+        levels = {"low", "medium", "high", "critical"}
+        ok = isinstance(mapping, dict) and all(
+            (isinstance(v, str) and v in levels)
+            or (isinstance(v, dict) and set(v) <= {"occurred", "warning"} and set(v.values()) <= levels)
+            for v in mapping.values()
+        )
+        if not ok:
+            raise SettingsError(
+                "WIREWATCH_SEVERITY_MAP must map kinds to low|medium|high|critical "
+                'or to {"occurred": .., "warning": ..}'
+            )
+        return mapping
+
     @property
     def bootstrap_servers(self) -> list[str]:
         """``kafka://a:9092;b:9092`` (or ``a:9092,b:9092``) → ``["a:9092", "b:9092"]``."""

@@ -69,3 +69,21 @@ def test_sasl_ssl_is_passed_through() -> None:
     creds = settings.faust_credentials()
     assert creds.username == "ww" and creds.ssl_context is not None
     assert "secret" not in repr(settings)
+
+
+def test_severity_map_is_parsed_and_checked() -> None:
+    settings = Settings.from_env({"WIREWATCH_SEVERITY_MAP": '{"cruise": "high", "srbm": {"occurred": "critical"}}'})
+    assert settings.severity_mapping() == {"cruise": "high", "srbm": {"occurred": "critical"}}
+    with pytest.raises(SettingsError, match="WIREWATCH_SEVERITY_MAP"):
+        Settings.from_env({"WIREWATCH_SEVERITY_MAP": '{"cruise": "extreme"}'})
+    with pytest.raises(SettingsError, match="WIREWATCH_SEVERITY_MAP"):
+        Settings.from_env({"WIREWATCH_SEVERITY_MAP": "cruise=high"})
+
+
+def test_severity_map_reaches_the_detector() -> None:
+    from wirewatch.agents.enrich import detector_config
+
+    config = detector_config(Settings(severity_map='{"cruise": "critical"}', alert_non_state_rockets=True))
+    assert config.severity("cruise", "possible") == "critical"
+    assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow DESIGN.md
+    assert config.alert_non_state_rockets is True
