@@ -377,7 +377,7 @@ def _weapons_in(sent: Span) -> list[_Weapon]:
         if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
             chosen.append(f)
     out = []
-    for s, e, kind, defence in sorted(chosen):
+    for s, e, kind, defence in _merge_generic_heads(sorted(chosen), text):
         span = sent.doc.char_span(base + s, base + e, alignment_mode="expand")
         if span is None:
             continue
@@ -386,6 +386,26 @@ def _weapons_in(sent: Span) -> list[_Weapon]:
         if nxt is not None and nxt.lower_ in ("target", "targets") and not defence:
             defence = True
         out.append(_Weapon(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
+    return out
+
+
+_GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
+
+
+def _merge_generic_heads(
+    mentions: list[tuple[int, int, str, bool]], text: str
+) -> list[tuple[int, int, str, bool]]:
+    """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
+    modifies are one mention of the system's kind."""
+    out: list[tuple[int, int, str, bool]] = []
+    for m in mentions:
+        if out:
+            s, e, kind, defence = out[-1]
+            generic = m[2] in ("ballistic_unspecified", "rocket_artillery") and not m[3]
+            if generic and not text[e : m[0]].strip() and _GENERIC_HEAD.fullmatch(text[m[0] : m[1]]):
+                out[-1] = (s, m[1], kind, defence)
+                continue
+        out.append(m)
     return out
 
 
@@ -569,12 +589,26 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
     orbit_verbs = set(cues["orbit_verbs"]) if lex.res["orbit_cue"].search(sent.text) else set()
+    # "hit back with missiles", "respond with missile launches": the weapon sits in a with-phrase
+    retaliation = {
+        t.head.i
+        for t in sent
+        if t.dep_ == "prep"
+        and t.lower_ == "with"
+        and t.head.lemma_.lower() in cues["retaliation_verbs"]
+        and any(t.left_edge.i <= i <= t.right_edge.i for i in weapon_tokens)
+    }
     out = []
     for tok in sent:
         lemma = tok.lemma_.lower()
         text = tok.lower_
         if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
-            if lemma in cues["verb_triggers"] or text in cues["verb_triggers"] or lemma in orbit_verbs:
+            if (
+                lemma in cues["verb_triggers"]
+                or text in cues["verb_triggers"]
+                or lemma in orbit_verbs
+                or tok.i in retaliation
+            ):
                 if tok.i in weapon_tokens or any(
                     c.dep_ == "prt" and c.lower_ == "down" for c in tok.children
                 ):
@@ -614,6 +648,9 @@ def _weapons_for(
         subj = _subject_of(trigger)
         if lemma in cues["weapon_subject_only_verbs"]:
             return (within(*_subtree_bounds(subj)) if subj is not None else []), False
+        if lemma in cues["retaliation_verbs"] and lemma not in cues["verb_triggers"]:
+            withs = [c for c in trigger.children if c.dep_ == "prep" and c.lower_ == "with"]
+            return _dedupe([w for c in withs for w in within(*_subtree_bounds(c))]), False
         if lemma in cues["orbit_verbs"] and lemma not in cues["verb_triggers"]:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*_subtree_bounds(c)) if w.kind == "space_launch_vehicle"]
@@ -624,9 +661,7 @@ def _weapons_for(
             head = trigger.head
             if not found and trigger.dep_ in ("xcomp", "advcl") and head.lemma_.lower() in cues["tool_verbs"]:
                 # "used ATACMS missiles to strike an air base": the weapon is the tool verb's object
-                found = [
-                    w for c in head.children if c.dep_ == "dobj" for w in within(*_subtree_bounds(c))
-                ]
+                found = [w for c in head.children if c.dep_ == "dobj" for w in within(*_subtree_bounds(c))]
             return found, False
         # the verb's own arguments, not its clausal complements (another event's weapons)
         found = []
@@ -854,7 +889,9 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
         keep = set(cues["occurrence_light_verbs"]) | set(cues["verb_triggers"]) | threat | possible
         for depth, tok in enumerate(chain[1:], 1):
             if tok.pos_ in ("VERB", "AUX"):
-                if tok.lemma_.lower() not in keep:
+                # "respond with missile launches": the launches are the instrument of the verb's action
+                instrument = chain[depth - 1].dep_ == "prep" and chain[depth - 1].lower_ == "with"
+                if tok.lemma_.lower() not in keep and not instrument:
                     chain = chain[:depth]
                 break
     if not is_verb:
@@ -1404,7 +1441,28 @@ def _doc_is_civil_space(doc: Doc) -> bool:
     return bool(cache["civil"])
 
 
-def _sentence_suppression(sent: Span, kind: str) -> str | None:
+def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool:
+    """The cue sits in a clause coordinated with the trigger's ('could stage a parade or test-fire a
+    missile'): it describes another event."""
+    if not (trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")):
+        return False
+    span = sent.doc.char_span(
+        sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand"
+    )
+    if span is None:
+        return False
+    conj_children = [c for c in trigger.children if c.dep_ == "conj"]
+    own = {t.i for t in trigger.subtree} - {t.i for c in conj_children for t in c.subtree}
+    if any(t.i in own for t in span):
+        return False
+    in_conj_child = any(t.i in {x.i for c in conj_children for x in c.subtree} for t in span)
+    in_conj_head = trigger.dep_ == "conj" and all(
+        t.i in {x.i for x in trigger.head.subtree} for t in span
+    )
+    return in_conj_child or in_conj_head
+
+
+def _sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -> str | None:
     lex = lexicon()
     res = lex.res
     text = sent.text
@@ -1414,10 +1472,10 @@ def _sentence_suppression(sent: Span, kind: str) -> str | None:
         return "denied"
     if res["intercept_test"].search(text):
         return "missile_defence"
-    if res["engine_test"].search(text):
-        return "engine_test"
-    if res["parade"].search(text):
-        return "parade"
+    for key in ("engine_test", "parade"):
+        m = res[key].search(text)
+        if m and not (trigger is not None and _in_sibling_clause(m, sent, trigger)):
+            return key
     if kind in ("rocket_artillery", "space_launch_vehicle", "ballistic_unspecified"):
         for key in ("fireworks", "model_rocket", "sports", "product"):
             if res[key].search(text) and not res["military_context_overrides_civil"].search(text):
@@ -1568,7 +1626,7 @@ def _analyse(
     if reason is None and modality == "occurred" and _present_narrative(trig, sent):
         reason = "present_narrative"
     if reason in (None, "non_actor_subject"):
-        reason = _sentence_suppression(sent, kind) or reason
+        reason = _sentence_suppression(sent, kind, trig) or reason
     actor_info = lex.actors.get(actor) if actor else None
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"

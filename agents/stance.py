@@ -170,6 +170,7 @@ class Lexicon:
     question_marks: frozenset[str] = frozenset()
     neutralizers: dict[str, frozenset[str]] = field(default_factory=dict)
     independent_roles: frozenset[str] = frozenset()
+    anaphors: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -226,6 +227,7 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         reporting_verbs=frozenset(w.lower() for w in cues.get("reporting_verbs", [])),
         action_verbs=frozenset(w.lower() for w in cues.get("action_verbs", [])),
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
+        anaphors=frozenset(w.lower() for w in cues.get("anaphors", [])),
         question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
         neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
         independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),
@@ -313,7 +315,10 @@ def _verb_object_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
         return None
     for target, verbs in lex.verb_objects.items():
         objects = verbs.get(tok.lemma_.lower())
-        if objects and any(c.dep_ == "dobj" and c.lemma_.lower() in objects for c in tok.children):
+        if objects and any(
+            c.dep_ == "dobj" and (c.lemma_.lower() in objects or f"@{c.ent_type_.lower()}" in objects)
+            for c in tok.children
+        ):  # "@PERSON" stands for any person named as the object ("agreed to MEET Trump")
             return target, 1
     return None
 
@@ -907,6 +912,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     frozen = evaluated = False
     entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
     holder: _Speaker | None = None
+    holder_verb: Token | None = None
     pronoun: Token | None = None
     outer: list[_Speaker] = []
     endorsers: list[_Speaker] = []
@@ -929,6 +935,12 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                 break
             via = head
             head = head.head
+            if (
+                head.dep_ in ("prep", "prt", "advmod")
+                and head.head.pos_ == "VERB"
+                and ctx.pred_key(head.head) == f"{head.head.lemma_.lower()} {head.lower_}"
+            ):  # "pull OUT of the talks": the preposition hangs from the verb's particle
+                via, head = head, head.head
             # "negotiations UNDER sanctions were pointless" judges the negotiations, not the sanctions: a
             # circumstantial phrase passes nothing up, but the walk goes on to find the speaker
             if not frozen and role not in _CONTENT_PREPS and not scorer.valence(head, role, via):
@@ -1011,7 +1023,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                     spk = ctx.speaker_of_subject(subj, quote_speaker)
                 if spk is not None:
                     if holder is None:
-                        holder = spk
+                        holder, holder_verb = spk, head
                         frozen = True
                     else:
                         outer.append(spk)
@@ -1029,6 +1041,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes = [-v for v in votes]
     total = sum(votes)
     speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
+    if holder is not None and outer and holder_verb is not None and _states_position(holder_verb, ctx):
+        speakers += _spokesperson_of(holder, outer[0], speakers, ctx)
     speakers += [e for e in endorsers if e not in speakers]
     return _Reading(
         speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
@@ -1093,6 +1107,35 @@ def _speakers_for(
     return result
 
 
+def _states_position(verb: Token, ctx: _Context) -> bool:
+    """A standing position ('China does not support', 'Moscow opposes', 'Tokyo will push'), not a report
+    of a past act ('Pyongyang has threatened', 'Iran fired'), and outside any quotation."""
+    if ctx.quote_of[verb.i] is not None:
+        return False
+    auxes = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
+    if any(a.tag_ == "MD" for a in auxes):
+        return True
+    if any(a.lemma_.lower() == "have" or a.tag_ == "VBD" for a in auxes):
+        return False
+    return verb.tag_ in ("VBZ", "VBP") or any(a.tag_ in ("VBZ", "VBP") for a in auxes)
+
+
+def _spokesperson_of(
+    holder: _Speaker, reporter: _Speaker, speakers: list[_Speaker], ctx: _Context
+) -> list[_Speaker]:
+    """'Mao Ning said China does not support ...': a person of unstated affiliation who reports a state's
+    standing position speaks for that state (analysts and other outside voices excepted)."""
+    state = not holder.person and holder.affiliation is not None and holder.canonical in ctx.alias_values
+    if not state or reporter.affiliation is not None or not reporter.person or not reporter.canonical:
+        return []
+    if any(s.canonical == reporter.canonical for s in speakers):
+        return []
+    words = {w.strip(_STRIP).lower() for w in reporter.surface.split()}
+    if words & ctx.lex.independent_roles:
+        return []
+    return [_Speaker(reporter.surface, reporter.canonical, holder.affiliation, True, reporter.position)]
+
+
 def _is_bare_role(spk: _Speaker, lex: Lexicon) -> bool:
     words = spk.canonical.lower().split()
     return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
@@ -1110,6 +1153,36 @@ def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
     return None
 
 
+def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer) -> list[_Mention]:
+    """'Tokyo saw the launch. He CALLED IT unacceptable': a pronoun that a judging verb takes as its object,
+    or the subject of an evaluative predicate, stands for the last target mentioned in the same or the
+    previous sentence."""
+    found: list[_Mention] = []
+    lex = ctx.lex
+    for tok in ctx.doc:
+        if tok.lower_ not in lex.anaphors or not mentions:
+            continue
+        head = tok.head
+        if tok.dep_ == "dobj" and head.pos_ == "VERB":
+            judged = head.lemma_.lower() in _DESCRIBING_VERBS or bool(scorer._listed_valence(head, "object"))
+        elif tok.dep_ in _SUBJECT_DEPS and head.lemma_.lower() in _COPULAS:
+            # "it is important TO keep talking" is extraposition: "it" stands for the infinitive
+            judged = bool(scorer.predicate_eval(head)) and not any(
+                c.dep_ in ("xcomp", "ccomp") for c in head.children
+            )
+        else:
+            judged = False
+        if not judged:
+            continue
+        before = [m for m in mentions if m.root.i < tok.i]
+        if not before:
+            continue
+        ante = max(before, key=lambda m: m.root.i)
+        if ctx.sent_index[ante.root.i] >= ctx.sent_index[tok.i] - 1:
+            found.append(_Mention(ante.target, ante.polarity, tok, tok.i, tok.i + 1))
+    return found
+
+
 # ----------------------------------------------------------------------------------------------- API
 def extract_stances(
     doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None
@@ -1124,6 +1197,7 @@ def extract_stances(
     scorer = _Scorer(ctx)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     mentions = _find_mentions(doc, lex)
+    mentions += _anaphoric_mentions(mentions, ctx, scorer)
     ctx.mention_roots = {m.root.i for m in mentions}
     for mention in mentions:
         reading = _read_mention(mention, ctx, scorer)

@@ -102,6 +102,7 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     from wirewatch.agents.nlp import load_pipeline
 
     from .feeds.push import register_push
+    from .web import register_dashboard
 
     app = faust.App(
         settings.app_id,
@@ -140,6 +141,8 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)
     pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
+    # Also serves /metrics; must be registered before the web server starts (it owns "/").
+    register_dashboard(pipeline, settings.api_token or None)
     return pipeline
 
 

@@ -257,10 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_eval)
 
     from .feeds.cli import add_feeds_parser
+    from .lag import add_lag_parser
     from .tail import add_alerts_parser
 
     add_alerts_parser(sub)
     add_feeds_parser(sub)
+    add_lag_parser(sub)
     return parser
 
 

@@ -62,6 +62,9 @@ class Settings:
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432
+    #: Consumer groups besides wirewatch's own whose lag the dashboard, /metrics and `wirewatch lag` show.
+    lag_groups: str = ""
+    lag_interval: float = 5.0
     rebalance_timeout: float = 8.0
     session_timeout: float = 20.0
     log_level: str = "info"

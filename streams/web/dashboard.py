@@ -155,6 +155,8 @@ class Dashboard:
         self.feeds = feeds
         self.started_at = time.time()
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        # Feed errors are read from the runner's live counters at scrape time, whenever it is attached.
+        metrics.watch_feeds(self._runner_health)
 
     # -- alerts and dead letters
     def add_alert(self, record: Mapping[str, Any]) -> bool:
@@ -204,9 +206,13 @@ class Dashboard:
 
     # -- feeds
     def attach_feeds(self, runner: Any) -> None:
-        """Show ``runner.health()`` on the page and export its error counts (``wirewatch_feed_errors``)."""
+        """Show ``runner.health()`` on the page and in ``wirewatch_feed_errors`` (``pipeline.feed_runner``
+        is picked up without this)."""
         self.feeds = runner
-        metrics.watch_feeds(runner.health)
+
+    def _runner_health(self) -> Any:
+        runner = self.feed_runner()
+        return runner.health() if runner is not None and hasattr(runner, "health") else None
 
     def feed_runner(self) -> Any:
         pipeline = self.pipeline

@@ -114,6 +114,12 @@ def test_feed_health_without_a_runner_says_so() -> None:
     board.attach_feeds(Runner())
     assert board.feed_health()["feeds"] == [{"id": "rss-1", "errors": 1, "new": 3, "consecutive_errors": 1}]
     assert metrics.REGISTRY.get_sample_value("wirewatch_feed_errors_total", {"feed": "rss-1"}) == 1
+    # The worker's runner on the pipeline is found without attaching it, and counted once.
+    other = dashboard()
+    other.pipeline.feed_runner = Runner()  # type: ignore[attr-defined]
+    other.pipeline.feed_runner.health = lambda: {"rss-2": {"errors": 4}}  # type: ignore[attr-defined]
+    assert other.feed_health()["configured"] is True
+    assert metrics.REGISTRY.get_sample_value("wirewatch_feed_errors_total", {"feed": "rss-2"}) == 4
 
 
 def test_sse_event_is_one_data_line_even_with_newlines_in_text() -> None:
