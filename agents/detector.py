@@ -491,7 +491,10 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
         for s, e, alias, kind in _alias_matches(span.text, span.start_char)
     ]
     matches += [(s, e, a) for s, e, a in _entity_actors(doc) if span.start_char <= s and e <= span.end_char]
+    datelines = _dateline_chars(doc)
     for s, e, actor in matches:
+        if any(lo <= s < hi for lo, hi in datelines):
+            continue  # "SEOUL (AP) -" is where the story was filed
         if actor is None:
             continue
         sub = doc.char_span(s, e, alignment_mode="expand")
@@ -685,6 +688,11 @@ def _weapons_for(
         found = within(*_subtree_bounds(trigger))
         if lemma in cues["noun_triggers_needing_compound_weapon"]:
             found = [w for w in found if w.tokens and all(i < trigger.i for i in w.tokens)]
+            purpose = trigger.head if trigger.dep_ == "pobj" and trigger.head.lower_ == "for" else None
+            if not found and purpose is not None and purpose.head.pos_ in ("VERB", "AUX"):
+                # "stockpiling missiles for a strike": the weapon is the object of the verb it serves
+                verb = purpose.head
+                found = [w for c in verb.children if c.dep_ == "dobj" for w in within(*_subtree_bounds(c))]
             return found, False
         if trigger.dep_ == "conj" and trigger.head.pos_ in ("NOUN", "PROPN"):
             found += within(*_subtree_bounds(trigger.head))  # "an ICBM or satellite rocket launch"
@@ -943,6 +951,11 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
         saw_possible = saw_possible or trigger.head.lemma_.lower() == "preparation"
         saw_threat = saw_threat or trigger.head.lemma_.lower() in ("plan", "window")
     own_voice = speaker_actor is None or actor is None or speaker_actor == actor
+    if saw_possible and not saw_threat and speaker_actor is not None and speaker_actor == actor:
+        # "North Korea said it was ready to launch": readiness declared by the launcher is a threat
+        readiness = set(cues["readiness_lemmas"])
+        if any(t.lemma_.lower() in readiness for t in chain[1:]) and not _outside_possibility(chain):
+            return "threatened"
     if saw_threat and not saw_possible:
         return "threatened" if own_voice or not saw_future else "possible"
     if saw_possible:
@@ -950,6 +963,22 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     if saw_future:
         return "threatened" if own_voice else "possible"
     return "occurred"
+
+
+def _outside_possibility(chain: list[Token]) -> bool:
+    """A modal of possibility or a non-readiness possible cue ('may be preparing', 'signs of')"""
+    cues = lexicon().cues
+    readiness = set(cues["readiness_lemmas"])
+    possible = set(cues["possible_lemmas"]) - readiness
+    for tok in chain:
+        if tok.lemma_.lower() in possible:
+            return True
+        for child in tok.children:
+            if child.tag_ == "MD" and child.lower_ in cues["modal_possible"]:
+                return True
+            if child.dep_ in ("advmod", "amod", "acomp") and child.lemma_.lower() in possible:
+                return True
+    return False
 
 
 def _preceding_modal(verb: Token, sent: Span) -> Token | None:
@@ -1013,10 +1042,13 @@ def _resolve_actor(
             and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass")
         ):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
+    suppliers = set(lex.cues["supplier_modifiers"])
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
         head = doc[w.tokens[-1]]
         for child in head.children:
             if child.dep_ in ("poss", "compound", "amod", "nmod") and child.i not in w.tokens:
+                if child.lemma_.lower() in suppliers or child.lower_.rsplit("-", 1)[-1] in suppliers:
+                    continue  # "U.S.-supplied missiles" were fired by someone else
                 actor = _actor_in_span(doc, *_subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "weapon_modifier"
@@ -1122,6 +1154,19 @@ def _dateline_tokens(sent: Span) -> set[int]:
     return set()
 
 
+def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
+    """Char ranges of the datelines of the document's sentences (memoised per document)."""
+    cache = _doc_cache(doc)
+    if "datelines" not in cache:
+        ranges = []
+        for sent in doc.sents:
+            toks = _dateline_tokens(sent)
+            if toks:
+                ranges.append((doc[min(toks)].idx, doc[max(toks)].idx + len(doc[max(toks)])))
+        cache["datelines"] = ranges
+    return list(cache["datelines"])
+
+
 def _conditional_clause_tokens(sent: Span) -> set[int]:
     """Tokens of if/unless clauses ('unless Washington halts the drills'): a condition, not a launcher."""
     marks = set(lexicon().cues["conditional_marks"])
@@ -1173,10 +1218,17 @@ def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None
         canonical = getattr(ent, "canonical", None)
         if canonical in lex.actors:
             counts[canonical] = max(counts.get(canonical, 0), int(getattr(ent, "count", 1)))
-    for _s, _e, alias, kind in _alias_matches(doc.text, 0):
+    matches = _alias_matches(doc.text, 0)
+    for _s, _e, alias, kind in matches:
         if kind == "alias":
             name = lex.alias_to_actor[alias]
             counts[name] = counts.get(name, 0) + 1
+    named = set(counts)
+    for _s, _e, alias, kind in matches:
+        # "the North's news agency" counts for North Korea wherever "the North" resolves
+        resolved = _actor_of_alias(alias, kind, named) if kind == "context" else None
+        if resolved:
+            counts[resolved] = counts.get(resolved, 0) + 1
     states = {n for n in counts if lex.actors[n].state}
     dominant = max(sorted(counts), key=lambda n: counts[n]) if counts else None
     return states | set(counts), dominant
@@ -1442,10 +1494,8 @@ def _doc_is_civil_space(doc: Doc) -> bool:
 
 
 def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool:
-    """The cue sits in a clause coordinated with the trigger's ('could stage a parade or test-fire a
-    missile'): it describes another event."""
-    if not (trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")):
-        return False
+    """The cue sits in a conjunct coordinated with the trigger's ('could stage a parade or test-fire a
+    missile', 'the engine test and the launch'): it describes another event."""
     span = sent.doc.char_span(
         sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand"
     )
@@ -1456,9 +1506,7 @@ def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool
     if any(t.i in own for t in span):
         return False
     in_conj_child = any(t.i in {x.i for c in conj_children for x in c.subtree} for t in span)
-    in_conj_head = trigger.dep_ == "conj" and all(
-        t.i in {x.i for x in trigger.head.subtree} for t in span
-    )
+    in_conj_head = trigger.dep_ == "conj" and all(t.i in {x.i for x in trigger.head.subtree} for t in span)
     return in_conj_child or in_conj_head
 
 
@@ -1610,6 +1658,11 @@ def _analyse(
         speaker = prev_speaker
     speaker_actor = _actor_of_text(speaker)
     modality = _modality(trig, sent, actor, speaker_actor)
+    if modality == "threatened" and speaker_actor and how in ("none", "sentence", "previous"):
+        # "Kim threatened to fire an ICBM over Japan, the North's news agency said": a threat reported
+        # by the threatening side's own voice names its launcher
+        actor, how = speaker_actor, "speaker"
+        modality = _modality(trig, sent, actor, speaker_actor)
     neg = _negation(trig, sent)
     if neg is None and any(
         c.lower_ in ("no", "none") and c.dep_ == "det" for w in offensive for c in doc[w.tokens[-1]].children

@@ -450,7 +450,12 @@ class _Context:
         surface = self.doc[toks[0].i : toks[-1].i + 1].text
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         # entities reaching outside the phrase are NER slips ("Ruiz later"): they do not name it
-        ents = [m for m in self.ents_in(start, end) if m.start >= start and m.end <= end]
+        # ... but one that only runs on through a hyphen ("Moon Jae|-in", split by the parser) does
+        ents = [
+            m
+            for m in self.ents_in(start, end)
+            if m.start >= start and (m.end <= end or not any(ch.isspace() for ch in self.text[end : m.end]))
+        ]
         appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
         persons = [m for m in ents if m.label == "PERSON"]
         if not persons and appos and head.lemma_.lower() in self.lex.role_nouns:

@@ -19,11 +19,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import _made_up_word, make_article  # noqa: E402
+from corpus import _made_up_word, make_article
 
-from wirewatch.agents.enrichment import analyze_doc, enrich_articles  # noqa: E402
-from wirewatch.agents.nlp import load_pipeline  # noqa: E402
-from wirewatch.streams.records import Article  # noqa: E402
+from wirewatch.agents.enrichment import analyze_doc, enrich_articles
+from wirewatch.agents.nlp import load_pipeline
+from wirewatch.streams.records import Article
 
 
 def rss_mb() -> float:

@@ -4,8 +4,6 @@ worker, fed by local HTTP servers written for these tests."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter

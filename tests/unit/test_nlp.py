@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from spacy.language import Language
+
 from wirewatch.agents.nlp import (
     DEFAULT_EXCLUDE,
     RULER_NAME,
