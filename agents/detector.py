@@ -1145,12 +1145,23 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
 
 def _dateline_tokens(sent: Span) -> set[int]:
     """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
+    doc = sent.doc
     for tok in sent[:14]:
-        if tok.text in ("-", "—", "–", "--") and tok.i > sent.start:
-            first = sent[0]
-            if (first.is_upper and len(first.text) > 2) or "(" in sent.doc[sent.start : tok.i].text:
-                return set(range(sent.start, tok.i + 1))
-            return set()
+        if tok.i == sent.start:
+            continue
+        # a spaced hyphen or a dash, not the hyphen of "nuclear-powered"
+        dash = tok.text in ("—", "–") or (
+            tok.text in ("-", "--") and bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
+        )
+        if not dash:
+            continue
+        head = doc[sent.start : tok.i]
+        if any(t.pos_ in ("VERB", "AUX") for t in head):
+            return set()  # a clause before the dash is not a dateline
+        first = sent[0]
+        if (first.is_upper and len(first.text) > 2) or "(" in head.text:
+            return set(range(sent.start, tok.i + 1))
+        return set()
     return set()
 
 

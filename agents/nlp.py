@@ -192,7 +192,28 @@ def add_gazetteer(nlp: Language, gazetteer_paths: Iterable[str | Path] = ()) -> 
     # alone is all an ORTH match needs, so everything else is switched off while they are added.
     with nlp.select_pipes(enable=[RULER_NAME]):
         ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+    _register_labels(nlp, ruler.labels)  # type: ignore[attr-defined]
     log.info("gazetteer: %d patterns", len(patterns))
+
+
+def _register_labels(nlp: Language, labels: Iterable[str]) -> None:
+    """Make the gazetteer's labels permanent before any memory zone.
+
+    The NER adds a transition for a label it was not trained on (WEAPON) the first time it meets a doc
+    with such a preset entity. If that first time is inside ``nlp.memory_zone()``, the label's string is
+    freed when the zone ends and every later doc fails in the NER (spaCy E018). So the strings are added
+    now, and the NER is run once over a doc preset with each new label so its transitions exist too.
+    """
+    for label in labels:
+        nlp.vocab.strings.add(label)
+    if "ner" not in nlp.pipe_names:
+        return
+    ner = nlp.get_pipe("ner")
+    for label in labels:
+        if label not in ner.labels:  # type: ignore[attr-defined]
+            doc = nlp.make_doc("warm up")
+            doc.ents = [Span(doc, 0, 1, label=label)]
+            ner(doc)
 
 
 def load_pipeline(

@@ -40,6 +40,7 @@ _SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
 _PASS_DEPS = frozenset({"conj", "appos", "compound:prt"})
 _NAME_DROP_DEPS = frozenset({"relcl", "appos", "acl", "punct", "advcl", "parataxis"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
+_POSSESSIVES = frozenset({"his", "her", "its", "their", "our", "my"})
 _CONTENT_PREPS = frozenset({"of", "including"})  # "the lifting OF sanctions", "action INCLUDING strikes"
 _NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
 _COPULAS = frozenset(
@@ -171,6 +172,7 @@ class Lexicon:
     neutralizers: dict[str, frozenset[str]] = field(default_factory=dict)
     independent_roles: frozenset[str] = frozenset()
     anaphors: frozenset[str] = frozenset()
+    quoting_verbs: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -228,6 +230,7 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         action_verbs=frozenset(w.lower() for w in cues.get("action_verbs", [])),
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
         anaphors=frozenset(w.lower() for w in cues.get("anaphors", [])),
+        quoting_verbs=frozenset(w.lower() for w in cues.get("quoting_verbs", [])),
         question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
         neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
         independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),
@@ -605,7 +608,7 @@ class _Context:
         for tok in self.doc:
             if not self.is_speaker_verb(tok):
                 continue
-            subj = subject_of(tok, self.lex.reporting_verbs)
+            subj = subject_of(tok, self.lex)
             if subj is None:
                 continue
             if subj.lower_ in self.lex.first_person | self.lex.third_person | _RELATIVE:
@@ -627,12 +630,11 @@ class _Context:
             if self.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
                 hi = last + 1  # '"...," Craft said' split into its own sentence
             region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
-            reporting = self.lex.reporting_verbs
-            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t, reporting) is not None]
+            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t, self.lex) is not None]
             speaker: _Speaker | None = None
             if verbs:
                 verb = min(verbs, key=lambda t: min(abs(t.idx - s), abs(t.idx - e)))
-                subj = subject_of(verb, reporting)
+                subj = subject_of(verb, self.lex)
                 assert subj is not None
                 speaker = self.speaker_of_subject(subj, None)
             if speaker is None and speakers and first - last_sent <= 1:
@@ -658,12 +660,24 @@ def _fallback_entities(doc: Doc) -> list[EntityMention]:
     ]
 
 
-def subject_of(verb: Token, reporting: frozenset[str] = frozenset()) -> Token | None:
+def subject_of(verb: Token, lex: Lexicon | None = None) -> Token | None:
     """The subject of ``verb``, inherited through coordination, participles and control.
 
-    A reporting participle in ``reporting`` that the parser hangs on a reported clause belongs to the
-    reporter: in "Lee said Seoul would act, ADDING that ...", the adding is Lee's, not Seoul's.
+    With a lexicon: a reporting participle that the parser hangs on a reported clause belongs to the
+    reporter (in "Lee said Seoul would act, ADDING that ...", the adding is Lee's, not Seoul's), and the
+    one quoted "as saying" is the object of the quoting verb ("KCNA QUOTED Kim as saying").
     """
+    reporting = lex.reporting_verbs if lex is not None else frozenset()
+    quoting = lex.quoting_verbs if lex is not None else frozenset()
+    if (
+        verb.dep_ == "pcomp"
+        and verb.head.lower_ == "as"
+        and verb.head.head.lemma_.lower() in quoting
+        and verb.lemma_.lower() in reporting
+    ):
+        quoted = next((c for c in verb.head.head.children if c.dep_ == "dobj"), None)
+        if quoted is not None:
+            return quoted
     if (
         verb.lemma_.lower() in reporting
         and verb.dep_ == "advcl"
@@ -838,10 +852,13 @@ class _Scorer:
                         total += -_sign(e) if self.negated(c) else _sign(e)
         return _sign(total)
 
-    def describe_eval(self, head: Token) -> int:
-        """'described the launch as a grave provocation': the judgement in the 'as' phrase or complement."""
+    def describe_eval(self, head: Token, skip: Token | None = None) -> int:
+        """'described the launch as a grave provocation': the judgement in the 'as' phrase or complement
+        (but ``skip``, the branch the target is in: the description judges its object, not itself)."""
         total = 0
         for c in head.children:
+            if skip is not None and c.i == skip.i:
+                continue
             if c.dep_ == "oprd" or (c.dep_ == "ccomp" and c.pos_ == "ADJ"):
                 total += self.word_eval(c) + self.modifier_eval(c)
             elif c.dep_ == "prep" and c.lower_ == "as":
@@ -963,9 +980,12 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             continue
         # a target inside a conditional clause counts only through a judgement of the main clause
         marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
-        if rel == "ccomp" and marks & lex.question_marks:
-            return None  # "asked WHETHER talks were planned": a question takes no side
-        if via.dep_ in lex.neutralizers.get(ctx.pred_key(head), lex.neutralizers.get(head.lemma_.lower(), ())):
+        if rel in ("ccomp", "pcomp", "xcomp", "acl") and (
+            marks | {c.lower_ for c in node.children if c.dep_ == "advmod" and c.i < node.i}
+        ) & lex.question_marks:
+            return None  # "asked WHETHER talks were planned", "no decision on WHETHER to strike": no side
+        cancels = lex.neutralizers.get(ctx.pred_key(head), lex.neutralizers.get(head.lemma_.lower(), frozenset()))
+        if via.dep_ in cancels or (via.dep_ == "prep" and via.lower_ in cancels):
             return None  # "DECLINED to condemn the launch", "NOTED the decision": no side taken
         if rel == "advcl" and marks & lex.goal_marks:
             frozen = True  # "... until Pyongyang takes steps toward denuclearization": a sought end state
@@ -994,7 +1014,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             if role == "subject":
                 evals.append(scorer.predicate_eval(head))
             elif role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS:
-                evals.append(scorer.describe_eval(head))
+                evals.append(scorer.describe_eval(head, skip=via))
             if head.pos_ in ("NOUN", "PROPN"):
                 evals.append(scorer.modifier_eval(head, skip=via))
             for ev in evals:
@@ -1011,7 +1031,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             and not asked_of
             and not any(c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children)
         ):
-            subj = subject_of(head, lex.reporting_verbs)
+            subj = subject_of(head, lex)
             in_quote = ctx.quote_of[head.i] is not None
             if subj is not None and ctx.holds(head, subj):
                 word = subj.lower_
@@ -1089,8 +1109,15 @@ def _speakers_for(
         elif source is not None:
             holder = source
         else:
-            holder = _continued_quote_speaker(sent, ctx) or _AUTHOR
-    generic = holder.affiliation is None and holder.canonical.lower() in ctx.lex.generic_holders
+            holder = _continued_quote_speaker(sent, ctx) or _trailing_reporter(tok, sent, ctx) or _AUTHOR
+    # "the government", "his government", "our country": the side of whoever reports it
+    holder_words = holder.canonical.lower().split()
+    generic = (
+        holder.affiliation is None
+        and bool(holder_words)
+        and " ".join(holder_words[1:] if holder_words[0] in _POSSESSIVES else holder_words)
+        in ctx.lex.generic_holders
+    )
     reporters = [s for s in outer if s.canonical]
     if generic and reporters:
         holder = reporters[0]  # "Wong said the government welcomed ...": her government
@@ -1144,6 +1171,20 @@ def _spokesperson_of(
 def _is_bare_role(spk: _Speaker, lex: Lexicon) -> bool:
     words = spk.canonical.lower().split()
     return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
+
+
+def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None:
+    """'Talks must resume, the ministers said.' when the parser hangs 'said' under the clause it reports
+    (advcl, parataxis, conj) instead of above it: a reporting verb after the target, outside quotes."""
+    for t in sent:
+        if t.i <= tok.i or ctx.quote_of[t.i] is not None or t.dep_ not in ("advcl", "parataxis", "conj"):
+            continue
+        if t.lemma_.lower() not in ctx.lex.reporting_verbs or tok in t.subtree:
+            continue
+        subj = subject_of(t, ctx.lex)
+        if subj is not None and subj.i > tok.i:
+            return ctx.speaker_of_subject(subj, None)
+    return None
 
 
 def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:

@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import make_corpus, word_count
 
-from wirewatch.agents.nlp import load_pipeline
+from wirewatch.agents.detector import detect
+from wirewatch.agents.nlp import entities_of, load_pipeline
+from wirewatch.agents.stance import extract_stances
 from wirewatch.streams import testing
 from wirewatch.streams.broker import EmbeddedBroker, free_port
 from wirewatch.streams.records import Article
@@ -41,6 +43,28 @@ def raw_words_per_second(articles: list[Article], batch_size: int) -> float:
         for _ in nlp.pipe(texts, batch_size=batch_size):
             pass
     return word_count(articles) / (time.perf_counter() - started)
+
+
+def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, float]:
+    """Milliseconds per article of each step the enrich agent runs after parsing (same docs, one run)."""
+    nlp = load_pipeline()
+    steps = {"parse": 0.0, "entities": 0.0, "stance": 0.0, "detector": 0.0}
+    with nlp.memory_zone():
+        started = time.perf_counter()
+        docs = list(nlp.pipe([a.text for a in articles], batch_size=batch_size))
+        steps["parse"] = time.perf_counter() - started
+        for doc in docs:
+            t0 = time.perf_counter()
+            entities = entities_of(doc)
+            t1 = time.perf_counter()
+            extract_stances(doc, entities)
+            t2 = time.perf_counter()
+            detect(doc, entities)
+            t3 = time.perf_counter()
+            steps["entities"] += t1 - t0
+            steps["stance"] += t2 - t1
+            steps["detector"] += t3 - t2
+    return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 
 
 async def _end_to_end(
@@ -102,6 +126,8 @@ def main() -> None:
 
     raw_wps = raw_words_per_second(articles, args.batch_size)
     print(f"(a) raw nlp.pipe:             {raw_wps:10.0f} words/s")
+    steps = analysis_breakdown(articles[: min(len(articles), 60)], args.batch_size)
+    print("    ms per article: " + ", ".join(f"{k} {v}" for k, v in steps.items()))
 
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         workdir = Path(tmp)
@@ -125,6 +151,7 @@ def main() -> None:
         "two_worker_wps": round(two_wps, 1),
         "scaling_ratio": round(two_wps / e2e_wps, 3),
         "peak_rss_mb": round(rss or 0, 1),
+        "ms_per_article": steps,
     }
     print(orjson.dumps(figures).decode())
 

