@@ -302,6 +302,7 @@ def lexicon() -> _Lexicon:
         "range_cues",
         "orbit_cue",
         "submarine_launch",
+        "identification_cue",
     ):
         res[key] = re.compile(cues[key], re.IGNORECASE)
     units = _alternation(cues["distance_units"])
@@ -363,6 +364,14 @@ class _Candidate:
 
 def _weapons_in(sent: Span) -> list[_Weapon]:
     """Weapon mentions in a sentence, longest match first, non-overlapping (defence systems included)."""
+    memo = _doc_cache(sent.doc).setdefault("weapons", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _find_weapons(sent)
+    return list(memo[key])
+
+
+def _find_weapons(sent: Span) -> list[_Weapon]:
     lex = lexicon()
     text, base = sent.text, sent.start_char
     found: list[tuple[int, int, str, bool]] = []
@@ -381,12 +390,42 @@ def _weapons_in(sent: Span) -> list[_Weapon]:
         span = sent.doc.char_span(base + s, base + e, alignment_mode="expand")
         if span is None:
             continue
+        if not defence and _figurative(span.root):
+            continue  # "called the launch a missile aimed at the market leader"
         # "an intermediate-range ballistic missile target" is a defence-test target, not a launch
         nxt = sent.doc[span.end] if span.end < sent.end else None
         if nxt is not None and nxt.lower_ in ("target", "targets") and not defence:
             defence = True
         out.append(_Weapon(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
     return out
+
+
+def _figurative(head: Token) -> bool:
+    """A weapon noun used as a figure for something that is no weapon: the second object of a naming verb
+    ('called the plan a missile'), or the object of 'like' / 'as' ('rose like a rocket', 'described the
+    budget as a missile'). Naming a weapon ('called the Hwasong-18 its best missile') is literal."""
+    cues = lexicon().cues
+    verbs = set(cues["figurative_verbs"])
+    gov = head.head
+    if head.dep_ == "pobj" and gov.lower_ in cues["figurative_preps"]:
+        if gov.lower_ == "like":
+            return True
+        gov = gov.head
+    elif head.dep_ not in ("oprd", "dobj"):
+        return False
+    if gov.lemma_.lower() not in verbs:
+        return False
+    named = [c for c in gov.children if c.dep_ in ("dobj", "nsubjpass") and c.i != head.i and c.i < head.i]
+    if not named and head.dep_ == "dobj":
+        return False  # a single object: "saw the missile"
+    lex = lexicon()
+    for obj in named:
+        text = " ".join(t.text for t in obj.subtree)
+        if obj.pos_ == "PRON" or obj.tag_ in ("WDT", "WP") or lex.defence.search(text):
+            return False  # "which officials describe as a hypersonic weapon": the thing named is the weapon
+        if any(rx.search(text) for _k, rx in lex.weapons):
+            return False
+    return bool(named) or head.dep_ == "oprd"
 
 
 _GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
@@ -550,7 +589,8 @@ def _subject_of(tok: Token) -> Token | None:
             ]
             if names:
                 return names[-1]
-        if cur.dep_ in ("conj", "xcomp", "advcl", "acl", "relcl", "pcomp") and cur.head.i != cur.i:
+        # "acomp": "they were prepared / ready / poised to fire": the subject of the copula
+        if cur.dep_ in ("conj", "xcomp", "advcl", "acl", "relcl", "pcomp", "acomp") and cur.head.i != cur.i:
             if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBN":
                 return cur.head  # "missiles launched from X": the modified noun
             if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBD":
@@ -764,11 +804,19 @@ def _negation(trigger: Token, sent: Span) -> str | None:
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
     presupposing = set(cues["presupposing_nouns"])
+    temporal = set(cues["temporal_clause_marks"])
+    prev = trigger
     for anc in _ancestors(trigger, sent):
         if anc.pos_ in ("NOUN", "PROPN") and anc.lemma_.lower() in presupposing:
             break  # "rejected criticism of the launch": the launch itself is taken as given
+        # "rejected talks after launching missiles": a temporal clause is not what is denied
+        if (prev.dep_ == "prep" and prev.lower_ in temporal) or (
+            prev.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in temporal for c in prev.children)
+        ):
+            break
         if anc.lemma_.lower() in cues["denial_verbs"]:
             return "denied"
+        prev = anc
     return None
 
 
@@ -895,11 +943,16 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
         # "will meet to discuss North Korea's latest launch": a verb about the launch (discuss, condemn)
         # does not lend it its tense; verbs of doing, planning or expecting do
         keep = set(cues["occurrence_light_verbs"]) | set(cues["verb_triggers"]) | threat | possible
+        # "will deploy and test-launch missiles" parsed with "launch" modifying "missiles": the verb that
+        # governs the weapon is the event's own verb
+        weapon_modifier = trigger.dep_ in ("compound", "nmod", "amod") and bool(
+            _GENERIC_HEAD.fullmatch(trigger.head.text)
+        )
         for depth, tok in enumerate(chain[1:], 1):
             if tok.pos_ in ("VERB", "AUX"):
                 # "respond with missile launches": the launches are the instrument of the verb's action
                 instrument = chain[depth - 1].dep_ == "prep" and chain[depth - 1].lower_ == "with"
-                if tok.lemma_.lower() not in keep and not instrument:
+                if tok.lemma_.lower() not in keep and not instrument and not weapon_modifier:
                     chain = chain[:depth]
                 break
     if not is_verb:
@@ -1145,6 +1198,14 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
 
 def _dateline_tokens(sent: Span) -> set[int]:
     """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
+    memo = _doc_cache(sent.doc).setdefault("dateline_tokens", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _find_dateline(sent)
+    return memo[key]
+
+
+def _find_dateline(sent: Span) -> set[int]:
     doc = sent.doc
     for tok in sent[:14]:
         if tok.i == sent.start:
@@ -1857,7 +1918,22 @@ def _kind_of(c: _Candidate) -> str:
             return "space_launch_vehicle"
     if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(c.sent.text):
         return "slbm"  # "fired a ballistic missile from a submarine"
+    if kind == "ballistic_unspecified":
+        return _identified_kind(c.sent) or kind
     return kind
+
+
+def _identified_kind(sent: Span) -> str | None:
+    """'The missile, believed to be a KN-23, flew ...': the kind of the system a generic mention is
+    identified as."""
+    cue = lexicon().res["identification_cue"]
+    text, base = sent.text, sent.start_char
+    for w in _weapons_in(sent):
+        if w.defence or w.kind in ("ballistic_unspecified", "rocket_artillery"):
+            continue
+        if cue.search(text[max(0, w.start - base - 60) : w.start - base]):
+            return w.kind
+    return None
 
 
 def _evidence(sent: Span, trigger: Token) -> Evidence:

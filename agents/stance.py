@@ -41,6 +41,7 @@ _PASS_DEPS = frozenset({"conj", "appos", "compound:prt"})
 _NAME_DROP_DEPS = frozenset({"relcl", "appos", "acl", "punct", "advcl", "parataxis"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
 _POSSESSIVES = frozenset({"his", "her", "its", "their", "our", "my"})
+_QUANTIFIERS = frozenset({"both", "two", "three", "all"})  # "the two countries opposed ..."
 _CONTENT_PREPS = frozenset({"of", "including"})  # "the lifting OF sanctions", "action INCLUDING strikes"
 _NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
 _COPULAS = frozenset(
@@ -173,6 +174,8 @@ class Lexicon:
     independent_roles: frozenset[str] = frozenset()
     anaphors: frozenset[str] = frozenset()
     quoting_verbs: frozenset[str] = frozenset()
+    attitude_adjectives: frozenset[str] = frozenset()
+    light_nouns: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -231,6 +234,8 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
         anaphors=frozenset(w.lower() for w in cues.get("anaphors", [])),
         quoting_verbs=frozenset(w.lower() for w in cues.get("quoting_verbs", [])),
+        attitude_adjectives=frozenset(w.lower() for w in cues.get("attitude_adjectives", [])),
+        light_nouns=frozenset(w.lower() for w in cues.get("light_nouns", [])),
         question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
         neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
         independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),
@@ -600,9 +605,19 @@ class _Context:
 
     def is_speaker_verb(self, tok: Token) -> bool:
         if tok.pos_ not in ("VERB", "AUX"):
-            return False
+            return tok.pos_ == "ADJ" and self.is_attitude(tok)
         verbs = self.lex.speaker_verbs | self.lex.action_verbs
-        return self.pred_key(tok) in verbs or tok.lemma_.lower() in verbs
+        return self.pred_key(tok) in verbs or tok.lemma_.lower() in verbs or self.is_attitude(tok)
+
+    def is_attitude(self, tok: Token) -> bool:
+        """A copula with an attitude adjective ("Guterres WAS deeply CONCERNED by the launch", "Seoul
+        REMAINS COMMITTED to ..."): its subject holds the attitude."""
+        attitudes = self.lex.attitude_adjectives
+        if tok.lower_ in attitudes and any(c.dep_ == "auxpass" for c in tok.children):
+            return True  # parsed as a passive: "Guterres was CONCERNED by the launch"
+        return tok.lemma_.lower() in _COPULAS and any(
+            c.dep_ == "acomp" and c.lemma_.lower() in attitudes for c in tok.children
+        )
 
     def _build_history(self) -> None:
         for tok in self.doc:
@@ -669,6 +684,11 @@ def subject_of(verb: Token, lex: Lexicon | None = None) -> Token | None:
     """
     reporting = lex.reporting_verbs if lex is not None else frozenset()
     quoting = lex.quoting_verbs if lex is not None else frozenset()
+    if lex is not None and verb.lower_ in lex.attitude_adjectives:
+        # "Guterres was concerned BY the launch": the one concerned, not the passive's agent
+        holder = next((c for c in verb.children if c.dep_ in ("nsubjpass", "nsubj")), None)
+        if holder is not None:
+            return holder
     if (
         verb.dep_ == "pcomp"
         and verb.head.lower_ == "as"
@@ -745,6 +765,8 @@ class _Scorer:
     def valence(self, head: Token, role: str, via: Token | None = None) -> int:
         """The valence ``head`` gives a phrase in ``role`` (reached through its child ``via``); a copula
         lends its adjective's ('are destructive TO')."""
+        if role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS and _describes(head, via):
+            return 0  # "CONSIDERED the sanctions a declaration of war": a description, judged by its words
         if via is not None and via.dep_ in _OBJECT_DEPS:
             dep_specific = self._own_valence(head, via.dep_)
             if dep_specific:
@@ -799,7 +821,14 @@ class _Scorer:
         return 0
 
     def word_eval(self, tok: Token) -> int:
-        return self.lex.evaluative.get(tok.lemma_.lower(), self.lex.evaluative.get(tok.lower_, 0))
+        lemma = tok.lemma_.lower()
+        if lemma in self.lex.light_nouns:  # "an ACT of aggression", "the HEIGHT of absurdity"
+            for prep in tok.children:
+                if prep.dep_ == "prep" and prep.lower_ == "of":
+                    for pobj in prep.children:
+                        if pobj.dep_ == "pobj":
+                            return self.lex.evaluative.get(pobj.lemma_.lower(), 0)
+        return self.lex.evaluative.get(lemma, self.lex.evaluative.get(tok.lower_, 0))
 
     def modifier_eval(self, tok: Token, skip: Token | None = None) -> int:
         """Judgements of a noun by its modifiers: amod adjectives and relative clauses (but ``skip``, the
@@ -931,7 +960,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
         )
     ) or _denied_or_required_existence(tok, scorer)
-    frozen = evaluated = False
+    frozen = evaluated = judged_cue = False
     entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
     holder: _Speaker | None = None
     holder_verb: Token | None = None
@@ -984,7 +1013,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             marks | {c.lower_ for c in node.children if c.dep_ == "advmod" and c.i < node.i}
         ) & lex.question_marks:
             return None  # "asked WHETHER talks were planned", "no decision on WHETHER to strike": no side
-        cancels = lex.neutralizers.get(ctx.pred_key(head), lex.neutralizers.get(head.lemma_.lower(), frozenset()))
+        cancels = lex.neutralizers.get(ctx.pred_key(head)) or lex.neutralizers.get(head.lemma_.lower(), ())
         if via.dep_ in cancels or (via.dep_ == "prep" and via.lower_ in cancels):
             return None  # "DECLINED to condemn the launch", "NOTED the decision": no side taken
         if rel == "advcl" and marks & lex.goal_marks:
@@ -1013,6 +1042,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             evals = []
             if role == "subject":
                 evals.append(scorer.predicate_eval(head))
+                if head.pos_ in ("ADJ", "NOUN") and head.dep_ in ("ccomp", "xcomp", "oprd"):
+                    # a verbless clause: "considers [the sanctions UNJUST]", "called [talks a MISTAKE]"
+                    evals.append(_sign(scorer.word_eval(head) + scorer.modifier_eval(head)))
             elif role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS:
                 evals.append(scorer.describe_eval(head, skip=via))
             if head.pos_ in ("NOUN", "PROPN"):
@@ -1021,6 +1053,8 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                 if ev:
                     votes.append(sign * ev)
                     judged = True
+                    # "the decision to PULL OUT of talks was a MISTAKE": the judgement covers the cue
+                    judged_cue = judged_cue or cue
         asked_of = (  # "urged North Korea TO ABANDON ...": what a speaker asks of someone is not theirs
             head.dep_ == "xcomp"
             and ctx.is_speaker_verb(head.head)
@@ -1055,7 +1089,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         if rel != "conj":
             entered_as = role
         node = head
-    if cue:
+    if cue and not judged_cue:
         votes.append(sign)
     if not votes:
         return None
@@ -1072,6 +1106,19 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     return _Reading(
         speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
     )
+
+
+def _describes(verb: Token, via: Token | None = None) -> bool:
+    """Whether a describing verb has its description ('called it A MISTAKE', 'regarded it AS ...'), also
+    as a verbless clause ('considers [the sanctions UNJUST]') or an 'as' the parser hung on the object."""
+    if via is not None and via.dep_ in ("ccomp", "xcomp") and via.pos_ in ("ADJ", "NOUN"):
+        return True
+    for c in verb.children:
+        if c.dep_ == "oprd" or (c.dep_ == "prep" and c.lower_ == "as"):
+            return True
+        if c.dep_ == "dobj" and any(x.dep_ == "prep" and x.lower_ == "as" for x in c.children):
+            return True
+    return False
 
 
 def _denied_or_required_existence(tok: Token, scorer: _Scorer) -> bool:
@@ -1111,16 +1158,18 @@ def _speakers_for(
         else:
             holder = _continued_quote_speaker(sent, ctx) or _trailing_reporter(tok, sent, ctx) or _AUTHOR
     # "the government", "his government", "our country": the side of whoever reports it
-    holder_words = holder.canonical.lower().split()
-    generic = (
-        holder.affiliation is None
-        and bool(holder_words)
-        and " ".join(holder_words[1:] if holder_words[0] in _POSSESSIVES else holder_words)
-        in ctx.lex.generic_holders
+    holder_words = [w for w in holder.canonical.lower().split() if w not in _POSSESSIVES | _QUANTIFIERS]
+    phrase = " ".join(holder_words)
+    singular = phrase[:-3] + "y" if phrase.endswith("ies") else phrase.removesuffix("s")
+    generic = holder.affiliation is None and bool(holder_words) and (
+        phrase in ctx.lex.generic_holders or singular in ctx.lex.generic_holders
     )
-    reporters = [s for s in outer if s.canonical]
+    reporters = [s for s in outer if s.canonical and s.canonical != holder.canonical]
     if generic and reporters:
         holder = reporters[0]  # "Wong said the government welcomed ...": her government
+    elif generic and pronoun is not None:
+        resolved = ctx.resolve_pronoun(pronoun)  # "He said the two countries opposed ..."
+        holder = resolved if resolved.canonical else holder
     result = [holder]
     keys = {holder.canonical or holder.surface}
     for spk in outer:
@@ -1147,6 +1196,8 @@ def _states_position(verb: Token, ctx: _Context) -> bool:
     auxes = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
     if any(a.tag_ == "MD" for a in auxes):
         return True
+    if ctx.is_attitude(verb):
+        return True  # an attitude is a position in any tense ("said Moscow was opposed to ...")
     if any(a.lemma_.lower() == "have" or a.tag_ == "VBD" for a in auxes):
         return False
     return verb.tag_ in ("VBZ", "VBP") or any(a.tag_ in ("VBZ", "VBP") for a in auxes)
@@ -1157,7 +1208,14 @@ def _spokesperson_of(
 ) -> list[_Speaker]:
     """'Mao Ning said China does not support ...': a person of unstated affiliation who reports a state's
     standing position speaks for that state (analysts and other outside voices excepted)."""
-    state = not holder.person and holder.affiliation is not None and holder.canonical in ctx.alias_values
+    state = (
+        not holder.person
+        and holder.affiliation is not None
+        and (
+            holder.canonical in ctx.alias_values
+            or ctx.affiliation_of_text(holder.canonical) == holder.affiliation
+        )
+    )
     if not state or reporter.affiliation is not None or not reporter.person or not reporter.canonical:
         return []
     if any(s.canonical == reporter.canonical for s in speakers):
@@ -1182,6 +1240,9 @@ def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None
         if t.lemma_.lower() not in ctx.lex.reporting_verbs or tok in t.subtree:
             continue
         subj = subject_of(t, ctx.lex)
+        prev = t.doc[t.i - 1]
+        if subj is None and prev.pos_ in ("NOUN", "PROPN") and ctx.is_agent(prev):
+            subj = prev  # "..., the bloc's MINISTERS said": the parser hung the subject elsewhere
         if subj is not None and subj.i > tok.i:
             return ctx.speaker_of_subject(subj, None)
     return None

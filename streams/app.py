@@ -146,6 +146,19 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     return pipeline
 
 
+def internal_topics(app: faust.App) -> dict[str, dict[str, str]]:
+    """The app's own topics (table changelogs, repartition topics) with their configs, so they can be
+    created and seen in metadata before the worker subscribes."""
+    topics: dict[str, dict[str, str]] = {}
+    for table in app.tables.values():
+        topics[table.changelog_topic.get_topic_name()] = {"cleanup.policy": "compact"}
+    for agent in app.agents.values():
+        channel = agent.channel
+        if getattr(channel, "internal", False):
+            topics[channel.get_topic_name()] = {}
+    return topics
+
+
 def run_worker(pipeline: Pipeline) -> None:
     """Run the worker until SIGINT/SIGTERM (blocks). The model is loaded before the worker joins."""
     _ = pipeline.nlp

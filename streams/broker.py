@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,12 +69,24 @@ async def wait_for_broker(settings: Settings, bootstrap: list[str], timeout: flo
     raise BrokerError(f"broker {','.join(bootstrap)} did not answer within {timeout:.0f}s: {last!r}")
 
 
-async def ensure_topics(settings: Settings, bootstrap: list[str] | None = None) -> list[str]:
-    """Create the catalog's topics that do not exist yet; return the names created.
+async def ensure_topics(
+    settings: Settings,
+    bootstrap: list[str] | None = None,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Create the catalog's topics (and ``extra``: name → topic config) that do not exist yet, wait until
+    the broker's metadata shows every one of them, and return the names created.
+
+    Waiting matters on Apache Kafka: topic creation completes asynchronously, and a Faust worker that
+    subscribes before its topics appear in metadata leaves them out of its assignment until the next
+    metadata refresh (minutes), so its agents on those topics would sit idle.
 
     Existing topics are left as they are (a warning is logged when their partition count differs from
     the setting: Faust tables need co-partitioned topics).
     """
+    specs = {settings.topic(spec.name): spec.config(settings) for spec in CATALOG}
+    specs.update({name: dict(config) for name, config in (extra or {}).items()})
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap or settings.bootstrap_servers, **settings.aiokafka_security()
     )
@@ -83,13 +95,13 @@ async def ensure_topics(settings: Settings, bootstrap: list[str] | None = None) 
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(
-                settings.topic(spec.name),
+                name,
                 num_partitions=settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs=spec.config(settings),
+                topic_configs=dict(config),
             )
-            for spec in CATALOG
-            if settings.topic(spec.name) not in existing
+            for name, config in specs.items()
+            if name not in existing
         ]
         created: list[str] = []
         if wanted:
@@ -99,9 +111,18 @@ async def ensure_topics(settings: Settings, bootstrap: list[str] | None = None) 
                     created.append(name)
                 elif code != TOPIC_ALREADY_EXISTS:
                     raise BrokerError(f"could not create topic {name}: error code {code}")
-        for topic in await admin.describe_topics([settings.topic(s.name) for s in CATALOG]):
+        deadline = time.monotonic() + timeout
+        while True:
+            described = await admin.describe_topics(list(specs))
+            missing = [t["topic"] for t in described if t.get("error_code") or not t.get("partitions")]
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                raise BrokerError(f"topics not visible in metadata after {timeout:.0f}s: {', '.join(missing)}")
+            await asyncio.sleep(0.2)
+        for topic in described:
             count = len(topic.get("partitions", []))
-            if count and count != settings.partitions:
+            if count != settings.partitions:
                 log.warning(
                     "topic %s has %d partitions, WIREWATCH_PARTITIONS is %d",
                     topic["topic"],

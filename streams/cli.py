@@ -61,13 +61,14 @@ def broker_for_run(settings: Settings) -> Iterator[Settings]:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from .app import create_pipeline, run_worker
+    from .app import create_pipeline, internal_topics, run_worker
 
     with broker_for_run(settings) as live:
         if not port_is_free(live.web_port, live.web_host):
             # A second worker on the same host: take a free port rather than fail.
             live = live.with_(web_port=free_port(live.web_host))
         pipeline = create_pipeline(live)
+        asyncio.run(ensure_topics(live, extra=internal_topics(pipeline.app)))
         if live.feeds:
             from .feeds.runner import register_runner
 

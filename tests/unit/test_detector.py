@@ -635,6 +635,34 @@ def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> No
             "threatened",
             "North Korea",
         ),
+        # a generic mention identified as a named system takes the system's kind
+        (
+            "The missile, thought to be a KN-25, flew 350 km, Seoul said of Pyongyang's launch.",
+            "srbm",
+            "occurred",
+            "North Korea",
+        ),
+        # a rocket force is the branch that fires ballistic missiles, not a rocket
+        (
+            "China's Rocket Force fired into the sea east of Taiwan on Friday.",
+            "ballistic_unspecified",
+            "occurred",
+            "China",
+        ),
+        # "prepared to fire" said by the launcher itself
+        (
+            "Tehran's Guards said they were prepared to fire missiles at U.S. ships.",
+            "ballistic_unspecified",
+            "threatened",
+            "Iran",
+        ),
+        # "test-launch" misparsed as a modifier of the weapon keeps the future of the weapon's verb
+        (
+            "Moscow will build and test-launch medium-range missiles, the Kremlin told reporters.",
+            "irbm",
+            "threatened",
+            "Russia",
+        ),
     ],
 )
 def test_generalisation_rules_positive(
@@ -697,3 +725,28 @@ def test_triggers_about_one_weapon_share_the_grammatical_actor(nlp: Language) ->
 
 def test_defence_system_and_its_generic_noun_are_one_defence_mention(nlp: Language) -> None:
     assert "missile_defence" in suppressed(nlp, "Patriot missiles were fired over Riyadh on Saturday.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The carmaker launched a new van on Monday; rivals called the launch a missile aimed at their sales.",
+        "Critics described the budget as a missile fired at the middle class.",
+        "Her approval rating rose like a rocket after the debate.",
+    ],
+)
+def test_a_weapon_used_as_a_figure_raises_nothing(nlp: Language, text: str) -> None:
+    assert run(nlp, text).findings == []
+
+
+def test_naming_a_weapon_is_literal(nlp: Language) -> None:
+    finding = only(nlp, "Pyongyang launched what it called a new hypersonic missile on Tuesday.")
+    assert (finding.kind, finding.modality, finding.actor) == ("hypersonic", "occurred", "North Korea")
+    named = only(nlp, "China tested its DF-27, which analysts describe as a hypersonic missile.")
+    assert named.kind == "hypersonic"
+
+
+def test_a_denial_verb_does_not_reach_into_a_temporal_clause(nlp: Language) -> None:
+    finding = only(nlp, "North Korea rejected the talks after launching two ballistic missiles on Monday.")
+    assert (finding.modality, finding.actor) == ("occurred", "North Korea")
+    assert "denied" in suppressed(nlp, "Iran denied that it had fired a missile when the drill began.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -475,3 +476,123 @@ def test_seed(
 
 def test_seed_background_raises_no_author_stance(seed_stances: list[Stance]) -> None:
     assert not [s for s in seed_stances if not s.speaker]
+
+
+# --- generalisation rules (each found on statements the tagger had not seen) -------------------------------
+def stance_of(found: list[Stance], name: str, target: str) -> str | None:
+    """The stance of ``name`` toward ``target``, or None when the tagger found none."""
+    hits = [s for s in found if s.target == target and (name in s.speaker_canonical or name in s.speaker)]
+    return hits[0].stance if hits else None
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "target", "expected"),
+    [
+        # a reporting participle the parser hangs on the reported clause belongs to the reporter
+        ("Minister Ana Ruiz said Madrid would keep up the pressure on Tehran, adding that existing sanctions "
+         "must be fully enforced.", "Ruiz", "sanctions", FAVOR),
+        # a negated governing noun flips what it governs
+        ("The envoy said Seoul saw no point in extending the sanctions.", "envoy", "sanctions", AGAINST),
+        # denying or demanding that something exist takes a side on it
+        ("Park said there would be no talks with the North this year.", "Park", "diplomacy", AGAINST),
+        ("Park said there must be a dialogue with the North.", "Park", "diplomacy", FAVOR),
+        # an infinitive a verb takes as its complement is not a purpose clause
+        ("Ruiz said Spain would not hesitate to use military force.", "Ruiz", "military_action", FAVOR),
+        # a judging verb with a pronoun object judges the last target mentioned
+        ("North Korea fired a missile on Sunday. Ruiz condemned it in a statement.", "Ruiz", "provocation",
+         AGAINST),
+        # a preposition hanging from a phrasal verb's particle ("pull OUT of")
+        ("Ruiz said the decision to pull out of the negotiations was a mistake.", "Ruiz", "diplomacy", FAVOR),
+        # "meet" a named person is diplomacy
+        ("Ruiz said she was ready to meet Kim Jong Un in Singapore.", "Ruiz", "diplomacy", FAVOR),
+        # the one quoted "as saying" is the speaker
+        ("Yonhap quoted a senior official as saying the talks were a waste of time.", "official", "diplomacy",
+         AGAINST),
+        # a trailing reporter the parser hangs under the clause it reports
+        ("The European Union stands ready to support new sanctions on the Korean Peninsula, the bloc's "
+         "foreign ministers said in a joint statement.", "ministers", "sanctions", FAVOR),
+        # "his government" is the reporter's side
+        ("Minister Ana Ruiz said her government opposes any military action.", "Ruiz", "military_action",
+         AGAINST),
+        # an attitude adjective makes its subject the holder, also when parsed as a passive
+        ("Ruiz said Berlin was deeply concerned by the latest missile launch.", "Berlin", "provocation",
+         AGAINST),
+        # lexicon entries: subject verbs of harm, viability, wanting
+        ("Ruiz said the new sanctions would only complicate the search for peace.", "Ruiz", "sanctions",
+         AGAINST),
+        ("Ruiz said a negotiated settlement was the only viable option.", "Ruiz", "diplomacy", FAVOR),
+        ("Minister Ana Ruiz said she would love a new round of talks with Tehran.", "Ruiz", "diplomacy",
+         FAVOR),
+        # a light noun takes the judgement of its "of" phrase
+        ("Ruiz called the blockade an act of aggression and said the sanctions were an act of war.", "Ruiz",
+         "sanctions", AGAINST),
+        # "he said the two countries ...": a plural generic holder is the side of the pronoun's referent
+        ("Minister Ana Ruiz met her Italian counterpart. She said the two countries opposed new sanctions.",
+         "Ruiz", "sanctions", AGAINST),
+    ],
+)
+def test_generalisation_rules(nlp: Language, text: str, name: str, target: str, expected: str) -> None:
+    assert stance_of(stances(nlp, text), name, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("Asked whether new sanctions were planned, Hart said she had nothing to add.", "sanctions"),
+        ("Hart said the cabinet had made no decision on whether to order strikes.", "military_action"),
+        ("Asked about possible air strikes, Hart said she would not speculate.", "military_action"),
+        ("Hart declined to condemn the missile test.", "provocation"),
+        ("Hart said Tokyo had noted the decision to resume talks.", "diplomacy"),
+        ("Hart said there will be talks with the North next month.", "diplomacy"),  # a forecast
+        ("Hart said Tokyo was reviewing the proposal for new talks.", "diplomacy"),
+    ],
+)
+def test_questions_refusals_and_forecasts_take_no_side(nlp: Language, text: str, target: str) -> None:
+    found = stances(nlp, text)
+    assert stance_of(found, "Hart", target) is None
+    assert not [s for s in found if s.target == target and s.stance != "neutral"]
+
+
+def test_person_reporting_a_state_position_speaks_for_it(nlp: Language) -> None:
+    found = stances(nlp, "Lin said Beijing firmly opposes new sanctions on Pyongyang.")
+    lin = find(found, "Lin", "sanctions")
+    assert lin.stance == AGAINST and lin.affiliation == "China"
+    # an outside voice does not ...
+    found = stances(nlp, "Professor Anna Berg said Beijing firmly opposes new sanctions on Pyongyang.")
+    assert stance_of(found, "Berg", "sanctions") is None
+    # ... nor does a report of another state's past act
+    found = stances(nlp, "Lind said Pyongyang has threatened to resume its missile tests.")
+    assert stance_of(found, "Lind", "provocation") is None
+
+
+def test_role_named_in_apposition_when_ner_misses_the_name(nlp: Language) -> None:
+    text = "Iran's deputy foreign minister, Kazem Gharibabadi, rejected the sanctions."
+    doc = nlp(text)
+    # simulate the statistical NER calling the name an organisation
+    ents = [dataclasses.replace(e, label="ORG") if e.label == "PERSON" else e for e in entities_of(doc)]
+    found = extract_stances(doc, ents)
+    s = find(found, "Gharibabadi", "sanctions")
+    assert s.speaker_canonical == "Kazem Gharibabadi"
+    assert s.stance == AGAINST and s.affiliation == "Iran"
+
+
+def test_hyphenated_name_split_by_the_parser(nlp: Language) -> None:
+    found = stances(nlp, "Moon Jae-in welcomed the agreement as a step toward lasting peace.")
+    s = find(found, "Moon", "diplomacy")
+    assert s.speaker_canonical == "Moon Jae-in" and s.stance == FAVOR
+
+
+def test_describing_verb_is_no_endorsement(nlp: Language) -> None:
+    # "considered the sanctions a ..." describes them; the words of the description decide
+    for text in (
+        "Minister Ana Ruiz considers the new sanctions unjust.",
+        "Minister Ana Ruiz considered the sanctions a grave mistake.",
+    ):
+        assert stance_of(stances(nlp, text), "Ruiz", "sanctions") == AGAINST, text
+
+
+def test_description_judges_its_object_not_itself(nlp: Language) -> None:
+    # "a violation OF the agreement" must not turn the speaker against the agreement
+    found = stances(nlp, "Seoul called the North's artillery fire a clear violation of the truce agreement.")
+    assert stance_of(found, "South Korea", "provocation") == AGAINST
+    assert stance_of(found, "South Korea", "diplomacy") != AGAINST
