@@ -9,16 +9,16 @@ actors in ``data/actors.json``: extend those, not this module.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
+
+from . import lexicons
 
 KINDS = (
     "icbm",
@@ -239,7 +239,7 @@ class DetectorConfig:
 
 
 def _load_json(name: str) -> dict[str, Any]:
-    return json.loads((files("wirewatch.agents") / "data" / name).read_text(encoding="utf-8"))
+    return lexicons.load(name)  # shipped data file + the user's extension (WIREWATCH_LEXICON_DIR)
 
 
 @dataclass(frozen=True)
@@ -333,6 +333,9 @@ def lexicon() -> _Lexicon:
             name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
         },
     )
+
+
+lexicons.on_change(lexicon.cache_clear)
 
 
 # --------------------------------------------------------------------------------------------- helpers

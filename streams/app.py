@@ -95,11 +95,20 @@ def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> T
     )
 
 
+def load_nlp(settings: Settings) -> Language:
+    """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
+    ``wirewatch analyze`` and ``wirewatch eval`` all run."""
+    from wirewatch.agents import lexicons
+    from wirewatch.agents.nlp import load_pipeline
+
+    lexicons.configure(settings.lexicon_dir or None)
+    return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+
+
 def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | None = None) -> Pipeline:
     """Build the app for ``settings`` (with a resolved ``broker``) and register every agent."""
     from wirewatch.agents import alert as alert_agent
     from wirewatch.agents import enrich as enrich_agent
-    from wirewatch.agents.nlp import load_pipeline
 
     from .feeds.push import register_push
     from .web import register_dashboard
@@ -131,12 +140,7 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
         alerts=_raw_topic(app, ALERTS, settings),
         incidents=_raw_topic(app, INCIDENTS, settings, compacting=True),
         deadletter=_raw_topic(app, DEADLETTER, settings),
-        nlp_loader=nlp_loader
-        or (
-            lambda: load_pipeline(
-                settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ()
-            )
-        ),
+        nlp_loader=nlp_loader or (lambda: load_nlp(settings)),
     )
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)

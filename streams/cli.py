@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from wirewatch.agents.lexicons import LexiconError
+
 from .broker import (
     BrokerError,
     EmbeddedBroker,
@@ -185,12 +187,13 @@ def analyze_inputs(paths: Sequence[str], feed: str) -> list[Article]:
 
 def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     from wirewatch.agents.alert import alerts_for_records
+    from wirewatch.agents.enrich import detector_config
     from wirewatch.agents.enrichment import enrich_articles
-    from wirewatch.agents.nlp import load_pipeline
 
+    from .app import load_nlp
     from .validation import InvalidRecord, parse_article
 
-    nlp = load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    nlp = load_nlp(settings)
     articles = []
     for article in analyze_inputs(args.files, args.feed):
         try:  # the same validation the enrich agent applies
@@ -204,7 +207,7 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
         except InvalidRecord as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    records = enrich_articles(nlp, articles, batch_size=settings.batch_size)
+    records = enrich_articles(nlp, articles, batch_size=settings.batch_size, config=detector_config(settings))
     alerts, incidents = alerts_for_records(records, settings)
     out = {"articles": records, "alerts": alerts, "incidents": incidents}
     sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -212,13 +215,13 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from wirewatch.agents.nlp import load_pipeline
+    from .app import load_nlp
 
     if args.what == "alerts":
         from wirewatch.agents.eval_alerts import evaluate
     else:
         from wirewatch.agents.eval_stance import evaluate  # type: ignore[no-redef]
-    nlp = load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    nlp = load_nlp(settings)
     out: TextIO = sys.stdout
     evaluate(Path(args.file), nlp=nlp, out=out, progress=not args.no_progress)
     return 0
@@ -285,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 1
+    except LexiconError as exc:
+        print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
     except FeedConfigError as exc:
         print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)
         return 2

@@ -47,6 +47,9 @@ class Settings:
     max_record_bytes: int = 8_388_608
     model: str = ""
     gazetteer: str = ""
+    #: Directory of user lexicon files merged into the shipped ones (actors.json, detector_cues.json,
+    #: stance_targets.json, stance_cues.json).
+    lexicon_dir: str = ""
     batch_size: int = 16
     #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
     #: added latency when traffic is light.

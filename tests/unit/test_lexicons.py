@@ -1,0 +1,61 @@
+"""User lexicon files extend the shipped ones (WIREWATCH_LEXICON_DIR)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents import lexicons
+from wirewatch.agents.detector import detect
+from wirewatch.agents.nlp import entities_of, load_pipeline
+from wirewatch.streams.app import load_nlp
+from wirewatch.streams.settings import Settings
+
+# A made-up state, so only the user's watch-list entry can make it an actor.
+TEXT = "Freedonia fired two ballistic missiles into the sea on Monday, its neighbours said."
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline()
+
+
+@pytest.fixture(autouse=True)
+def no_user_dir() -> Iterator[None]:
+    yield
+    lexicons.configure(None)
+
+
+def test_merge_extends_lists_and_objects_without_losing_shipped_entries() -> None:
+    base = {"states": {"A": {"aliases": ["a"]}}, "cues": ["x"], "n": 1}
+    extra = {"states": {"A": {"aliases": ["aa"]}, "B": {"aliases": ["b"]}}, "cues": ["x", "y"], "n": 2}
+    assert lexicons.merge(base, extra) == {
+        "states": {"A": {"aliases": ["a", "aa"]}, "B": {"aliases": ["b"]}},
+        "cues": ["x", "y"],
+        "n": 2,
+    }
+    assert base["cues"] == ["x"]
+
+
+def test_user_actor_file_reaches_the_detector(nlp: Language, tmp_path: Path) -> None:
+    doc = nlp(TEXT)
+    before = {f.actor for f in detect(doc, entities_of(doc)).findings}
+    assert "Freedonia" not in before
+    (tmp_path / "actors.json").write_text(json.dumps({"states": {"Freedonia": {"aliases": ["Freedonia"]}}}))
+    load_nlp(Settings(lexicon_dir=str(tmp_path)))  # what the worker and the CLI call
+    doc = nlp(TEXT)
+    assert {f.actor for f in detect(doc, entities_of(doc)).findings} == {"Freedonia"}
+    assert "North Korea" in lexicons.load("actors.json")["states"]  # shipped entries kept
+
+
+def test_bad_user_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "detector_cues.json").write_text("{not json")
+    lexicons.configure(tmp_path)
+    with pytest.raises(lexicons.LexiconError, match=r"detector_cues\.json"):
+        lexicons.load("detector_cues.json")
+    with pytest.raises(lexicons.LexiconError, match="not a directory"):
+        lexicons.configure(tmp_path / "missing")
