@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
+from .evidence import Evidence
 
 KINDS = (
     "icbm",
@@ -80,22 +81,6 @@ def default_severity(kind: str, modality: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A sentence of the article that supports a finding (char offsets into the article text)."""
-
-    text: str
-    start: int
-    end: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(text=str(data["text"]), start=int(data["start"]), end=int(data["end"]))
 
 
 def _empty_details() -> dict[str, Any]:

@@ -27,12 +27,13 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
+from . import lexicons
+from .evidence import Evidence
 from .nlp import EntityMention, normalise_name
 
 FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
@@ -91,18 +92,6 @@ _STRIP = " \t\n\"'“”‘’«»,.:;()[]"
 
 
 # ----------------------------------------------------------------------------------------------- records
-@dataclass(frozen=True)
-class Evidence:
-    """One evidence sentence with its character offsets in the article text."""
-
-    text: str
-    start: int
-    end: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end}
-
-
 @dataclass(frozen=True)
 class Stance:
     """The aggregated stance of one speaker toward one target in one article."""
@@ -182,6 +171,7 @@ class Lexicon:
     quoting_verbs: frozenset[str] = frozenset()
     attitude_adjectives: frozenset[str] = frozenset()
     light_nouns: frozenset[str] = frozenset()
+    predicative_only: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
 
@@ -242,6 +232,7 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         quoting_verbs=frozenset(w.lower() for w in cues.get("quoting_verbs", [])),
         attitude_adjectives=frozenset(w.lower() for w in cues.get("attitude_adjectives", [])),
         light_nouns=frozenset(w.lower() for w in cues.get("light_nouns", [])),
+        predicative_only=frozenset(w.lower() for w in cues.get("predicative_only", [])),
         question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
         neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
         independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),
@@ -254,15 +245,18 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
 
 
 def _read_json(path: str | Path | None, resource: str) -> dict[str, Any]:
-    if path is not None:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    return json.loads((files("wirewatch.agents") / "data" / resource).read_text(encoding="utf-8"))
+    if path is None:
+        return lexicons.load(resource)  # shipped data file + the user's extension (WIREWATCH_LEXICON_DIR)
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=4)
 def load_lexicon(targets_path: str | None = None, cues_path: str | None = None) -> Lexicon:
     """Load the lexicon from the shipped data files, or from the given paths (cached)."""
     return build_lexicon(_read_json(targets_path, TARGETS_RESOURCE), _read_json(cues_path, CUES_RESOURCE))
+
+
+lexicons.on_change(load_lexicon.cache_clear)
 
 
 # ----------------------------------------------------------------------------------------------- speakers
@@ -824,6 +818,9 @@ class _Scorer:
             entry = entries.get(k)
             if entry is not None:
                 return int(entry.get(role, 0))
+        base = lemma.removeprefix("re").removeprefix("-")
+        if head.pos_ == "VERB" and base != lemma and len(base) >= 4 and base in entries:
+            return int(entries[base].get(role, 0))  # "REimpose sanctions", "RE-enter the talks"
         return 0
 
     def word_eval(self, tok: Token) -> int:
@@ -845,6 +842,8 @@ class _Scorer:
                 continue
             if c.dep_ == "amod":
                 for a in [c, *(x for x in c.children if x.dep_ == "conj")]:
+                    if a.lemma_.lower() in self.lex.predicative_only:
+                        continue  # "a POSSIBLE launch" hedges, "a deal is possible" judges
                     total += self.word_eval(a) * (-1 if self.negated(a) else 1)
             elif c.dep_ == "relcl" and any(
                 x.lower_ in _RELATIVE for x in c.children if x.dep_ in _SUBJECT_DEPS

@@ -1,9 +1,9 @@
 """The stance tagger on our own held-out statements (``tests/data/holdout_stance.jsonl``).
 
 The file holds statements written for wirewatch in the style of wire copy, labelled by the conventions of
-``../shared/eval/README.md``; ids ho-s-001..070, 071..100, 101..130, 131..150 and 151..170 are five batches
-written at different times, each scored before any rule was changed because of it. The floors sit a little
-below the figures reached, so that a change that loses several statements fails CI.
+``../shared/eval/README.md``; ids ho-s-001..070, 071..100, 101..130, 131..150, 151..170 and 171..190 are six
+batches written at different times, each scored before any rule was changed because of it. The floors
+sit a little below the figures reached, so that a change that loses several statements fails CI.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from wirewatch.agents.nlp import load_pipeline
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_stance.jsonl"
 TARGETS = {"sanctions", "diplomacy", "denuclearization", "military_action", "provocation"}
-# reached when the floors were set (170 statements): macro-F1 0.897, accuracy 0.865, F1 favor 0.896,
-# against 0.899, neutral 0.753
+# reached when the floors were set (190 statements): macro-F1 0.894, accuracy 0.858, F1 favor 0.887,
+# against 0.901, neutral 0.736
 MACRO_F1_FLOOR = 0.86
 ACCURACY_FLOOR = 0.82
-CLASS_F1_FLOOR = {"favor": 0.85, "against": 0.85, "neutral": 0.68}
+CLASS_F1_FLOOR = {"favor": 0.85, "against": 0.86, "neutral": 0.66}
 
 
 @pytest.fixture(scope="module")

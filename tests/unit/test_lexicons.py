@@ -59,3 +59,18 @@ def test_bad_user_file_is_a_clear_error(tmp_path: Path) -> None:
         lexicons.load("detector_cues.json")
     with pytest.raises(lexicons.LexiconError, match="not a directory"):
         lexicons.configure(tmp_path / "missing")
+
+
+def test_user_stance_file_adds_a_target_term(nlp: Language, tmp_path: Path) -> None:
+    from wirewatch.agents.stance import extract_stances
+
+    text = 'Minister Ana Lopez said: "We firmly oppose the blockade of the northern ports."'
+
+    def sanctions_stances() -> set[str]:
+        doc = nlp(text)
+        return {s.stance for s in extract_stances(doc, entities_of(doc)) if s.target == "sanctions"}
+
+    assert sanctions_stances() == set()
+    (tmp_path / "stance_targets.json").write_text(json.dumps({"targets": {"sanctions": {"terms": ["blockade"]}}}))
+    load_nlp(Settings(lexicon_dir=str(tmp_path)))
+    assert sanctions_stances() == {"against"}

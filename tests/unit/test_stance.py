@@ -526,6 +526,9 @@ def stance_of(found: list[Stance], name: str, target: str) -> str | None:
         # a light noun takes the judgement of its "of" phrase
         ("Ruiz called the blockade an act of aggression and said the sanctions were an act of war.", "Ruiz",
          "sanctions", AGAINST),
+        # a verb re-done takes the valence of the verb ("REimpose" as "impose")
+        ("Minister Ana Ruiz said Madrid would reimpose the sanctions it lifted last year.", "Ruiz",
+         "sanctions", FAVOR),
         # "he said the two countries ...": a plural generic holder is the side of the pronoun's referent
         ("Minister Ana Ruiz met her Italian counterpart. She said the two countries opposed new sanctions.",
          "Ruiz", "sanctions", AGAINST),
@@ -545,6 +548,8 @@ def test_generalisation_rules(nlp: Language, text: str, name: str, target: str, 
         ("Hart said Tokyo had noted the decision to resume talks.", "diplomacy"),
         ("Hart said there will be talks with the North next month.", "diplomacy"),  # a forecast
         ("Hart said Tokyo was reviewing the proposal for new talks.", "diplomacy"),
+        # "possible" judges as a predicate ("a deal is possible"), not as a hedge on a noun
+        ("Hart said Tokyo had seen reports of a possible missile launch.", "provocation"),
     ],
 )
 def test_questions_refusals_and_forecasts_take_no_side(nlp: Language, text: str, target: str) -> None:
