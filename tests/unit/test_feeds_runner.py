@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -61,9 +61,15 @@ class ProtocolOnlyFeed:
         return self._health
 
 
-async def run_for(runner: FeedRunner, seconds: float) -> None:
+async def run_until(runner: FeedRunner, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run the feeds until ``done()`` holds (checked every 10 ms), failing after ``timeout`` seconds.
+
+    A condition, not a fixed sleep: on a loaded machine the same number of polls takes longer.
+    """
     task = asyncio.create_task(runner.run(grace=0.2))
-    await asyncio.sleep(seconds)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
     runner.stop()
     await asyncio.wait_for(task, timeout=5)
 
@@ -77,7 +83,13 @@ async def test_a_crashing_feed_never_stops_the_others() -> None:
     runner = FeedRunner(
         [good, bad, plain], CallbackSink(lambda k, v: produced.append(orjson.loads(v))), context
     )
-    await run_for(runner, 0.4)
+    await run_until(
+        runner,
+        lambda: runner.health()["bad"]["errors"] >= 2
+        and runner.health()["bad"]["duplicates"] >= 1
+        and runner.health()["good"]["polls"] >= 3
+        and runner.health()["plain"]["new"] == 1,
+    )
     health = runner.health()
     assert (
         health["bad"]["errors"] >= 2
@@ -94,7 +106,7 @@ async def test_streaming_feed_is_handled_as_it_arrives_and_stops() -> None:
     feed = StreamingFeed("ticker", FAST, context)
     produced: list[bytes] = []
     runner = FeedRunner([feed], CallbackSink(lambda k, v: produced.append(v)), context)
-    await run_for(runner, 0.3)
+    await run_until(runner, lambda: len(produced) >= 5)
     assert len(produced) >= 5 and feed.health().new == len(produced)
     assert len(set(produced)) == len(produced)
 
