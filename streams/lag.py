@@ -285,7 +285,7 @@ def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
     from .broker import resolve_bootstrap
 
     groups = [g for value in args.group or [] for g in parse_groups(value)]
-    groups += parse_groups(getattr(settings, "lag_groups", "") or "")
+    groups += parse_groups(settings.lag_groups)
     snapshot = asyncio.run(read_lag(settings, groups=groups, bootstrap=resolve_bootstrap(settings)))
     rows = [r for r in snapshot.rows if not args.nonzero or r.lag > 0]
     if args.json:

@@ -21,7 +21,7 @@ DEFAULT_CONFIG = "feeds.toml"
 
 def config_path(settings: Settings, args: argparse.Namespace) -> str:
     """``--config``, else the ``feeds`` setting (``WIREWATCH_FEEDS``) when it exists, else ./feeds.toml."""
-    return args.config or getattr(settings, "feeds", "") or DEFAULT_CONFIG
+    return args.config or settings.feeds or DEFAULT_CONFIG
 
 
 # ---- list -----------------------------------------------------------------------------------------------

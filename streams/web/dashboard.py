@@ -532,9 +532,9 @@ def register_dashboard(
         return existing
     settings = pipeline.settings
     if lag_groups is None:
-        lag_groups = parse_groups(str(getattr(settings, "lag_groups", "") or ""))
+        lag_groups = parse_groups(settings.lag_groups)
     if lag_interval is None:
-        lag_interval = float(getattr(settings, "lag_interval", 0) or 5.0)
+        lag_interval = settings.lag_interval
     dashboard = Dashboard(pipeline, token, lag_groups=lag_groups, lag_interval=lag_interval)
     if feeds is not None:
         dashboard.attach_feeds(feeds)
