@@ -59,7 +59,7 @@ async def measure(bootstrap: str, workdir: Path, articles: int, rate: float | No
     tag = uuid.uuid4().hex[:6]
     prefix = f"lat{tag}."
     env = testing.worker_env(
-        bootstrap, prefix, f"lat-{tag}", workdir / tag, WIREWATCH_PARTITIONS="4",
+        bootstrap, prefix, f"lat-{tag}", workdir / tag, inherit=True, WIREWATCH_PARTITIONS="4",
         WIREWATCH_LOG_LEVEL="warning",
     )
     worker = testing.WorkerProcess(env, workdir / tag / "worker.log").start()

@@ -78,6 +78,7 @@ async def _end_to_end(
         prefix,
         app_id,
         workdir / tag,
+        inherit=True,
         WIREWATCH_PARTITIONS=str(partitions),
         WIREWATCH_BATCH_SIZE=str(batch_size),
         WIREWATCH_LOG_LEVEL="warning",

@@ -15,6 +15,7 @@ from spacy.language import Language
 from .records import DeadLetter, dumps
 from .settings import Settings
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
+from .transport import App as WirewatchApp
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,9 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     from .feeds.push import register_push
     from .web import register_dashboard
 
-    app = faust.App(
+    app = WirewatchApp(
         settings.app_id,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=settings.faust_broker,
         broker_credentials=settings.faust_credentials(),
         broker_rebalance_timeout=settings.rebalance_timeout,

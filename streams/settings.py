@@ -68,6 +68,9 @@ class Settings:
     #: Consumer groups besides wirewatch's own whose lag the dashboard, /metrics and `wirewatch lag` show.
     lag_groups: str = ""
     lag_interval: float = 5.0
+    #: How long a consumer fetch may wait for data. Apache Kafka answers as soon as data arrives; Tansu
+    #: waits the full time, so this bounds the latency each pipeline hop adds there.
+    fetch_max_wait_ms: int = 50
     rebalance_timeout: float = 8.0
     session_timeout: float = 20.0
     log_level: str = "info"

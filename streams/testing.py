@@ -74,9 +74,15 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def worker_env(bootstrap: str, prefix: str, app_id: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a worker on ``bootstrap`` with its own topic prefix, group and data dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+def worker_env(
+    bootstrap: str, prefix: str, app_id: str, data_dir: Path, *, inherit: bool = False, **extra: str
+) -> dict[str, str]:
+    """The environment of a worker on ``bootstrap`` with its own topic prefix, group and data dir.
+
+    Other WIREWATCH_* variables of this process are dropped (tests must not depend on the caller's
+    configuration) unless ``inherit`` (benchmarks: ``WIREWATCH_BATCH_SIZE=32 python bench/...``).
+    """
+    env = {k: v for k, v in os.environ.items() if inherit or not k.startswith("WIREWATCH_")}
     env.update(
         WIREWATCH_BROKER=f"kafka://{bootstrap}",
         WIREWATCH_TOPIC_PREFIX=prefix,
@@ -122,6 +128,7 @@ async def consume(
         auto_offset_reset="earliest" if from_beginning else "latest",
         fetch_max_bytes=16_000_000,
         max_partition_fetch_bytes=16_000_000,
+        fetch_max_wait_ms=50,  # arrival times are measured: do not let a fetch sit on new data
     )
     await consumer.start()
     records: list[dict[str, Any]] = []

@@ -87,3 +87,13 @@ def test_severity_map_reaches_the_detector() -> None:
     assert config.severity("cruise", "possible") == "critical"
     assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow DESIGN.md
     assert config.alert_non_state_rockets is True
+
+
+async def test_fetch_wait_reaches_the_faust_consumer() -> None:
+    """faust-streaming fixes fetch_max_wait_ms=1500; wirewatch's transport applies the setting instead."""
+    from wirewatch.streams.app import create_pipeline
+
+    pipeline = create_pipeline(Settings(broker="kafka://127.0.0.1:1", fetch_max_wait_ms=35))
+    thread = pipeline.app.consumer._new_consumer_thread()
+    consumer = thread._create_worker_consumer(pipeline.app.transport)
+    assert consumer._fetch_max_wait_ms == 35
