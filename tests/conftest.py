@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WIREWATCH_SHARED_DIR", REPO.parent / "shared"))
@@ -18,6 +19,14 @@ def seed_text() -> str:
     if not SEED.exists():
         pytest.fail(f"seed article not found at {SEED} (set WIREWATCH_SHARED_DIR)")
     return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def nlp() -> Language:
+    """The shipped pipeline (model + gazetteer), loaded once for the whole test session."""
+    from wirewatch.agents.nlp import load_pipeline
+
+    return load_pipeline()
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,7 @@ from wirewatch.agents.detector import (
     default_severity,
     detect,
 )
-from wirewatch.agents.nlp import entities_of, load_pipeline
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
+from wirewatch.agents.nlp import entities_of
 
 
 def run(

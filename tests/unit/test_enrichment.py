@@ -10,13 +10,7 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents.enrichment import enrich_articles, looks_english
-from wirewatch.agents.nlp import load_pipeline
 from wirewatch.streams.records import Article, json_schema
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 def demo_articles() -> list[Article]:

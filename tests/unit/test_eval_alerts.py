@@ -10,7 +10,6 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents.eval_alerts import evaluate, read_items
-from wirewatch.agents.nlp import load_pipeline
 
 ITEMS = [
     {
@@ -57,11 +56,6 @@ ITEMS = [
         "actor": "United States",
     },
 ]
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 @pytest.fixture()

@@ -10,7 +10,6 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents.eval_stance import evaluate, find_stance, read_items, score
-from wirewatch.agents.nlp import load_pipeline
 from wirewatch.agents.stance import Evidence, Stance
 
 EV = (Evidence("x", 0, 1),)
@@ -18,11 +17,6 @@ EV = (Evidence("x", 0, 1),)
 
 def stance(speaker: str, canonical: str, target: str, label: str, confidence: float = 0.6) -> Stance:
     return Stance(speaker, canonical, None, target, label, confidence, EV)
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 # --- matching ----------------------------------------------------------------------------------------------

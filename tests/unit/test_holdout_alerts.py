@@ -18,7 +18,6 @@ from spacy.language import Language
 
 from wirewatch.agents.detector import KINDS
 from wirewatch.agents.eval_alerts import evaluate, read_items
-from wirewatch.agents.nlp import load_pipeline
 
 HOLDOUT = Path(__file__).resolve().parent.parent / "data" / "holdout_alerts.jsonl"
 FIELDS = ("id", "source", "text", "expect_alert", "kind", "modality", "actor", "note")
@@ -26,11 +25,6 @@ MODALITIES = ("occurred", "possible", "threatened", "denied", "historical", "non
 
 #: measured at 1.0 / 0.99 / 1.0 / 0.96 when the file was written; the floors leave a little room
 FLOORS = {"precision": 0.95, "recall": 0.93, "f1": 0.94, "modality_accuracy": 0.93, "kind_accuracy": 0.88}
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 @pytest.fixture(scope="module")

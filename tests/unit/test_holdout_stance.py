@@ -17,7 +17,6 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents.eval_stance import LABELS, evaluate, read_items
-from wirewatch.agents.nlp import load_pipeline
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_stance.jsonl"
 TARGETS = {"sanctions", "diplomacy", "denuclearization", "military_action", "provocation"}
@@ -26,11 +25,6 @@ TARGETS = {"sanctions", "diplomacy", "denuclearization", "military_action", "pro
 MACRO_F1_FLOOR = 0.86
 ACCURACY_FLOOR = 0.82
 CLASS_F1_FLOOR = {"favor": 0.85, "against": 0.86, "neutral": 0.66}
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 @pytest.fixture(scope="module")

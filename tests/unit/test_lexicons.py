@@ -11,17 +11,12 @@ from spacy.language import Language
 
 from wirewatch.agents import lexicons
 from wirewatch.agents.detector import detect
-from wirewatch.agents.nlp import entities_of, load_pipeline
+from wirewatch.agents.nlp import entities_of
 from wirewatch.streams.app import load_nlp
 from wirewatch.streams.settings import Settings
 
 # A made-up state, so only the user's watch-list entry can make it an actor.
 TEXT = "Freedonia fired two ballistic missiles into the sea on Monday, its neighbours said."
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 @pytest.fixture(autouse=True)

@@ -25,11 +25,6 @@ from wirewatch.agents.nlp import (
 SEED = Path("/work/shared/seeds/000_08aeed8e566f2a8e.txt")
 
 
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
-
-
 def ents(nlp: Language, text: str) -> list[EntityMention]:
     return entities_of(nlp(text))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.nlp import entities_of, load_pipeline
+from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import (
     AGAINST,
     FAVOR,
@@ -19,11 +19,6 @@ from wirewatch.agents.stance import (
     extract_stances,
     load_lexicon,
 )
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 def stances(nlp: Language, text: str) -> list[Stance]:
