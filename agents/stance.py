@@ -23,13 +23,18 @@ reports a state's standing position speaks for it ("Mao said China opposes ...")
 from __future__ import annotations
 
 import json
+import operator
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import compress, pairwise
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import DEP, HEAD, IDX, IS_PUNCT, IS_QUOTE, LEMMA, LOWER, ORTH, POS, SPACY
+from spacy.lang.lex_attrs import lower as _default_lower
 from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
@@ -51,6 +56,7 @@ _POSSESSIVES = frozenset({"his", "her", "its", "their", "our", "my"})
 _QUANTIFIERS = frozenset({"both", "two", "three", "all"})  # "the two countries opposed ..."
 _CONTENT_PREPS = frozenset({"of", "including"})  # "the lifting OF sanctions", "action INCLUDING strikes"
 _NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
+_SPEAKER_VERB_POS = frozenset({"VERB", "AUX", "ADJ"})  # speaker verbs, and attitude adjectives
 _COPULAS = frozenset(
     {"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"}
 )
@@ -89,6 +95,7 @@ _DESCRIBING_VERBS = frozenset(
 _QUOTE_OPEN = "“«„"
 _QUOTE_CLOSE = "”»"
 _STRIP = " \t\n\"'“”‘’«»,.:;()[]"
+_QUOTE_CHAR = re.compile(f"[{_QUOTE_OPEN}{_QUOTE_CLOSE}\"]")
 
 
 # ----------------------------------------------------------------------------------------------- records
@@ -173,6 +180,61 @@ class Lexicon:
     light_nouns: frozenset[str] = frozenset()
     predicative_only: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
+
+    # Derived lookups for cheap per-token prefilters (computed once per lexicon; cached_property writes the
+    # instance __dict__ directly, so it works on a frozen dataclass and is rebuilt with the lexicon).
+    @cached_property
+    def verb_cues(self) -> frozenset[str]:
+        """Speaker and action verbs (a token is a speaker verb only through one of them or an attitude)."""
+        return self.speaker_verbs | self.action_verbs
+
+    @cached_property
+    def verb_cue_lemmas(self) -> frozenset[str]:
+        """Lemmas that can make a speaker verb: a listed verb, the first word(s) of a listed phrasal verb
+        (``pred_key`` appends the particle after a space), or a copula that may carry an attitude."""
+        prefixes = {v[:k] for v in self.verb_cues for k, ch in enumerate(v) if ch == " "}
+        return frozenset(self.verb_cues | prefixes | _COPULAS)
+
+    @cached_property
+    def verb_object_lemmas(self) -> frozenset[str]:
+        """Verbs that are targets with certain objects (any target)."""
+        return frozenset(v for verbs in self.verb_objects.values() for v in verbs)
+
+    @cached_property
+    def mention_lemmas(self) -> frozenset[str]:
+        """Lemmas that may start a target mention: first words of terms, object verbs, modified nouns."""
+        return frozenset(self.terms) | self.verb_object_lemmas | self.modified_heads
+
+    def candidate_terms(self, lemma: str, lower: str) -> tuple[Term, ...]:
+        """Terms that may start at a word with this lemma and lowercase form, longest first (memoised)."""
+        key = (lemma, lower)
+        found = self._candidate_terms.get(key)
+        if found is None:
+            found = self.terms.get(lemma, ()) + self.terms.get(lower, ())
+            found = self._candidate_terms[key] = tuple(sorted(found, key=lambda t: -len(t.words)))
+        return found
+
+    @cached_property
+    def _candidate_terms(self) -> dict[tuple[str, str], tuple[Term, ...]]:
+        return {}
+
+    @cached_property
+    def padded_phrases(self) -> tuple[tuple[str, int], ...]:
+        """The evaluative phrases with a space either side (to match whole words in a padded text)."""
+        return tuple((f" {p} ", v) for p, v in self.phrases.items())
+
+    @cached_property
+    def modified_heads(self) -> frozenset[str]:
+        """Nouns that are targets through a modifier (any spec)."""
+        return frozenset(h for spec in self.modified_nouns for h in spec["heads"])
+
+    @cached_property
+    def speaker_by_surname(self) -> dict[str, str]:
+        """Affiliation of the first listed speaker with each last word (a bare surname names them)."""
+        found: dict[str, str] = {}
+        for name, aff in self.speakers.items():
+            found.setdefault(name.split()[-1], aff)
+        return found
 
 
 def _parse_term(text: str, target: str, polarity: int) -> Term:
@@ -281,29 +343,42 @@ class _Mention:
     end: int
 
 
-def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
+def _find_mentions(ctx: _Context) -> list[_Mention]:
     """Target mentions, longest term first, left to right, without overlaps."""
+    doc, lex = ctx.doc, ctx.lex
+    lemmas, lowers, poses = ctx.lemma, ctx.lower, ctx.pos
+    vo_lemmas, mod_heads = lex.verb_object_lemmas, lex.modified_heads
+    n = len(lowers)
+    terms = lex.terms
+    # the only tokens that can start a mention: cheap set lookups instead of visiting every token
+    first_lemmas = lex.mention_lemmas
+    starts = list(
+        compress(range(n), map(operator.or_, map(first_lemmas.__contains__, lemmas), map(terms.__contains__, lowers)))
+    )
     found: list[_Mention] = []
-    i = 0
-    while i < len(doc):
-        tok = doc[i]
-        candidates = lex.terms.get(tok.lemma_.lower(), ()) + lex.terms.get(tok.lower_, ())
+    free = 0  # tokens before ``free`` belong to a mention found already
+    for i in starts:
+        if i < free:
+            continue
+        lemma, lower, pos = lemmas[i], lowers[i], poses[i]
         match: tuple[Term, int] | None = None
-        for term in sorted(candidates, key=lambda t: -len(t.words)):
+        for term in lex.candidate_terms(lemma, lower):
             j = i + len(term.words)
-            if j > len(doc):
+            if j > n:
                 continue
             if all(
-                w in (doc[k].lemma_.lower(), doc[k].lower_) and (p is None or doc[k].pos_ == p)
+                w in (lemmas[k], lowers[k]) and (p is None or poses[k] == p)
                 for k, w, p in zip(range(i, j), term.words, term.pos, strict=True)
             ):
                 match = (term, j)
                 break
         if match is None:
-            hit = _verb_object_target(tok, lex) or _modified_noun_target(tok, lex)
-            if hit is not None:  # "vowed to continue LAUNCHING satellites", "nuclear and missile PROGRAMMES"
-                found.append(_Mention(hit[0], hit[1], tok, i, i + 1))
-            i += 1
+            # only verbs and nouns the lexicon lists can be targets through their objects or modifiers
+            if (pos == "VERB" and lemma in vo_lemmas) or (pos == "NOUN" and lemma in mod_heads):
+                tok = doc[i]
+                hit = _verb_object_target(tok, lex) or _modified_noun_target(tok, lex)
+                if hit is not None:  # "vowed to continue LAUNCHING satellites", "nuclear and missile PROGRAMMES"
+                    found.append(_Mention(hit[0], hit[1], tok, i, i + 1))
             continue
         term, j = match
         span = doc[i:j]
@@ -313,7 +388,7 @@ def _find_mentions(doc: Doc, lex: Lexicon) -> list[_Mention]:
         )
         if not excluded:
             found.append(_Mention(term.target, term.polarity, root, i, j))
-        i = j
+        free = j
     return found
 
 
@@ -351,7 +426,8 @@ def _quote_spans(text: str) -> list[tuple[int, int]]:
     offset = 0
     for para in text.split("\n"):
         open_at: int | None = None
-        for k, ch in enumerate(para):
+        for found in _QUOTE_CHAR.finditer(para):  # only quote characters change the state
+            k, ch = found.start(), found.group()
             if ch in _QUOTE_OPEN and open_at is None:
                 open_at = k + 1
             elif ch in _QUOTE_CLOSE and open_at is not None:
@@ -376,23 +452,64 @@ class _Context:
         self.doc = doc
         self.lex = lex
         self.entities = list(entities) or _fallback_entities(doc)
+        ent_starts = [m.start for m in self.entities]
+        ordered = all(a <= b for a, b in pairwise(ent_starts))
+        self._ent_starts: list[int] | None = ent_starts if ordered else None  # for bisecting in ents_in
+        self._ent_longest = max((m.end - m.start for m in self.entities), default=0)
         self.alias_values = set(lex.aliases.values())
-        self.text = doc.text  # Doc.text is rebuilt on every access
+        # per-token columns read once: creating spaCy Token objects again and again dominated the cost
+        strings = doc.vocab.strings
+        array = doc.to_array([ORTH, LEMMA, DEP, POS, SPACY, HEAD, IDX, IS_QUOTE, IS_PUNCT]).reshape(len(doc), 9)
+        # string hashes need all 64 bits; the rest are small ints (HEAD is a signed offset stored unsigned)
+        orth, lemma, dep = array[:, :3].T.tolist()
+        pos, spaces, head_offsets, starts, is_quote, is_punct = array[:, 3:].astype("int64").T.tolist()
+        # (map() with C-level callables: these run over every token, so per-item Python overhead counts)
+        name = strings.__getitem__
+        self.orth: list[str] = list(map(name, orth))
+        if doc.vocab.lex_attr_getters.get(LOWER) is _default_lower:
+            self.lower: list[str] = list(map(str.lower, self.orth))  # what the vocab stores as LOWER, cheaper
+        else:
+            self.lower = list(map(name, doc.to_array([LOWER]).tolist()))
+        self.lemma: list[str] = list(map(str.lower, map(name, lemma)))  # lowercased, as every rule uses it
+        self.pos: list[str] = list(map(name, pos))
+        self.dep: list[str] = list(map(name, dep))
+        self.starts: list[int] = starts  # char offsets (Token.idx)
+        self.is_quote: list[int] = is_quote
+        self.is_punct: list[int] = is_punct
+        self.children: list[list[int]] = [[] for _ in dep]  # child indices in text order (= Token.children)
+        for i, off in enumerate(head_offsets):
+            if off:
+                self.children[i + off].append(i)
+        # = doc.text (each token's text and its trailing space), which spaCy rebuilds on every access
+        self.text = "".join(map(operator.add, self.orth, map(("", " ").__getitem__, spaces)))
+        # tokens that may be speaker verbs (a cheap necessary condition of is_speaker_verb), in text order:
+        # a verb, auxiliary or adjective whose lemma may make a speaker verb or that is an attitude adjective
+        cue = map(
+            operator.or_,
+            map(lex.verb_cue_lemmas.__contains__, self.lemma),
+            map(lex.attitude_adjectives.__contains__, self.lower),
+        )
+        verbal = map(_SPEAKER_VERB_POS.__contains__, self.pos)
+        self.verb_candidates: list[int] = list(compress(range(len(dep)), map(operator.and_, verbal, cue)))
+        self._pred_keys: dict[int, str] = {}  # memo of pred_key by token index
+        self._speaker_verbs: dict[int, bool] = {}  # memo of is_speaker_verb by token index
+        self._subjects: dict[int, Token | None] = {}  # memo of subject by token index
+        self._text_affiliations: dict[str, str | None] = {}  # memo of affiliation_of_text
+        self._phrase_names: dict[int, tuple[str, str, list[int], bool]] = {}  # memo of _phrase_name
+        self._affiliations: dict[tuple[int, str], str | None] = {}  # memo of a phrase's affiliation by name
         self.quotes = _quote_spans(self.text)
-        self.starts = [tok.idx for tok in doc]
-        self.quote_tokens: list[list[Token]] = []
+        self.quote_tokens: list[range] = []  # token indices of each quote
         self.quote_of: list[int | None] = [None] * len(doc)
         for qi, (s, e) in enumerate(self.quotes):
-            toks = [doc[i] for i in range(bisect_left(self.starts, s), bisect_left(self.starts, e))]
+            toks = range(bisect_left(starts, s), bisect_left(starts, e))
             self.quote_tokens.append(toks)
-            for tok in toks:
-                if not tok.is_quote:
-                    self.quote_of[tok.i] = qi
+            for i in toks:
+                if not is_quote[i]:
+                    self.quote_of[i] = qi
         self.sents = list(doc.sents)
         self.sent_index = [0] * len(doc)
         for si, sent in enumerate(self.sents):
-            for tok in sent:
-                self.sent_index[tok.i] = si
+            self.sent_index[sent.start : sent.end] = [si] * (sent.end - sent.start)
         self.mention_roots: set[int] = set()  # token indices of target mentions
         self.history: list[_Speaker] = []  # directly named speakers, in text order
         self._build_history()
@@ -400,63 +517,118 @@ class _Context:
 
     # -- entities and names
     def ents_in(self, start: int, end: int) -> list[EntityMention]:
-        return [m for m in self.entities if m.start < end and m.end > start]
+        """Entities overlapping [start, end), in their given order."""
+        ents = self.entities
+        if self._ent_starts is not None:
+            # sorted by start: only entities starting in [start - longest, end) can overlap (same order)
+            ents = ents[
+                bisect_left(self._ent_starts, start - self._ent_longest) : bisect_left(self._ent_starts, end)
+            ]
+        return [m for m in ents if m.start < end and m.end > start]
 
     def affiliation_of_text(self, text: str) -> str | None:
-        return self.lex.aliases.get(text) or self.lex.aliases.get(normalise_name(text))
+        if text not in self._text_affiliations:  # memoised: the same names are looked up again and again
+            self._text_affiliations[text] = self.lex.aliases.get(text) or self.lex.aliases.get(normalise_name(text))
+        return self._text_affiliations[text]
 
-    def _affiliation(self, canonical: str, surface: str, tokens: list[Token]) -> str | None:
+    def _affiliation(self, canonical: str, surface: str, tokens: list[int]) -> str | None:
         lex = self.lex
         if canonical in lex.speakers:
             return lex.speakers[canonical]
-        for name, aff in lex.speakers.items():
-            if canonical and name.split()[-1] == canonical.split()[-1] and " " not in canonical:
+        if canonical and " " not in canonical and lex.speakers:
+            aff = lex.speaker_by_surname.get(canonical.split()[-1])  # a bare surname of a listed speaker
+            if aff is not None:
                 return aff
         direct = self.affiliation_of_text(surface) or (canonical if canonical in self.alias_values else None)
         if direct:
             return direct
         if not tokens:
             return None
-        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+        start, end = self.starts[tokens[0]], self.end_char(tokens[-1])
         for ent in self.ents_in(start, end):
             if ent.label in ("GPE", "NORP", "ORG"):
                 aff = self.affiliation_of_text(ent.text) or self.affiliation_of_text(ent.canonical)
                 if aff or ent.canonical in self.alias_values:
                     return aff or ent.canonical
-        for tok in tokens:
-            aff = self.lex.aliases.get(tok.text)
+        for i in tokens:
+            aff = self.lex.aliases.get(self.orth[i])
             if aff:
                 return aff
-        for tok in tokens:
-            if tok.lower_ in lex.titles:
-                return lex.titles[tok.lower_]
+        for i in tokens:
+            if self.lower[i] in lex.titles:
+                return lex.titles[self.lower[i]]
         return None
 
-    def _phrase_tokens(self, head: Token) -> list[Token]:
+    # -- token indices (cheaper than spaCy Token objects, which are rebuilt on every access)
+    def end_char(self, i: int) -> int:
+        return self.starts[i] + len(self.orth[i])
+
+    def span_text(self, first: int, last: int) -> str:
+        """= ``doc[first : last + 1].text``."""
+        return self.text[self.starts[first] : self.end_char(last)]
+
+    def subtree(self, i: int) -> list[int]:
+        """= ``[t.i for t in doc[i].subtree]`` (left subtrees, the token, right subtrees)."""
+        kids = self.children[i]
+        if not kids:
+            return [i]  # most tokens are leaves
+        out: list[int] = []
+        for c in kids:
+            if c > i:
+                break
+            out += self.subtree(c)
+        out.append(i)
+        for c in kids:
+            if c > i:
+                out += self.subtree(c)
+        return out
+
+    def appos_tokens(self, i: int) -> list[int]:
+        """The subtrees of the appositions of token ``i``."""
+        return [t for c in self.children[i] if self.dep[c] == "appos" for t in self.subtree(c)]
+
+    def _phrase_tokens(self, head: int) -> list[int]:
+        dep, is_punct, is_quote = self.dep, self.is_punct, self.is_quote
         drop: set[int] = set()
-        for child in head.children:
-            if child.dep_ in _NAME_DROP_DEPS:
-                drop.update(t.i for t in child.subtree)
-        kept = [t for t in head.subtree if t.i not in drop]
-        lo, hi = min(t.i for t in kept), max(t.i for t in kept)
-        toks = [t for t in self.doc[lo : hi + 1] if t.i not in drop]
-        while toks and (toks[0].dep_ == "det" or toks[0].is_punct or toks[0].is_quote):
+        for child in self.children[head]:
+            if dep[child] in _NAME_DROP_DEPS:
+                drop.update(self.subtree(child))
+        kept = [t for t in self.subtree(head) if t not in drop] if drop else self.subtree(head)
+        lo, hi = min(kept), max(kept)
+        toks = [t for t in range(lo, hi + 1) if t not in drop] if drop else list(range(lo, hi + 1))
+        while toks and (dep[toks[0]] == "det" or is_punct[toks[0]] or is_quote[toks[0]]):
             toks = toks[1:]
-        while toks and (toks[-1].is_punct or toks[-1].is_quote or toks[-1].tag_ == "POS"):
+        while toks and (is_punct[toks[-1]] or is_quote[toks[-1]] or self.doc[toks[-1]].tag_ == "POS"):
             toks = toks[:-1]
         return toks or [head]
 
     def named_speaker(self, head: Token) -> _Speaker:
         """A speaker from a noun phrase headed by ``head`` (no pronoun resolution)."""
-        if head.lemma_.lower() in _DOCUMENT_NOUNS:  # "a statement from the office of X said"
+        h = head.i
+        if self.lemma[h] in _DOCUMENT_NOUNS:  # "a statement from the office of X said"
             for tok in head.subtree:
                 if tok.dep_ == "pobj" and tok.head.lower_ in ("by", "from", "of") and tok.head.head == head:
                     return self.named_speaker(tok)
                 if tok.dep_ == "pobj" and tok.head.dep_ == "agent":
                     return self.named_speaker(tok)
-        toks = self._phrase_tokens(head)
-        surface = self.doc[toks[0].i : toks[-1].i + 1].text
-        start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+        surface, canonical, tokens, person = self._phrase_name(head)
+        if " " not in canonical and canonical[:1].isupper():
+            canonical = self._full_name(canonical)  # depends on the history so far: not memoised
+        key = (h, canonical)
+        if key not in self._affiliations:
+            self._affiliations[key] = self._affiliation(canonical, surface, tokens)
+        return _Speaker(surface, canonical, self._affiliations[key], person, self.starts[h])
+
+    def _phrase_name(self, head: Token) -> tuple[str, str, list[int], bool]:
+        """Surface, canonical name (before surname completion), tokens and personhood of the noun phrase
+        headed by ``head`` (memoised: the same subjects are named again and again)."""
+        h = head.i
+        found = self._phrase_names.get(h)
+        if found is not None:
+            return found
+        toks = self._phrase_tokens(h)
+        surface = self.span_text(toks[0], toks[-1])
+        start, end = self.starts[toks[0]], self.end_char(toks[-1])
         # entities reaching outside the phrase are NER slips ("Ruiz later"): they do not name it
         # ... but one that only runs on through a hyphen ("Moon Jae|-in", split by the parser) does
         ents = [
@@ -464,17 +636,14 @@ class _Context:
             for m in self.ents_in(start, end)
             if m.start >= start and (m.end <= end or not any(ch.isspace() for ch in self.text[end : m.end]))
         ]
-        appos = [t for c in head.children if c.dep_ == "appos" for t in c.subtree]
+        appos = self.appos_tokens(h)
         persons = [m for m in ents if m.label == "PERSON"]
-        if not persons and appos and head.lemma_.lower() in self.lex.role_nouns:
+        if not persons and appos and self.lemma[h] in self.lex.role_nouns:
             # "the Russian envoy, Vasily Nebenzia, argued": the role's holder is named in apposition
-            persons = [
-                m
-                for m in self.ents_in(appos[0].idx, appos[-1].idx + len(appos[-1].text))
-                if m.label == "PERSON"
-            ]
-        has_conj = any(c.dep_ == "conj" for c in head.children)
-        head_ent = next((m for m in ents if m.start <= head.idx < m.end), None)
+            persons = [m for m in self.ents_in(self.starts[appos[0]], self.end_char(appos[-1])) if m.label == "PERSON"]
+        has_conj = any(self.dep[c] == "conj" for c in self.children[h])
+        head_idx = self.starts[h]
+        head_ent = next((m for m in ents if m.start <= head_idx < m.end), None)
         appos_name = None if persons else self._appos_name(head)
         if has_conj:
             canonical = normalise_name(surface)
@@ -486,44 +655,47 @@ class _Context:
             canonical = head_ent.canonical
         else:
             canonical = normalise_name(surface)
-        if " " not in canonical and canonical[:1].isupper():
-            canonical = self._full_name(canonical)
-        affiliation = self._affiliation(canonical, surface, toks + appos)
-        person = bool(persons) or head.lemma_.lower() in self.lex.role_nouns
-        return _Speaker(surface, canonical, affiliation, person, head.idx)
+        person = bool(persons) or self.lemma[h] in self.lex.role_nouns
+        found = self._phrase_names[h] = (surface, canonical, toks + appos, person)
+        return found
 
     def _appos_name(self, head: Token) -> str | None:
         """The name in apposition to a role noun when NER did not tag it a person ("the deputy ambassador,
         Dmitry Polyanskiy,"): two or more capitalised proper nouns."""
-        if head.lemma_.lower() not in self.lex.role_nouns:
+        h = head.i
+        if self.lemma[h] not in self.lex.role_nouns:
             return None
-        for c in head.children:
-            if c.dep_ != "appos":
+        for c in self.children[h]:
+            if self.dep[c] != "appos":
                 continue
-            words = [t for t in c.subtree if not (t.is_punct or t.is_quote)]
-            if len(words) >= 2 and all(t.pos_ == "PROPN" and t.text[:1].isupper() for t in words):
-                name = normalise_name(self.doc[words[0].i : words[-1].i + 1].text)
+            words = [t for t in self.subtree(c) if not (self.is_punct[t] or self.is_quote[t])]
+            if len(words) >= 2 and all(self.pos[t] == "PROPN" and self.orth[t][:1].isupper() for t in words):
+                name = normalise_name(self.span_text(words[0], words[-1]))
                 if name not in self.alias_values and not self.affiliation_of_text(name):
                     return name  # not a place or body ("the envoy, North Korea, ...")
         return None
 
     def _full_name(self, surname: str) -> str:
         """A bare surname of a person named in full elsewhere in the article ("Ruiz" -> "Ana Ruiz")."""
-        full = {
-            m.canonical for m in self.entities if m.label == "PERSON" and m.canonical.split()[-1] == surname
-        }
+        full = set(self._person_surnames.get(surname, ()))
         full |= {s.canonical for s in self.history if s.person and s.canonical.split()[-1:] == [surname]}
         full.discard(surname)
         return full.pop() if len(full) == 1 else surname
 
+    @cached_property
+    def _person_surnames(self) -> dict[str, list[str]]:
+        """Canonical names of the PERSON entities by last word (for :meth:`_full_name`)."""
+        found: dict[str, list[str]] = {}
+        for m in self.entities:
+            if m.label == "PERSON":
+                found.setdefault(m.canonical.split()[-1], []).append(m.canonical)
+        return found
+
     def is_role_only(self, head: Token) -> bool:
         """A role noun with no person named in its phrase ("the Russian ambassador")."""
-        if head.lemma_.lower() not in self.lex.role_nouns or self._appos_name(head):
+        if self.lemma[head.i] not in self.lex.role_nouns or self._appos_name(head):
             return False
-        end = max(
-            [head.idx + len(head.text)]
-            + [t.idx + len(t.text) for c in head.children if c.dep_ == "appos" for t in c.subtree]
-        )
+        end = max([self.end_char(head.i)] + [self.end_char(t) for t in self.appos_tokens(head.i)])
         return not any(m.label == "PERSON" for m in self.ents_in(head.left_edge.idx, end))
 
     def resolve_role(self, head: Token) -> _Speaker:
@@ -574,11 +746,19 @@ class _Context:
     # -- verbs
     def pred_key(self, tok: Token) -> str:
         """The lemma, with its particle when the lexicon lists the phrasal verb ("give up", "go on")."""
-        lemma = tok.lemma_.lower()
-        for c in tok.children:
-            if c.dep_ in ("prt", "advmod", "prep") and c.i > tok.i:
-                key = f"{lemma} {c.lower_}"
-                if c.dep_ == "prt" or key in self.lex.predicates or key in self.lex.speaker_verbs:
+        i = tok.i
+        key = self._pred_keys.get(i)
+        if key is None:
+            key = self._pred_keys[i] = self._pred_key(i)
+        return key
+
+    def _pred_key(self, i: int) -> str:
+        lemma = self.lemma[i]
+        for c in self.children[i]:
+            dep = self.dep[c]
+            if dep in ("prt", "advmod", "prep") and c > i:
+                key = f"{lemma} {self.lower[c]}"
+                if dep == "prt" or key in self.lex.predicates or key in self.lex.speaker_verbs:
                     return key
         return lemma
 
@@ -603,30 +783,64 @@ class _Context:
             return True
         return self.is_agent(subj) or subj.lemma_.lower() in _DOCUMENT_NOUNS
 
+    def may_be_speaker_verb(self, i: int) -> bool:
+        """Cheap necessary condition for :meth:`is_speaker_verb` on token ``i`` (no Token needed)."""
+        return self.pos[i] in _SPEAKER_VERB_POS and (
+            self.lemma[i] in self.lex.verb_cue_lemmas or self.lower[i] in self.lex.attitude_adjectives
+        )
+
+    def speaker_verbs_in(self, start: int, end: int) -> list[Token]:
+        """The speaker verbs among tokens [start, end) outside quotes, in text order."""
+        doc, quote_of, cands = self.doc, self.quote_of, self.verb_candidates
+        return [
+            doc[i]
+            for i in cands[bisect_left(cands, start) : bisect_left(cands, end)]
+            if quote_of[i] is None and self.is_speaker_verb(doc[i])
+        ]
+
     def is_speaker_verb(self, tok: Token) -> bool:
-        if tok.pos_ not in ("VERB", "AUX"):
-            return tok.pos_ == "ADJ" and self.is_attitude(tok)
-        verbs = self.lex.speaker_verbs | self.lex.action_verbs
-        return self.pred_key(tok) in verbs or tok.lemma_.lower() in verbs or self.is_attitude(tok)
+        i = tok.i
+        found = self._speaker_verbs.get(i)
+        if found is None:
+            found = self._speaker_verbs[i] = self.may_be_speaker_verb(i) and self._is_speaker_verb(tok)
+        return found
+
+    def _is_speaker_verb(self, tok: Token) -> bool:
+        pos = self.pos[tok.i]
+        if pos not in ("VERB", "AUX"):
+            return pos == "ADJ" and self.is_attitude(tok)
+        verbs = self.lex.verb_cues
+        return self.pred_key(tok) in verbs or self.lemma[tok.i] in verbs or self.is_attitude(tok)
 
     def is_attitude(self, tok: Token) -> bool:
         """A copula with an attitude adjective ("Guterres WAS deeply CONCERNED by the launch", "Seoul
         REMAINS COMMITTED to ..."): its subject holds the attitude."""
         attitudes = self.lex.attitude_adjectives
-        if tok.lower_ in attitudes and any(c.dep_ == "auxpass" for c in tok.children):
+        i, dep = tok.i, self.dep
+        if self.lower[i] in attitudes and any(dep[c] == "auxpass" for c in self.children[i]):
             return True  # parsed as a passive: "Guterres was CONCERNED by the launch"
-        return tok.lemma_.lower() in _COPULAS and any(
-            c.dep_ == "acomp" and c.lemma_.lower() in attitudes for c in tok.children
+        return self.lemma[i] in _COPULAS and any(
+            dep[c] == "acomp" and self.lemma[c] in attitudes for c in self.children[i]
         )
 
+    def subject(self, verb: Token) -> Token | None:
+        """:func:`subject_of` ``verb`` with the lexicon, memoised by token index."""
+        i = verb.i
+        if i not in self._subjects:
+            self._subjects[i] = subject_of(verb, self.lex)
+        return self._subjects[i]
+
     def _build_history(self) -> None:
-        for tok in self.doc:
+        doc = self.doc
+        for i in self.verb_candidates:
+            tok = doc[i]
             if not self.is_speaker_verb(tok):
                 continue
-            subj = subject_of(tok, self.lex)
+            subj = self.subject(tok)
             if subj is None:
                 continue
-            if subj.lower_ in self.lex.first_person | self.lex.third_person | _RELATIVE:
+            word = self.lower[subj.i]
+            if word in self.lex.first_person or word in self.lex.third_person or word in _RELATIVE:
                 continue
             if self.is_role_only(subj):
                 self.history.append(self.resolve_role(subj))  # "he" may refer back to "the envoy"
@@ -640,16 +854,16 @@ class _Context:
             if not toks:
                 speakers.append(_Speaker(UNATTRIBUTED, "", None, False, s))
                 continue
-            first, last = self.sent_index[toks[0].i], self.sent_index[toks[-1].i]
+            first, last = self.sent_index[toks[0]], self.sent_index[toks[-1]]
             hi = last
             if self.text[:e].rstrip()[-1:] in (",", "?", "!", "—") and last + 1 < len(self.sents):
                 hi = last + 1  # '"...," Craft said' split into its own sentence
-            region = [t for si in range(first, hi + 1) for t in self.sents[si] if self.quote_of[t.i] is None]
-            verbs = [t for t in region if self.is_speaker_verb(t) and subject_of(t, self.lex) is not None]
+            region = self.speaker_verbs_in(self.sents[first].start, self.sents[hi].end)
+            verbs = [t for t in region if self.subject(t) is not None]
             speaker: _Speaker | None = None
             if verbs:
                 verb = min(verbs, key=lambda t: min(abs(t.idx - s), abs(t.idx - e)))
-                subj = subject_of(verb, self.lex)
+                subj = self.subject(verb)
                 assert subj is not None
                 speaker = self.speaker_of_subject(subj, None)
             if speaker is None and speakers and first - last_sent <= 1:
@@ -659,13 +873,14 @@ class _Context:
         return speakers
 
     def according_to(self, sent: Span) -> _Speaker | None:
-        for tok in sent:
-            if tok.lower_ == "according" and self.quote_of[tok.i] is None:
-                for prep in tok.children:
-                    if prep.lower_ == "to":
-                        pobj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+        lower, dep, kids = self.lower, self.dep, self.children
+        for i in range(sent.start, sent.end):
+            if lower[i] == "according" and self.quote_of[i] is None:
+                for prep in kids[i]:
+                    if lower[prep] == "to":
+                        pobj = next((c for c in kids[prep] if dep[c] == "pobj"), None)
                         if pobj is not None:
-                            return self.speaker_of_subject(pobj, None)
+                            return self.speaker_of_subject(self.doc[pobj], None)
         return None
 
 
@@ -750,14 +965,25 @@ class _Scorer:
     def __init__(self, ctx: _Context) -> None:
         self.ctx = ctx
         self.lex = ctx.lex
+        # memos by token index: the answers depend only on the parse and the lexicon
+        self._negated: dict[int, bool] = {}
+        self._entries: dict[int, dict[str, int] | None] = {}  # predicate entries by token index
 
     def negated(self, tok: Token) -> bool:
-        doc = tok.doc
-        for c in tok.children:
-            if c.dep_ == "neg" or (c.lower_ in self.lex.negators and c.dep_ in ("det", "advmod", "preconj")):
+        i = tok.i
+        found = self._negated.get(i)
+        if found is None:
+            found = self._negated[i] = self._is_negated(i)
+        return found
+
+    def _is_negated(self, i: int) -> bool:
+        ctx = self.ctx
+        for c in ctx.children[i]:
+            dep = ctx.dep[c]
+            if dep == "neg" or (ctx.lower[c] in self.lex.negators and dep in ("det", "advmod", "preconj")):
                 # ", not threats," contrasts a noun phrase: it does not negate the verb it hangs from
-                nxt = doc[c.i + 1] if c.i + 1 < len(doc) else None
-                if c.i > 0 and doc[c.i - 1].text == "," and nxt is not None and nxt.pos_ in _NOMINAL_POS:
+                nxt_pos = ctx.pos[c + 1] if c + 1 < len(ctx.pos) else None
+                if c > 0 and ctx.orth[c - 1] == "," and nxt_pos is not None and nxt_pos in _NOMINAL_POS:
                     continue
                 return True
         return False
@@ -765,123 +991,145 @@ class _Scorer:
     def valence(self, head: Token, role: str, via: Token | None = None) -> int:
         """The valence ``head`` gives a phrase in ``role`` (reached through its child ``via``); a copula
         lends its adjective's ('are destructive TO')."""
-        if role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS and _describes(head, via):
+        ctx, lex, h = self.ctx, self.lex, head.i
+        dep, lower, kids = ctx.dep, ctx.lower, ctx.children
+        if role == "object" and ctx.lemma[h] in _DESCRIBING_VERBS and _describes(head, via):
             return 0  # "CONSIDERED the sanctions a declaration of war": a description, judged by its words
-        if via is not None and via.dep_ in _OBJECT_DEPS:
-            dep_specific = self._own_valence(head, via.dep_)
+        if via is not None and dep[via.i] in _OBJECT_DEPS:
+            dep_specific = self._own_valence(head, dep[via.i])
             if dep_specific:
                 return dep_specific
         own = self._own_valence(head, role)
-        if not own and head.pos_ == "VERB" and role not in ("object", "subject", "compound"):
+        if not own and ctx.pos[h] == "VERB" and role not in ("object", "subject", "compound"):
             # "expressed concern OVER the launch", "return to compliance WITH the deal": the noun governs
-            nouns = [c for c in head.children if c.dep_ == "dobj"]
-            nouns += [p for c in head.children if c.dep_ == "prep" for p in c.children if p.dep_ == "pobj"]
-            for noun in nouns:
+            nouns = [c for c in kids[h] if dep[c] == "dobj"]
+            nouns += [p for c in kids[h] if dep[c] == "prep" for p in kids[c] if dep[p] == "pobj"]
+            for n in nouns:
+                noun = ctx.doc[n]
                 own = self._listed_valence(noun, role)
                 if own:
                     own = -own if self.negated(noun) else own  # "saw NO point in resuming talks"
                     break
         if role == "subject" and any(
-            (c.dep_ == "aux" and c.lower_ in self.lex.prescriptive_modals | self.lex.intent_modals)
-            or (c.dep_ == "mark" and c.lower_ in self.lex.goal_marks)
-            for c in head.children
+            (dep[c] == "aux" and (lower[c] in lex.prescriptive_modals or lower[c] in lex.intent_modals))
+            or (dep[c] == "mark" and lower[c] in lex.goal_marks)
+            for c in kids[h]
         ):
             own = own or self._listed_valence(head, "subject_must")  # "dialogue MUST continue"
         if (
             own < 0
             and via is not None
-            and via.dep_ == "xcomp"
-            and any(c.dep_ == "aux" and c.lower_ == "to" for c in via.children)
+            and dep[via.i] == "xcomp"
+            and any(dep[c] == "aux" and lower[c] == "to" for c in kids[via.i])
         ):
             return 0  # "must stop now TO GIVE space": a purpose clause, not what is stopped
-        if own or role in ("object", "subject", "compound") or head.lemma_.lower() not in _COPULAS:
+        if own or role in ("object", "subject", "compound") or ctx.lemma[h] not in _COPULAS:
             return own
-        for c in head.children:
-            if c.dep_ == "acomp":
-                v = self._own_valence(c, role)
+        for c in kids[h]:
+            if dep[c] == "acomp":
+                v = self._own_valence(ctx.doc[c], role)
                 if v:
                     return v
         return 0
 
     def _own_valence(self, head: Token, role: str) -> int:
         v = self._listed_valence(head, role)
-        if not v and head.pos_ in ("VERB", "AUX") and head.i not in self.ctx.mention_roots:
+        if not v and self.ctx.pos[head.i] in ("VERB", "AUX") and head.i not in self.ctx.mention_roots:
             # "campaigned AGAINST sanctions"; but "retaliate against an attack" is no opposition
             v = self.lex.default_prep_valence.get(role, 0)
         return v
 
     def _listed_valence(self, head: Token, role: str) -> int:
+        i = head.i
+        if i not in self._entries:  # memoised per token: the walks ask about several roles of a word
+            self._entries[i] = self._predicate_entry(head)
+        entry = self._entries[i]
+        return int(entry.get(role, 0)) if entry is not None else 0
+
+    def _predicate_entry(self, head: Token) -> dict[str, int] | None:
+        """The lexicon's predicate entry for ``head``, if it has one."""
         entries = self.lex.predicates
         key = self.ctx.pred_key(head)
-        lemma, pos = head.lemma_.lower(), head.pos_.lower()
+        lemma, pos = self.ctx.lemma[head.i], self.ctx.pos[head.i].lower()
         for k in (f"{key}/{pos}", key, f"{lemma}/{pos}", lemma):
             entry = entries.get(k)
             if entry is not None:
-                return int(entry.get(role, 0))
+                return entry
         base = lemma.removeprefix("re").removeprefix("-")
-        if head.pos_ == "VERB" and base != lemma and len(base) >= 4 and base in entries:
-            return int(entries[base].get(role, 0))  # "REimpose sanctions", "RE-enter the talks"
-        return 0
+        if pos == "verb" and base != lemma and len(base) >= 4 and base in entries:
+            return entries[base]  # "REimpose sanctions", "RE-enter the talks"
+        return None
 
     def word_eval(self, tok: Token) -> int:
-        lemma = tok.lemma_.lower()
+        ctx, i = self.ctx, tok.i
+        lemma = ctx.lemma[i]
         if lemma in self.lex.light_nouns:  # "an ACT of aggression", "the HEIGHT of absurdity"
-            for prep in tok.children:
-                if prep.dep_ == "prep" and prep.lower_ == "of":
-                    for pobj in prep.children:
-                        if pobj.dep_ == "pobj":
-                            return self.lex.evaluative.get(pobj.lemma_.lower(), 0)
-        return self.lex.evaluative.get(lemma, self.lex.evaluative.get(tok.lower_, 0))
+            for prep in ctx.children[i]:
+                if ctx.dep[prep] == "prep" and ctx.lower[prep] == "of":
+                    for pobj in ctx.children[prep]:
+                        if ctx.dep[pobj] == "pobj":
+                            return self.lex.evaluative.get(ctx.lemma[pobj], 0)
+        return self.lex.evaluative.get(lemma, self.lex.evaluative.get(ctx.lower[i], 0))
 
     def modifier_eval(self, tok: Token, skip: Token | None = None) -> int:
         """Judgements of a noun by its modifiers: amod adjectives and relative clauses (but ``skip``, the
         branch the walk came up through)."""
+        ctx = self.ctx
+        dep, kids, doc = ctx.dep, ctx.children, ctx.doc
         total = 0
-        for c in tok.children:
-            if skip is not None and c.i == skip.i:
+        for c in kids[tok.i]:
+            if skip is not None and c == skip.i:
                 continue
-            if c.dep_ == "amod":
-                for a in [c, *(x for x in c.children if x.dep_ == "conj")]:
-                    if a.lemma_.lower() in self.lex.predicative_only:
+            if dep[c] == "amod":
+                for a in [c, *(x for x in kids[c] if dep[x] == "conj")]:
+                    if ctx.lemma[a] in self.lex.predicative_only:
                         continue  # "a POSSIBLE launch" hedges, "a deal is possible" judges
-                    total += self.word_eval(a) * (-1 if self.negated(a) else 1)
-            elif c.dep_ == "relcl" and any(
-                x.lower_ in _RELATIVE for x in c.children if x.dep_ in _SUBJECT_DEPS
-            ):
-                e = self.valence(c, "subject") + self.predicate_eval(c)
-                total += -e if self.negated(c) else e
-            elif c.dep_ == "relcl" and c.lemma_.lower() in _DESCRIBING_VERBS:
-                e = self.describe_eval(c)  # "the launch, which she described as reckless"
-                total += -e if self.negated(c) else e
+                    adj = doc[a]
+                    total += self.word_eval(adj) * (-1 if self.negated(adj) else 1)
+            elif dep[c] == "relcl" and any(ctx.lower[x] in _RELATIVE for x in kids[c] if dep[x] in _SUBJECT_DEPS):
+                clause = doc[c]
+                e = self.valence(clause, "subject") + self.predicate_eval(clause)
+                total += -e if self.negated(clause) else e
+            elif dep[c] == "relcl" and ctx.lemma[c] in _DESCRIBING_VERBS:
+                clause = doc[c]
+                e = self.describe_eval(clause)  # "the launch, which she described as reckless"
+                total += -e if self.negated(clause) else e
         return _sign(total)
 
-    def phrase_eval(self, tokens: Iterable[Token]) -> int:
-        text = " ".join(t.lower_ for t in tokens)
-        return sum(v for p, v in self.lex.phrases.items() if f" {p} " in f" {text} ")
+    def phrase_eval(self, tokens: Iterable[int]) -> int:
+        """Valences of the listed phrases in the words of token indices ``tokens``."""
+        lower = self.ctx.lower
+        text = " " + " ".join(lower[t] for t in tokens) + " "
+        return sum(v for p, v in self.lex.padded_phrases if p in text)
 
     def predicate_eval(self, head: Token) -> int:
         """Judgement a copula-like predicate passes on its subject (is useless / had no negative effect)."""
-        lemma = head.lemma_.lower()
+        ctx, h = self.ctx, head.i
+        dep, kids, doc = ctx.dep, ctx.children, ctx.doc
+        lemma = ctx.lemma[h]
         total = 0
-        for c in head.children:
-            if c.dep_ in ("acomp", "attr", "oprd") or (c.dep_ == "dobj" and lemma in _COPULAS):
+        for ci in kids[h]:
+            d = dep[ci]
+            if d in ("acomp", "attr", "oprd") or (d == "dobj" and lemma in _COPULAS):
+                c = doc[ci]
                 # "were proportionate and lawful": coordinated predicates judge together
-                e = sum(self.word_eval(x) for x in (c, *(x for x in c.children if x.dep_ == "conj")))
+                e = sum(self.word_eval(doc[x]) for x in (ci, *(x for x in kids[ci] if dep[x] == "conj")))
                 e += self.modifier_eval(c)
-                if c.dep_ == "dobj" and not e:
-                    e = self.phrase_eval(c.subtree)
+                if d == "dobj" and not e:
+                    e = self.phrase_eval(ctx.subtree(ci))
                 else:
-                    e += self.phrase_eval(c.subtree)
+                    e += self.phrase_eval(ctx.subtree(ci))
                 total += -_sign(e) if self.negated(c) else _sign(e)
-            elif c.dep_ in ("prep", "advmod") and lemma in _COPULAS:
-                total += self.phrase_eval(c.subtree)
+            elif d in ("prep", "advmod") and lemma in _COPULAS:
+                total += self.phrase_eval(ctx.subtree(ci))
         if lemma not in _COPULAS:
-            objects = [t for c in head.children if c.dep_ == "dobj" for t in c.subtree]
-            total += self.phrase_eval([head, *objects])
-            if self.ctx.pred_key(head) in self.lex.causatives:
+            objects = [t for c in kids[h] if dep[c] == "dobj" for t in ctx.subtree(c)]
+            total += self.phrase_eval([h, *objects])
+            if ctx.pred_key(head) in self.lex.causatives:
                 # "only negotiations can bring lasting PEACE": the subject takes its effect's value
-                for c in head.children:
-                    if c.dep_ == "dobj":
+                for ci in kids[h]:
+                    if dep[ci] == "dobj":
+                        c = doc[ci]
                         e = self.word_eval(c) + self.modifier_eval(c)
                         total += -_sign(e) if self.negated(c) else _sign(e)
         return _sign(total)
@@ -906,10 +1154,10 @@ class _Scorer:
         return _sign(self.predicate_eval(head) + self.word_eval(head))
 
     def contrast(self, tok: Token) -> bool:
-        doc = tok.doc
+        lower = self.ctx.lower
         for marker in self.lex.contrast_markers:
             lo = tok.i - len(marker) + 1
-            if lo >= 0 and tuple(t.lower_ for t in doc[lo : tok.i + 1]) == marker:
+            if lo >= 0 and tuple(lower[lo : tok.i + 1]) == marker:
                 return True
         return False
 
@@ -940,16 +1188,19 @@ def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
 def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | None:
     """Walk from a target mention to its speaker, scoring the cues on the way."""
     lex = ctx.lex
+    # token attributes from the context's columns (no spaCy Token objects for them)
+    dep, pos, lower, lemma, kids = ctx.dep, ctx.pos, ctx.lower, ctx.lemma, ctx.children
     tok = m.root
+    t = tok.i
     sign = m.polarity * (-1 if scorer.negated(tok) else 1)
     votes: list[int] = []
     e = scorer.modifier_eval(tok)
     if e:
         votes.append(sign * e)
     judged = bool(votes)
-    for c in tok.children:
-        if c.dep_ in ("amod", "compound") and c.tag_ == "VBG" and c.i < tok.i:
-            v = scorer.valence(c, "object")  # "opposed lifting sanctions" parsed with "lifting" as a modifier
+    for c in kids[t]:
+        if dep[c] in ("amod", "compound") and c < t and ctx.doc[c].tag_ == "VBG":
+            v = scorer.valence(ctx.doc[c], "object")  # "opposed lifting sanctions" parsed with "lifting" as a modifier
             if v:
                 sign *= v
                 votes_from_modifier = True
@@ -958,11 +1209,11 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes_from_modifier = False
     # a target verb carries its own stance: "Tehran would NOT negotiate", "we WILL strike"
     cue = votes_from_modifier or (
-        tok.pos_ == "VERB"
+        pos[t] == "VERB"
         and (
             scorer.negated(tok)
-            or any(c.dep_ == "aux" and c.lower_ in lex.intent_modals for c in tok.children)
-            or any(c.dep_ in _SUBJECT_DEPS and c.lower_ in lex.first_person for c in tok.children)
+            or any(dep[c] == "aux" and lower[c] in lex.intent_modals for c in kids[t])
+            or any(dep[c] in _SUBJECT_DEPS and lower[c] in lex.first_person for c in kids[t])
         )
     ) or _denied_or_required_existence(tok, scorer)
     frozen = evaluated = judged_cue = False
@@ -972,7 +1223,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     pronoun: Token | None = None
     outer: list[_Speaker] = []
     endorsers: list[_Speaker] = []
-    qi = ctx.quote_of[tok.i]
+    qi = ctx.quote_of[t]
     quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
     node = tok
     span_ids = set(range(m.start, m.end))
@@ -980,21 +1231,21 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         head = node.head
         if head.i == node.i:
             break
-        rel = node.dep_
+        rel = dep[node.i]
         via = node  # the child of ``head`` the walk comes up through
         role: str | None = None
-        if rel in ("pobj", "pcomp") and (head.pos_ in ("ADP", "SCONJ") or head.dep_ in ("prep", "agent")):
+        if rel in ("pobj", "pcomp") and (pos[head.i] in ("ADP", "SCONJ") or dep[head.i] in ("prep", "agent")):
             if not frozen and scorer.contrast(head):
                 sign, cue = -sign, True
-            role = head.lower_  # the preposition as written ("including" lemmatises to "include")
+            role = lower[head.i]  # the preposition as written ("including" lemmatises to "include")
             if head.head.i == head.i:
                 break
             via = head
             head = head.head
             if (
-                head.dep_ in ("prep", "prt", "advmod")
-                and head.head.pos_ == "VERB"
-                and ctx.pred_key(head.head) == f"{head.head.lemma_.lower()} {head.lower_}"
+                dep[head.i] in ("prep", "prt", "advmod")
+                and pos[head.head.i] == "VERB"
+                and ctx.pred_key(head.head) == f"{lemma[head.head.i]} {lower[head.i]}"
             ):  # "pull OUT of the talks": the preposition hangs from the verb's particle
                 via, head = head, head.head
             # "negotiations UNDER sanctions were pointless" judges the negotiations, not the sanctions: a
@@ -1013,13 +1264,15 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             node = head
             continue
         # a target inside a conditional clause counts only through a judgement of the main clause
-        marks = {c.lower_ for c in node.children if c.dep_ == "mark"}
+        n = node.i
+        marks = {lower[c] for c in kids[n] if dep[c] == "mark"}
         if rel in ("ccomp", "pcomp", "xcomp", "acl") and (
-            marks | {c.lower_ for c in node.children if c.dep_ == "advmod" and c.i < node.i}
+            marks | {lower[c] for c in kids[n] if dep[c] == "advmod" and c < n}
         ) & lex.question_marks:
             return None  # "asked WHETHER talks were planned", "no decision on WHETHER to strike": no side
-        cancels = lex.neutralizers.get(ctx.pred_key(head)) or lex.neutralizers.get(head.lemma_.lower(), ())
-        if via.dep_ in cancels or (via.dep_ == "prep" and via.lower_ in cancels):
+        h = head.i
+        cancels = lex.neutralizers.get(ctx.pred_key(head)) or lex.neutralizers.get(lemma[h], ())
+        if dep[via.i] in cancels or (dep[via.i] == "prep" and lower[via.i] in cancels):
             return None  # "DECLINED to condemn the launch", "NOTED the decision": no side taken
         if rel == "advcl" and marks & lex.goal_marks:
             frozen = True  # "... until Pyongyang takes steps toward denuclearization": a sought end state
@@ -1047,12 +1300,12 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             evals = []
             if role == "subject":
                 evals.append(scorer.predicate_eval(head))
-                if head.pos_ in ("ADJ", "NOUN") and head.dep_ in ("ccomp", "xcomp", "oprd"):
+                if pos[h] in ("ADJ", "NOUN") and dep[h] in ("ccomp", "xcomp", "oprd"):
                     # a verbless clause: "considers [the sanctions UNJUST]", "called [talks a MISTAKE]"
                     evals.append(_sign(scorer.word_eval(head) + scorer.modifier_eval(head)))
-            elif role == "object" and head.lemma_.lower() in _DESCRIBING_VERBS:
+            elif role == "object" and lemma[h] in _DESCRIBING_VERBS:
                 evals.append(scorer.describe_eval(head, skip=via))
-            if head.pos_ in ("NOUN", "PROPN"):
+            if pos[h] in ("NOUN", "PROPN"):
                 evals.append(scorer.modifier_eval(head, skip=via))
             for ev in evals:
                 if ev:
@@ -1061,17 +1314,17 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                     # "the decision to PULL OUT of talks was a MISTAKE": the judgement covers the cue
                     judged_cue = judged_cue or cue
         asked_of = (  # "urged North Korea TO ABANDON ...": what a speaker asks of someone is not theirs
-            head.dep_ == "xcomp"
+            dep[h] == "xcomp"
             and ctx.is_speaker_verb(head.head)
-            and not any(c.dep_ in _SUBJECT_DEPS for c in head.children)
+            and not any(dep[c] in _SUBJECT_DEPS for c in kids[h])
         )
         if (
             ctx.is_speaker_verb(head)
             and not asked_of
-            and not any(c.dep_ == "aux" and c.lower_ in lex.prescriptive_modals for c in head.children)
+            and not any(dep[c] == "aux" and lower[c] in lex.prescriptive_modals for c in kids[h])
         ):
-            subj = subject_of(head, lex)
-            in_quote = ctx.quote_of[head.i] is not None
+            subj = ctx.subject(head)
+            in_quote = ctx.quote_of[h] is not None
             if subj is not None and ctx.holds(head, subj):
                 word = subj.lower_
                 if word in lex.first_person and in_quote:
@@ -1098,10 +1351,11 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes.append(sign)
     if not votes:
         return None
-    sent = ctx.sents[ctx.sent_index[tok.i]]
+    sent = ctx.sents[ctx.sent_index[t]]
     # a rhetorical question denies what it asks ("Why would we agree to denuclearization?")
-    stext = sent.text.strip(_STRIP + "?").lower()
-    if sent.text.rstrip(_STRIP.replace("?", "")).endswith("?") and stext.startswith(lex.rhetorical_openers):
+    sent_text = ctx.text[sent.start_char : sent.end_char]  # = sent.text, without rebuilding it from tokens
+    stext = sent_text.strip(_STRIP + "?").lower()
+    if sent_text.rstrip(_STRIP.replace("?", "")).endswith("?") and stext.startswith(lex.rhetorical_openers):
         votes = [-v for v in votes]
     total = sum(votes)
     speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
@@ -1129,8 +1383,10 @@ def _describes(verb: Token, via: Token | None = None) -> bool:
 def _denied_or_required_existence(tok: Token, scorer: _Scorer) -> bool:
     """'there will be NO negotiations', 'there must never be another war': a speaker who denies or demands
     that something exist takes a side on it; a plain 'there will be talks' is a forecast, not a stance."""
+    if scorer.ctx.dep[tok.i] != "attr":
+        return False
     head = tok.head
-    if tok.dep_ != "attr" or head.lemma_.lower() != "be" or not any(c.dep_ == "expl" for c in head.children):
+    if head.lemma_.lower() != "be" or not any(c.dep_ == "expl" for c in head.children):
         return False
     required = any(c.dep_ == "aux" and c.lower_ in scorer.lex.prescriptive_modals for c in head.children)
     return required or scorer.negated(tok) or scorer.negated(head)
@@ -1239,12 +1495,13 @@ def _is_bare_role(spk: _Speaker, lex: Lexicon) -> bool:
 def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None:
     """'Talks must resume, the ministers said.' when the parser hangs 'said' under the clause it reports
     (advcl, parataxis, conj) instead of above it: a reporting verb after the target, outside quotes."""
-    for t in sent:
-        if t.i <= tok.i or ctx.quote_of[t.i] is not None or t.dep_ not in ("advcl", "parataxis", "conj"):
+    for i in range(max(sent.start, tok.i + 1), sent.end):
+        if ctx.quote_of[i] is not None or ctx.dep[i] not in ("advcl", "parataxis", "conj"):
             continue
-        if t.lemma_.lower() not in ctx.lex.reporting_verbs or tok in t.subtree:
+        if ctx.lemma[i] not in ctx.lex.reporting_verbs or tok.i in ctx.subtree(i):
             continue
-        subj = subject_of(t, ctx.lex)
+        t = ctx.doc[i]
+        subj = ctx.subject(t)
         prev = t.doc[t.i - 1]
         if subj is None and prev.pos_ in ("NOUN", "PROPN") and ctx.is_agent(prev):
             subj = prev  # "..., the bloc's MINISTERS said": the parser hung the subject elsewhere
@@ -1256,10 +1513,10 @@ def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None
 def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
     """A verbless sentence that quotes someone continues the previous speaker (… North Korea must stop its
     “provocative actions”)."""
-    if any(ctx.is_speaker_verb(t) for t in sent if ctx.quote_of[t.i] is None):
+    if ctx.speaker_verbs_in(sent.start, sent.end):
         return None
-    for t in sent:
-        qi = ctx.quote_of[t.i]
+    for i in range(sent.start, sent.end):
+        qi = ctx.quote_of[i]
         if qi is not None and ctx.quote_speakers[qi].canonical:
             return ctx.quote_speakers[qi]
     return None
@@ -1271,9 +1528,12 @@ def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer
     previous sentence."""
     found: list[_Mention] = []
     lex = ctx.lex
-    for tok in ctx.doc:
-        if tok.lower_ not in lex.anaphors or not mentions:
+    if not mentions:
+        return found
+    for i, lower in enumerate(ctx.lower):
+        if lower not in lex.anaphors:
             continue
+        tok = ctx.doc[i]
         head = tok.head
         if tok.dep_ == "dobj" and head.pos_ == "VERB":
             judged = head.lemma_.lower() in _DESCRIBING_VERBS or bool(scorer._listed_valence(head, "object"))
@@ -1308,7 +1568,7 @@ def extract_stances(
     ctx = _Context(doc, entities, lex)
     scorer = _Scorer(ctx)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    mentions = _find_mentions(doc, lex)
+    mentions = _find_mentions(ctx)
     mentions += _anaphoric_mentions(mentions, ctx, scorer)
     ctx.mention_roots = {m.root.i for m in mentions}
     for mention in mentions:
