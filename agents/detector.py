@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from spacy.language import Language
@@ -245,14 +245,225 @@ class _Lexicon:
     context_alias_to_actor: dict[str, str]
     place_to_actor: dict[str, str]
     generic_subjects: frozenset[str]
-    res: dict[str, re.Pattern[str]]
+    res: dict[str, _Cue]
     context_neighbours: dict[str, frozenset[str]]
     system_prefixes: list[tuple[str, str]]
     anaphoric_subjects: frozenset[str]
+    weapon_prefixes: _Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
 
 
 def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def _trie_alternation(words: Iterable[str]) -> str:
+    """The alternation of :func:`_alternation` factored by common prefixes: the regex engine follows one
+    branch per position instead of trying every word. Branches part on distinct characters and a word's
+    end is a greedy optional, so the longest word that matches (and passes a following look-ahead) still
+    wins, as with the longest-first alternation."""
+    trie: dict[str, Any] = {}
+    for word in set(words):
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(trie)
+
+
+# Prefilters. The weapon patterns are compiled as ``(?<![\w-])(?:...)``: a match starts where a run of
+# word characters and hyphens starts; most cue patterns open with ``\b``: a match starts where a run of
+# word characters starts. Each pattern's possible openings (its first few characters, lower-cased) are
+# read off its parse tree once; a text where no run starts with an opening of a pattern cannot match it,
+# and a few byte-level look-ups are far cheaper than a regex scan per pattern.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_PREFIX_LEN = 8  # longest opening kept
+_HEAD_LEN = 3  # openings are looked up by the first three characters of their first run
+_PREFIX_LIMIT = 20000  # give up (always run the pattern) on patterns with more openings than this
+
+
+def _table(run_chars: str) -> bytes:
+    """Bytes to lower-cased run characters, everything else (UTF-8 bytes of non-ASCII too) to a space."""
+    return bytes(
+        c + 32 if 65 <= c <= 90 else c if c < 128 and (chr(c).isalnum() or chr(c) in run_chars) else 32
+        for c in range(256)
+    )
+
+
+#: hyphen-joined runs (``(?<![\w-])`` patterns) and word runs (``\b`` patterns)
+_TABLES = {True: _table("_"), False: _table("_-")}
+_FIRST_CHAR = {True: re.compile(r"\w"), False: re.compile(r"[\w-]")}
+
+
+@lru_cache(maxsize=64)
+def _run_heads(text: str, words: bool) -> tuple[bytes, frozenset[bytes]] | None:
+    """``text`` as lower-cased runs with a leading space (so ``b" " + opening`` finds a run start) and
+    the runs' heads; None when non-ASCII letters or digits could match ASCII letters case-insensitively
+    ("K" for "k") or be word characters. Cached: the cue patterns of one sentence share it."""
+    if not text.isascii() and any(c.isalnum() for c in _NON_ASCII.findall(text)):
+        return None
+    runs = b" " + text.encode("utf-8", "replace").translate(_TABLES[words])
+    return runs, frozenset(run[:_HEAD_LEN] for run in runs.split())
+
+
+@dataclass(frozen=True)
+class _Prefixes:
+    """Per pattern, lower-cased openings one of which every match starts with."""
+
+    by_head: dict[bytes, tuple[tuple[bytes, int], ...]]  # run head → (b" " + opening, pattern index)
+    short: tuple[tuple[bytes, int], ...]  # openings whose first run is shorter than a head
+    always: frozenset[int]  # patterns whose openings are unknown: always run
+    words: bool  # runs of word characters (``\b`` patterns), else of word characters and hyphens
+    heads: frozenset[bytes] = frozenset()  # the keys of by_head (a set intersection walks the smaller set)
+
+    def candidates(self, text: str) -> set[int] | None:
+        """Indices of the patterns that may match in ``text``; None when all may."""
+        found = _run_heads(text, self.words)
+        if found is None:
+            return None
+        runs, heads = found
+        out = set(self.always)
+        by_head = self.by_head
+        # a run opening like an opening, then the whole opening at a run start: both necessary
+        for head in heads & self.heads:
+            for needle, index in by_head[head]:
+                if index not in out and needle in runs:
+                    out.add(index)
+        for needle, index in self.short:
+            if index not in out and needle in runs:
+                out.add(index)
+        return out
+
+
+def _prefixes(patterns: Sequence[str], words: bool = False) -> _Prefixes:
+    """The :class:`_Prefixes` of ``patterns``: each compiled as ``(?<![\\w-])(?:pattern)``, or, with
+    ``words``, each opening with ``\\b`` (a pattern that does not is always run)."""
+    by_head: dict[bytes, list[tuple[bytes, int]]] = {}
+    short: list[tuple[bytes, int]] = []
+    always: set[int] = set()
+    for index, pattern in enumerate(patterns):
+        found = _openings(pattern, words)
+        if found is None:
+            always.add(index)
+            continue
+        for opening in sorted(found):
+            needle = b" " + opening.encode("ascii").translate(_TABLES[words])
+            head = needle.split()[0][:_HEAD_LEN]
+            if len(head) < _HEAD_LEN:
+                short.append((needle, index))
+            else:
+                by_head.setdefault(head, []).append((needle, index))
+    return _Prefixes(
+        {k: tuple(v) for k, v in by_head.items()}, tuple(short), frozenset(always), words, frozenset(by_head)
+    )
+
+
+@dataclass(frozen=True)
+class _Cue:
+    """A compiled cue pattern whose search first asks the pattern's openings whether it can match."""
+
+    rx: re.Pattern[str]
+    prefixes: _Prefixes | None
+
+    @classmethod
+    def of(cls, rx: re.Pattern[str]) -> _Cue:
+        prefixes = _prefixes([rx.pattern], words=True)
+        return cls(rx, None if prefixes.always else prefixes)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self.prefixes is not None and self.prefixes.candidates(text) == set():
+            return None
+        return self.rx.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.rx.finditer(text)
+
+
+def _openings(pattern: str, words: bool = False) -> set[str] | None:
+    """Walk the parsed pattern, collecting its possible openings (lower-cased, so they serve case-sensitive
+    patterns too); an opening is cut short wherever the next character is unknown (a class, a wildcard),
+    which keeps it a necessary condition. None when a match may start with no run character (with
+    ``words``: when the pattern does not open with ``\\b``)."""
+    import re._constants as sre_c  # the regex parser: private, so any surprise disables the prefilter
+    import re._parser as sre_p
+
+    done: set[str] = set()
+    repeats = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None))
+
+    def chars(op: Any, av: Any) -> set[str] | None:
+        if op is sre_c.LITERAL:
+            return {chr(av)}
+        if op is sre_c.IN:
+            out: set[str] = set()
+            for o, a in av:
+                if o is sre_c.LITERAL:
+                    out.add(chr(a))
+                elif o is sre_c.RANGE and a[1] - a[0] < 64:
+                    out.update(chr(c) for c in range(a[0], a[1] + 1))
+                else:
+                    return None  # negated classes, categories (\d, \w)
+            return out
+        return None
+
+    def seq(items: Any, states: set[str]) -> set[str]:
+        """The unfinished openings after ``items``, from the unfinished ``states`` before them."""
+        for op, av in items:
+            if not states:
+                break
+            if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
+                continue  # zero-width: ignoring a condition only lets more through
+            if op is sre_c.SUBPATTERN:
+                states = seq(av[-1], states)
+            elif op is sre_c.BRANCH:
+                states = set().union(*(seq(branch, set(states)) for branch in av[1]))
+            elif op in repeats:
+                lo, hi, sub = av
+                out = set(states) if lo == 0 else set()
+                cur = states
+                # an opening has at most _PREFIX_LEN characters, so more rounds add nothing new
+                for i in range(1, min(hi, _PREFIX_LEN + 1) + 1):
+                    cur = seq(sub, set(cur))
+                    if i >= lo:
+                        out |= cur
+                if lo > _PREFIX_LEN + 1:
+                    done.update(cur)  # cut short mid-repeat
+                    out = set()
+                states = out
+            else:
+                cs = chars(op, av)
+                if cs is None:
+                    done.update(states)
+                    return set()
+                nxt: set[str] = set()
+                for st in states:
+                    for c in cs:
+                        low = c.lower()
+                        if not c.isascii() or len(low) != 1 or (not st and not _FIRST_CHAR[words].match(c)):
+                            done.add(st)  # (an empty opening, when it is the first character)
+                        elif len(st) + 1 >= _PREFIX_LEN:
+                            done.add(st + low)
+                        else:
+                            nxt.add(st + low)
+                states = nxt
+            if len(states) + len(done) > _PREFIX_LIMIT:
+                raise OverflowError
+        return states
+
+    try:
+        parsed = sre_p.parse(pattern, re.IGNORECASE)
+        if words and (not len(parsed) or parsed[0] != (sre_c.AT, sre_c.AT_BOUNDARY)):
+            return None  # a match may start inside a word
+        done.update(seq(parsed, {""}))
+    except Exception:  # an unexpected parse tree just means no prefilter for this pattern
+        return None
+    return None if "" in done else done
 
 
 @cache
@@ -274,7 +485,7 @@ def lexicon() -> _Lexicon:
         aliases.update({a: name for a in [name, *spec.get("aliases", [])]})
         places.update({p: name for p in spec.get("origins", [])})
     everything = {**aliases, **context, **places}
-    alias_re = re.compile(r"(?<![\w-])(?:" + _alternation(everything) + r")(?![\w])")
+    alias_re = re.compile(r"(?<![\w-])(?:" + _trie_alternation(everything) + r")(?![\w])")
     res = {key: re.compile(pattern, re.IGNORECASE) for key, pattern in cues["suppress_sentence"].items()}
     for key in (
         "historical_date",
@@ -299,7 +510,9 @@ def lexicon() -> _Lexicon:
         (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
         for w in cues["weapons"]
     ]
+    res = {key: _Cue.of(rx) for key, rx in res.items()}
     return _Lexicon(
+        weapon_prefixes=_prefixes([cues["defence_weapons"], *(w["pattern"] for w in cues["weapons"])]),
         cues=cues,
         weapons=weapons,
         defence=re.compile(r"(?<![\w-])(?:" + cues["defence_weapons"] + r")(?![\w])", re.IGNORECASE),
@@ -361,11 +574,18 @@ def _weapons_in(sent: Span) -> list[_Weapon]:
 
 def _find_weapons(sent: Span) -> list[_Weapon]:
     lex = lexicon()
-    text, base = sent.text, sent.start_char
+    text, base = _text(sent), sent.start_char
+    # most sentences name no weapon: word look-ups pick the few patterns worth a scan, often none
+    maybe = lex.weapon_prefixes.candidates(text) if lex.weapon_prefixes is not None else None
+    if maybe is not None and not maybe:
+        return []
     found: list[tuple[int, int, str, bool]] = []
-    for m in lex.defence.finditer(text):
-        found.append((m.start(), m.end(), "defence", True))
-    for kind, rx in lex.weapons:
+    if maybe is None or 0 in maybe:
+        for m in lex.defence.finditer(text):
+            found.append((m.start(), m.end(), "defence", True))
+    for index, (kind, rx) in enumerate(lex.weapons, 1):
+        if maybe is not None and index not in maybe:
+            continue
         for m in rx.finditer(text):
             found.append((m.start(), m.end(), kind, False))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
@@ -467,7 +687,7 @@ def _speech_head(tok: Token, sent: Span) -> Token | None:
 
 def _is_headline(sent: Span) -> bool:
     """A short line without final punctuation: headlines report in the present tense."""
-    text = sent.text.strip()
+    text = _text(sent).strip()
     if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues["headline_max_tokens"]:
         return False
     return text[0].isupper()
@@ -479,7 +699,7 @@ def _is_headline(sent: Span) -> bool:
 def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     """(start, end, alias, kind) in doc offsets; kind is 'alias', 'context' or 'place'."""
     lex = lexicon()
-    out = []
+    out: list[tuple[int, int, str, str]] = []
     for m in lex.alias_re.finditer(text):
         alias = m.group(0)
         kind = (
@@ -515,9 +735,11 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     # aliases in the text, plus entity mentions whose canonical name is an alias ("Kim" → Kim Jong Un)
     matches = [
         (s, e, _actor_of_alias(alias, kind, doc_states))
-        for s, e, alias, kind in _alias_matches(span.text, span.start_char)
+        for s, e, alias, kind in _alias_matches(_text(span), span.start_char)
     ]
     matches += [(s, e, a) for s, e, a in _entity_actors(doc) if span.start_char <= s and e <= span.end_char]
+    if not matches:
+        return None
     datelines = _dateline_chars(doc)
     for s, e, actor in matches:
         if any(lo <= s < hi for lo, hi in datelines):
@@ -619,7 +841,7 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     cues = lex.cues
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
-    orbit_verbs = set(cues["orbit_verbs"]) if lex.res["orbit_cue"].search(sent.text) else set()
+    orbit_verbs = set(cues["orbit_verbs"]) if lex.res["orbit_cue"].search(_text(sent)) else set()
     # "hit back with missiles", "respond with missile launches": the weapon sits in a with-phrase
     retaliation = {
         t.head.i
@@ -834,6 +1056,7 @@ def _conditional(trigger: Token, sent: Span) -> bool:
 
 
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+_YEAR_IN_TEXT = re.compile(r"1[89]\d\d|20\d\d")
 _TEMPORAL_DEPS = frozenset(
     {
         "prep",
@@ -862,7 +1085,8 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     chain = _chain(trigger, sent)
     chain_ids = {t.i for t in chain} | {c.i for t in chain for c in t.children if c.dep_ == "xcomp"}
     first_since = lex.res["first_since"]
-    for tok in sent:
+    # only a token that is a year matters: look for one in the text before walking the tokens
+    for tok in sent if _YEAR_IN_TEXT.search(_text(sent)) else ():
         if not _YEAR.match(tok.text):
             continue
         year = int(tok.text)
@@ -888,7 +1112,7 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
         if first_since.search(window):
             continue  # "for the first time since 2017" dates a current event
         return True
-    text = sent.text
+    text = _text(sent)
     m = lex.res["historical_date"].search(text)
     if m and first_since.search(text[max(0, m.start() - 48) : m.end()]):
         m = None  # "the first such test since the 1990s" dates a current event
@@ -1052,7 +1276,7 @@ def _present_narrative(trigger: Token, sent: Span) -> bool:
 
 
 def _resolve_actor(
-    trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str], prev_actor: str | None
+    trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str], previous: _PreviousActor
 ) -> tuple[str | None, str]:
     """(actor, how): from the subject, the weapon's modifiers, 'from X', the sentence, the context."""
     lex = lexicon()
@@ -1118,6 +1342,7 @@ def _resolve_actor(
             actor = _nearest_actor(sent, trigger, doc_states, before_only=True)
             if actor:
                 return actor, "pronoun_sentence"
+            prev_actor = previous.get()
             if prev_actor:
                 return prev_actor, "pronoun_previous"
         elif (
@@ -1131,12 +1356,14 @@ def _resolve_actor(
     if origin:
         return origin, "origin"
     for w in weapons:  # "the launch of the Hwasong-18": a system only one state fields
-        owner = next((a for prefix, a in lex.system_prefixes if w.text.lower().startswith(prefix)), None)
+        low = w.text.lower()
+        owner = next((a for prefix, a in lex.system_prefixes if low.startswith(prefix)), None)
         if owner:
             return owner, "system"
     actor = _nearest_actor(sent, trigger, doc_states, before_only=False)
     if actor:
         return actor, "sentence"
+    prev_actor = previous.get()
     if prev_actor:
         return prev_actor, "previous"
     return None, "none"
@@ -1194,6 +1421,9 @@ def _dateline_tokens(sent: Span) -> set[int]:
 
 
 def _find_dateline(sent: Span) -> set[int]:
+    text = _text(sent)
+    if "—" not in text and "–" not in text and " -" not in text:
+        return set()  # no dash (nor spaced hyphen) to end a dateline: skip the token walk
     doc = sent.doc
     for tok in sent[:14]:
         if tok.i == sent.start:
@@ -1219,7 +1449,7 @@ def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
     cache = _doc_cache(doc)
     if "datelines" not in cache:
         ranges = []
-        for sent in doc.sents:
+        for sent in _parser_sents(doc):
             toks = _dateline_tokens(sent)
             if toks:
                 ranges.append((doc[min(toks)].idx, doc[max(toks)].idx + len(doc[max(toks)])))
@@ -1237,11 +1467,33 @@ def _conditional_clause_tokens(sent: Span) -> set[int]:
     return out
 
 
+def _excluded_tokens(sent: Span) -> set[int]:
+    """Tokens that name no launcher (speakers, targets, datelines, conditions), memoised per sentence."""
+    memo = _doc_cache(sent.doc).setdefault("excluded", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
+        excluded |= _dateline_tokens(sent) | _conditional_clause_tokens(sent)
+        memo[key] = excluded
+    return set(memo[key])
+
+
+def _sentence_aliases(sent: Span) -> list[tuple[int, int, str, str]]:
+    """:func:`_alias_matches` of a sentence, memoised per sentence."""
+    memo = _doc_cache(sent.doc).setdefault("sentence_aliases", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _alias_matches(_text(sent), sent.start_char)
+    return list(memo[key])
+
+
 def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only: bool) -> str | None:
-    excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
-    excluded |= _dateline_tokens(sent) | _conditional_clause_tokens(sent)
+    matches = _sentence_aliases(sent)
+    if not matches:
+        return None  # most sentences name no actor: skip the exclusion analysis
+    excluded = _excluded_tokens(sent)
     best: tuple[int, str] | None = None
-    for s, e, alias, kind in _alias_matches(sent.text, sent.start_char):
+    for s, e, alias, kind in matches:
         span = sent.doc.char_span(s, e, alignment_mode="expand")
         if span is None or any(t.i in excluded for t in span):
             continue
@@ -1278,7 +1530,7 @@ def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None
         canonical = getattr(ent, "canonical", None)
         if canonical in lex.actors:
             counts[canonical] = max(counts.get(canonical, 0), int(getattr(ent, "count", 1)))
-    matches = _alias_matches(doc.text, 0)
+    matches = _alias_matches(_doc_text(doc), 0)
     for _s, _e, alias, kind in matches:
         if kind == "alias":
             name = lex.alias_to_actor[alias]
@@ -1315,8 +1567,9 @@ def _speaker(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> s
 def _name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any]) -> str | None:
     lo, hi = _subtree_bounds(subj)
     phrase = doc[lo:hi]
+    first, last = phrase.start_char, phrase.end_char
     for ent in entities:  # the entity layer knows "Craft" is Kelly Craft
-        if getattr(ent, "label", "") == "PERSON" and phrase.start_char <= ent.start < phrase.end_char:
+        if getattr(ent, "label", "") == "PERSON" and first <= ent.start < last:
             name = str(getattr(ent, "canonical", "") or ent.text)
             affiliation = _affiliation(name, doc) or _affiliation(ent.text, doc)
             return f"{name} ({affiliation})" if affiliation else name
@@ -1362,7 +1615,7 @@ def _affiliation(name: str, doc: Doc) -> str | None:
 
 
 def _find_affiliation(name: str, doc: Doc) -> str | None:
-    for m in re.finditer(re.escape(name), doc.text):
+    for m in re.finditer(re.escape(name), _doc_text(doc)):
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
         if span is None:
             continue
@@ -1415,7 +1668,7 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
     units = lex.cues["distance_units"]
     rng: float | None = None
     apogee: float | None = None
-    text = sent.text
+    text = _text(sent)
     last_end = -10
     for m in lex.res["distance"].finditer(text):
         if m.start() - last_end <= 3 and text[last_end : m.start()].strip() in ("(", "", "or"):
@@ -1529,6 +1782,27 @@ def _doc_cache(doc: Doc) -> dict[str, Any]:
     return doc.user_data.setdefault("wirewatch.detector", {})
 
 
+def _doc_text(doc: Doc) -> str:
+    """The article text (``Doc.text`` rebuilds it from every token on each call)."""
+    cache = _doc_cache(doc)
+    if "text" not in cache:
+        cache["text"] = doc.text
+    return str(cache["text"])
+
+
+def _text(span: Span) -> str:
+    """``span.text`` as a slice of the cached article text (``Span.text`` materialises every token)."""
+    return _doc_text(span.doc)[span.start_char : span.end_char]
+
+
+def _parser_sents(doc: Doc) -> list[Span]:
+    """The parser's sentences, computed once per document."""
+    cache = _doc_cache(doc)
+    if "sents" not in cache:
+        cache["sents"] = list(doc.sents)
+    return list(cache["sents"])
+
+
 def _entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
     """(start, end, actor) for entity mentions whose canonical name is on the watch list; set by detect()."""
     return list(_doc_cache(doc).get("entity_actors", ()))
@@ -1538,8 +1812,9 @@ def _ents_in(span: Span) -> list[Span]:
     """The named entities inside ``span`` (``Span.ents`` walks the whole document on every call)."""
     cache = _doc_cache(span.doc)
     if "ents" not in cache:
-        cache["ents"] = list(span.doc.ents)
-    return [e for e in cache["ents"] if span.start <= e.start and e.end <= span.end]
+        cache["ents"] = [(e.start, e.end, e) for e in span.doc.ents]
+    lo, hi = span.start, span.end
+    return [e for start, end, e in cache["ents"] if lo <= start and end <= hi]
 
 
 def _doc_is_civil_space(doc: Doc) -> bool:
@@ -1547,8 +1822,8 @@ def _doc_is_civil_space(doc: Doc) -> bool:
     if "civil" not in cache:
         res = lexicon().res
         cache["civil"] = bool(
-            res["civil_space"].search(doc.text)
-            and not res["military_context_overrides_civil"].search(doc.text)
+            res["civil_space"].search(_doc_text(doc))
+            and not res["military_context_overrides_civil"].search(_doc_text(doc))
         )
     return bool(cache["civil"])
 
@@ -1573,7 +1848,7 @@ def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool
 def _sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -> str | None:
     lex = lexicon()
     res = lex.res
-    text = sent.text
+    text = _text(sent)
     if res["fiction"].search(text) or res["hypothetical_cues"].search(text):
         return "fiction_or_hypothetical"
     if res["false_alarm"].search(text):
@@ -1617,12 +1892,12 @@ def detect(
     doc_states, dominant = _doc_states(doc, entities)
     pub_year = _year_of(published_at)
     candidates: list[_Candidate] = []
-    prev_actor: str | None = None
+    previous = _PreviousActor(doc_states)
     prev_speaker: str | None = None
     for sent in _sentences(doc):
         weapons = _weapons_in(sent)
         if not weapons:
-            prev_actor = _topic_actor(sent, doc_states) or prev_actor
+            previous.push(sent)
             continue
         triggers = _trigger_tokens(sent, weapons)
         contested = any(_negation(t, sent) == "contested" for t in triggers) or _unconfirmed(sent)
@@ -1651,7 +1926,7 @@ def detect(
                 entities,
                 doc_states,
                 dominant,
-                prev_actor,
+                previous,
                 prev_speaker,
                 pub_year,
                 config,
@@ -1661,16 +1936,50 @@ def detect(
         _share_weapon_actor(sent_candidates)
         candidates.extend(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
-        prev_actor = named[0] if named else (_topic_actor(sent, doc_states) or prev_actor)
+        if named:
+            previous.set(named[0])
+        else:
+            previous.push(sent)
         speakers = [c.speaker for c in sent_candidates if c.speaker]
         if speakers:
             prev_speaker = speakers[0]
     return _assemble(candidates, doc, entities, config)
 
 
+class _PreviousActor:
+    """The actor 'it' / 'they' refers back to: the topic actor of the latest sentence that has one (see
+    :func:`_topic_actor`), or an actor set by a launch sentence. Worked out only when a candidate asks for
+    it, since most sentences are never looked back on."""
+
+    def __init__(self, doc_states: set[str]) -> None:
+        self._doc_states = doc_states
+        self._value: str | None = None
+        self._pending: list[Span] = []  # sentences passed since _value was known, oldest first
+
+    def push(self, sent: Span) -> None:
+        """A sentence passed: its topic actor, if any, replaces the current one."""
+        self._pending.append(sent)
+
+    def set(self, actor: str) -> None:
+        self._value = actor
+        self._pending.clear()
+
+    def get(self) -> str | None:
+        for sent in reversed(self._pending):  # the latest sentence with a topic actor wins
+            actor = _topic_actor(sent, self._doc_states)
+            if actor:
+                self._value = actor
+                break
+        self._pending.clear()
+        return self._value
+
+
 def _sentences(doc: Doc) -> Iterable[Span]:
     """The parser's sentences, further cut at line breaks: a paragraph end is always a sentence end."""
-    for sent in doc.sents:
+    for sent in _parser_sents(doc):
+        if "\n" not in _text(sent):
+            yield sent  # no line break inside: no token walk needed
+            continue
         start = sent.start
         for tok in sent:
             if tok.is_space and "\n" in tok.text:
@@ -1697,7 +2006,7 @@ def _analyse(
     entities: Sequence[Any],
     doc_states: set[str],
     dominant: str | None,
-    prev_actor: str | None,
+    previous: _PreviousActor,
     prev_speaker: str | None,
     pub_year: int | None,
     config: DetectorConfig,
@@ -1708,7 +2017,7 @@ def _analyse(
     reason: str | None = None
     if not offensive:
         reason = "missile_defence"
-    actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, prev_actor)
+    actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
         reason = "non_actor_subject"
     if actor is None and how != "non_actor_subject":
@@ -1732,7 +2041,7 @@ def _analyse(
         reason = "contested" if neg == "contested" else ("denied" if neg == "denied" else "negated")
     if reason is None and _conditional(trig, sent):
         reason = "hypothetical"
-    if reason is None and lex.res["capability_cues"].search(sent.text) and _capability_scope(trig, sent):
+    if reason is None and lex.res["capability_cues"].search(_text(sent)) and _capability_scope(trig, sent):
         reason = "capability"
     if reason is None and modality == "occurred" and _historical(trig, sent, pub_year):
         reason = "historical"
@@ -1788,7 +2097,7 @@ def _capability_scope(trig: Token, sent: Span) -> bool:
 
 
 def _quoted_continuation(sent: Span) -> bool:
-    text = sent.text.lstrip()
+    text = _text(sent).lstrip()
     return text[:1] in ('"', "“", "'", "‘") or (text.count("“") + text.count('"')) % 2 == 1
 
 
@@ -1899,12 +2208,12 @@ def _kind_of(c: _Candidate) -> str:
         # "a rocket launch" by North Korea or Iran, or "the rocket exploded" in a sentence about a
         # satellite or an orbit: a satellite rocket, not artillery
         res = lexicon().res
-        about_space = res["orbit_cue"].search(c.sent.text) or any(
+        about_space = res["orbit_cue"].search(_text(c.sent)) or any(
             w.kind == "space_launch_vehicle" for w in _weapons_in(c.sent)
         )
         if c.trigger.lemma_.lower() == "launch" or about_space:
             return "space_launch_vehicle"
-    if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(c.sent.text):
+    if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(_text(c.sent)):
         return "slbm"  # "fired a ballistic missile from a submarine"
     if kind == "ballistic_unspecified":
         return _identified_kind(c.sent) or kind
@@ -1915,7 +2224,7 @@ def _identified_kind(sent: Span) -> str | None:
     """'The missile, believed to be a KN-23, flew ...': the kind of the system a generic mention is
     identified as."""
     cue = lexicon().res["identification_cue"]
-    text, base = sent.text, sent.start_char
+    text, base = _text(sent), sent.start_char
     for w in _weapons_in(sent):
         if w.defence or w.kind in ("ballistic_unspecified", "rocket_artillery"):
             continue
@@ -1927,7 +2236,7 @@ def _identified_kind(sent: Span) -> str | None:
 def _evidence(sent: Span, trigger: Token) -> Evidence:
     """The trigger's sentence, cut at line breaks (the parser sometimes runs paragraphs together) and
     stripped; offsets stay exact positions in the article text."""
-    text, base = sent.text, sent.start_char
+    text, base = _text(sent), sent.start_char
     at = trigger.idx - base
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
