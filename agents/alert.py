@@ -1,8 +1,9 @@
-"""The alert agents: ``news.enriched`` → findings re-keyed by actor → incidents table → ``news.alerts``
-and ``news.incidents``.
+"""The alert agent: findings keyed by actor → incidents table → ``news.alerts`` and ``news.incidents``.
 
-Findings are re-keyed by actor (an internal repartition topic) so that every finding about one actor is
-handled by the one worker that owns that actor's incidents in the changelog-backed table.
+The enrich agent, which runs the detector, sends each article's alertable findings straight to an internal
+topic keyed by actor (:func:`finding_envelopes`), so every finding about one actor is handled by the one
+worker that owns that actor's incidents in the changelog-backed table. Reading them back out of
+``news.enriched`` instead cost a broker hop (a fetch wait) and a decode of every enriched record.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from wirewatch.streams.app import dead_letter_for
-from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, loads, now_rfc3339
+from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339
 from wirewatch.streams.settings import Settings
 
 from .detector import Finding
@@ -136,7 +136,7 @@ def alerts_for_records(
 def register(pipeline: Pipeline) -> None:
     app, settings = pipeline.app, pipeline.settings
     window = timedelta(hours=settings.incident_window_hours)
-    by_actor = app.topic(
+    by_actor = pipeline.findings = app.topic(
         f"{settings.app_id}-findings-by-actor",
         key_type=str,
         value_serializer="json",
@@ -152,20 +152,6 @@ def register(pipeline: Pipeline) -> None:
         schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
         help="open incidents per actor (changelog-backed)",
     )
-
-    @app.agent(pipeline.enriched, name="alert-route")
-    async def route_findings(stream: Any) -> None:
-        async for value in stream:
-            try:
-                envelopes = finding_envelopes(loads(value))
-            except Exception as exc:  # an enriched record we cannot read: dead letter, keep going
-                letter = dead_letter_for(stream.current_event, "alert", "bad_enriched_record", repr(exc))
-                await (await pipeline.dead_letter(letter))
-                continue
-            sent = [
-                await by_actor.send(key=(e["finding"].get("actor") or "").encode(), value=e) for e in envelopes
-            ]
-            await asyncio.gather(*sent)
 
     @app.agent(by_actor, name="incidents")
     async def track_incidents(stream: Any) -> None:

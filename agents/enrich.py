@@ -1,4 +1,5 @@
-"""The enrich agent: ``news.raw`` → validate → batched spaCy analysis → ``news.enriched``.
+"""The enrich agent: ``news.raw`` → validate → batched spaCy analysis → ``news.enriched``, and the
+alertable findings → the alert agent's findings-by-actor topic.
 
 Thin on purpose: validation lives in ``streams.validation`` and the analysis in ``agents.enrichment``.
 """
@@ -17,6 +18,7 @@ from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.validation import InvalidRecord, parse_article
 
+from .alert import finding_envelopes
 from .detector import DetectorConfig
 from .enrichment import enrich_articles
 
@@ -68,8 +70,13 @@ class EnrichStage:
             article.meta.setdefault("ingested_at_ms", int(event.message.timestamp * 1000))
             good.append((event, article))
 
+        findings = self.pipeline.findings
         for record in await self._enrich(good, pending):
             pending.append(await self.pipeline.send_json(self.pipeline.enriched, record["id"], record))
+            if findings is not None:
+                for envelope in finding_envelopes(record):
+                    actor = envelope["finding"].get("actor") or ""
+                    pending.append(await findings.send(key=actor.encode(), value=envelope))
             self.processed += 1
         # Delivery before ack: take_events acks the batch only after this returns, so an offset is
         # never committed for a record whose output is not on the broker.

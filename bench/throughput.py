@@ -5,7 +5,13 @@
     enriched record arrives), and (b)/(a);
 (c) the same with two worker processes on the same partitions, and the 2-vs-1 ratio.
 Ends with one JSON line of the figures (medians over rounds). Run: ``python bench/throughput.py
-[--articles N] [--rounds R]``; WIREWATCH_* variables (e.g. WIREWATCH_BATCH_SIZE) reach the workers.
+[--articles N] [--rounds R] [--keyed]``; WIREWATCH_* variables (e.g. WIREWATCH_BATCH_SIZE) reach the
+workers.
+
+Articles are spread round-robin over the partitions, so two workers get equal shares: with key hashing a
+sample of a few hundred articles splits unevenly (160 articles: 87 against 73 for the worst pair of
+partitions), which caps the 2-vs-1 ratio before the pipeline plays any part. ``--keyed`` produces by key
+instead, as the feeds do.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import uuid
 from functools import cache
 from pathlib import Path
 
+import aiohttp
 import orjson
 from spacy.language import Language
 
@@ -80,8 +87,35 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
     return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 
 
+async def _settled(ports: list[int], raw: str, partitions: int, logs: Path, timeout: float = 120.0) -> None:
+    """Wait until the workers (``/api/status`` on ``ports``) share the raw partitions evenly and none is
+    rebalancing: a second worker that joins late would otherwise leave the first doing all the work."""
+    want = partitions // len(ports)
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            owned: list[set[int]] = []
+            busy = False
+            for port in ports:
+                async with session.get(f"http://127.0.0.1:{port}/api/status") as response:
+                    worker = (await response.json())["worker"]
+                owned.append({a["partition"] for a in worker["assigned"] if a["topic"] == raw})
+                busy = busy or worker["rebalancing"]
+            if not busy and all(len(o) >= want for o in owned) and len(set().union(*owned)) == partitions:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not share the partitions ({owned}); see {logs}")
+            await asyncio.sleep(0.5)
+
+
 async def _end_to_end(
-    bootstrap: str, articles: list[Article], workers: int, partitions: int, batch_size: int, workdir: Path
+    bootstrap: str,
+    articles: list[Article],
+    workers: int,
+    partitions: int,
+    batch_size: int,
+    workdir: Path,
+    keyed: bool = False,
 ) -> tuple[float, float | None]:
     """Words/s from the first produce to the last enriched record, with ``workers`` worker processes."""
     tag = uuid.uuid4().hex[:6]
@@ -96,24 +130,27 @@ async def _end_to_end(
         WIREWATCH_BATCH_SIZE=str(batch_size),
         WIREWATCH_LOG_LEVEL="warning",
     )
-    procs = []
+    procs, ports = [], []
     for i in range(workers):
-        env_i = dict(env, WIREWATCH_WEB_PORT=str(free_port()))
+        ports.append(free_port())
+        env_i = dict(env, WIREWATCH_WEB_PORT=str(ports[i]))
         procs.append(testing.WorkerProcess(env_i, workdir / tag / f"worker{i}.log").start())
     raw, enriched = prefix + "news.raw", prefix + "news.enriched"
     try:
-        # Warm-up: one article per partition key spread, until every worker is up and assigned.
+        # Warm-up: a few short articles on every partition, until every worker is up and has parsed.
         warm = make_corpus(4 * partitions, words=60, seed=99)
-        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in warm])
+        spread = [i % partitions for i in range(len(warm))]
+        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in warm], spread)
         warm_ids = {a.id for a in warm}
         got = await testing.consume(bootstrap, enriched, lambda rs: warm_ids <= {r["id"] for r in rs}, 180)
         if not warm_ids <= {r["id"] for r in got}:
             raise RuntimeError("workers did not come up; see " + str(workdir / tag))
-        await asyncio.sleep(3.0 if workers > 1 else 0.5)  # let a second worker's rebalance settle
+        await _settled(ports, raw, partitions, workdir / tag)
 
         wanted = {a.id for a in articles}
         started = time.time()
-        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in articles])
+        spread = None if keyed else [i % partitions for i in range(len(articles))]
+        await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in articles], spread)
         done = await testing.consume(
             bootstrap, enriched, lambda rs: wanted <= {r["id"] for r in rs}, timeout=1800
         )
@@ -129,10 +166,11 @@ async def _end_to_end(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=160, help="articles of ~500 words (default 160)")
+    parser.add_argument("--articles", type=int, default=320, help="articles of ~500 words (default 320)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of (a), (b), (c), (a); medians reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of (b), (c), (a); medians reported")
+    parser.add_argument("--keyed", action="store_true", help="partition by article key, not round-robin")
     args = parser.parse_args()
 
     articles = make_corpus(args.articles)
@@ -141,21 +179,20 @@ def main() -> None:
     steps = analysis_breakdown(articles[: min(len(articles), 60)], args.batch_size)
     print("ms per article after parsing (warm): " + ", ".join(f"{k} {v}" for k, v in steps.items()))
 
-    # Shared VMs drift by 10-20 % over minutes, so each round measures raw speed before and after its
-    # end-to-end runs and compares against their mean; the figures are medians over the rounds.
+    # Shared VMs drift by 10-20 % over minutes, so raw speed is measured between the rounds and each round
+    # compares against the mean of the raw runs before and after it; the figures are medians over rounds.
     rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         workdir = Path(tmp)
         with EmbeddedBroker(Settings(), port=free_port(), log_file=workdir / "tansu.log") as broker:
+            before = raw_words_per_second(articles, args.batch_size)
             for number in range(1, args.rounds + 1):
-                before = raw_words_per_second(articles, args.batch_size)
-                e2e_wps, rss = asyncio.run(
-                    _end_to_end(broker.bootstrap, articles, 1, args.partitions, args.batch_size, workdir)
-                )
-                two_wps, _ = asyncio.run(
-                    _end_to_end(broker.bootstrap, articles, 2, args.partitions, args.batch_size, workdir)
-                )
-                raw_wps = (before + raw_words_per_second(articles, args.batch_size)) / 2
+                run = (broker.bootstrap, articles)
+                options = (args.partitions, args.batch_size, workdir, args.keyed)
+                e2e_wps, rss = asyncio.run(_end_to_end(*run, 1, *options))
+                two_wps, _ = asyncio.run(_end_to_end(*run, 2, *options))
+                after = raw_words_per_second(articles, args.batch_size)
+                raw_wps, before = (before + after) / 2, after
                 rounds.append(
                     {"raw": raw_wps, "e2e": e2e_wps, "two": two_wps, "rss": rss or 0.0,
                      "e2e_ratio": e2e_wps / raw_wps, "scaling": two_wps / e2e_wps}
@@ -179,6 +216,7 @@ def main() -> None:
         "articles": len(articles),
         "words": words,
         "rounds": len(rounds),
+        "partitioning": "keyed" if args.keyed else "round-robin",
         "raw_wps": round(median("raw"), 1),
         "e2e_wps": round(median("e2e"), 1),
         "e2e_ratio": round(median("e2e_ratio"), 3),

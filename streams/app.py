@@ -32,6 +32,7 @@ class Pipeline:
     incidents: TopicT
     deadletter: TopicT
     nlp_loader: Callable[[], Language]
+    findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
     feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
     push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
     _nlp: Language | None = field(default=None, repr=False)

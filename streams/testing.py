@@ -95,17 +95,22 @@ def worker_env(
 
 
 async def produce(
-    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]]
+    bootstrap: str,
+    topic: str,
+    records: Sequence[tuple[bytes | None, bytes | None]],
+    partitions: Sequence[int] | None = None,
 ) -> list[float]:
-    """Produce ``records`` (acks=all) and return each record's send time (epoch seconds)."""
+    """Produce ``records`` (acks=all) and return each record's send time (epoch seconds). ``partitions``
+    (one per record) overrides the key's partition."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=12_000_000)
     await producer.start()
     sent_at: list[float] = []
     try:
         futures = []
-        for key, value in records:
+        for i, (key, value) in enumerate(records):
             sent_at.append(time.time())
-            futures.append(await producer.send(topic, key=key, value=value))
+            partition = partitions[i] if partitions is not None else None
+            futures.append(await producer.send(topic, key=key, value=value, partition=partition))
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

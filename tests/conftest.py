@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
+pytest_plugins = ["tests.feed_site"]  # the local news site of the feed tests (fixture ``site``)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WIREWATCH_SHARED_DIR", REPO.parent / "shared"))
 SEED = SHARED / "seeds" / "000_08aeed8e566f2a8e.txt"

@@ -7,16 +7,14 @@ import asyncio
 import textwrap
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
-from aiohttp.test_utils import TestServer
 
+from tests.feed_site import STORIES, Site
 from tests.unit.test_feeds_config import install_plugin_dist
-from tests.unit.test_feeds_rss import STORIES, Site, make_app
 from wirewatch.streams import testing
 from wirewatch.streams.feeds.runner import KafkaSink, run_standalone, runner_for, state_for
 from wirewatch.streams.settings import Settings
@@ -25,18 +23,6 @@ from .conftest import Cluster
 
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    site = Site()
-    server = TestServer(make_app(site), host="127.0.0.1")
-    await server.start_server()
-    site.base = str(server.make_url("")).rstrip("/")
-    try:
-        yield site
-    finally:
-        await server.close()
 
 
 def feeds_toml(site: Site, drop: Path, interval: float = 300) -> str:

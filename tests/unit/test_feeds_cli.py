@@ -9,10 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.feed_site import STORIES, Site
 from wirewatch.streams.feeds.cli import add_feeds_parser, check, cmd_list
 from wirewatch.streams.settings import Settings
-
-from .test_feeds_rss import STORIES, Site, site  # noqa: F401  (the local HTTP site fixture)
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -48,7 +47,7 @@ def test_list_reports_a_broken_config(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "option 'id' is required" in capsys.readouterr().out
 
 
-async def test_check_url_prints_articles_and_keeps_no_state(site: Site, tmp_path: Path) -> None:  # noqa: F811
+async def test_check_url_prints_articles_and_keeps_no_state(site: Site, tmp_path: Path) -> None:
     out = io.StringIO()
     settings = Settings(data_dir=str(tmp_path))
     assert await check(settings, parse("check", f"{site.base}/rss.xml", "--max-items", "1"), out) == 0
@@ -61,7 +60,7 @@ async def test_check_url_prints_articles_and_keeps_no_state(site: Site, tmp_path
     assert len(out2.getvalue().splitlines()) == 2 and site.hits["rss"] == 2
 
 
-async def test_check_configured_id_and_failure_exit_code(site: Site, tmp_path: Path) -> None:  # noqa: F811
+async def test_check_configured_id_and_failure_exit_code(site: Site, tmp_path: Path) -> None:
     config = tmp_path / "feeds.toml"
     config.write_text(
         f'[[feed]]\nid = "observer"\ntype = "atom"\nurl = "{site.base}/atom.xml"\n'
