@@ -148,6 +148,10 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)
     pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
+    if settings.webhooks:
+        from .sinks.webhook import register_webhooks
+
+        register_webhooks(pipeline)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
     register_dashboard(pipeline, settings.api_token or None)
     return pipeline

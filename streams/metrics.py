@@ -58,6 +58,12 @@ STAGE_SECONDS = Histogram(
     buckets=STAGE_BUCKETS,
     registry=REGISTRY,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "wirewatch_webhook_deliveries",
+    "Alerts sent to webhooks by final outcome (delivered, rejected: permanent status, failed: retries used up)",
+    ["webhook", "outcome"],
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag",
     "Records not yet consumed (end offset - committed offset), read from the broker",
@@ -81,6 +87,11 @@ def alert(kind: str, severity: str) -> None:
 
 def dead_letter(stage: str, reason: str) -> None:
     DEADLETTERS.labels(stage=stage or "unknown", reason=reason or "unknown").inc()
+
+
+def webhook_delivery(webhook: str, outcome: str) -> None:
+    """Count one alert's final outcome at one webhook."""
+    WEBHOOK_DELIVERIES.labels(webhook=webhook, outcome=outcome).inc()
 
 
 def observe(stage: str, seconds: float) -> None:

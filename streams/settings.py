@@ -62,6 +62,8 @@ class Settings:
     #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
     feeds: str = ""
+    #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when settings load.
+    webhooks: str = ""
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432
@@ -118,6 +120,11 @@ class Settings:
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"WIREWATCH_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
         self.severity_mapping()
+        if self.webhooks:
+            # Checked here so that a worker with a bad webhooks.toml refuses to start with a clear message.
+            from .sinks.webhook import load_webhooks
+
+            load_webhooks(self.webhooks)
         if self.broker and not all(h.strip() for h in self.bootstrap_servers):
             raise SettingsError(f"WIREWATCH_BROKER is not a broker list: {self.broker!r}")
 
