@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from .settings import Settings
-from .topics import CATALOG, ENRICHED, RAW
+from .topics import ALERTS, CATALOG, RAW
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,9 @@ def watched_topics(settings: Settings) -> list[str]:
 
 
 def own_input_topics(settings: Settings) -> list[str]:
-    return [settings.topic(RAW), settings.topic(ENRICHED), *internal_topics(settings)]
+    """The topics the app's own group reads: news.raw, the findings topic, and news.alerts with webhooks."""
+    webhooks = [settings.topic(ALERTS)] if settings.webhooks else []
+    return [settings.topic(RAW), *internal_topics(settings), *webhooks]
 
 
 class LagReader:

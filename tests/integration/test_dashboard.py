@@ -226,10 +226,13 @@ async def test_json_apis_and_the_alert_stream(cluster: Cluster) -> None:
                 lag = await response.json()
             rows = [r for r in lag["rows"] if r["topic"] == cluster.topic("news.raw")]
             filled = [r for r in rows if r["end"]]
-            return lag if len(filled) == 1 and filled[0]["committed"] == filled[0]["end"] == 1 else None
+            raw_done = len(filled) == 1 and filled[0]["committed"] == filled[0]["end"] == 1
+            # The findings topic is committed on the next commit tick after news.raw: wait for both.
+            return lag if raw_done and lag["total"] == 0 else None
 
-        lag = await wait_for(caught_up, "the worker's commit on news.raw to show")
-        assert lag["groups"][0] == cluster.app_id and lag["total"] == 0
+        lag = await wait_for(caught_up, "the worker's commits (news.raw, then findings) to show")
+        assert lag["groups"][0] == cluster.app_id
+        assert {r["topic"] for r in lag["rows"]} >= {cluster.topic("news.raw"), f"{cluster.app_id}-findings-by-actor"}
 
         async with session.get(url + "/api/status", headers=auth) as response:
             state = await response.json()
