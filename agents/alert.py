@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339
+from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339, parse_rfc3339
 from wirewatch.streams.settings import Settings
 
 from .detector import Finding
@@ -27,16 +27,6 @@ if TYPE_CHECKING:
     from wirewatch.streams.app import Pipeline
 
 log = logging.getLogger(__name__)
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def finding_envelopes(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +86,7 @@ def apply_finding(
     A finding that changes nothing (a re-delivered article) yields no alert, so replays are no-ops.
     """
     finding = Finding.from_dict(envelope["finding"])
-    published = parse_time(envelope.get("published_at")) or datetime.now(UTC)
+    published = parse_rfc3339(envelope.get("published_at")) or datetime.now(UTC)
     incident, changed = assign(
         open_incidents,
         finding,
@@ -111,7 +101,7 @@ def apply_finding(
     kept = [i for i in open_incidents if i.incident_id != incident.incident_id]
     # Incidents far outside the window can never be joined again: dropping them bounds the table.
     horizon = published - 4 * window
-    kept = [i for i in kept if (parse_time(i.last_seen) or published) >= horizon]
+    kept = [i for i in kept if (parse_rfc3339(i.last_seen) or published) >= horizon]
     return [*kept, incident], alert_record(envelope, finding, incident), incident_record(incident)
 
 

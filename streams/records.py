@@ -40,6 +40,17 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_rfc3339(value: Any) -> datetime | None:
+    """An aware datetime from an RFC 3339 string (naive times are taken as UTC); None if it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def dumps(value: Any) -> bytes:
     """The one encoder for topic values (orjson: UTF-8, no NaN, datetimes as RFC 3339)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)

@@ -15,14 +15,13 @@ Built-in types are registered under the same group by wirewatch's own distributi
 from __future__ import annotations
 
 import logging
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..tomlconfig import id_tables, read_toml
 from .base import ENTRY_POINT_GROUP, BaseFeed, Feed, FeedConfigError, FeedContext, FeedFactory
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ BUILTINS: dict[str, str] = {
     "jsonl": "wirewatch.streams.feeds.jsonl:JsonlFeed",
 }
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -74,28 +72,8 @@ class FeedConfig:
 
 def parse_config(data: Mapping[str, Any], source: str = "feeds.toml") -> list[FeedConfig]:
     """The ``[[feed]]`` tables of a parsed TOML document, checked for ids and types."""
-    unknown = set(data) - {"feed"}
-    if unknown:
-        raise FeedConfigError(
-            f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; use [[feed]] tables"
-        )
-    tables = data.get("feed", [])
-    if not isinstance(tables, list):
-        raise FeedConfigError(f"{source}: 'feed' must be an array of tables ([[feed]])")
     configs: list[FeedConfig] = []
-    seen: set[str] = set()
-    for number, table in enumerate(tables, 1):
-        where = f"{source}: feed #{number}"
-        if not isinstance(table, dict):
-            raise FeedConfigError(f"{where} is not a table")
-        feed_id = table.get("id")
-        if not isinstance(feed_id, str) or not feed_id:
-            raise FeedConfigError(f"{where}: option 'id' is required (a string)")
-        if not _ID.match(feed_id):
-            raise FeedConfigError(f"{where}: id {feed_id!r} may use letters, digits and . _ : - only")
-        if feed_id in seen:
-            raise FeedConfigError(f"{source}: feed id {feed_id!r} is used twice")
-        seen.add(feed_id)
+    for feed_id, table in id_tables(data, "feed", source, FeedConfigError):
         kind = table.get("type")
         if not isinstance(kind, str) or not kind:
             raise FeedConfigError(f"{source}: feed {feed_id!r}: option 'type' is required (e.g. \"rss\")")
@@ -106,13 +84,7 @@ def parse_config(data: Mapping[str, Any], source: str = "feeds.toml") -> list[Fe
 
 def load_config(path: str | Path) -> list[FeedConfig]:
     """Read and check ``feeds.toml``; a missing file or bad TOML is a :class:`FeedConfigError`."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FeedConfigError(f"feed configuration {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FeedConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "feed configuration", FeedConfigError)
     return parse_config(data, str(path))
 
 

@@ -33,9 +33,7 @@ import logging
 import math
 import os
 import random
-import re
 import time
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,9 +47,10 @@ import orjson
 
 from wirewatch import __version__
 
-from ..records import json_schema
+from ..records import json_schema, parse_rfc3339
 from ..settings import SettingsError
 from ..tail import SEVERITY_RANK, alert_filter
+from ..tomlconfig import id_tables, read_toml
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -69,7 +68,6 @@ EVENT_HEADER = "X-Wirewatch-Event"
 #: Statuses worth another attempt: the receiver is overloaded, restarting or asked us to slow down.
 RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _KEYS = (
     "id", "url", "secret", "secret_env", "kinds", "min_severity", "actors", "modalities", "max_age",
     "timeout", "max_attempts",
@@ -105,16 +103,6 @@ def _alert_enum(name: str) -> tuple[str, ...]:
     return tuple(json_schema("alert")["properties"][name]["enum"])
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class Webhook:
     """One ``[[webhook]]`` table: where to POST, how to sign, which alerts, how hard to try."""
@@ -139,7 +127,7 @@ class Webhook:
         if self.modalities and str(alert.get("modality", "")).lower() not in self.modalities:
             return False
         if self.max_age is not None:
-            detected = _parse_time(alert.get("detected_at"))
+            detected = parse_rfc3339(alert.get("detected_at"))
             if detected is not None and ((now or datetime.now(UTC)) - detected).total_seconds() > self.max_age:
                 return False
         return True
@@ -232,46 +220,15 @@ def parse_webhooks(
     """The ``[[webhook]]`` tables of a parsed TOML document, checked. ``environ`` (default: the process
     environment) is where ``secret_env`` names are looked up: the one place webhooks read a variable."""
     env = os.environ if environ is None else environ
-    unknown = set(data) - {"webhook"}
-    if unknown:
-        raise WebhookConfigError(
-            f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; use [[webhook]] tables"
-        )
-    tables = data.get("webhook", [])
-    if not isinstance(tables, list):
-        raise WebhookConfigError(f"{source}: 'webhook' must be an array of tables ([[webhook]])")
+    tables = id_tables(data, "webhook", source, WebhookConfigError)
     if not tables:
         raise WebhookConfigError(f"{source}: no [[webhook]] tables (unset WIREWATCH_WEBHOOKS to run without)")
-    hooks: list[Webhook] = []
-    seen: set[str] = set()
-    for number, table in enumerate(tables, 1):
-        where = f"{source}: webhook #{number}"
-        if not isinstance(table, dict):
-            raise WebhookConfigError(f"{where} is not a table")
-        hook_id = table.get("id")
-        if not isinstance(hook_id, str) or not hook_id:
-            raise WebhookConfigError(f"{where}: option 'id' is required (a string)")
-        if not _ID.match(hook_id):
-            raise WebhookConfigError(f"{where}: id {hook_id!r} may use letters, digits and . _ : - only")
-        if hook_id in seen:
-            raise WebhookConfigError(f"{source}: webhook id {hook_id!r} is used twice")
-        seen.add(hook_id)
-        hooks.append(_webhook(table, f"{source}: webhook {hook_id!r}", env))
-    return hooks
+    return [_webhook(table, f"{source}: webhook {hook_id!r}", env) for hook_id, table in tables]
 
 
 def load_webhooks(path: str | Path, environ: Mapping[str, str] | None = None) -> list[Webhook]:
     """Read and check ``webhooks.toml``; a missing file or bad TOML is a :class:`WebhookConfigError`."""
-    path = Path(path).expanduser()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WebhookConfigError(f"webhook configuration {path} does not exist") from None
-    except IsADirectoryError:
-        raise WebhookConfigError(f"webhook configuration {path} is a directory, not a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WebhookConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_webhooks(data, str(path), environ)
+    return parse_webhooks(read_toml(path, "webhook configuration", WebhookConfigError), str(path), environ)
 
 
 # ---- delivery -------------------------------------------------------------------------------------------
