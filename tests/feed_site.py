@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.local_http import serve_locally
 
 STORIES = {
     1: (
@@ -223,10 +224,5 @@ def make_app(site: Site) -> web.Application:
 @pytest.fixture
 async def site() -> AsyncIterator[Site]:
     site = Site()
-    server = TestServer(make_app(site), host="127.0.0.1")
-    await server.start_server()
-    site.base = str(server.make_url("")).rstrip("/")
-    try:
+    async with serve_locally(make_app(site)) as site.base:
         yield site
-    finally:
-        await server.close()

@@ -16,10 +16,10 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.local_http import serve_locally
 from wirewatch.streams.records import Article
 
 from .conftest import PARTITIONS, Cluster
@@ -49,13 +49,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = web.Application()
     app.router.add_post("/{name}", hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    rec.base = str(server.make_url("")).rstrip("/")
-    try:
+    async with serve_locally(app) as rec.base:
         yield rec
-    finally:
-        await server.close()
 
 
 async def committed_total(cluster: Cluster, tps: list[TopicPartition], until: int, timeout: float = 30) -> int:

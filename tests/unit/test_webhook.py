@@ -22,8 +22,8 @@ import jsonschema
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from tests.local_http import serve_locally
 from wirewatch import __version__
 from wirewatch.streams import metrics
 from wirewatch.streams.records import DeadLetter, json_schema
@@ -130,13 +130,8 @@ def receiver_app(rec: Receiver) -> web.Application:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver()
-    server = TestServer(receiver_app(rec), host="127.0.0.1")
-    await server.start_server()
-    rec.base = str(server.make_url("")).rstrip("/")
-    try:
+    async with serve_locally(receiver_app(rec)) as rec.base:
         yield rec
-    finally:
-        await server.close()
 
 
 @pytest.fixture
@@ -241,10 +236,9 @@ async def test_slow_endpoint_times_out_is_retried_then_fails(receiver: Receiver,
 
 
 async def test_connection_refused_is_retried_then_fails(client: WebhookClient) -> None:
-    server = TestServer(web.Application(), host="127.0.0.1")
-    await server.start_server()
-    url = str(server.make_url("/gone"))
-    await server.close()  # nothing listens there any more
+    async with serve_locally(web.Application()) as base:
+        url = base + "/gone"
+    # nothing listens there any more
     result = await client.deliver(Webhook(id="gone", url=url, max_attempts=2), BODY, "d")
     assert result.outcome == "failed" and result.attempts == 2
     assert result.error is not None and result.error.startswith("connection error")
