@@ -9,6 +9,7 @@ actors in ``data/actors.json``: extend those, not this module.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
 from .evidence import Evidence
+from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, token_columns
 
 KINDS = (
     "icbm",
@@ -250,6 +252,8 @@ class _Lexicon:
     system_prefixes: list[tuple[str, str]]
     anaphoric_subjects: frozenset[str]
     weapon_prefixes: _Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
+    # the word-list cues as sets, for the per-token look-ups (``cues`` keeps the lists as loaded)
+    cue_sets: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -302,6 +306,9 @@ _TABLES = {True: _table("_"), False: _table("_-")}
 _FIRST_CHAR = {True: re.compile(r"\w"), False: re.compile(r"[\w-]")}
 
 
+_RUN_HEAD = operator.itemgetter(slice(0, _HEAD_LEN))  # run -> run[:_HEAD_LEN] (in C, for every run)
+
+
 @lru_cache(maxsize=64)
 def _run_heads(text: str, words: bool) -> tuple[bytes, frozenset[bytes]] | None:
     """``text`` as lower-cased runs with a leading space (so ``b" " + opening`` finds a run start) and
@@ -310,10 +317,10 @@ def _run_heads(text: str, words: bool) -> tuple[bytes, frozenset[bytes]] | None:
     if not text.isascii() and any(c.isalnum() for c in _NON_ASCII.findall(text)):
         return None
     runs = b" " + text.encode("utf-8", "replace").translate(_TABLES[words])
-    return runs, frozenset(run[:_HEAD_LEN] for run in runs.split())
+    return runs, frozenset(map(_RUN_HEAD, runs.split()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (a memo key)
 class _Prefixes:
     """Per pattern, lower-cased openings one of which every match starts with."""
 
@@ -370,20 +377,24 @@ class _Cue:
     """A compiled cue pattern whose search first asks the pattern's openings whether it can match."""
 
     rx: re.Pattern[str]
-    prefixes: _Prefixes | None
-
-    @classmethod
-    def of(cls, rx: re.Pattern[str]) -> _Cue:
-        prefixes = _prefixes([rx.pattern], words=True)
-        return cls(rx, None if prefixes.always else prefixes)
+    prefixes: _Prefixes  # of all the cues of the lexicon: one look-up per text serves them all
+    index: int  # of this cue's pattern in ``prefixes``
 
     def search(self, text: str) -> re.Match[str] | None:
-        if self.prefixes is not None and self.prefixes.candidates(text) == set():
+        maybe = _cached_candidates(self.prefixes, text)
+        if maybe is not None and self.index not in maybe:
             return None
         return self.rx.search(text)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         return self.rx.finditer(text)
+
+
+@lru_cache(maxsize=64)
+def _cached_candidates(prefixes: _Prefixes, text: str) -> frozenset[int] | None:
+    """:meth:`_Prefixes.candidates`, memoised: one sentence is asked about many cues in a row."""
+    found = prefixes.candidates(text)
+    return None if found is None else frozenset(found)
 
 
 def _openings(pattern: str, words: bool = False) -> set[str] | None:
@@ -510,10 +521,16 @@ def lexicon() -> _Lexicon:
         (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
         for w in cues["weapons"]
     ]
-    res = {key: _Cue.of(rx) for key, rx in res.items()}
+    cue_prefixes = _prefixes([rx.pattern for rx in res.values()], words=True)
+    res = {key: _Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
     return _Lexicon(
         weapon_prefixes=_prefixes([cues["defence_weapons"], *(w["pattern"] for w in cues["weapons"])]),
         cues=cues,
+        cue_sets={
+            key: frozenset(value)
+            for key, value in cues.items()
+            if isinstance(value, list) and all(isinstance(v, str) for v in value)
+        },
         weapons=weapons,
         defence=re.compile(r"(?<![\w-])(?:" + cues["defence_weapons"] + r")(?![\w])", re.IGNORECASE),
         actors=actors,
@@ -534,6 +551,7 @@ def lexicon() -> _Lexicon:
 
 
 lexicons.on_change(lexicon.cache_clear)
+lexicons.on_change(_cached_candidates.cache_clear)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -565,7 +583,7 @@ class _Candidate:
 
 def _weapons_in(sent: Span) -> list[_Weapon]:
     """Weapon mentions in a sentence, longest match first, non-overlapping (defence systems included)."""
-    memo = _doc_cache(sent.doc).setdefault("weapons", {})
+    memo = _memo(sent.doc, "weapons")
     key = (sent.start, sent.end)
     if key not in memo:
         memo[key] = _find_weapons(sent)
@@ -656,32 +674,60 @@ def _merge_generic_heads(
     return out
 
 
+def _ancestor_ids(i: int, sent: Span, heads: list[int]) -> list[int]:
+    """Indices of ``doc[i].ancestors`` inside ``sent`` (read off the head column: no Token objects)."""
+    out = []
+    for _ in range(len(heads)):  # as Token.ancestors: at most as many steps as tokens
+        if heads[i] == i:
+            break
+        i = heads[i]
+        if sent.start <= i < sent.end:
+            out.append(i)
+    return out
+
+
 def _ancestors(tok: Token, sent: Span) -> list[Token]:
-    return [a for a in tok.ancestors if sent.start <= a.i < sent.end]
+    doc = tok.doc
+    return [doc[a] for a in _ancestor_ids(tok.i, sent, token_columns(doc).heads)]
+
+
+def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
+    return cols.lemma[i] in lexicon().cue_sets["speech_verbs"] and cols.pos[i] in ("VERB", "AUX")
 
 
 def _chain(tok: Token, sent: Span) -> list[Token]:
     """The trigger and its ancestors up to (not including) the first speech verb: the clause spine."""
-    lex = lexicon()
-    out = [tok]
-    for anc in _ancestors(tok, sent):
+    memo = _memo(tok.doc, "chains")  # each candidate asks for its chain half a dozen times
+    key = (tok.i, sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _chain_above(tok, sent)
+    return [tok, *memo[key]]  # ``tok`` itself first: callers tell it apart by identity
+
+
+def _chain_above(tok: Token, sent: Span) -> list[Token]:
+    """The ancestors of :func:`_chain`."""
+    doc = tok.doc
+    cols = token_columns(doc)
+    out = []
+    for anc in _ancestor_ids(tok.i, sent, cols.heads):
         # "X said": X's claim starts a new clause; "launches are said to have taken place" does not
-        speech = anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX")
-        if speech and not any(c.dep_ == "auxpass" for c in anc.children):
+        if _is_speech_verb(anc, cols) and not any(cols.dep[c] == "auxpass" for c in cols.children[anc]):
             break
-        out.append(anc)
+        out.append(doc[anc])
     return out
 
 
 def _speech_head(tok: Token, sent: Span) -> Token | None:
-    lex = lexicon()
-    for anc in _ancestors(tok, sent):
-        if anc.lemma_.lower() in lex.cues["speech_verbs"] and anc.pos_ in ("VERB", "AUX"):
-            return anc
+    doc = tok.doc
+    cols = token_columns(doc)
+    for anc in _ancestor_ids(tok.i, sent, cols.heads):
+        if _is_speech_verb(anc, cols):
+            return doc[anc]
     # "according to X" attached anywhere in the sentence
-    for t in sent:
-        if t.lower_ == "according" and t.nbor(1).lower_ == "to" if t.i + 1 < len(t.doc) else False:
-            return t
+    lower = cols.lower
+    for i in range(sent.start, sent.end):
+        if lower[i] == "according" and i + 1 < len(lower) and lower[i + 1] == "to":
+            return doc[i]
     return None
 
 
@@ -730,14 +776,16 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     """The actor named in doc[start:end] (token indices), preferring the one closest to ``head``."""
     if start >= end:
         return None
-    span = doc[start:end]
+    cols = token_columns(doc)
+    # = doc[start:end].start_char / .end_char, without making the Span
+    first, last = cols.starts[start], cols.starts[end - 1] + len(cols.orth[end - 1])
     best: tuple[int, int, int, str] | None = None
     # aliases in the text, plus entity mentions whose canonical name is an alias ("Kim" → Kim Jong Un)
     matches = [
         (s, e, _actor_of_alias(alias, kind, doc_states))
-        for s, e, alias, kind in _alias_matches(_text(span), span.start_char)
+        for s, e, alias, kind in _alias_matches(doc_text(doc)[first:last], first)
     ]
-    matches += [(s, e, a) for s, e, a in _entity_actors(doc) if span.start_char <= s and e <= span.end_char]
+    matches += [(s, e, a) for s, e, a in _entity_actors(doc) if first <= s and e <= last]
     if not matches:
         return None
     datelines = _dateline_chars(doc)
@@ -749,7 +797,7 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
         sub = doc.char_span(s, e, alignment_mode="expand")
         depth = 99
         if head is not None and sub is not None:
-            depth = min(_depth_to(t, head) for t in sub)
+            depth = min(_depth_between(t, head.i, cols.heads) for t in range(sub.start, sub.end))
         # a named group beats the generic "militants" it is described as
         generic = 1 if actor == "militants" else 0
         cand = (generic, depth, s, actor)
@@ -758,12 +806,13 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     return best[3] if best else None
 
 
-def _depth_to(tok: Token, head: Token) -> int:
+def _depth_between(i: int, head: int, heads: list[int]) -> int:
+    """Steps up the tree from token ``i`` to token ``head`` (50 + steps to the root if not under it)."""
     depth = 0
-    while tok.i != head.i:
-        if tok.head.i == tok.i:
+    while i != head:
+        if heads[i] == i:
             return 50 + depth
-        tok = tok.head
+        i = heads[i]
         depth += 1
         if depth > 40:
             return 99
@@ -838,45 +887,44 @@ def _governing_verb(tok: Token, sent: Span) -> Token | None:
 
 def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     lex = lexicon()
-    cues = lex.cues
+    sets = lex.cue_sets
+    doc = sent.doc
+    cols = token_columns(doc)  # every word of the sentence is looked at: columns, not Token objects
+    lemmas, lowers, poses, tags, deps, heads, kids = (
+        cols.lemma, cols.lower, cols.pos, cols.tag, cols.dep, cols.heads, cols.children
+    )
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
-    orbit_verbs = set(cues["orbit_verbs"]) if lex.res["orbit_cue"].search(_text(sent)) else set()
+    orbit_verbs = sets["orbit_verbs"] if lex.res["orbit_cue"].search(_text(sent)) else frozenset()
     # "hit back with missiles", "respond with missile launches": the weapon sits in a with-phrase
     retaliation = {
-        t.head.i
-        for t in sent
-        if t.dep_ == "prep"
-        and t.lower_ == "with"
-        and t.head.lemma_.lower() in cues["retaliation_verbs"]
-        and any(t.left_edge.i <= i <= t.right_edge.i for i in weapon_tokens)
+        heads[t]
+        for t in range(sent.start, sent.end)
+        if deps[t] == "prep"
+        and lowers[t] == "with"
+        and lemmas[heads[t]] in sets["retaliation_verbs"]
+        and any(doc[t].left_edge.i <= i <= doc[t].right_edge.i for i in weapon_tokens)
     }
+    verb_triggers, noun_triggers = sets["verb_triggers"], sets["noun_triggers"]
     out = []
-    for tok in sent:
-        lemma = tok.lemma_.lower()
-        text = tok.lower_
-        if tok.pos_ in ("VERB", "AUX") or tok.tag_.startswith("VB"):
-            if (
-                lemma in cues["verb_triggers"]
-                or text in cues["verb_triggers"]
-                or lemma in orbit_verbs
-                or tok.i in retaliation
-            ):
-                if tok.i in weapon_tokens or any(
-                    c.dep_ == "prt" and c.lower_ == "down" for c in tok.children
-                ):
+    for i in range(sent.start, sent.end):
+        lemma = lemmas[i]
+        text = lowers[i]
+        if poses[i] in ("VERB", "AUX") or tags[i].startswith("VB"):
+            if lemma in verb_triggers or text in verb_triggers or lemma in orbit_verbs or i in retaliation:
+                if i in weapon_tokens or any(deps[c] == "prt" and lowers[c] == "down" for c in kids[i]):
                     continue  # "shoot down" is an interception
-                out.append(tok)
-        elif tok.pos_ in ("NOUN", "PROPN"):
-            if lemma not in cues["noun_triggers"] and text not in cues["noun_triggers"]:
+                out.append(doc[i])
+        elif poses[i] in ("NOUN", "PROPN"):
+            if lemma not in noun_triggers and text not in noun_triggers:
                 continue
-            if tok.i in weapon_tokens:
+            if i in weapon_tokens:
                 continue
-            if tok.dep_ == "compound" and tok.head.lemma_.lower() not in cues["compound_launch_heads_kept"]:
+            if deps[i] == "compound" and lemmas[heads[i]] not in sets["compound_launch_heads_kept"]:
                 continue  # "launch pad", "launch site": not an event
-            if lemma == "flight" and not any(c.lower_ in cues["flight_needs_compound"] for c in tok.children):
+            if lemma == "flight" and not any(lowers[c] in sets["flight_needs_compound"] for c in kids[i]):
                 continue
-            out.append(tok)
+            out.append(doc[i])
     return out
 
 
@@ -972,10 +1020,15 @@ def _dedupe(ws: list[_Weapon]) -> list[_Weapon]:
 
 
 def _has_neg(tok: Token) -> bool:
-    for child in tok.children:
-        if child.dep_ == "neg":
+    return _has_neg_at(tok.i, token_columns(tok.doc))
+
+
+def _has_neg_at(i: int, cols: TokenColumns) -> bool:
+    for c in cols.children[i]:
+        dep = cols.dep[c]
+        if dep == "neg":
             return True
-        if child.lower_ in ("no", "none", "neither", "nor", "never") and child.dep_ in (
+        if cols.lower[c] in ("no", "none", "neither", "nor", "never") and dep in (
             "det",
             "nsubj",
             "advmod",
@@ -988,6 +1041,14 @@ def _has_neg(tok: Token) -> bool:
 
 def _negation(trigger: Token, sent: Span) -> str | None:
     """'denied', 'contested', 'suppressed' (avoid/ban...) or None for the trigger's clause spine."""
+    memo = _memo(trigger.doc, "negation")  # asked once for the sentence, once for the candidate
+    key = (trigger.i, sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _find_negation(trigger, sent)
+    return memo[key]
+
+
+def _find_negation(trigger: Token, sent: Span) -> str | None:
     lex = lexicon()
     cues = lex.cues
     chain = _chain(trigger, sent)
@@ -1413,7 +1474,7 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
 
 def _dateline_tokens(sent: Span) -> set[int]:
     """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
-    memo = _doc_cache(sent.doc).setdefault("dateline_tokens", {})
+    memo = _memo(sent.doc, "dateline_tokens")
     key = (sent.start, sent.end)
     if key not in memo:
         memo[key] = _find_dateline(sent)
@@ -1449,7 +1510,12 @@ def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
     cache = _doc_cache(doc)
     if "datelines" not in cache:
         ranges = []
+        text = doc_text(doc)
         for sent in _parser_sents(doc):
+            # the dash test of _find_dateline, on the article text (no slice): most sentences fail it
+            start, end = sent.start_char, sent.end_char
+            if text.find("—", start, end) < 0 and text.find("–", start, end) < 0 and text.find(" -", start, end) < 0:
+                continue
             toks = _dateline_tokens(sent)
             if toks:
                 ranges.append((doc[min(toks)].idx, doc[max(toks)].idx + len(doc[max(toks)])))
@@ -1469,7 +1535,7 @@ def _conditional_clause_tokens(sent: Span) -> set[int]:
 
 def _excluded_tokens(sent: Span) -> set[int]:
     """Tokens that name no launcher (speakers, targets, datelines, conditions), memoised per sentence."""
-    memo = _doc_cache(sent.doc).setdefault("excluded", {})
+    memo = _memo(sent.doc, "excluded")
     key = (sent.start, sent.end)
     if key not in memo:
         excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
@@ -1480,7 +1546,7 @@ def _excluded_tokens(sent: Span) -> set[int]:
 
 def _sentence_aliases(sent: Span) -> list[tuple[int, int, str, str]]:
     """:func:`_alias_matches` of a sentence, memoised per sentence."""
-    memo = _doc_cache(sent.doc).setdefault("sentence_aliases", {})
+    memo = _memo(sent.doc, "sentence_aliases")
     key = (sent.start, sent.end)
     if key not in memo:
         memo[key] = _alias_matches(_text(sent), sent.start_char)
@@ -1513,13 +1579,15 @@ def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only
 
 def _topic_actor(sent: Span, doc_states: set[str]) -> str | None:
     """What 'it'/'they' in the next sentence most likely means: the main subject's actor, else the first."""
-    root = sent.root
-    for child in root.children:
-        if child.dep_ in ("nsubj", "nsubjpass"):
-            actor = _actor_in_span(sent.doc, *_subtree_bounds(child), child, doc_states)
+    doc = sent.doc
+    cols = token_columns(doc)
+    for c in cols.children[sent.root.i]:
+        if cols.dep[c] in ("nsubj", "nsubjpass"):
+            child = doc[c]
+            actor = _actor_in_span(doc, *_subtree_bounds(child), child, doc_states)
             if actor:
                 return actor
-    return _nearest_actor(sent, sent[0], doc_states, before_only=False)
+    return _nearest_actor(sent, doc[sent.start], doc_states, before_only=False)
 
 
 def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None]:
@@ -1608,7 +1676,7 @@ def _full_name(person: Span, doc: Doc, entities: Sequence[Any]) -> str:
 
 def _affiliation(name: str, doc: Doc) -> str | None:
     """A state named right before the person's fullest mention ('US Ambassador ... Kelly Craft')."""
-    cache = _doc_cache(doc).setdefault("affiliation", {})
+    cache = _memo(doc, "affiliation")
     if name not in cache:
         cache[name] = _find_affiliation(name, doc)
     return cache[name]
@@ -1777,42 +1845,57 @@ def _weapon_name(weapons: list[_Weapon], sent: Span, entities: Sequence[Any]) ->
 # ------------------------------------------------------------------------------------------ detect
 
 
+_CACHE_KEY = "wirewatch.detector"
+
+
 def _doc_cache(doc: Doc) -> dict[str, Any]:
     """Per-document memo (in ``doc.user_data``) so document-wide look-ups run once, not per candidate."""
-    return doc.user_data.setdefault("wirewatch.detector", {})
+    try:  # (not setdefault: that builds a new dict on every one of thousands of calls)
+        return doc.user_data[_CACHE_KEY]
+    except KeyError:
+        cache: dict[str, Any] = {}
+        doc.user_data[_CACHE_KEY] = cache
+        return cache
+
+
+def _memo(doc: Doc, name: str) -> dict[Any, Any]:
+    """The per-document memo dict ``name`` in :func:`_doc_cache` (created on first use)."""
+    cache = _doc_cache(doc)
+    try:
+        return cache[name]
+    except KeyError:
+        memo: dict[Any, Any] = {}
+        cache[name] = memo
+        return memo
 
 
 def _doc_text(doc: Doc) -> str:
-    """The article text (``Doc.text`` rebuilds it from every token on each call)."""
-    cache = _doc_cache(doc)
-    if "text" not in cache:
-        cache["text"] = doc.text
-    return str(cache["text"])
+    """The article text (``Doc.text`` rebuilds it from every token on each call; the stance tagger and
+    entities_of share this one)."""
+    return doc_text(doc)
 
 
 def _text(span: Span) -> str:
     """``span.text`` as a slice of the cached article text (``Span.text`` materialises every token)."""
-    return _doc_text(span.doc)[span.start_char : span.end_char]
+    return doc_text(span.doc)[span.start_char : span.end_char]
 
 
 def _parser_sents(doc: Doc) -> list[Span]:
     """The parser's sentences, computed once per document."""
-    cache = _doc_cache(doc)
-    if "sents" not in cache:
-        cache["sents"] = list(doc.sents)
-    return list(cache["sents"])
+    return list(doc_sents(doc))
 
 
 def _entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
-    """(start, end, actor) for entity mentions whose canonical name is on the watch list; set by detect()."""
-    return list(_doc_cache(doc).get("entity_actors", ()))
+    """(start, end, actor) for entity mentions whose canonical name is on the watch list; set by detect().
+    Read only (not copied: it is read for every actor look-up)."""
+    return _doc_cache(doc).get("entity_actors", [])
 
 
 def _ents_in(span: Span) -> list[Span]:
     """The named entities inside ``span`` (``Span.ents`` walks the whole document on every call)."""
     cache = _doc_cache(span.doc)
     if "ents" not in cache:
-        cache["ents"] = [(e.start, e.end, e) for e in span.doc.ents]
+        cache["ents"] = [(e.start, e.end, e) for e in doc_ents(span.doc)]
     lo, hi = span.start, span.end
     return [e for start, end, e in cache["ents"] if lo <= start and end <= hi]
 
@@ -2113,11 +2196,12 @@ def _actor_of_text(speaker: str | None) -> str | None:
 
 def _unconfirmed(sent: Span) -> bool:
     """'could not confirm the reports', 'unconfirmed reports': the launch is contested."""
-    verbs = set(lexicon().cues["contest_verbs"])
-    for tok in sent:
-        if tok.lemma_.lower() in verbs and tok.pos_ in ("VERB", "AUX") and _has_neg(tok):
+    verbs = lexicon().cue_sets["contest_verbs"]
+    cols = token_columns(sent.doc)
+    for i in range(sent.start, sent.end):
+        if cols.lemma[i] in verbs and cols.pos[i] in ("VERB", "AUX") and _has_neg_at(i, cols):
             return True
-        if tok.lower_ in ("unconfirmed", "unverified"):
+        if cols.lower[i] in ("unconfirmed", "unverified"):
             return True
     return False
 

@@ -22,12 +22,17 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, IS_PUNCT, IS_QUOTE, IS_TITLE, LEMMA, LOWER, ORTH, POS, SPACY, TAG
+from spacy.lang.lex_attrs import lower as _default_lower
 from spacy.language import Language
+from spacy.strings import StringStore
+from spacy.symbols import PROPN
 from spacy.tokens import Doc, Span
 
 log = logging.getLogger(__name__)
@@ -248,6 +253,7 @@ def _family_canonical(family_id: str, text: str) -> str:
     return f"{prefix}-{designation}" if designation else prefix
 
 
+@lru_cache(maxsize=8192)  # the same names recur within and across articles; three regex passes each
 def normalise_name(text: str) -> str:
     """Light normalisation of a statistical entity: no leading "the", no possessive, single spaces."""
     name = _SPACES.sub(" ", text).strip()
@@ -255,14 +261,19 @@ def normalise_name(text: str) -> str:
     return _POSSESSIVE.sub("", name)
 
 
-def _canonical(ent: Span) -> str:
-    ent_id = ent.ent_id_
+def _canonical(ent: Span, text: str | None = None, ent_id: str | None = None) -> str:
+    """The canonical name of entity ``ent``; ``text`` and ``ent_id`` are its text and ``ent_id_`` when the
+    caller has them (``Span.text`` and ``Span.ent_id_`` build Token objects)."""
+    if text is None:
+        text = ent.text
+    if ent_id is None:
+        ent_id = ent.ent_id_
     if not ent_id:
-        return normalise_name(ent.text)
+        return normalise_name(text)
     if ent_id.startswith(_MERGED_PREFIX):
-        ent_id = next((fid for rx, fid in _FAMILY_GROUPS.get(ent_id, ()) if rx.search(ent.text)), ent.text)
+        ent_id = next((fid for rx, fid in _FAMILY_GROUPS.get(ent_id, ()) if rx.search(text)), text)
     if ent_id.endswith(FAMILY_MARK):
-        return _family_canonical(ent_id, ent.text)
+        return _family_canonical(ent_id, text)
     return ent_id
 
 
@@ -295,6 +306,150 @@ def _after_article(doc: Doc, start: int, text: str) -> bool:
     return start > 0 and doc[start - 1].lower_ in _ARTICLES
 
 
+# ----------------------------------------------------------------------------------------------- shared memo
+#: Key of the per-document memo that entities_of, the stance tagger and the detector share.
+_SHARED_KEY = "wirewatch.shared"
+
+
+def doc_memo(doc: Doc) -> dict[str, Any]:
+    """Per-document memo (in ``doc.user_data``) of what every analysis stage derives from the same doc
+    (its text, token strings, sentences, entities): built once per document instead of once per stage."""
+    memo = doc.user_data.get(_SHARED_KEY)
+    if memo is None:
+        memo = doc.user_data[_SHARED_KEY] = {}
+    return memo
+
+
+# (the getters below look the memo up in a try: they run thousands of times per document, nearly always
+# finding the value)
+def doc_orth(doc: Doc) -> list[str]:
+    """Every token's text (``Token.orth_``), read in one ``to_array`` pass (memoised per document)."""
+    try:
+        return doc.user_data[_SHARED_KEY]["orth"]
+    except KeyError:
+        orth = doc_memo(doc)["orth"] = _names(doc.to_array(ORTH).tolist(), doc.vocab.strings, _ORTH_NAMES)
+        return orth
+
+
+def doc_text(doc: Doc) -> str:
+    """= ``doc.text`` (which spaCy rebuilds from Token objects on every access), memoised per document."""
+    try:
+        return doc.user_data[_SHARED_KEY]["text"]
+    except KeyError:
+        spaces = map(("", " ").__getitem__, doc.to_array(SPACY).tolist())
+        text = doc_memo(doc)["text"] = "".join(map(str.__add__, doc_orth(doc), spaces))
+        return text
+
+
+#: Strings by hash, per attribute (orth, lowercased lemma, labels): a dict look-up is a few times cheaper
+#: than the StringStore's, and these run for every token. A hash always names the same string, so a memo
+#: never goes stale; each is cleared when it outgrows _NAMES_LIMIT (a stream of new words is endless).
+_ORTH_NAMES: dict[int, str] = {}
+_LEMMA_NAMES: dict[int, str] = {}
+_LABEL_NAMES: dict[int, str] = {}
+_NAMES_LIMIT = 200_000
+
+
+def _names(hashes: list[int], strings: StringStore, memo: dict[int, str], lowercase: bool = False) -> list[str]:
+    """The strings of ``hashes`` (lowercased with ``lowercase``), through ``memo``."""
+    try:
+        return list(map(memo.__getitem__, hashes))
+    except KeyError:
+        pass
+    # words not seen before: look up the missing ones, and answer from a local dict (another thread may
+    # clear the memo meanwhile: enrichment runs in worker threads)
+    if len(memo) > _NAMES_LIMIT:
+        memo.clear()
+    known = memo.get
+    local: dict[int, str] = {}
+    for h in set(hashes):
+        name = known(h)
+        if name is None:
+            name = strings[h].lower() if lowercase else strings[h]
+        local[h] = name
+    memo.update(local)
+    return list(map(local.__getitem__, hashes))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenColumns:
+    """Token attributes of a doc as lists by token index (read them instead of spaCy ``Token`` objects,
+    which are rebuilt on every ``doc[i]``, iteration or ``.children``, and dominated the analysis cost)."""
+
+    orth: list[str]
+    lower: list[str]
+    lemma: list[str]  # lowercased, as every rule uses it
+    pos: list[str]
+    tag: list[str]
+    dep: list[str]
+    heads: list[int]  # index of each token's head (its own index for a root)
+    children: list[list[int]]  # child indices in text order (= Token.children)
+    starts: list[int]  # char offsets (Token.idx)
+    is_quote: list[int]
+    is_punct: list[int]
+
+
+def token_columns(doc: Doc) -> TokenColumns:
+    """The :class:`TokenColumns` of ``doc`` (memoised per document; treat them as read only)."""
+    try:
+        return doc.user_data[_SHARED_KEY]["columns"]
+    except KeyError:
+        columns = doc_memo(doc)["columns"] = _read_columns(doc)
+        return columns
+
+
+def _read_columns(doc: Doc) -> TokenColumns:
+    strings = doc.vocab.strings
+    array = doc.to_array([LEMMA, DEP, POS, TAG, HEAD, IDX, IS_QUOTE, IS_PUNCT]).reshape(len(doc), 8)
+    # string hashes need all 64 bits; the rest are small ints (HEAD is a signed offset stored unsigned)
+    lemma, dep, pos, tag = array[:, :4].T.tolist()
+    head_offsets, starts, is_quote, is_punct = array[:, 4:].astype("int64").T.tolist()
+    # (map() with C-level callables: these run over every token, so per-item Python overhead counts)
+    name = strings.__getitem__
+    orth = doc_orth(doc)
+    if doc.vocab.lex_attr_getters.get(LOWER) is _default_lower:
+        lower = list(map(str.lower, orth))  # what the vocab stores as LOWER, cheaper
+    else:
+        lower = list(map(name, doc.to_array([LOWER]).tolist()))
+    children: list[list[int]] = [[] for _ in dep]
+    heads = list(range(len(dep)))
+    for i, off in enumerate(head_offsets):
+        if off:
+            children[i + off].append(i)
+            heads[i] += off
+    return TokenColumns(
+        orth=orth,
+        lower=lower,
+        lemma=_names(lemma, strings, _LEMMA_NAMES, lowercase=True),
+        pos=_names(pos, strings, _LABEL_NAMES),
+        tag=_names(tag, strings, _LABEL_NAMES),
+        dep=_names(dep, strings, _LABEL_NAMES),
+        heads=heads,
+        children=children,
+        starts=starts,
+        is_quote=is_quote,
+        is_punct=is_punct,
+    )
+
+
+def doc_sents(doc: Doc) -> list[Span]:
+    """= ``list(doc.sents)``, memoised per document."""
+    memo = doc_memo(doc)
+    sents = memo.get("sents")
+    if sents is None:
+        sents = memo["sents"] = list(doc.sents)
+    return sents
+
+
+def doc_ents(doc: Doc) -> tuple[Span, ...]:
+    """= ``doc.ents`` (rebuilt on every access), memoised per document."""
+    memo = doc_memo(doc)
+    ents = memo.get("ents")
+    if ents is None:
+        ents = memo["ents"] = doc.ents
+    return ents
+
+
 def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityMention]:
     """The entity mentions of ``doc`` in document order, each with its canonical name and count.
 
@@ -305,16 +460,22 @@ def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityM
     """
     # text, label, start, end, canonical, and whether a person's full name may replace the canonical
     found: list[tuple[str, str, int, int, str, bool]] = []
-    for ent in doc.ents:
-        if ent.ent_id_:  # the gazetteer is authoritative
-            found.append((ent.text, ent.label_, ent.start_char, ent.end_char, _canonical(ent), False))
+    doc_chars = doc_text(doc)
+    ents = doc_memo(doc)["ents"] = doc.ents  # read afresh here (the caller may have set them), then shared
+    for ent in ents:
+        start_char, end_char = ent.start_char, ent.end_char
+        text = doc_chars[start_char:end_char]  # = ent.text, without rebuilding it from tokens
+        ent_id = ent.ent_id_
+        if ent_id:  # the gazetteer is authoritative
+            found.append((text, ent.label_, start_char, end_char, _canonical(ent, text, ent_id), False))
             continue
-        if ent.text.lower() in _DIRECTIONS:
+        if text.lower() in _DIRECTIONS:
             continue  # "the North" is a direction the model sometimes tags; which state it means is context
-        canonical = _canonical(ent)
-        may_be_person = ent.label_ in _NAME_LIKE_LABELS and " " not in canonical
-        may_be_person = may_be_person and not _after_article(doc, ent.start, ent.text)
-        found.append((ent.text, ent.label_, ent.start_char, ent.end_char, canonical, may_be_person))
+        canonical = _canonical(ent, text, ent_id)
+        label = ent.label_
+        may_be_person = label in _NAME_LIKE_LABELS and " " not in canonical
+        may_be_person = may_be_person and not _after_article(doc, ent.start, text)
+        found.append((text, label, start_char, end_char, canonical, may_be_person))
 
     persons = {canonical for _, label, _, _, canonical, _ in found if label == "PERSON"}
     by_last, by_first = _person_keys(persons)
@@ -330,14 +491,16 @@ def entities_of(doc: Doc, labels: Collection[str] | None = None) -> list[EntityM
             resolved.append((text, label, start, end, canonical, may_be_person))
         found = resolved
         # Bare surnames the model did not tag at all ("Craft said ..."): untagged proper nouns only.
-        for token in doc:
-            if token.ent_type or not token.is_title or _after_article(doc, token.i, token.text):
-                continue
-            if token.tag and token.pos_ != "PROPN":
-                continue
-            full = by_last.get(token.text) or by_first.get(token.text)
-            if full:
-                found.append((token.text, "PERSON", token.idx, token.idx + len(token.text), full, False))
+        # (columns instead of a Token per word: only untagged title-case words with a name key are visited)
+        ent_type, is_title, tag, pos = doc.to_array([ENT_TYPE, IS_TITLE, TAG, POS]).T
+        untagged_titles = (ent_type == 0) & (is_title != 0) & ((tag == 0) | (pos == PROPN))
+        orth = doc_orth(doc)
+        for i in untagged_titles.nonzero()[0].tolist():
+            text = orth[i]
+            full = by_last.get(text) or by_first.get(text)
+            if full and not _after_article(doc, i, text):
+                idx = doc[i].idx
+                found.append((text, "PERSON", idx, idx + len(text), full, False))
         found.sort(key=lambda item: item[2])
 
     if labels is not None:

@@ -33,13 +33,11 @@ from itertools import compress, pairwise
 from pathlib import Path
 from typing import Any
 
-from spacy.attrs import DEP, HEAD, IDX, IS_PUNCT, IS_QUOTE, LEMMA, LOWER, ORTH, POS, SPACY
-from spacy.lang.lex_attrs import lower as _default_lower
 from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
 from .evidence import Evidence
-from .nlp import EntityMention, normalise_name
+from .nlp import EntityMention, TokenColumns, doc_sents, doc_text, normalise_name, token_columns
 
 FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
 TARGETS_RESOURCE = "stance_targets.json"
@@ -346,7 +344,7 @@ class _Mention:
 def _find_mentions(ctx: _Context) -> list[_Mention]:
     """Target mentions, longest term first, left to right, without overlaps."""
     doc, lex = ctx.doc, ctx.lex
-    lemmas, lowers, poses = ctx.lemma, ctx.lower, ctx.pos
+    lemmas, lowers, poses, deps, kids = ctx.lemma, ctx.lower, ctx.pos, ctx.dep, ctx.children
     vo_lemmas, mod_heads = lex.verb_object_lemmas, lex.modified_heads
     n = len(lowers)
     terms = lex.terms
@@ -366,10 +364,11 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
             j = i + len(term.words)
             if j > n:
                 continue
-            if all(
-                w in (lemmas[k], lowers[k]) and (p is None or poses[k] == p)
-                for k, w, p in zip(range(i, j), term.words, term.pos, strict=True)
-            ):
+            # (a plain loop, not all() over a generator: this runs for every candidate term of every start)
+            for k, w, p in zip(range(i, j), term.words, term.pos, strict=True):
+                if (w != lemmas[k] and w != lowers[k]) or (p is not None and poses[k] != p):
+                    break
+            else:
                 match = (term, j)
                 break
         if match is None:
@@ -381,10 +380,11 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
                     found.append(_Mention(hit[0], hit[1], tok, i, i + 1))
             continue
         term, j = match
-        span = doc[i:j]
-        root = span.root
-        excluded = root.pos_ == "VERB" and any(
-            c.dep_ == "dobj" and c.lemma_.lower() in lex.excluded_objects for c in root.children
+        # the root of a one-word span is that word (Span.root would build the span to find it)
+        root = doc[i] if j == i + 1 and not doc.user_span_hooks else doc[i:j].root
+        r = root.i
+        excluded = poses[r] == "VERB" and any(
+            deps[c] == "dobj" and lemmas[c] in lex.excluded_objects for c in kids[r]
         )
         if not excluded:
             found.append(_Mention(term.target, term.polarity, root, i, j))
@@ -457,31 +457,19 @@ class _Context:
         self._ent_starts: list[int] | None = ent_starts if ordered else None  # for bisecting in ents_in
         self._ent_longest = max((m.end - m.start for m in self.entities), default=0)
         self.alias_values = set(lex.aliases.values())
-        # per-token columns read once: creating spaCy Token objects again and again dominated the cost
-        strings = doc.vocab.strings
-        array = doc.to_array([ORTH, LEMMA, DEP, POS, SPACY, HEAD, IDX, IS_QUOTE, IS_PUNCT]).reshape(len(doc), 9)
-        # string hashes need all 64 bits; the rest are small ints (HEAD is a signed offset stored unsigned)
-        orth, lemma, dep = array[:, :3].T.tolist()
-        pos, spaces, head_offsets, starts, is_quote, is_punct = array[:, 3:].astype("int64").T.tolist()
-        # (map() with C-level callables: these run over every token, so per-item Python overhead counts)
-        name = strings.__getitem__
-        self.orth: list[str] = list(map(name, orth))
-        if doc.vocab.lex_attr_getters.get(LOWER) is _default_lower:
-            self.lower: list[str] = list(map(str.lower, self.orth))  # what the vocab stores as LOWER, cheaper
-        else:
-            self.lower = list(map(name, doc.to_array([LOWER]).tolist()))
-        self.lemma: list[str] = list(map(str.lower, map(name, lemma)))  # lowercased, as every rule uses it
-        self.pos: list[str] = list(map(name, pos))
-        self.dep: list[str] = list(map(name, dep))
-        self.starts: list[int] = starts  # char offsets (Token.idx)
-        self.is_quote: list[int] = is_quote
-        self.is_punct: list[int] = is_punct
-        self.children: list[list[int]] = [[] for _ in dep]  # child indices in text order (= Token.children)
-        for i, off in enumerate(head_offsets):
-            if off:
-                self.children[i + off].append(i)
-        # = doc.text (each token's text and its trailing space), which spaCy rebuilds on every access
-        self.text = "".join(map(operator.add, self.orth, map(("", " ").__getitem__, spaces)))
+        # per-token columns read once (shared with the detector): Token objects dominated the cost
+        self.columns = columns = token_columns(doc)
+        self.orth: list[str] = columns.orth
+        self.lower: list[str] = columns.lower
+        self.lemma: list[str] = columns.lemma  # lowercased, as every rule uses it
+        self.pos: list[str] = columns.pos
+        self.tag: list[str] = columns.tag
+        self.dep: list[str] = columns.dep
+        self.starts: list[int] = columns.starts  # char offsets (Token.idx)
+        self.is_quote: list[int] = columns.is_quote
+        self.is_punct: list[int] = columns.is_punct
+        self.children: list[list[int]] = columns.children  # child indices in text order (= Token.children)
+        self.text = doc_text(doc)  # = doc.text, which spaCy rebuilds on every access (shared memo)
         # tokens that may be speaker verbs (a cheap necessary condition of is_speaker_verb), in text order:
         # a verb, auxiliary or adjective whose lemma may make a speaker verb or that is an attitude adjective
         cue = map(
@@ -490,7 +478,7 @@ class _Context:
             map(lex.attitude_adjectives.__contains__, self.lower),
         )
         verbal = map(_SPEAKER_VERB_POS.__contains__, self.pos)
-        self.verb_candidates: list[int] = list(compress(range(len(dep)), map(operator.and_, verbal, cue)))
+        self.verb_candidates: list[int] = list(compress(range(len(doc)), map(operator.and_, verbal, cue)))
         self._pred_keys: dict[int, str] = {}  # memo of pred_key by token index
         self._speaker_verbs: dict[int, bool] = {}  # memo of is_speaker_verb by token index
         self._subjects: dict[int, Token | None] = {}  # memo of subject by token index
@@ -501,12 +489,12 @@ class _Context:
         self.quote_tokens: list[range] = []  # token indices of each quote
         self.quote_of: list[int | None] = [None] * len(doc)
         for qi, (s, e) in enumerate(self.quotes):
-            toks = range(bisect_left(starts, s), bisect_left(starts, e))
+            toks = range(bisect_left(self.starts, s), bisect_left(self.starts, e))
             self.quote_tokens.append(toks)
             for i in toks:
-                if not is_quote[i]:
+                if not self.is_quote[i]:
                     self.quote_of[i] = qi
-        self.sents = list(doc.sents)
+        self.sents = doc_sents(doc)  # shared with the detector: read only
         self.sent_index = [0] * len(doc)
         for si, sent in enumerate(self.sents):
             self.sent_index[sent.start : sent.end] = [si] * (sent.end - sent.start)
@@ -598,7 +586,7 @@ class _Context:
         toks = [t for t in range(lo, hi + 1) if t not in drop] if drop else list(range(lo, hi + 1))
         while toks and (dep[toks[0]] == "det" or is_punct[toks[0]] or is_quote[toks[0]]):
             toks = toks[1:]
-        while toks and (is_punct[toks[-1]] or is_quote[toks[-1]] or self.doc[toks[-1]].tag_ == "POS"):
+        while toks and (is_punct[toks[-1]] or is_quote[toks[-1]] or self.tag[toks[-1]] == "POS"):
             toks = toks[:-1]
         return toks or [head]
 
@@ -746,7 +734,10 @@ class _Context:
     # -- verbs
     def pred_key(self, tok: Token) -> str:
         """The lemma, with its particle when the lexicon lists the phrasal verb ("give up", "go on")."""
-        i = tok.i
+        return self.pred_key_at(tok.i)
+
+    def pred_key_at(self, i: int) -> str:
+        """:meth:`pred_key` of token ``i``."""
         key = self._pred_keys.get(i)
         if key is None:
             key = self._pred_keys[i] = self._pred_key(i)
@@ -795,28 +786,35 @@ class _Context:
         return [
             doc[i]
             for i in cands[bisect_left(cands, start) : bisect_left(cands, end)]
-            if quote_of[i] is None and self.is_speaker_verb(doc[i])
+            if quote_of[i] is None and self.speaker_verb_at(i)
         ]
 
     def is_speaker_verb(self, tok: Token) -> bool:
-        i = tok.i
+        return self.speaker_verb_at(tok.i)
+
+    def speaker_verb_at(self, i: int) -> bool:
+        """:meth:`is_speaker_verb` of token ``i`` (memoised)."""
         found = self._speaker_verbs.get(i)
         if found is None:
-            found = self._speaker_verbs[i] = self.may_be_speaker_verb(i) and self._is_speaker_verb(tok)
+            found = self._speaker_verbs[i] = self.may_be_speaker_verb(i) and self._is_speaker_verb(i)
         return found
 
-    def _is_speaker_verb(self, tok: Token) -> bool:
-        pos = self.pos[tok.i]
+    def _is_speaker_verb(self, i: int) -> bool:
+        pos = self.pos[i]
         if pos not in ("VERB", "AUX"):
-            return pos == "ADJ" and self.is_attitude(tok)
+            return pos == "ADJ" and self.attitude_at(i)
         verbs = self.lex.verb_cues
-        return self.pred_key(tok) in verbs or self.lemma[tok.i] in verbs or self.is_attitude(tok)
+        return self.pred_key_at(i) in verbs or self.lemma[i] in verbs or self.attitude_at(i)
 
     def is_attitude(self, tok: Token) -> bool:
         """A copula with an attitude adjective ("Guterres WAS deeply CONCERNED by the launch", "Seoul
         REMAINS COMMITTED to ..."): its subject holds the attitude."""
+        return self.attitude_at(tok.i)
+
+    def attitude_at(self, i: int) -> bool:
+        """:meth:`is_attitude` of token ``i``."""
         attitudes = self.lex.attitude_adjectives
-        i, dep = tok.i, self.dep
+        dep = self.dep
         if self.lower[i] in attitudes and any(dep[c] == "auxpass" for c in self.children[i]):
             return True  # parsed as a passive: "Guterres was CONCERNED by the launch"
         return self.lemma[i] in _COPULAS and any(
@@ -825,18 +823,20 @@ class _Context:
 
     def subject(self, verb: Token) -> Token | None:
         """:func:`subject_of` ``verb`` with the lexicon, memoised by token index."""
-        i = verb.i
+        return self.subject_at(verb.i)
+
+    def subject_at(self, i: int) -> Token | None:
+        """:meth:`subject` of token ``i``."""
         if i not in self._subjects:
-            self._subjects[i] = subject_of(verb, self.lex)
+            found = _subject_index(self.doc, self.columns, i, self.lex)
+            self._subjects[i] = None if found is None else self.doc[found]
         return self._subjects[i]
 
     def _build_history(self) -> None:
-        doc = self.doc
         for i in self.verb_candidates:
-            tok = doc[i]
-            if not self.is_speaker_verb(tok):
+            if not self.speaker_verb_at(i):
                 continue
-            subj = self.subject(tok)
+            subj = self.subject_at(i)
             if subj is None:
                 continue
             word = self.lower[subj.i]
@@ -897,57 +897,63 @@ def subject_of(verb: Token, lex: Lexicon | None = None) -> Token | None:
     reporter (in "Lee said Seoul would act, ADDING that ...", the adding is Lee's, not Seoul's), and the
     one quoted "as saying" is the object of the quoting verb ("KCNA QUOTED Kim as saying").
     """
+    doc = verb.doc
+    found = _subject_index(doc, token_columns(doc), verb.i, lex)
+    return None if found is None else doc[found]
+
+
+def _subject_index(doc: Doc, cols: TokenColumns, v: int, lex: Lexicon | None) -> int | None:
+    """:func:`subject_of` on token indices (read off the doc's columns: no Token objects on the way)."""
+    dep, pos, tag, lemma, lower = cols.dep, cols.pos, cols.tag, cols.lemma, cols.lower
+    heads, kids = cols.heads, cols.children
     reporting = lex.reporting_verbs if lex is not None else frozenset()
     quoting = lex.quoting_verbs if lex is not None else frozenset()
-    if lex is not None and verb.lower_ in lex.attitude_adjectives:
+    if lex is not None and lower[v] in lex.attitude_adjectives:
         # "Guterres was concerned BY the launch": the one concerned, not the passive's agent
-        holder = next((c for c in verb.children if c.dep_ in ("nsubjpass", "nsubj")), None)
+        holder = next((c for c in kids[v] if dep[c] in ("nsubjpass", "nsubj")), None)
         if holder is not None:
             return holder
-    if (
-        verb.dep_ == "pcomp"
-        and verb.head.lower_ == "as"
-        and verb.head.head.lemma_.lower() in quoting
-        and verb.lemma_.lower() in reporting
-    ):
-        quoted = next((c for c in verb.head.head.children if c.dep_ == "dobj"), None)
+    h = heads[v]
+    if dep[v] == "pcomp" and lower[h] == "as" and lemma[heads[h]] in quoting and lemma[v] in reporting:
+        quoted = next((c for c in kids[heads[h]] if dep[c] == "dobj"), None)
         if quoted is not None:
             return quoted
     if (
-        verb.lemma_.lower() in reporting
-        and verb.dep_ == "advcl"
-        and verb.tag_ == "VBG"
-        and verb.head.dep_ == "ccomp"
-        and verb.head.head.pos_ in ("VERB", "AUX")
-        and verb.head.head.lemma_.lower() in reporting
+        lemma[v] in reporting
+        and dep[v] == "advcl"
+        and tag[v] == "VBG"
+        and dep[h] == "ccomp"
+        and pos[heads[h]] in ("VERB", "AUX")
+        and lemma[heads[h]] in reporting
     ):
-        verb = verb.head.head
+        v = heads[h]
     seen = 0
     while seen < 6:
         seen += 1
-        for child in verb.children:
-            if child.dep_ in ("nsubj", "csubj"):
-                return child
-        for child in verb.children:
-            if child.dep_ == "agent":
-                pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
+        for c in kids[v]:
+            if dep[c] in ("nsubj", "csubj"):
+                return c
+        for c in kids[v]:
+            if dep[c] == "agent":
+                pobj = next((x for x in kids[c] if dep[x] == "pobj"), None)
                 if pobj is not None:
                     return pobj
-        if any(c.dep_ in ("nsubjpass", "csubjpass") for c in verb.children):
+        if any(dep[c] in ("nsubjpass", "csubjpass") for c in kids[v]):
             return None  # a passive without its agent: the subject of another clause is not its holder
-        head = verb.head
-        if head.i == verb.i:
+        head = heads[v]
+        if head == v:
             return None
-        if verb.dep_ == "xcomp":
-            obj = next((c for c in head.children if c.dep_ in ("dobj", "dative")), None)
-            if obj is not None and (obj.pos_ in ("PROPN", "PRON") or obj.ent_type_):
+        rel = dep[v]
+        if rel == "xcomp":
+            obj = next((c for c in kids[head] if dep[c] in ("dobj", "dative")), None)
+            if obj is not None and (pos[obj] in ("PROPN", "PRON") or doc[obj].ent_type_):
                 return obj  # object control: "prompting Trump to urge ..."
-            verb = head
-        elif (verb.dep_ == "conj" and head.pos_ in ("VERB", "AUX")) or (
-            verb.dep_ == "advcl" and verb.tag_ in ("VBG", "VBN") and head.pos_ in ("VERB", "AUX")
+            v = head
+        elif (rel == "conj" and pos[head] in ("VERB", "AUX")) or (
+            rel == "advcl" and tag[v] in ("VBG", "VBN") and pos[head] in ("VERB", "AUX")
         ):  # "... and have called on", "..., saying"; a finite adverbial clause has a subject of its own
-            verb = head
-        elif verb.dep_ == "relcl":
+            v = head
+        elif rel == "relcl":
             return head
         else:
             return None
@@ -1199,7 +1205,7 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         votes.append(sign * e)
     judged = bool(votes)
     for c in kids[t]:
-        if dep[c] in ("amod", "compound") and c < t and ctx.doc[c].tag_ == "VBG":
+        if dep[c] in ("amod", "compound") and c < t and ctx.tag[c] == "VBG":
             v = scorer.valence(ctx.doc[c], "object")  # "opposed lifting sanctions" parsed with "lifting" as a modifier
             if v:
                 sign *= v
@@ -1530,9 +1536,7 @@ def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer
     lex = ctx.lex
     if not mentions:
         return found
-    for i, lower in enumerate(ctx.lower):
-        if lower not in lex.anaphors:
-            continue
+    for i in compress(range(len(ctx.lower)), map(lex.anaphors.__contains__, ctx.lower)):  # the few anaphors
         tok = ctx.doc[i]
         head = tok.head
         if tok.dep_ == "dobj" and head.pos_ == "VERB":
