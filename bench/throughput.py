@@ -87,7 +87,9 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
     return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 
 
-async def _settled(ports: list[int], raw: str, partitions: int, logs: Path, timeout: float = 120.0) -> None:
+async def _settled(
+    procs: list[testing.WorkerProcess], ports: list[int], raw: str, partitions: int, logs: Path, timeout: float = 120.0
+) -> None:
     """Wait until the workers (``/api/status`` on ``ports``) share the raw partitions evenly and none is
     rebalancing: a second worker that joins late would otherwise leave the first doing all the work."""
     want = partitions // len(ports)
@@ -96,9 +98,15 @@ async def _settled(ports: list[int], raw: str, partitions: int, logs: Path, time
         while True:
             owned: list[set[int]] = []
             busy = False
-            for port in ports:
-                async with session.get(f"http://127.0.0.1:{port}/api/status") as response:
-                    worker = (await response.json())["worker"]
+            for proc, port in zip(procs, ports, strict=True):
+                if proc.process is None or proc.process.poll() is not None:
+                    raise RuntimeError(f"a worker exited; the end of its log:\n{proc.log()[-4000:]}")
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/api/status") as response:
+                        worker = (await response.json())["worker"]
+                except aiohttp.ClientConnectionError:
+                    busy = True  # its web server is not up yet: the warm-up may have been done by the other
+                    continue
                 owned.append({a["partition"] for a in worker["assigned"] if a["topic"] == raw})
                 busy = busy or worker["rebalancing"]
             if not busy and all(len(o) >= want for o in owned) and len(set().union(*owned)) == partitions:
@@ -145,7 +153,7 @@ async def _end_to_end(
         got = await testing.consume(bootstrap, enriched, lambda rs: warm_ids <= {r["id"] for r in rs}, 180)
         if not warm_ids <= {r["id"] for r in got}:
             raise RuntimeError("workers did not come up; see " + str(workdir / tag))
-        await _settled(ports, raw, partitions, workdir / tag)
+        await _settled(procs, ports, raw, partitions, workdir / tag)
 
         wanted = {a.id for a in articles}
         started = time.time()

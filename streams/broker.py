@@ -242,7 +242,9 @@ class BrokerAddress:
 def record_address(settings: Settings, bootstrap: str, embedded: bool) -> Path:
     path = settings.data_path / ADDRESS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # A temporary file per process: workers started together on one data dir each write then rename
+    # their own (a shared name let one rename the other's file away: FileNotFoundError at start-up).
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(BrokerAddress(bootstrap, os.getpid(), embedded).to_bytes())
     tmp.replace(path)
     return path
