@@ -9,18 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from faust.types import EventT
 
-from wirewatch.streams.records import Article
+from wirewatch.streams.records import Article, DeadLetter
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.validation import InvalidRecord, parse_article
 
 from .alert import finding_envelopes
 from .detector import DetectorConfig
-from .enrichment import enrich_articles
 
 if TYPE_CHECKING:
     from wirewatch.streams.app import Pipeline
@@ -39,7 +39,15 @@ def detector_config(settings: Settings) -> DetectorConfig:
 
 
 class EnrichStage:
-    """One batch at a time: every input ends as an enriched record or a dead letter."""
+    """Every input ends as an enriched record or a dead letter, in order, batch by batch.
+
+    Two batches are in flight: while the model analyses batch N, batch N+1 is already validated and
+    queued behind it, so the model never waits for the event loop to send N-1's outputs or to collect the
+    next records. Outputs are sent in batch order, and a batch's events are acked only once its own
+    outputs are on the broker: no offset is ever committed ahead of its output.
+    """
+
+    IN_FLIGHT = 2
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -48,10 +56,44 @@ class EnrichStage:
         self.processed = 0
         self.dead_lettered = 0
 
-    async def process(self, events: Sequence[EventT]) -> None:
+    async def run(self, stream: Any) -> None:
         settings = self.pipeline.settings
-        pending: list[asyncio.Future] = []
+        in_flight: deque[asyncio.Task[None]] = deque()
+        async for events in stream.noack_take(settings.batch_size, within=settings.batch_within):
+            good, letters = self.validate(events)
+            analysis = asyncio.ensure_future(self._enrich(good, letters))  # queued behind the batch before
+            previous = in_flight[-1] if in_flight else None
+            in_flight.append(asyncio.ensure_future(self._complete(stream, events, analysis, letters, previous)))
+            while len(in_flight) >= self.IN_FLIGHT or (in_flight and in_flight[0].done()):
+                await in_flight.popleft()  # re-raises a delivery error: the agent stops, as on any error
+
+    async def _complete(
+        self,
+        stream: Any,
+        events: Sequence[EventT],
+        analysis: asyncio.Future[list[dict[str, Any]]],
+        letters: list[DeadLetter],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Send a batch's outputs after the previous batch's, wait for delivery, then ack its events."""
+        started = time.perf_counter()
+        records = await analysis
+        if previous is not None:
+            await asyncio.shield(previous)  # order per partition; its error surfaces in run()
+        sent = await self.send(records, letters)
+        try:
+            await asyncio.gather(*sent)
+        except Exception:
+            log.exception("outputs of a batch of %d were not delivered; its records stay unacked", len(events))
+            raise
+        for event in events:
+            await stream.ack(event)
+        log.debug("enriched batch of %d in %.1f ms", len(events), (time.perf_counter() - started) * 1e3)
+
+    def validate(self, events: Sequence[EventT]) -> tuple[list[tuple[EventT, Article]], list[DeadLetter]]:
+        settings = self.pipeline.settings
         good: list[tuple[EventT, Article]] = []
+        letters: list[DeadLetter] = []
         for event in events:
             try:
                 article = parse_article(
@@ -60,69 +102,52 @@ class EnrichStage:
                     max_record_bytes=settings.max_record_bytes,
                 )
             except InvalidRecord as exc:
-                pending.append(
-                    await self.pipeline.dead_letter(
-                        dead_letter_for(event, "validate", exc.reason, exc.detail, exc.article_id)
-                    )
-                )
-                self.dead_lettered += 1
+                letters.append(dead_letter_for(event, "validate", exc.reason, exc.detail, exc.article_id))
                 continue
             article.meta.setdefault("ingested_at_ms", int(event.message.timestamp * 1000))
             good.append((event, article))
+        return good, letters
 
+    async def send(self, records: list[dict[str, Any]], letters: list[DeadLetter]) -> list[asyncio.Future]:
+        sent: list[asyncio.Future] = []
+        for letter in letters:
+            sent.append(await self.pipeline.dead_letter(letter))
+            self.dead_lettered += 1
         findings = self.pipeline.findings
-        for record in await self._enrich(good, pending):
-            pending.append(await self.pipeline.send_json(self.pipeline.enriched, record["id"], record))
+        for record in records:
+            sent.append(await self.pipeline.send_json(self.pipeline.enriched, record["id"], record))
             if findings is not None:
                 for envelope in finding_envelopes(record):
                     actor = envelope["finding"].get("actor") or ""
-                    pending.append(await findings.send(key=actor.encode(), value=envelope))
+                    sent.append(await findings.send(key=actor.encode(), value=envelope))
             self.processed += 1
-        # Delivery before ack: take_events acks the batch only after this returns, so an offset is
-        # never committed for a record whose output is not on the broker.
-        await asyncio.gather(*pending)
+        return sent
 
-    async def _enrich(
-        self, good: list[tuple[EventT, Article]], pending: list[asyncio.Future]
-    ) -> list[dict[str, Any]]:
+    async def _enrich(self, good: list[tuple[EventT, Article]], letters: list[DeadLetter]) -> list[dict[str, Any]]:
         if not good:
             return []
-        nlp = self.pipeline.nlp
+        analyzer = self.pipeline.analyzer
         articles = [a for _, a in good]
         batch = self.pipeline.settings.batch_size
         try:
-            # spaCy holds the CPU for the whole batch: a worker thread keeps heartbeats and the web
-            # server responsive meanwhile.
-            return await asyncio.to_thread(
-                enrich_articles, nlp, articles, batch_size=batch, config=self.detector_config
-            )
+            return await analyzer.enrich(articles, batch_size=batch, config=self.detector_config)
         except Exception:
             log.exception("batch of %d failed; retrying article by article", len(articles))
         records: list[dict[str, Any]] = []
         for event, article in good:
             try:
-                records += await asyncio.to_thread(
-                    enrich_articles, nlp, [article], batch_size=1, config=self.detector_config
-                )
+                records += await analyzer.enrich([article], batch_size=1, config=self.detector_config)
             except Exception as exc:  # a poison article: dead-letter it, keep the rest of the batch
-                pending.append(
-                    await self.pipeline.dead_letter(
-                        dead_letter_for(event, STAGE, "processing_error", f"{type(exc).__name__}: {exc}", article.id)
-                    )
-                )
-                self.dead_lettered += 1
+                error = f"{type(exc).__name__}: {exc}"
+                letters.append(dead_letter_for(event, STAGE, "processing_error", error, article.id))
         return records
 
 
 def register(pipeline: Pipeline) -> EnrichStage:
     stage = EnrichStage(pipeline)
-    settings = pipeline.settings
 
     @pipeline.app.agent(pipeline.raw, name="enrich")
     async def enrich(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within):
-            started = time.perf_counter()
-            await stage.process(events)
-            log.debug("enriched batch of %d in %.1f ms", len(events), (time.perf_counter() - started) * 1e3)
+        await stage.run(stream)
 
     return stage

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 from faust.types import EventT, TopicT
 from spacy.language import Language
+
+from wirewatch.agents.analyzer import Analyzer, analyzer_for, load_nlp
 
 from .records import DeadLetter, dumps
 from .settings import Settings
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Pipeline:
-    """The app, its topics and what the agents share (the model, loaded once per worker)."""
+    """The app, its topics and what the agents share (the analyzer: the model, loaded once per worker)."""
 
     settings: Settings
     app: faust.App
@@ -31,17 +33,10 @@ class Pipeline:
     alerts: TopicT
     incidents: TopicT
     deadletter: TopicT
-    nlp_loader: Callable[[], Language]
+    analyzer: Analyzer
     findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
     feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
     push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
-    _nlp: Language | None = field(default=None, repr=False)
-
-    @property
-    def nlp(self) -> Language:
-        if self._nlp is None:
-            self._nlp = self.nlp_loader()
-        return self._nlp
 
     async def send_json(self, topic: TopicT, key: bytes | str | None, value: dict[str, Any]) -> asyncio.Future:
         """Send ``value`` (orjson) and return the delivery future: await it before acking the input."""
@@ -97,16 +92,6 @@ def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> T
     )
 
 
-def load_nlp(settings: Settings) -> Language:
-    """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
-    ``wirewatch analyze`` and ``wirewatch eval`` all run."""
-    from wirewatch.agents import lexicons
-    from wirewatch.agents.nlp import load_pipeline
-
-    lexicons.configure(settings.lexicon_dir or None)
-    return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
-
-
 def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | None = None) -> Pipeline:
     """Build the app for ``settings`` (with a resolved ``broker``) and register every agent."""
     from wirewatch.agents import alert as alert_agent
@@ -143,7 +128,7 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
         alerts=_raw_topic(app, ALERTS, settings),
         incidents=_raw_topic(app, INCIDENTS, settings, compacting=True),
         deadletter=_raw_topic(app, DEADLETTER, settings),
-        nlp_loader=nlp_loader or (lambda: load_nlp(settings)),
+        analyzer=analyzer_for(settings, nlp_loader or (lambda: load_nlp(settings))),
     )
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)
@@ -172,10 +157,12 @@ def internal_topics(app: faust.App) -> dict[str, dict[str, str]]:
 
 def run_worker(pipeline: Pipeline) -> None:
     """Run the worker until SIGINT/SIGTERM (blocks). The model is loaded before the worker joins."""
-    _ = pipeline.nlp
+    pipeline.analyzer.start()
     worker = faust.Worker(pipeline.app, loglevel=pipeline.settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
+    finally:
+        pipeline.analyzer.close()

@@ -51,6 +51,9 @@ class Settings:
     #: stance_targets.json, stance_cues.json).
     lexicon_dir: str = ""
     batch_size: int = 16
+    #: Run the model in a child process of the worker (crash isolation; the event loop never waits on
+    #: spaCy) instead of on a thread of the worker's own process.
+    nlp_process: bool = False
     #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
     #: added latency when traffic is light.
     batch_within: float = 0.05
@@ -58,8 +61,6 @@ class Settings:
     alert_non_state_rockets: bool = False
     #: JSON: kind → severity, or kind → {"occurred": .., "warning": ..}; e.g. {"cruise": "high"}.
     severity_map: str = ""
-    #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,
-    #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
     feeds: str = ""
     #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when settings load.
@@ -73,6 +74,8 @@ class Settings:
     #: How long a consumer fetch may wait for data. Apache Kafka answers as soon as data arrives; Tansu
     #: waits the full time, so this bounds the latency each pipeline hop adds there.
     fetch_max_wait_ms: int = 50
+    #: Faust/aiokafka consumer-group timeouts. Tansu holds a JoinGroup for about the rebalance timeout,
+    #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
     rebalance_timeout: float = 8.0
     session_timeout: float = 20.0
     log_level: str = "info"

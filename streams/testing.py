@@ -19,6 +19,27 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from .broker import free_port
 
 
+def child_pids(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux lists them per thread that started them)."""
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return children
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 class WorkerProcess:
     """One ``wirewatch run`` process with the given environment; its output goes to ``log_path``."""
 
@@ -44,16 +65,13 @@ class WorkerProcess:
         return self.process.pid if self.process else None
 
     def peak_rss_mb(self) -> float | None:
-        """Peak resident memory (VmHWM) of the running worker, in MB."""
+        """Peak resident memory (VmHWM) of the running worker plus its child processes (the analysis
+        process of WIREWATCH_NLP_PROCESS), in MB: the sum of each one's peak, an upper bound."""
         if self.process is None:
             return None
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        pids = [self.process.pid, *child_pids(self.process.pid)]
+        peaks = [_peak_rss_mb(pid) for pid in pids]
+        return sum(p for p in peaks if p is not None) if peaks[0] is not None else None
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, wait; SIGKILL after ``timeout``. Returns the exit code (None-safe)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from wirewatch.streams.records import Article
+from wirewatch.streams.testing import child_pids
 
 from .conftest import Cluster
 
@@ -56,3 +60,34 @@ async def test_a_killed_worker_loses_nothing(cluster: Cluster) -> None:
     assert not missing, (len(missing), worker.log()[-3000:])
     counts = Counter(r["id"] for r in enriched)
     assert all(counts[i] >= 1 for i in wanted)
+
+
+def analysis_child(worker_pid: int) -> int | None:
+    """The pid of the worker's model process (WIREWATCH_NLP_PROCESS), found by its spawn command line."""
+    for pid in child_pids(worker_pid):
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    return None
+
+
+async def test_a_killed_analysis_process_loses_nothing(cluster: Cluster) -> None:
+    """WIREWATCH_NLP_PROCESS=1: SIGKILL the model's process mid-stream. The worker survives, starts a new
+    one, retries the batch article by article: every article enriched, no dead letter."""
+    long_articles = [
+        Article.create(" ".join([a.text] * 12), feed="batching") for a in articles(48, "p")
+    ]  # ~300 words each, so the stream is still running when the child dies
+    await cluster.produce([(a.id.encode(), a.to_bytes()) for a in long_articles])
+    worker = cluster.worker(WIREWATCH_NLP_PROCESS="1", WIREWATCH_BATCH_SIZE="4")
+    await cluster.consume("news.enriched", lambda rs: len(rs) >= 4)
+    assert worker.pid is not None
+    child = analysis_child(worker.pid)
+    assert child is not None, worker.log()[-3000:]
+    os.kill(child, signal.SIGKILL)
+    wanted = {a.id for a in long_articles}
+    enriched = await cluster.consume("news.enriched", lambda rs: wanted <= {r["id"] for r in rs}, timeout=150)
+    assert wanted <= {r["id"] for r in enriched}, worker.log()[-3000:]
+    assert "the analysis process died" in worker.log()
+    replacement = analysis_child(worker.pid)
+    assert replacement is not None and replacement != child
+    letters = await cluster.consume("news.deadletter", lambda rs: False, timeout=3)
+    assert not [d for d in letters if d.get("article_id") in wanted]
