@@ -1511,7 +1511,7 @@ def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
     if "datelines" not in cache:
         ranges = []
         text = doc_text(doc)
-        for sent in _parser_sents(doc):
+        for sent in doc_sents(doc):
             # the dash test of _find_dateline, on the article text (no slice): most sentences fail it
             start, end = sent.start_char, sent.end_char
             if text.find("—", start, end) < 0 and text.find("–", start, end) < 0 and text.find(" -", start, end) < 0:
@@ -1598,7 +1598,7 @@ def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None
         canonical = getattr(ent, "canonical", None)
         if canonical in lex.actors:
             counts[canonical] = max(counts.get(canonical, 0), int(getattr(ent, "count", 1)))
-    matches = _alias_matches(_doc_text(doc), 0)
+    matches = _alias_matches(doc_text(doc), 0)
     for _s, _e, alias, kind in matches:
         if kind == "alias":
             name = lex.alias_to_actor[alias]
@@ -1683,7 +1683,7 @@ def _affiliation(name: str, doc: Doc) -> str | None:
 
 
 def _find_affiliation(name: str, doc: Doc) -> str | None:
-    for m in re.finditer(re.escape(name), _doc_text(doc)):
+    for m in re.finditer(re.escape(name), doc_text(doc)):
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
         if span is None:
             continue
@@ -1869,20 +1869,9 @@ def _memo(doc: Doc, name: str) -> dict[Any, Any]:
         return memo
 
 
-def _doc_text(doc: Doc) -> str:
-    """The article text (``Doc.text`` rebuilds it from every token on each call; the stance tagger and
-    entities_of share this one)."""
-    return doc_text(doc)
-
-
 def _text(span: Span) -> str:
     """``span.text`` as a slice of the cached article text (``Span.text`` materialises every token)."""
     return doc_text(span.doc)[span.start_char : span.end_char]
-
-
-def _parser_sents(doc: Doc) -> list[Span]:
-    """The parser's sentences, computed once per document."""
-    return list(doc_sents(doc))
 
 
 def _entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
@@ -1905,8 +1894,8 @@ def _doc_is_civil_space(doc: Doc) -> bool:
     if "civil" not in cache:
         res = lexicon().res
         cache["civil"] = bool(
-            res["civil_space"].search(_doc_text(doc))
-            and not res["military_context_overrides_civil"].search(_doc_text(doc))
+            res["civil_space"].search(doc_text(doc))
+            and not res["military_context_overrides_civil"].search(doc_text(doc))
         )
     return bool(cache["civil"])
 
@@ -2059,7 +2048,7 @@ class _PreviousActor:
 
 def _sentences(doc: Doc) -> Iterable[Span]:
     """The parser's sentences, further cut at line breaks: a paragraph end is always a sentence end."""
-    for sent in _parser_sents(doc):
+    for sent in doc_sents(doc):
         if "\n" not in _text(sent):
             yield sent  # no line break inside: no token walk needed
             continue
