@@ -1,9 +1,11 @@
 """The alert agent: findings keyed by actor → incidents table → ``news.alerts`` and ``news.incidents``.
 
-The enrich agent, which runs the detector, sends each article's alertable findings straight to an internal
-topic keyed by actor (:func:`finding_envelopes`), so every finding about one actor is handled by the one
-worker that owns that actor's incidents in the changelog-backed table. Reading them back out of
-``news.enriched`` instead cost a broker hop (a fetch wait) and a decode of every enriched record.
+The enrich agent, which runs the detector, sends each batch's alertable findings straight to an internal
+topic keyed by actor, one message per actor and batch (:func:`findings_by_actor`), so every finding about
+one actor is handled by the one worker that owns that actor's incidents in the changelog-backed table.
+Reading them back out of ``news.enriched`` instead cost a broker hop (a fetch wait) and a decode of every
+enriched record; one message per finding cost a consumed event, a changelog write and an incident record
+per finding (about 5 % of two workers' throughput on the benchmark corpus).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,43 @@ def finding_envelopes(record: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return envelopes
+
+
+def findings_by_actor(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The finding envelopes of ``records`` grouped by actor, in record order: one findings message each."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        for envelope in finding_envelopes(record):
+            groups.setdefault(envelope["finding"].get("actor") or "", []).append(envelope)
+    return groups
+
+
+def grouped_envelopes(value: Any) -> list[dict[str, Any]]:
+    """The finding envelopes in one findings message: ``{"findings": [...]}``, or one bare envelope as
+    workers before grouping sent (a rolling upgrade leaves some in the topic)."""
+    if isinstance(value, dict) and isinstance(value.get("findings"), list):
+        return [e for e in value["findings"] if isinstance(e, dict) and isinstance(e.get("finding"), dict)]
+    if isinstance(value, dict) and isinstance(value.get("finding"), dict):
+        return [value]
+    log.warning("findings message of an unknown shape skipped: %.200r", value)
+    return []
+
+
+def apply_findings(
+    open_incidents: list[Incident], envelopes: Iterable[dict[str, Any]], window: timedelta
+) -> tuple[list[Incident], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fold findings about one actor into its incidents, in order: (incidents after, alerts, incidents
+    changed). An alert per finding that changed an incident; each changed incident once, in its last state
+    (news.incidents is compacted: only the latest state counts)."""
+    alerts: list[dict[str, Any]] = []
+    changed: dict[str, dict[str, Any]] = {}
+    for envelope in envelopes:
+        open_incidents, alert, incident = apply_finding(open_incidents, envelope, window)
+        if alert is not None and incident is not None:
+            alerts.append(alert)
+            changed.pop(incident["incident_id"], None)  # keep the order of last change
+            changed[incident["incident_id"]] = incident
+    return open_incidents, alerts, list(changed.values())
 
 
 def alert_record(envelope: dict[str, Any], finding: Finding, incident: Incident) -> dict[str, Any]:
@@ -114,12 +153,10 @@ def alerts_for_records(
     alerts: list[dict[str, Any]] = []
     latest: dict[str, dict[str, Any]] = {}
     for record in records:
-        for envelope in finding_envelopes(record):
-            actor = envelope["finding"].get("actor") or ""
-            by_actor[actor], alert, incident = apply_finding(by_actor.get(actor, []), envelope, window)
-            if alert is not None and incident is not None:
-                alerts.append(alert)
-                latest[incident["incident_id"]] = incident
+        for actor, envelopes in findings_by_actor([record]).items():
+            by_actor[actor], new_alerts, changed = apply_findings(by_actor.get(actor, []), envelopes, window)
+            alerts += new_alerts
+            latest.update((incident["incident_id"], incident) for incident in changed)
     return alerts, list(latest.values())
 
 
@@ -145,23 +182,26 @@ def register(pipeline: Pipeline) -> None:
 
     @app.agent(by_actor, name="incidents")
     async def track_incidents(stream: Any) -> None:
-        async for key, envelope in stream.items():
+        async for key, value in stream.items():
             actor = key.decode() if isinstance(key, bytes) else str(key or "")
             current = [Incident.from_dict(d) for d in table[actor]]
-            updated, alert, incident = apply_finding(current, envelope, window)
-            if alert is None or incident is None:
+            updated, alerts, changed = apply_findings(current, grouped_envelopes(value), window)
+            if not alerts:
                 continue
             table[actor] = [i.to_dict() for i in updated]
-            pending: Sequence[asyncio.Future] = [
-                await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident),
-                await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert),
-            ]
+            # Incidents first: a reader of an alert can already look up its incident's state.
+            pending: list[asyncio.Future] = []
+            for incident in changed:
+                pending.append(await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident))
+            for alert in alerts:
+                pending.append(await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert))
             await asyncio.gather(*pending)
-            log.info(
-                "alert %s: %s %s %s (incident %s)",
-                alert["alert_id"],
-                alert["actor"],
-                alert["modality"],
-                alert["kind"],
-                alert["incident_id"],
-            )
+            for alert in alerts:
+                log.info(
+                    "alert %s: %s %s %s (incident %s)",
+                    alert["alert_id"],
+                    alert["actor"],
+                    alert["modality"],
+                    alert["kind"],
+                    alert["incident_id"],
+                )

@@ -19,7 +19,7 @@ from wirewatch.streams.records import Article, DeadLetter
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.validation import InvalidRecord, parse_article
 
-from .alert import finding_envelopes
+from .alert import findings_by_actor
 from .detector import DetectorConfig
 
 if TYPE_CHECKING:
@@ -113,14 +113,13 @@ class EnrichStage:
         for letter in letters:
             sent.append(await self.pipeline.dead_letter(letter))
             self.dead_lettered += 1
-        findings = self.pipeline.findings
         for record in records:
             sent.append(await self.pipeline.send_json(self.pipeline.enriched, record["id"], record))
-            if findings is not None:
-                for envelope in finding_envelopes(record):
-                    actor = envelope["finding"].get("actor") or ""
-                    sent.append(await findings.send(key=actor.encode(), value=envelope))
             self.processed += 1
+        findings = self.pipeline.findings
+        if findings is not None:
+            for actor, envelopes in findings_by_actor(records).items():
+                sent.append(await findings.send(key=actor.encode(), value={"findings": envelopes}))
         return sent
 
     async def _enrich(self, good: list[tuple[EventT, Article]], letters: list[DeadLetter]) -> list[dict[str, Any]]:

@@ -1,0 +1,105 @@
+"""Findings travel to the alert agent one message per actor and batch: grouping, the message shapes the
+agent accepts, and folding a group gives the alerts and incidents of folding its findings one by one."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from wirewatch.agents.alert import apply_finding, apply_findings, findings_by_actor, grouped_envelopes
+from wirewatch.agents.incidents import Incident
+
+from .test_incidents import finding
+
+WINDOW = timedelta(hours=48)
+T0 = "2031-05-04T"
+
+
+def record(article: str, *signals: dict[str, Any], published: str = "2031-05-04T06:00:00Z") -> dict[str, Any]:
+    return {
+        "id": article,
+        "url": f"https://example.org/{article}",
+        "title": f"title {article}",
+        "feed": "feed-" + article,
+        "published_at": published,
+        "meta": {"ingested_at_ms": 1_000},
+        "signals": list(signals),
+    }
+
+
+def signal(actor: str, sentence: str, alertable: bool = True, **kw: Any) -> dict[str, Any]:
+    return finding(actor=actor, sentence=sentence, **kw).to_dict() | {"alertable": alertable}
+
+
+def test_findings_are_grouped_by_actor_in_record_order_and_only_alertable_ones() -> None:
+    records = [
+        record("a1", signal("North Korea", "North Korea fired a missile."), signal("Iran", "Iran fired a rocket.")),
+        record("a2", signal("North Korea", "Pyongyang fired another.", alertable=False)),
+        record("a3", signal("North Korea", "The North launched a missile."), signal("", "A missile was fired.")),
+    ]
+    groups = findings_by_actor(records)
+    assert list(groups) == ["North Korea", "Iran", ""]
+    assert [e["article_id"] for e in groups["North Korea"]] == ["a1", "a3"]
+    assert [e["finding"]["evidence"][0]["text"] for e in groups["North Korea"]] == [
+        "North Korea fired a missile.",
+        "The North launched a missile.",
+    ]
+    first = groups["North Korea"][0]
+    assert first["url"] == "https://example.org/a1" and first["feed"] == "feed-a1"
+    assert first["ingested_at_ms"] == 1_000 and first["published_at"] == "2031-05-04T06:00:00Z"
+
+
+def test_the_agent_reads_grouped_messages_and_the_single_envelopes_of_older_workers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    envelopes = findings_by_actor([record("a1", signal("Iran", "Iran fired a rocket."))])["Iran"]
+    assert grouped_envelopes({"findings": envelopes}) == envelopes
+    assert grouped_envelopes(envelopes[0]) == envelopes  # one bare envelope, as sent before grouping
+    assert grouped_envelopes({"findings": [envelopes[0], "junk", {"finding": None}]}) == envelopes
+    with caplog.at_level(logging.WARNING, logger="wirewatch.agents.alert"):
+        assert grouped_envelopes(["not", "a", "message"]) == []
+        assert grouped_envelopes({"something": "else"}) == []
+    assert sum("unknown shape" in r.getMessage() for r in caplog.records) == 2
+
+
+def fold_one_by_one(incidents: list[Incident], envelopes: list[dict[str, Any]]) -> tuple[list, list, dict]:
+    alerts, latest = [], {}
+    for envelope in envelopes:
+        incidents, alert, incident = apply_finding(incidents, envelope, WINDOW)
+        if alert is not None and incident is not None:
+            alerts.append(alert)
+            latest[incident["incident_id"]] = incident
+    return incidents, alerts, latest
+
+
+def test_a_group_folds_like_its_findings_one_by_one_and_each_incident_is_sent_once() -> None:
+    records = [
+        record("a1", signal("North Korea", "North Korea fired a ballistic missile into the sea.")),
+        record(
+            "a2", signal("North Korea", "Pyongyang fired a ballistic missile, Seoul said."), published=T0 + "07:00:00Z"
+        ),
+        record(
+            "a3",
+            signal("North Korea", "North Korea threatened to fire missiles.", modality="threatened"),
+            published=T0 + "08:00:00Z",
+        ),
+    ]
+    envelopes = findings_by_actor(records)["North Korea"]
+    incidents, alerts, changed = apply_findings([], envelopes, WINDOW)
+    expected_incidents, expected_alerts, latest = fold_one_by_one([], envelopes)
+
+    assert [a["alert_id"] for a in alerts] == [a["alert_id"] for a in expected_alerts]
+    assert [a["article_id"] for a in alerts] == ["a1", "a2", "a3"]
+    assert [i.to_dict() for i in incidents] == [i.to_dict() for i in expected_incidents]
+    # the launch (a1, a2) and the threat (a3): two incidents, each sent once in its latest state
+    assert len(changed) == 2 and {i["incident_id"] for i in changed} == set(latest)
+    launch = next(i for i in changed if i["modality"] == "occurred")
+    assert launch == latest[launch["incident_id"]] and launch["article_ids"] == ["a1", "a2"]
+
+    # a re-delivered group changes nothing: no alert, no incident record
+    again, no_alerts, no_changes = apply_findings(incidents, envelopes, WINDOW)
+    assert no_alerts == [] and no_changes == []
+    assert [i.to_dict() for i in again] == [i.to_dict() for i in incidents]
