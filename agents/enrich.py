@@ -118,7 +118,9 @@ class EnrichStage:
             self.processed += 1
         findings = self.pipeline.findings
         if findings is not None:
-            for actor, envelopes in findings_by_actor(records).items():
+            # messages of at most half the record limit stay well inside the producer's request limit
+            grouped = findings_by_actor(records, max_bytes=self.pipeline.settings.max_record_bytes // 2)
+            for actor, envelopes in grouped:
                 sent.append(await findings.send(key=actor.encode(), value={"findings": envelopes}))
         return sent
 

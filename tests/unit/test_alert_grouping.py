@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from wirewatch.agents.alert import apply_finding, apply_findings, findings_by_actor, grouped_envelopes
@@ -40,7 +41,8 @@ def test_findings_are_grouped_by_actor_in_record_order_and_only_alertable_ones()
         record("a2", signal("North Korea", "Pyongyang fired another.", alertable=False)),
         record("a3", signal("North Korea", "The North launched a missile."), signal("", "A missile was fired.")),
     ]
-    groups = findings_by_actor(records)
+    groups = dict(findings_by_actor(records))
+    assert len(groups) == len(findings_by_actor(records))  # one message per actor
     assert list(groups) == ["North Korea", "Iran", ""]
     assert [e["article_id"] for e in groups["North Korea"]] == ["a1", "a3"]
     assert [e["finding"]["evidence"][0]["text"] for e in groups["North Korea"]] == [
@@ -52,10 +54,24 @@ def test_findings_are_grouped_by_actor_in_record_order_and_only_alertable_ones()
     assert first["ingested_at_ms"] == 1_000 and first["published_at"] == "2031-05-04T06:00:00Z"
 
 
+def test_a_large_group_is_split_into_messages_within_the_size_limit_in_order() -> None:
+    long = "North Korea fired a ballistic missile. " * 60  # ~2.3 kB of evidence per finding
+    records = [record(f"a{n}", signal("North Korea", long), signal("Iran", "Iran fired a rocket.")) for n in range(10)]
+    messages = findings_by_actor(records, max_bytes=6_000)
+    korea = [envelopes for actor, envelopes in messages if actor == "North Korea"]
+    assert len(korea) > 1
+    assert all(sum(len(orjson.dumps(e)) for e in part) <= 6_000 for part in korea)
+    assert [e["article_id"] for part in korea for e in part] == [f"a{n}" for n in range(10)]
+    assert [len(envelopes) for actor, envelopes in messages if actor == "Iran"] == [10]
+    # a single finding larger than the limit still travels, alone in its message
+    [(_, alone)] = findings_by_actor([record("big", signal("Iran", long))], max_bytes=100)
+    assert [e["article_id"] for e in alone] == ["big"]
+
+
 def test_the_agent_reads_grouped_messages_and_the_single_envelopes_of_older_workers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    envelopes = findings_by_actor([record("a1", signal("Iran", "Iran fired a rocket."))])["Iran"]
+    envelopes = findings_by_actor([record("a1", signal("Iran", "Iran fired a rocket."))])[0][1]
     assert grouped_envelopes({"findings": envelopes}) == envelopes
     assert grouped_envelopes(envelopes[0]) == envelopes  # one bare envelope, as sent before grouping
     assert grouped_envelopes({"findings": [envelopes[0], "junk", {"finding": None}]}) == envelopes
@@ -87,7 +103,7 @@ def test_a_group_folds_like_its_findings_one_by_one_and_each_incident_is_sent_on
             published=T0 + "08:00:00Z",
         ),
     ]
-    envelopes = findings_by_actor(records)["North Korea"]
+    [(_, envelopes)] = findings_by_actor(records)
     incidents, alerts, changed = apply_findings([], envelopes, WINDOW)
     expected_incidents, expected_alerts, latest = fold_one_by_one([], envelopes)
 
