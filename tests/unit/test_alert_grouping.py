@@ -16,10 +16,10 @@ from wirewatch.agents.incidents import Incident
 from .test_incidents import finding
 
 WINDOW = timedelta(hours=48)
-T0 = "2031-05-04T"
+DAY = "2031-05-04T"
 
 
-def record(article: str, *signals: dict[str, Any], published: str = "2031-05-04T06:00:00Z") -> dict[str, Any]:
+def record(article: str, *signals: dict[str, Any], published: str = DAY + "06:00:00Z") -> dict[str, Any]:
     return {
         "id": article,
         "url": f"https://example.org/{article}",
@@ -95,12 +95,12 @@ def test_a_group_folds_like_its_findings_one_by_one_and_each_incident_is_sent_on
     records = [
         record("a1", signal("North Korea", "North Korea fired a ballistic missile into the sea.")),
         record(
-            "a2", signal("North Korea", "Pyongyang fired a ballistic missile, Seoul said."), published=T0 + "07:00:00Z"
+            "a2", signal("North Korea", "Pyongyang fired a ballistic missile, Seoul said."), published=DAY + "07:00:00Z"
         ),
         record(
             "a3",
             signal("North Korea", "North Korea threatened to fire missiles.", modality="threatened"),
-            published=T0 + "08:00:00Z",
+            published=DAY + "08:00:00Z",
         ),
     ]
     [(_, envelopes)] = findings_by_actor(records)
