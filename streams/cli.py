@@ -98,16 +98,18 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
     """(key, value, problem) per record to produce. Lines that are not Article JSON are produced as they
     are: the worker dead-letters them with a reason, so nothing a user feeds in disappears silently."""
     for path in args.files:
-        content = _read_input(path)
         if args.text:
             title = args.title or ""
-            article = Article.create(content, url=args.url, title=title, feed=args.feed)
+            article = Article.create(_read_input(path), url=args.url, title=title, feed=args.feed)
             yield article.id.encode(), article.to_bytes(), None
             continue
-        for number, line in enumerate(content.splitlines(), 1):
-            if not line.strip():
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        # Records end at b"\n" only (JSON Lines): str.splitlines also broke at U+2028, U+0085 and a lone CR,
+        # each of which may sit inside one valid JSON record.
+        for number, line in enumerate(data.split(b"\n"), 1):
+            raw = line.strip()
+            if not raw:
                 continue
-            raw = line.encode("utf-8", errors="surrogateescape")
             try:
                 fields = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:

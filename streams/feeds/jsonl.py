@@ -147,10 +147,11 @@ class JsonlFeed(BaseFeed):
         if not take_partial and not data.endswith(b"\n"):
             data = data[: data.rfind(b"\n") + 1]
         number = _line_number(file, offset)
-        position = offset
-        for line in data.splitlines(keepends=True):
+        position, end = offset, offset + len(data)
+        # Records end at b"\n" only: bytes.splitlines also broke at a lone CR, which may be JSON whitespace.
+        for line in data.split(b"\n"):
             number += 1
-            position += len(line)
+            position = min(position + len(line) + 1, end)  # past the line's b"\n" (the last may have none)
             raw = line.strip()
             if not raw:
                 continue
