@@ -148,7 +148,7 @@ async def test_restart_after_sigkill_adopts_the_live_broker_and_processes_everyt
         after = articles_file(tmp_path / "after.jsonl", 2)
         sent = cli(data_dir, "ingest", str(tmp_path / "after.jsonl"))
         assert sent.returncode == 0, sent.stderr
-        assert bootstrap in sent.stdout
+        assert bootstrap in sent.stdout and "its killed worker left running" in sent.stderr
         assert raw_lag(data_dir) >= PER_BATCH
 
         second = WorkerProcess(cli_env(data_dir), tmp_path / "worker2.log").start()
