@@ -225,7 +225,18 @@ class EmbeddedBroker:
         worker process them. One that no longer answers holds nothing reachable: it is stopped.
         """
         found = read_tansu_record(record)
-        if found is None or _alive(found.owner) or not _is_tansu(found.pid, found.bootstrap):
+        if found is None or not _is_tansu(found.pid, found.bootstrap):
+            return None
+        owner_started = _started_at(found.owner)
+        if owner_started is not None and owner_started == found.owner_started:  # that worker still runs
+            log.warning(
+                "worker %d already runs the embedded broker %s of %s: starting a second, separate one (to add "
+                "a worker to the first instead, set WIREWATCH_BROKER=kafka://%s)",
+                found.owner,
+                found.bootstrap,
+                record.parent,
+                found.bootstrap,
+            )
             return None
         broker = cls(settings, port=int(found.bootstrap.rpartition(":")[2]), record=record)
         broker.adopted_pid = found.pid
@@ -259,7 +270,9 @@ class EmbeddedBroker:
 
     def _write_record(self) -> None:
         if self.record is not None and self.pid is not None:
-            _write_atomically(self.record, TansuRecord(self.bootstrap, self.pid, os.getpid()).to_bytes())
+            owner = os.getpid()
+            record = TansuRecord(self.bootstrap, self.pid, owner, _started_at(owner))
+            _write_atomically(self.record, record.to_bytes())
 
     def stop(self, timeout: float = 10.0) -> None:
         pid = self.pid
@@ -271,7 +284,7 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        elif proc is None and pid is not None:
+        elif proc is None and pid is not None and _is_tansu(pid, self.bootstrap):  # not a recycled pid
             _terminate(pid, timeout)
         if self.record is not None and pid is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -297,6 +310,20 @@ def embedded_broker_for_run(settings: Settings) -> EmbeddedBroker:
 
 
 # ---- processes --------------------------------------------------------------------------------------------
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of /proc/PID/stat (state, ppid, ...), None without it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _started_at(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), to tell a process from a later one given its pid."""
+    fields = _stat(pid) if pid > 0 else None
+    return int(fields[19]) if fields and len(fields) > 19 and fields[0] not in ("Z", "X") else None
+
+
 def _alive(pid: int) -> bool:
     """``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
     if pid <= 0:  # os.kill(0, ...) would signal our own process group
@@ -307,11 +334,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc: the signal test is all there is
-    return state not in ("Z", "X")
+    fields = _stat(pid)
+    return fields is None or fields[0] not in ("Z", "X")  # without /proc the signal test is all there is
 
 
 def _is_tansu(pid: int, bootstrap: str) -> bool:
@@ -353,16 +377,25 @@ class TansuRecord:
     bootstrap: str
     pid: int  # the Tansu process
     owner: int  # the worker that started or adopted it
+    owner_started: int | None  # the owner's start time: its pid may be reused once it is gone
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({"bootstrap": self.bootstrap, "pid": self.pid, "owner": self.owner})
+        return orjson.dumps(
+            {"bootstrap": self.bootstrap, "pid": self.pid, "owner": self.owner, "owner_started": self.owner_started}
+        )
 
 
 def read_tansu_record(path: Path) -> TansuRecord | None:
     try:
         fields = orjson.loads(path.read_bytes())
-        return TansuRecord(str(fields["bootstrap"]), int(fields["pid"]), int(fields["owner"]))
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        started = fields.get("owner_started")
+        return TansuRecord(
+            str(fields["bootstrap"]),
+            int(fields["pid"]),
+            int(fields["owner"]),
+            None if started is None else int(started),
+        )
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 

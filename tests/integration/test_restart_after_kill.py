@@ -154,7 +154,12 @@ async def test_restart_after_sigkill_adopts_the_live_broker_and_processes_everyt
         second = WorkerProcess(cli_env(data_dir), tmp_path / "worker2.log").start()
         assert wait_for_owner(data_dir, second) == bootstrap  # the same broker, taken over
         assert "taking over the embedded broker" in second.log()
-        assert read_tansu_record(data_dir / TANSU_FILE) == TansuRecord(bootstrap, tansu, second.pid or 0)
+        recorded = read_tansu_record(data_dir / TANSU_FILE)
+        assert recorded is not None and (recorded.bootstrap, recorded.pid, recorded.owner) == (
+            bootstrap,
+            tansu,
+            second.pid,
+        )
 
         wanted = set(before) | set(after)
         enriched = await testing.consume(
@@ -189,7 +194,7 @@ def test_a_recorded_pid_that_is_not_tansu_is_neither_adopted_nor_stopped(tmp_pat
     record = tmp_path / TANSU_FILE
     bystander = subprocess.Popen(["sleep", "60"])
     try:
-        record.write_bytes(TansuRecord(f"127.0.0.1:{free_port()}", bystander.pid, dead_pid()).to_bytes())
+        record.write_bytes(TansuRecord(f"127.0.0.1:{free_port()}", bystander.pid, dead_pid(), None).to_bytes())
         assert EmbeddedBroker.adopt(Settings(data_dir=str(tmp_path)), record) is None
         assert bystander.poll() is None
     finally:
@@ -202,7 +207,12 @@ def test_a_broker_of_a_live_worker_is_not_adopted(tmp_path: Path, leftovers: lis
     with EmbeddedBroker(Settings(), port=free_port(), log_file=tmp_path / "tansu.log", record=record) as broker:
         assert broker.pid is not None
         leftovers.append(broker.pid)
-        assert read_tansu_record(record) == TansuRecord(broker.bootstrap, broker.pid, os.getpid())
+        recorded = read_tansu_record(record)
+        assert recorded is not None and (recorded.bootstrap, recorded.pid, recorded.owner) == (
+            broker.bootstrap,
+            broker.pid,
+            os.getpid(),
+        )
         assert EmbeddedBroker.adopt(Settings(data_dir=str(tmp_path)), record) is None  # we own it, alive
         assert running(broker.pid)
     assert not running(leftovers[0]) and not record.exists()
@@ -214,11 +224,36 @@ def test_a_left_broker_that_does_not_answer_is_stopped_not_adopted(tmp_path: Pat
     assert broker.pid is not None and broker.process is not None
     leftovers.append(broker.pid)
     try:
-        record.write_bytes(TansuRecord(broker.bootstrap, broker.pid, dead_pid()).to_bytes())  # its worker died
+        record.write_bytes(TansuRecord(broker.bootstrap, broker.pid, dead_pid(), None).to_bytes())  # worker died
         os.kill(broker.pid, signal.SIGSTOP)  # hung: accepts nothing
         settings = Settings(data_dir=str(tmp_path))
         assert EmbeddedBroker.adopt(settings, record, timeout=2) is None
         broker.process.wait(30)  # stopped by adopt (SIGKILL reaches a stopped process)
         assert not record.exists()
     finally:
+        broker.stop()
+
+
+def test_an_owner_pid_reused_by_another_process_does_not_block_adoption(tmp_path: Path, leftovers: list[int]) -> None:
+    """The killed worker's pid now belongs to another process (its start time differs): adopt anyway."""
+    record = tmp_path / TANSU_FILE
+    broker = EmbeddedBroker(Settings(), port=free_port(), log_file=tmp_path / "tansu.log", record=record).start()
+    assert broker.pid is not None and broker.process is not None
+    leftovers.append(broker.pid)
+    newcomer = subprocess.Popen(["sleep", "60"])
+    try:
+        recorded = read_tansu_record(record)
+        assert recorded is not None and recorded.owner_started is not None
+        reused = TansuRecord(broker.bootstrap, broker.pid, newcomer.pid, recorded.owner_started - 1)
+        record.write_bytes(reused.to_bytes())
+        adopted = EmbeddedBroker.adopt(Settings(data_dir=str(tmp_path)), record)
+        assert adopted is not None and adopted.pid == broker.pid and adopted.bootstrap == broker.bootstrap
+        recorded = read_tansu_record(record)
+        assert recorded is not None and recorded.owner == os.getpid()
+        adopted.stop()
+        broker.process.wait(30)  # the adopter stopped it
+        assert not record.exists() and newcomer.poll() is None
+    finally:
+        newcomer.kill()
+        newcomer.wait()
         broker.stop()
