@@ -36,9 +36,17 @@ def test_throughput_ignores_a_topic_that_appeared_later() -> None:
 
 
 def alert(alert_id: str, title: str = "t", **extra: Any) -> dict[str, Any]:
-    return {"alert_id": alert_id, "incident_id": "inc", "severity": "high", "kind": "srbm",
-            "modality": "occurred", "actor": "North Korea", "title": title,
-            "evidence": [{"text": "fired a missile", "start": 0, "end": 15}], **extra}
+    return {
+        "alert_id": alert_id,
+        "incident_id": "inc",
+        "severity": "high",
+        "kind": "srbm",
+        "modality": "occurred",
+        "actor": "North Korea",
+        "title": title,
+        "evidence": [{"text": "fired a missile", "start": 0, "end": 15}],
+        **extra,
+    }
 
 
 def dashboard(**kwargs: Any) -> Dashboard:
@@ -136,9 +144,12 @@ def test_token_checks() -> None:
     assert auth.is_authorized("s3cret", {"Authorization": "Bearer s3cret"}, {})
     assert not auth.is_authorized("s3cret", {"Authorization": "Bearer wrong"}, {})
     assert not auth.is_authorized("s3cret", {"Authorization": "Basic s3cret"}, {})
-    cookie = auth.session_value("s3cret")
-    assert cookie != "s3cret" and auth.is_authorized("s3cret", {}, {auth.COOKIE: cookie})
-    assert not auth.is_authorized("other", {}, {auth.COOKIE: cookie})
+    # A session cookie is accepted only by the gate that issued it (is_authorized knows no sessions).
+    gate = auth.Gate("s3cret")
+    cookie = gate.sessions.create()
+    assert cookie != "s3cret" and gate.allows({}, {auth.COOKIE: cookie})
+    assert not auth.is_authorized("s3cret", {}, {auth.COOKIE: cookie})
+    assert not auth.Gate("s3cret").allows({}, {auth.COOKIE: cookie})
 
 
 def test_queue_type_is_asyncio() -> None:
