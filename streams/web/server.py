@@ -4,7 +4,7 @@
   live session), except the routes in :data:`PUBLIC_ROUTES` (the sign-in page and its stylesheet). The
   gate is a middleware, so a route added later (by Faust or a plugin) is closed by default.
 * A body the server cannot decode (say ``Content-Encoding: gzip`` on a plain body) is a 400 with one log
-  line, not a 500 with a traceback.
+  line, not a 500 with a traceback (and one line, not a traceback, when the handler did not read it).
 * A client gets ``read_timeout`` seconds to send a request's headers (and the idle time between two
   requests on one connection) before the connection is closed; handlers that read a body bound that
   read with the same timeout.
@@ -83,11 +83,27 @@ def gate_middleware(gate: Gate) -> Any:
     return middleware
 
 
+class UnreadableBodyLog(logging.Filter):
+    """aiohttp drains the body a handler did not read after the answer is sent; a body that cannot be
+    decoded then logs "Unhandled exception" with a traceback. That is the client's error: one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RequestPayloadError):
+            record.msg, record.args = "unreadable request body: %s", (" ".join(str(error.__cause__ or error).split()),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def secure_server(app: Any, gate: Gate, read_timeout: float) -> None:
     """Install the gate on ``app``'s web server (a faust.App with the aiohttp driver) and bound the time
     a client may take to send request headers. Call before the web server starts."""
     driver = app.web
     driver.web_app.middlewares.append(gate_middleware(gate))
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, UnreadableBodyLog) for f in server_log.filters):
+        server_log.addFilter(UnreadableBodyLog())
     # Faust's driver builds its AppRunner without handler options. aiohttp's keep-alive timer also runs
     # while a request's headers are still arriving (it closes a connection still waiting for a complete
     # request), so it is the header read timeout; the default is an hour.
