@@ -13,6 +13,11 @@ import pytest
 from aiohttp import web
 
 from tests.local_http import serve_locally
+from wirewatch.streams.settings import Settings
+
+#: The site is on loopback, where full-text fetches are refused by default (a feed's links are not
+#: trusted): the feed tests that fetch its pages allow private addresses.
+SITE_SETTINGS = Settings(fetch_private_addresses=True)
 
 STORIES = {
     1: (
@@ -185,9 +190,7 @@ def make_app(site: Site) -> web.Application:
             f"<item><title>Budget des écoles</title><link>{site.base}/fr/1</link>"
             f"<description>{LATIN1_TEXT}</description></item></channel></rss>"
         )
-        return web.Response(
-            body=doc.encode("latin-1"), headers={"Content-Type": "text/xml; charset=ISO-8859-1"}
-        )
+        return web.Response(body=doc.encode("latin-1"), headers={"Content-Type": "text/xml; charset=ISO-8859-1"})
 
     async def slow_page(request: web.Request) -> web.Response:
         await asyncio.sleep(3)
