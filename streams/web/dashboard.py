@@ -504,6 +504,8 @@ def build_routes(
             }
         )
         await response.prepare(request)
+        if request.method == "HEAD":
+            return response
         queue = dashboard.subscribe()
         try:
             await response.write(b"retry: 3000\n\n")
