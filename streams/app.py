@@ -119,6 +119,12 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,
+        # Faust's own pages (table data, cluster routing, statistics) are not wirewatch's: off.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
     )
     pipeline = Pipeline(
         settings=settings,

@@ -68,6 +68,12 @@ class Settings:
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432
+    #: Seconds a web client has to send a request's headers, and its body where one is read.
+    web_read_timeout: float = 30.0
+    #: Sign-in attempts per minute at /login from one client address.
+    login_attempts_per_minute: int = 10
+    #: Let full-text fetches reach loopback, private and link-local addresses (refused by default).
+    fetch_private_addresses: bool = False
     #: Consumer groups besides wirewatch's own whose lag the dashboard, /metrics and `wirewatch lag` show.
     lag_groups: str = ""
     lag_interval: float = 5.0

@@ -21,7 +21,11 @@ REASONS = (
     "empty_text",
     "wrong_type",
     "bad_timestamp",
+    "too_deep",
 )
+
+#: Containers nested deeper than this are refused (``too_deep``): orjson cannot write more than 254.
+MAX_JSON_DEPTH = 64
 
 _STRING_FIELDS = ("id", "url", "feed", "title", "published_at", "fetched_at", "lang", "schema")
 # C0/C1 control characters except tab, newline and carriage return: they break tokenisation and
@@ -37,6 +41,23 @@ class InvalidRecord(ValueError):
         self.reason = reason
         self.detail = detail
         self.article_id = article_id
+
+
+def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ``InvalidRecord("too_deep", ...)`` when objects/arrays in ``value`` nest deeper than ``limit``
+    (the outermost container is level 1). Iterative: no recursion limit to hit on hostile input."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def clean_text(text: str) -> str:

@@ -13,6 +13,11 @@ import pytest
 from aiohttp import web
 
 from tests.local_http import serve_locally
+from wirewatch.streams.settings import Settings
+
+#: The site is on loopback, where full-text fetches are refused by default (a feed's links are not
+#: trusted): the feed tests that fetch its pages allow private addresses.
+SITE_SETTINGS = Settings(fetch_private_addresses=True)
 
 STORIES = {
     1: (

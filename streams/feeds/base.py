@@ -215,15 +215,18 @@ class FeedContext:
     def fulltext(self, per_host: int = 2) -> Any:
         """The shared full-text fetcher (its per-host concurrency limit holds across feeds)."""
         if self._fulltext is None:
-            from .fulltext import FullTextFetcher
+            from .fulltext import FullTextFetcher, is_public_address
 
-            self._fulltext = FullTextFetcher(self.http, per_host=per_host)
+            allowed = None if self.settings.fetch_private_addresses else is_public_address
+            self._fulltext = FullTextFetcher(per_host, allowed=allowed, user_agent=self.user_agent)
         return self._fulltext
 
     async def aclose(self) -> None:
         if self._http is not None and not self._http.closed:
             await self._http.close()
         self._http = None
+        if self._fulltext is not None:
+            await self._fulltext.aclose()
 
 
 # ---- options --------------------------------------------------------------------------------------------

@@ -1,9 +1,20 @@
-"""Full-text fetch of an item's link: bounded download, trafilatura extraction, politeness per host."""
+"""Full-text fetch of an item's link: bounded download, trafilatura extraction, politeness per host.
+
+An item's link comes from the feed, not from the operator: a hostile feed could point it (or a redirect)
+at the worker's own network. Unless ``WIREWATCH_FETCH_PRIVATE_ADDRESSES`` allows it, the fetcher's
+connections refuse every address that is not public (loopback, private, link-local, shared, reserved,
+multicast, and IPv6 forms that embed one of those). The check is made on the address each socket is
+about to connect to, after DNS resolution, so it holds for every redirect and for names that resolve to
+an internal address.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +25,38 @@ log = logging.getLogger(__name__)
 
 class FetchTooLarge(Exception):
     pass
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public_address(host: str) -> bool:
+    """True for a globally routable unicast IP address (an IPv6 form that embeds IPv4 is judged by it)."""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            address = embedded
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def socket_factory(allowed: Callable[[str], bool]) -> Callable[[Any], socket.socket]:
+    """An aiohttp socket factory that opens a socket only toward an address ``allowed`` accepts (it is
+    called with the resolved address each connection is about to use)."""
+
+    def open_socket(addr_info: Any) -> socket.socket:
+        family, kind, proto, _, sockaddr = addr_info
+        if not allowed(str(sockaddr[0])):
+            refused = f"refused: {sockaddr[0]} is not a public address (WIREWATCH_FETCH_PRIVATE_ADDRESSES)"
+            raise OSError(errno.EACCES, refused)
+        return socket.socket(family, kind, proto)
+
+    return open_socket
 
 
 async def read_capped(response: Any, max_bytes: int) -> bytes:
@@ -51,12 +94,38 @@ def extract_text(html: str | bytes, url: str | None = None) -> str | None:
 
 class FullTextFetcher:
     """Fetches article pages with at most ``per_host`` concurrent requests per host (shared by all
-    feeds of a runner), then extracts their text in a thread (trafilatura is CPU-bound)."""
+    feeds of a runner), then extracts their text in a thread (trafilatura is CPU-bound). It has its own
+    HTTP session, whose connections reach only addresses that ``allowed`` accepts (public ones)."""
 
-    def __init__(self, session: Callable[[], Any], per_host: int = 2) -> None:
-        self._session = session
+    def __init__(
+        self,
+        per_host: int = 2,
+        *,
+        allowed: Callable[[str], bool] | None = is_public_address,
+        user_agent: str = "wirewatch-feeds/0.1",
+    ) -> None:
         self.per_host = max(1, per_host)
+        self.allowed = allowed  # None: any address (WIREWATCH_FETCH_PRIVATE_ADDRESSES)
+        self.user_agent = user_agent
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._http: Any = None
+
+    def _session(self) -> Any:
+        """The fetcher's ``aiohttp.ClientSession`` (created lazily, inside the running loop)."""
+        if self._http is None or self._http.closed:
+            import aiohttp
+
+            factory = socket_factory(self.allowed) if self.allowed is not None else None
+            connector = aiohttp.TCPConnector(socket_factory=factory)
+            self._http = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.user_agent}, auto_decompress=True
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None and not self._http.closed:
+            await self._http.close()
+        self._http = None
 
     def _limit(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()

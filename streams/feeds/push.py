@@ -15,28 +15,37 @@ Response (JSON)
     body is not JSON/JSONL, or empty), with ``{"accepted": n, "rejected": m, "results": [{"index": i,
     "status": "accepted", "id": "…"} | {"index": i, "status": "rejected", "reason": "missing_text",
     "error": "…"}]}`` (``index`` counts items from 0: array elements or non-empty lines).
-    ``401`` without the right token, ``413`` for a body over the size limit, ``503`` when the broker
-    did not acknowledge (retry: ids are stable, so a retry is a no-op downstream).
+    ``401`` without the right token, ``413`` for a body over the size limit, ``408`` when the body is
+    not received within ``WIREWATCH_WEB_READ_TIMEOUT``, ``503`` when the broker did not acknowledge
+    (retry: ids are stable, so a retry is a no-op downstream).
+
+Beyond the worker's validation reasons, an item is refused with ``too_deep`` when its objects/arrays nest
+deeper than :data:`~..validation.MAX_JSON_DEPTH` levels, and with ``bad_id`` when it brings its own ``id``
+longer than :data:`MAX_ID_CHARS` characters or with characters that are not printable (controls, format
+characters such as bidi overrides): the id becomes the Kafka key, so it is never taken as it is.
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
-from ..records import dumps
+from ..records import Article, dumps
 from ..settings import Settings
-from ..validation import InvalidRecord
+from ..validation import InvalidRecord, check_depth
+from ..web.auth import bearer_matches
 from .jsonl import article_from_json
 
 log = logging.getLogger(__name__)
 
 ROUTE = "/api/ingest"
 _LINES_TYPES = ("ndjson", "jsonl", "json-lines", "jsonlines")
+#: Longest client-supplied article id taken (the stable ids wirewatch makes have 32 characters).
+MAX_ID_CHARS = 256
 
 
 class BadBody(ValueError):
@@ -55,9 +64,10 @@ class ItemResult:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def split_items(body: bytes, content_type: str = "") -> list[bytes]:
+def split_items(body: bytes, content_type: str = "") -> list[bytes | InvalidRecord]:
     """The items of a request body, each as JSON bytes (a line that is not JSON stays as it is, so it is
-    rejected on its own with ``not_json``). Raises :class:`BadBody`."""
+    rejected on its own with ``not_json``; an array element nested too deep to be written again is its
+    :class:`InvalidRecord`). Raises :class:`BadBody`."""
     if not body.strip():
         raise BadBody("the body is empty")
     try:
@@ -76,9 +86,25 @@ def split_items(body: bytes, content_type: str = "") -> list[bytes]:
             if isinstance(document, dict):
                 return [body]
             if isinstance(document, list):
-                return [dumps(item) for item in document]
+                return [_element(item) for item in document]
             raise BadBody(f"the body must be a JSON object, an array or JSONL, not {type(document).__name__}")
     return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+def _element(item: Any) -> bytes | InvalidRecord:
+    try:
+        check_depth(item)
+    except InvalidRecord as exc:
+        return exc
+    return dumps(item)
+
+
+def check_id(article_id: str) -> None:
+    """Refuse a client-supplied id that must not become a Kafka key as it is (see the module docstring)."""
+    if len(article_id) > MAX_ID_CHARS:
+        raise InvalidRecord("bad_id", f"the id has {len(article_id)} characters, more than {MAX_ID_CHARS}")
+    if not article_id.isprintable():
+        raise InvalidRecord("bad_id", "the id contains control or format characters")
 
 
 @dataclass
@@ -93,12 +119,19 @@ class PushIngest:
     """The ``POST /api/ingest`` handler (an aiohttp handler: ``await ingest(request)``)."""
 
     def __init__(
-        self, sink: Any, *, token: str | None, max_bytes: int, settings: Settings | None = None
+        self,
+        sink: Any,
+        *,
+        token: str | None,
+        max_bytes: int,
+        settings: Settings | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self.sink = sink
         self.token = token or None
         self.max_bytes = max_bytes
         self.settings = settings or Settings()
+        self.read_timeout = self.settings.web_read_timeout if read_timeout is None else read_timeout
         self.stats = PushStats()
 
     def _json(self, status: int, payload: dict[str, Any]) -> Any:
@@ -111,11 +144,8 @@ class PushIngest:
             status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers
         )
 
-    def authorized(self, header: str | None) -> bool:
-        if self.token is None:
-            return True
-        scheme, _, given = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
+    def authorized(self, request: Any) -> bool:
+        return self.token is None or bearer_matches(self.token, request.headers)
 
     async def _read(self, request: Any) -> bytes | None:
         """The body, or None when it exceeds ``max_bytes`` (read in chunks: a huge body is never held)."""
@@ -131,9 +161,13 @@ class PushIngest:
 
     async def __call__(self, request: Any) -> Any:
         self.stats.requests += 1
-        if not self.authorized(request.headers.get("Authorization")):
+        if not self.authorized(request):
             return self._json(401, {"error": "missing or wrong bearer token"})
-        body = await self._read(request)
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                body = await self._read(request)
+        except TimeoutError:
+            return self._json(408, {"error": f"the body was not received within {self.read_timeout:g} s"})
         if body is None:
             return self._json(413, {"error": f"the body exceeds {self.max_bytes} bytes"})
         feed = (request.query.get("feed") or "push")[:128]
@@ -142,20 +176,21 @@ class PushIngest:
         except BadBody as exc:
             return self._json(400, {"error": str(exc), "accepted": 0, "rejected": 0, "results": []})
         results: list[ItemResult] = []
-        good = []
+        good: list[tuple[bytes, bytes]] = []
         for index, raw in enumerate(items):
             try:
-                article = article_from_json(raw, feed=feed, settings=self.settings)
+                article = self._article(raw, feed)
+                record = (article.id.encode("utf-8"), article.to_bytes())
             except InvalidRecord as exc:
                 results.append(
                     ItemResult(index, "rejected", id=exc.article_id, reason=exc.reason, error=exc.detail)
                 )
                 continue
             results.append(ItemResult(index, "accepted", id=article.id))
-            good.append(article)
+            good.append(record)
         try:
-            for article in good:
-                await self.sink.send(article.id.encode("utf-8"), article.to_bytes())
+            for key, value in good:
+                await self.sink.send(key, value)
         except Exception as exc:
             log.exception("ingest: producing to news.raw failed")
             return self._json(503, {"error": f"the broker did not accept the articles: {type(exc).__name__}"})
@@ -168,6 +203,20 @@ class PushIngest:
             "results": [r.to_dict() for r in results],
         }
         return self._json(200 if accepted else 400, payload)
+
+    def _article(self, raw: bytes | InvalidRecord, feed: str) -> Article:
+        """One item as a checked Article; raises :class:`InvalidRecord`."""
+        if isinstance(raw, InvalidRecord):
+            raise raw
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # article_from_json reports it (not_utf8 / not_json)
+        else:
+            check_depth(data)  # before anything writes it again: orjson refuses deep values with TypeError
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                check_id(data["id"])
+        return article_from_json(raw, feed=feed, settings=self.settings)
 
 
 def register_push(pipeline: Any, token: str | None, max_bytes: int) -> PushIngest:

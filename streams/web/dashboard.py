@@ -19,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
@@ -32,6 +35,7 @@ from aiohttp import web
 from .. import metrics
 from ..lag import LagReader, LagSnapshot, parse_groups
 from . import auth
+from .server import secure_server
 
 if TYPE_CHECKING:
     from ..app import Pipeline
@@ -51,23 +55,46 @@ SECURITY_HEADERS = {
 }
 
 
+#: Bidirectional controls (embeddings, overrides, isolates, marks): article text could use them to make
+#: what the page shows read differently from what it says ("Trojan Source"); they are dropped for display.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 # ---- pure helpers (unit-tested) --------------------------------------------------------------------------
+def shown(value: Any) -> Any:
+    """A text from an article as the dashboard shows it: without bidirectional controls."""
+    return _BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
+def link_of(url: Any) -> str | None:
+    """An article's URL as a link, only when absolute http(s) with a host: a relative URL would resolve
+    to the worker's own origin, and other schemes (javascript:) must not become clickable."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
 def alert_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an Alert the dashboard shows (evidence text, not offsets)."""
     evidence = record.get("evidence") or []
+    details = record.get("details") or {}
     return {
         "alert_id": record.get("alert_id"),
         "incident_id": record.get("incident_id"),
         "severity": record.get("severity"),
         "kind": record.get("kind"),
         "modality": record.get("modality"),
-        "actor": record.get("actor"),
-        "speaker": record.get("speaker"),
-        "evidence": [str(e.get("text", "")) for e in evidence if isinstance(e, Mapping)][:3],
-        "title": record.get("title") or "",
-        "url": record.get("url"),
-        "feed": record.get("feed"),
-        "details": record.get("details") or {},
+        "actor": shown(record.get("actor")),
+        "speaker": shown(record.get("speaker")),
+        "evidence": [shown(str(e.get("text", ""))) for e in evidence if isinstance(e, Mapping)][:3],
+        "title": shown(record.get("title") or ""),
+        "url": link_of(record.get("url")),
+        "feed": shown(record.get("feed")),
+        "details": {str(k): shown(v) for k, v in details.items()} if isinstance(details, Mapping) else {},
         "detected_at": record.get("detected_at"),
         "ingest_to_alert_ms": record.get("ingest_to_alert_ms"),
     }
@@ -78,8 +105,8 @@ def dead_letter_view(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "stage": record.get("stage"),
         "reason": record.get("reason"),
-        "error": str(record.get("error") or "")[:300],
-        "article_id": record.get("article_id"),
+        "error": shown(str(record.get("error") or "")[:300]),
+        "article_id": shown(record.get("article_id")),
         "topic": record.get("topic"),
         "partition": record.get("partition"),
         "offset": record.get("offset"),
@@ -387,20 +414,23 @@ LOGIN_PAGE = """<!doctype html>
 """
 
 
-def build_routes(dashboard: Dashboard) -> list[tuple[str, str, Callable[..., Any]]]:
-    """(method, path, handler) of the dashboard; ``/`` first (see :func:`register_dashboard`)."""
-    token = dashboard.token
+def build_routes(
+    dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30.0
+) -> list[tuple[str, str, Callable[..., Any]]]:
+    """(method, path, handler) of the dashboard; ``/`` first (see :func:`register_dashboard`). Access is
+    checked by the server's gate (:mod:`.server`) before any of these run."""
+    token = gate.token
     static = {name: _static(name) for name in STATIC_FILES}
 
-    def allowed(request: web.Request) -> bool:
-        return auth.is_authorized(token, request.headers, request.cookies)
-
-    def denied() -> web.Response:
-        return _json({"error": "unauthorized: send Authorization: Bearer TOKEN or sign in at /login"}, 401)
+    def login_page(message: str, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+        return web.Response(
+            text=LOGIN_PAGE.format(message=message),
+            status=status,
+            content_type="text/html",
+            headers={**SECURITY_HEADERS, **(headers or {})},
+        )
 
     async def index(request: web.Request) -> web.StreamResponse:
-        if not allowed(request):
-            raise web.HTTPSeeOther("/login")
         return web.Response(
             body=static["index.html"], content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS
         )
@@ -416,47 +446,45 @@ def build_routes(dashboard: Dashboard) -> list[tuple[str, str, Callable[..., Any
     async def login_form(request: web.Request) -> web.Response:
         if not token:
             raise web.HTTPSeeOther("/")
-        return web.Response(
-            text=LOGIN_PAGE.format(message="Sign in with the worker's API token."),
-            content_type="text/html",
-            headers=SECURITY_HEADERS,
-        )
+        return login_page("Sign in with the worker's API token.")
 
     async def login(request: web.Request) -> web.Response:
         if not token:
             raise web.HTTPSeeOther("/")
-        form = await request.post()
+        wait = gate.login_limit.attempt(request.remote or "")
+        if wait:
+            log.warning("sign-in from %s refused: too many attempts", request.remote)
+            return login_page("Too many attempts: wait a minute.", 429, {"Retry-After": str(math.ceil(wait))})
+        try:
+            async with asyncio.timeout(read_timeout):
+                form = await request.post()
+        except TimeoutError:
+            return login_page("The request took too long.", 408)
         candidate = form.get("token")
         if not isinstance(candidate, str) or not auth.token_matches(token, candidate):
-            return web.Response(
-                text=LOGIN_PAGE.format(message="Wrong token."),
-                status=401,
-                content_type="text/html",
-                headers=SECURITY_HEADERS,
-            )
+            return login_page("Wrong token.", 401)
         response = web.HTTPSeeOther("/")
         response.set_cookie(
             auth.COOKIE,
-            auth.session_value(token),
+            gate.sessions.create(),
             httponly=True,
             samesite="Strict",
             path="/",
             secure=request.secure,
-            max_age=7 * 24 * 3600,
+            max_age=auth.SESSION_SECONDS,
         )
         raise response
 
     async def logout(request: web.Request) -> web.Response:
+        gate.sessions.revoke(request.cookies.get(auth.COOKIE))
         response = web.HTTPSeeOther("/login" if token else "/")
         response.del_cookie(auth.COOKIE, path="/")
         raise response
 
     async def api_status(request: web.Request) -> web.Response:
-        return _json(dashboard.status()) if allowed(request) else denied()
+        return _json(dashboard.status())
 
     async def api_alerts(request: web.Request) -> web.Response:
-        if not allowed(request):
-            return denied()
         try:
             limit = max(1, min(int(request.query.get("limit", "50")), dashboard.keep_alerts))
         except ValueError:
@@ -464,11 +492,9 @@ def build_routes(dashboard: Dashboard) -> list[tuple[str, str, Callable[..., Any
         return _json({"alerts": list(dashboard.alerts)[:limit]})
 
     async def api_lag(request: web.Request) -> web.Response:
-        return _json(dashboard.lag_status()) if allowed(request) else denied()
+        return _json(dashboard.lag_status())
 
     async def api_alert_stream(request: web.Request) -> web.StreamResponse:
-        if not allowed(request):
-            return denied()
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -478,6 +504,8 @@ def build_routes(dashboard: Dashboard) -> list[tuple[str, str, Callable[..., Any
             }
         )
         await response.prepare(request)
+        if request.method == "HEAD":
+            return response
         queue = dashboard.subscribe()
         try:
             await response.write(b"retry: 3000\n\n")
@@ -538,12 +566,18 @@ def register_dashboard(
     dashboard = Dashboard(pipeline, token, lag_groups=lag_groups, lag_interval=lag_interval)
     if feeds is not None:
         dashboard.attach_feeds(feeds)
+    gate = auth.Gate(dashboard.token, settings.login_attempts_per_minute)
+    secure_server(app, gate, settings.web_read_timeout)
     router = app.web.web_app.router
     # "/" first: Faust mounts its own index at "/" when the web server starts; aiohttp resolves a path to
-    # the first resource registered for it, which is this one.
-    for method, path, handler in build_routes(dashboard):
-        router.add_route(method, path, handler)
-    metrics.register_metrics(pipeline, token=dashboard.token)
+    # the first resource registered for it, which is this one. GET routes answer HEAD too.
+    for method, path, handler in build_routes(dashboard, gate, settings.web_read_timeout):
+        if method == "GET":
+            router.add_get(path, handler)
+        else:
+            router.add_route(method, path, handler)
+    # No token of its own: the gate above guards /metrics like every other route (bearer or session).
+    metrics.register_metrics(pipeline, token=None)
 
     async def on_shutdown(_: web.Application) -> None:
         dashboard.close_streams()

@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 ]
 TOKEN = "dashboard-test-token"
 XSS_TITLE = "<img src=x onerror=alert(1)>"
+# A right-to-left override would make the title read backwards; the URL is relative (same origin).
+RTL_TITLE = "Launch report \u202etxet desrever\u202c ends"
 
 
 def base_url(worker: WorkerProcess) -> str:
@@ -82,11 +84,19 @@ def articles(seed_text: str) -> list[Article]:
         feed="hostile",
         published_at="2020-06-02T08:00:00Z",
     )
+    relative = Article.create(
+        "North Korea launched a ballistic missile from its west coast on Thursday evening, Japan's defence "
+        "ministry said. The missile fell into the sea outside Japan's exclusive economic zone.",
+        title=RTL_TITLE,
+        url="/api/status",
+        feed="hostile",
+        published_at="2020-06-04T18:00:00Z",
+    )
     calm = [
         Article.create(f"The regional orchestra announced concert {n} of its winter season.", feed="arts")
         for n in range(3)
     ]
-    return [seed, xss, *calm]
+    return [seed, xss, relative, *calm]
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: apt-get install chromium")
@@ -167,6 +177,11 @@ async def test_dashboard_shows_lag_then_live_alerts_as_text(
             link = hostile.locator("a.title")
             await expect(link).to_have_attribute("href", "https://news.example.org/2020/06/02/launch")
             assert await page.locator("#alerts img").count() == 0
+            # The override is dropped from what is shown, and a relative URL is not a link into the page.
+            rtl = alerts.filter(has_text="Launch report")
+            await expect(rtl).to_have_count(1, timeout=30_000)
+            await expect(rtl.locator(".title")).to_have_text("Launch report txet desrever ends")
+            assert await rtl.locator("a").count() == 0
             assert set(await alerts.locator(".actor").all_text_contents()) == {"North Korea"}
             # Newest first: detection times never increase down the list.
             times = await alerts.locator(".line .muted").all_text_contents()

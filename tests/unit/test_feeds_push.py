@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import orjson
@@ -185,3 +186,83 @@ def test_split_items() -> None:
     assert split_items(b'{"text": "a"}', "application/jsonl") == [b'{"text": "a"}']
     with pytest.raises(BadBody):
         split_items(b"   \n")
+
+
+# ---- issue 20: deep nesting, hostile ids, slow bodies ------------------------------------------------------
+def nested(levels: int) -> dict:
+    """An article whose ``meta`` nests objects ``levels`` deep (built as text: no recursion here)."""
+    meta = b'{"a":' * levels + b"1" + b"}" * levels
+    return orjson.loads(b'{"title": "Deep", "text": "Nested metadata.", "meta": ' + meta + b"}")
+
+
+@pytest.mark.parametrize("levels", [63, 253, 300, 1000])
+@pytest.mark.parametrize("feed", [None, "partner"])
+async def test_deeply_nested_item_is_a_400_with_its_reason(api: Harness, levels: int, feed: str | None) -> None:
+    """Was a 500 (no feed: orjson's TypeError) or a 503 "broker did not accept" (with a feed) from 253 up."""
+    body = (
+        orjson.dumps(nested(levels))
+        if levels < 250
+        else b'{"text": "x", "meta": ' + b'{"a":' * levels + b"1" + b"}" * levels + b"}"
+    )
+    response = await api.client.post(
+        ROUTE + (f"?feed={feed}" if feed else ""), data=body, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    result = await response.json()
+    if levels < 64:  # the article is level 1, meta level 2: 63 nested objects make 64 levels
+        assert response.status == 200 and result["accepted"] == 1
+    else:
+        assert response.status == 400 and result["accepted"] == 0
+        assert result["results"] == [
+            {"index": 0, "status": "rejected", "reason": "too_deep", "error": result["results"][0]["error"]}
+        ]
+        assert "64" in result["results"][0]["error"] and api.produced == []
+
+
+async def test_deep_items_in_arrays_and_jsonl_are_refused_alone(api: Harness) -> None:
+    deep = b'{"text": "x", "meta": ' + b"[" * 300 + b"]" * 300 + b"}"
+    array = b"[" + orjson.dumps(GOOD) + b"," + deep + b"," + orjson.dumps(OTHER) + b"]"
+    status, body = await api.post(array)
+    assert status == 200 and (body["accepted"], body["rejected"]) == (2, 1)
+    assert body["results"][1] == {
+        "index": 1,
+        "status": "rejected",
+        "reason": "too_deep",
+        "error": body["results"][1]["error"],
+    }
+    lines = orjson.dumps(GOOD) + b"\n" + deep + b"\n"
+    status, body = await api.post(lines, **{"Content-Type": "application/x-ndjson"})
+    assert status == 200 and [r.get("reason") for r in body["results"]] == [None, "too_deep"]
+    assert len(api.produced) == 3
+
+
+@pytest.mark.parametrize(
+    ("item_id", "why"),
+    [("k" * 90_000, "90000 characters"), ("abc\x00def", "control"), ("abc\ndef", "control"), ("x\u202ey", "format")],
+)
+async def test_a_client_id_that_cannot_be_a_key_is_refused(api: Harness, item_id: str, why: str) -> None:
+    status, body = await api.post(orjson.dumps({**GOOD, "id": item_id}))
+    assert status == 400 and body["results"][0]["reason"] == "bad_id" and why in body["results"][0]["error"]
+    assert api.produced == []
+    status, body = await api.post(orjson.dumps({**GOOD, "id": "partner-2026-0001"}))
+    assert status == 200 and api.produced[0][0] == b"partner-2026-0001"
+
+
+async def test_a_body_sent_too_slowly_is_408() -> None:
+    produced: list[tuple[bytes | None, bytes]] = []
+
+    async def send(key: bytes | None, value: bytes) -> None:
+        produced.append((key, value))
+
+    ingest = PushIngest(CallbackSink(send), token=TOKEN, max_bytes=100_000, read_timeout=0.5)
+    app = web.Application()
+    app.router.add_post(ROUTE, ingest)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+
+        async def trickle() -> AsyncIterator[bytes]:
+            yield b'{"text": '
+            await asyncio.sleep(2.0)
+            yield b'"late"}'
+
+        response = await client.post(ROUTE, data=trickle(), headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status == 408 and "0.5 s" in (await response.json())["error"]
+    assert produced == []

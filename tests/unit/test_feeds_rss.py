@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.feed_site import CP1251_TEXT, LATIN1_TEXT, STORIES, Site
+from tests.feed_site import CP1251_TEXT, LATIN1_TEXT, SITE_SETTINGS, STORIES, Site
 from wirewatch.streams.feeds import FeedContext, FeedState, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.rss import RssFeed, html_to_text
@@ -33,7 +33,7 @@ class Collector:
 def runner_for(
     feeds_options: dict[str, dict], state: FeedState | None = None
 ) -> tuple[FeedRunner, Collector]:
-    context = FeedContext(state=state or FeedState(":memory:"))
+    context = FeedContext(settings=SITE_SETTINGS, state=state or FeedState(":memory:"))
     feeds = [build_feed(FeedConfig(fid, "rss", opts), context) for fid, opts in feeds_options.items()]
     sink = Collector()
     return FeedRunner(feeds, CallbackSink(sink), context), sink
@@ -211,13 +211,11 @@ def test_rss_options_are_checked() -> None:
 async def test_full_text_failures_say_why(site: Site, path: str, status: str) -> None:
     from wirewatch.streams.feeds.fulltext import FullTextFetcher
 
-    context = FeedContext()
+    fetcher = FullTextFetcher(allowed=None)  # the site is on loopback
     try:
-        result = await FullTextFetcher(context.http).fetch(
-            f"{site.base}{path}", timeout=0.3, max_bytes=100_000
-        )
+        result = await fetcher.fetch(f"{site.base}{path}", timeout=0.3, max_bytes=100_000)
     finally:
-        await context.aclose()
+        await fetcher.aclose()
     assert result.text is None and result.status == status
 
 

@@ -136,9 +136,12 @@ def test_token_checks() -> None:
     assert auth.is_authorized("s3cret", {"Authorization": "Bearer s3cret"}, {})
     assert not auth.is_authorized("s3cret", {"Authorization": "Bearer wrong"}, {})
     assert not auth.is_authorized("s3cret", {"Authorization": "Basic s3cret"}, {})
-    cookie = auth.session_value("s3cret")
-    assert cookie != "s3cret" and auth.is_authorized("s3cret", {}, {auth.COOKIE: cookie})
-    assert not auth.is_authorized("other", {}, {auth.COOKIE: cookie})
+    # A session cookie is accepted only by the gate that issued it (is_authorized knows no sessions).
+    gate = auth.Gate("s3cret")
+    cookie = gate.sessions.create()
+    assert cookie != "s3cret" and gate.allows({}, {auth.COOKIE: cookie})
+    assert not auth.is_authorized("s3cret", {}, {auth.COOKIE: cookie})
+    assert not auth.Gate("s3cret").allows({}, {auth.COOKIE: cookie})
 
 
 def test_queue_type_is_asyncio() -> None:

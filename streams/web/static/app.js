@@ -30,9 +30,10 @@ function fmt(value) {
 }
 
 function safeUrl(url) {
-  // Only http(s) links: a javascript: URL in an article must not become clickable.
+  // Only absolute http(s) links: a javascript: URL in an article must not become clickable, and a relative
+  // one must not become a link into this dashboard (no base URL: a relative URL throws).
   try {
-    const parsed = new URL(String(url), window.location.href);
+    const parsed = new URL(String(url));
     return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
   } catch (e) {
     return null;
