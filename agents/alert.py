@@ -27,7 +27,7 @@ from .detector import Finding
 from .incidents import Incident, alert_id, assign
 
 if TYPE_CHECKING:
-    from wirewatch.streams.app import Pipeline
+    from wirewatch.streams.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 

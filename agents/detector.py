@@ -21,7 +21,7 @@ from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
 from .evidence import Evidence
-from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, token_columns
+from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, entities_of, token_columns
 
 KINDS = (
     "icbm",
@@ -2361,20 +2361,11 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
 def analyze_docs(
     nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
 ) -> list[tuple[list[Any], Detection]]:
-    """Entities and detection per text, through the very function the enrich agent runs.
-
-    Falls back to the bare composition (``nlp.pipe`` → ``entities_of`` → :func:`detect`) when the
-    enrichment module cannot be imported (e.g. a partial checkout without the stance tagger).
-    """
-    try:
-        from .enrichment import analyze_texts  # late import: enrichment imports this module
-    except ImportError:
-        from .nlp import entities_of
-
-        out = []
+    """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
+    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here)."""
+    out = []
+    with nlp.memory_zone():
         for doc in nlp.pipe(list(texts), batch_size=batch_size):
             entities = entities_of(doc)
             out.append((entities, detect(doc, entities, config=config)))
-        return out
-    analyses = analyze_texts(nlp, list(texts), batch_size=batch_size, config=config)
-    return [(a.entities, a.detection) for a in analyses]
+    return out

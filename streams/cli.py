@@ -27,9 +27,14 @@ from .broker import (
     resolve_bootstrap,
 )
 from .feeds.base import FeedConfigError
-from .records import Article, dumps, now_rfc3339
+from .feeds.cli import add_feeds_parser, register_demo
+from .feeds.runner import register_runner
+from .lag import add_lag_parser
+from .records import Article, article_id, dumps, now_rfc3339
 from .settings import Settings, SettingsError
+from .tail import add_alerts_parser
 from .topics import RAW
+from .validation import InvalidRecord, parse_article
 
 log = logging.getLogger("wirewatch")
 
@@ -63,21 +68,20 @@ def broker_for_run(settings: Settings) -> Iterator[Settings]:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    # Heavy (Faust, spaCy): kept off the CLI's start.
     from .app import create_pipeline, internal_topics, run_worker
+    from .sinks import load_sinks
 
+    sinks = load_sinks(settings)  # a bad webhooks/sinks file stops the worker before the broker starts
     with broker_for_run(settings) as live:
         if not port_is_free(live.web_port, live.web_host):
             # A second worker on the same host: take a free port rather than fail.
             live = live.with_(web_port=free_port(live.web_host))
-        pipeline = create_pipeline(live)
+        pipeline = create_pipeline(live, sinks=sinks)
         asyncio.run(ensure_topics(live, extra=internal_topics(pipeline.app)))
         if live.feeds:
-            from .feeds.runner import register_runner
-
             pipeline.feed_runner = register_runner(pipeline, live.feeds)
         if getattr(args, "demo", False):
-            from .feeds.cli import register_demo
-
             register_demo(pipeline)
         print(
             f"wirewatch: worker '{live.app_id}' on {live.broker}; web http://{live.web_host}:{live.web_port}/",
@@ -119,8 +123,6 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
             fields.setdefault("feed", args.feed)
             fields.setdefault("fetched_at", now_rfc3339())
             if not fields.get("id"):
-                from .records import article_id
-
                 fields["id"] = article_id(fields.get("url"), fields.get("title"), fields["text"])
             yield str(fields["id"]).encode(), dumps(fields), None
 
@@ -186,12 +188,11 @@ def analyze_inputs(paths: Sequence[str], feed: str) -> list[Article]:
 
 
 def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
+    # Heavy (spaCy, Faust): kept off the CLI's start.
     from wirewatch.agents.alert import alerts_for_records
+    from wirewatch.agents.analyzer import load_nlp
     from wirewatch.agents.enrich import detector_config
     from wirewatch.agents.enrichment import enrich_articles
-
-    from .app import load_nlp
-    from .validation import InvalidRecord, parse_article
 
     nlp = load_nlp(settings)
     articles = []
@@ -215,7 +216,7 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from .app import load_nlp
+    from wirewatch.agents.analyzer import load_nlp  # heavy (spaCy): kept off the CLI's start
 
     if args.what == "alerts":
         from wirewatch.agents.eval_alerts import evaluate
@@ -260,10 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
-    from .feeds.cli import add_feeds_parser
-    from .lag import add_lag_parser
-    from .tail import add_alerts_parser
-
     add_alerts_parser(sub)
     add_feeds_parser(sub)
     add_lag_parser(sub)
@@ -290,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except LexiconError as exc:
         print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:  # a sink's configuration, checked when the worker starts
+        print(f"wirewatch: configuration error: {exc}", file=sys.stderr)
         return 2
     except FeedConfigError as exc:
         print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)

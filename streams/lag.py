@@ -26,6 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from .broker import resolve_bootstrap
 from .settings import Settings
 from .topics import ALERTS, CATALOG, RAW
 
@@ -284,8 +285,6 @@ def print_table(rows: Sequence[LagRow], out: TextIO) -> None:
 
 
 def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
-    from .broker import resolve_bootstrap
-
     groups = [g for value in args.group or [] for g in parse_groups(value)]
     groups += parse_groups(settings.lag_groups)
     snapshot = asyncio.run(read_lag(settings, groups=groups, bootstrap=resolve_bootstrap(settings)))

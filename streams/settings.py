@@ -63,8 +63,10 @@ class Settings:
     severity_map: str = ""
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
     feeds: str = ""
-    #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when settings load.
+    #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when a worker starts.
     webhooks: str = ""
+    #: sinks.toml of the plugin sinks alerts go to (empty: none); checked when a worker starts.
+    sinks: str = ""
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432
@@ -123,11 +125,6 @@ class Settings:
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"WIREWATCH_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
         self.severity_mapping()
-        if self.webhooks:
-            # Checked here so that a worker with a bad webhooks.toml refuses to start with a clear message.
-            from .sinks.webhook import load_webhooks
-
-            load_webhooks(self.webhooks)
         if self.broker and not all(h.strip() for h in self.bootstrap_servers):
             raise SettingsError(f"WIREWATCH_BROKER is not a broker list: {self.broker!r}")
 
@@ -193,21 +190,6 @@ class Settings:
                 sasl_plain_password=self.sasl_password,
             )
         return opts
-
-    def faust_credentials(self) -> Any:
-        """The ``broker_credentials`` value for faust.App (None for PLAINTEXT)."""
-        import faust  # local: settings stay importable without the Kafka stack
-
-        if self.security_protocol.startswith("SASL"):
-            return faust.SASLCredentials(
-                username=self.sasl_username,
-                password=self.sasl_password,
-                ssl_context=self.ssl_context(),
-                mechanism=self.sasl_mechanism,
-            )
-        if self.security_protocol == "SSL":
-            return faust.SSLCredentials(self.ssl_context())
-        return None
 
 
 _DEFAULTS = Settings(data_dir="")

@@ -39,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..records import Article
 from ..settings import Settings
+from .fulltext import FullTextFetcher
 
 ENTRY_POINT_GROUP = "wirewatch.feeds"
 
@@ -215,8 +216,6 @@ class FeedContext:
     def fulltext(self, per_host: int = 2) -> Any:
         """The shared full-text fetcher (its per-host concurrency limit holds across feeds)."""
         if self._fulltext is None:
-            from .fulltext import FullTextFetcher
-
             self._fulltext = FullTextFetcher(self.http, per_host=per_host)
         return self._fulltext
 

@@ -32,6 +32,7 @@ from ..records import dumps
 from ..settings import Settings
 from ..validation import InvalidRecord
 from .jsonl import article_from_json
+from .runner import WorkerProducer
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +173,7 @@ class PushIngest:
 
 def register_push(pipeline: Any, token: str | None, max_bytes: int) -> PushIngest:
     """Add ``POST /api/ingest`` to the worker's web server, producing through the worker's producer."""
-    from .runner import FaustSink
-
-    handler = PushIngest(FaustSink(pipeline), token=token, max_bytes=max_bytes, settings=pipeline.settings)
+    handler = PushIngest(WorkerProducer(pipeline), token=token, max_bytes=max_bytes, settings=pipeline.settings)
     # Faust's aiohttp driver exposes its aiohttp Application; a plain route keeps the streaming body
     # read (and so the size limit) in our hands rather than aiohttp's client_max_size.
     pipeline.app.web.web_app.router.add_post(ROUTE, handler)

@@ -34,7 +34,7 @@ from ..lag import LagReader, LagSnapshot, parse_groups
 from . import auth
 
 if TYPE_CHECKING:
-    from ..app import Pipeline
+    from ..pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 

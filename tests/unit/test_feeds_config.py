@@ -25,7 +25,7 @@ from wirewatch.streams.feeds import (
 )
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.rss import RssFeed
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_DIST = REPO / "tests" / "plugin_dist"
@@ -196,7 +196,7 @@ notices = [
     context = FeedContext()
     feeds = build_feeds(load_config(path), context)
     produced: list[dict] = []
-    runner = FeedRunner(feeds, CallbackSink(lambda k, v: produced.append(orjson.loads(v))), context)
+    runner = FeedRunner(feeds, CallbackProducer(lambda k, v: produced.append(orjson.loads(v))), context)
     await runner.run_once()
     await runner.run_once()
     assert [a["title"] for a in produced] == ["Road closed", "Blood drive"]

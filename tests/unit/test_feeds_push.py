@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from wirewatch.streams.feeds.push import ROUTE, BadBody, PushIngest, split_items
-from wirewatch.streams.feeds.runner import CallbackSink
+from wirewatch.streams.feeds.runner import CallbackProducer
 from wirewatch.streams.records import article_id
 
 TOKEN = "s3cret-token"
@@ -45,7 +45,7 @@ async def make(
             raise ConnectionError("broker down")
         produced.append((key, value))
 
-    ingest = PushIngest(CallbackSink(send), token=token, max_bytes=max_bytes)
+    ingest = PushIngest(CallbackProducer(send), token=token, max_bytes=max_bytes)
     app = web.Application()
     app.router.add_post(ROUTE, ingest)
     client = TestClient(TestServer(app, host="127.0.0.1"))
