@@ -32,10 +32,11 @@ PLUGIN_DIST = REPO / "tests" / "plugin_dist"
 EXAMPLE = REPO / "examples" / "feeds.toml"
 
 
-def install_plugin_dist(target: Path) -> list[str]:
-    """Make ``tests/plugin_dist`` importable and discoverable as if pip-installed: a ``.dist-info`` with its
-    entry points (read from its pyproject.toml) in ``target``. Returns the sys.path entries to add."""
-    project = tomllib.loads((PLUGIN_DIST / "pyproject.toml").read_text())["project"]
+def install_plugin_dist(target: Path, dist: Path = PLUGIN_DIST) -> list[str]:
+    """Make ``dist`` (``tests/plugin_dist``, ``tests/sink_dist``) importable and discoverable as if
+    pip-installed: a ``.dist-info`` with its entry points (read from its pyproject.toml) in ``target``.
+    Returns the sys.path entries to add."""
+    project = tomllib.loads((dist / "pyproject.toml").read_text())["project"]
     info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text(
@@ -47,7 +48,7 @@ def install_plugin_dist(target: Path) -> list[str]:
             f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) for group, eps in groups.items()
         )
     )
-    return [str(target), str(PLUGIN_DIST)]
+    return [str(target), str(dist)]
 
 
 @pytest.fixture
