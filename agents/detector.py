@@ -22,64 +22,24 @@ from spacy.tokens import Doc, Span, Token
 from . import lexicons
 from .evidence import Evidence
 from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, entities_of, token_columns
+from .taxonomy import TAXONOMY
 
-KINDS = (
-    "icbm",
-    "irbm",
-    "srbm",
-    "slbm",
-    "hypersonic",
-    "cruise",
-    "space_launch_vehicle",
-    "ballistic_unspecified",
-    "rocket_artillery",
-)
-MODALITIES = ("occurred", "possible", "threatened")
-MODALITY_RANK = {"occurred": 3, "threatened": 2, "possible": 1}
-SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1}
+KINDS = TAXONOMY.kind_names
+MODALITIES = TAXONOMY.modality_names
+MODALITY_RANK = TAXONOMY.modality_rank
+SEVERITY_RANK = TAXONOMY.severity_rank
 #: Which kind wins when one event is described with several: the more specific and longer-range first.
-KIND_RANK = {
-    k: i
-    for i, k in enumerate(
-        reversed(
-            (
-                "icbm",
-                "slbm",
-                "irbm",
-                "space_launch_vehicle",
-                "hypersonic",
-                "srbm",
-                "cruise",
-                "ballistic_unspecified",
-                "rocket_artillery",
-            )
-        )
-    )
-}
-KIND_FAMILY = {
-    "icbm": "long_range",
-    "irbm": "long_range",
-    "slbm": "long_range",
-    "space_launch_vehicle": "long_range",
-    "hypersonic": "long_range",
-    "srbm": "short_range",
-    "rocket_artillery": "short_range",
-    "cruise": "cruise",
-    "ballistic_unspecified": "ballistic_unspecified",
-}
+KIND_RANK = TAXONOMY.kind_rank
+KIND_FAMILY = TAXONOMY.kind_family
 UNKNOWN_ACTOR = "unknown"
 
 
 def kind_family(kind: str) -> str:
-    """The incident family of a kind (DESIGN.md); ``ballistic_unspecified`` is its own wildcard family."""
-    return KIND_FAMILY.get(kind, "ballistic_unspecified")
+    """The incident family of a kind (agents/data/taxonomy.json); an unknown kind is in the wildcard family."""
+    return KIND_FAMILY.get(kind, TAXONOMY.wildcard_family)
 
 
-def default_severity(kind: str, modality: str) -> str:
-    """DESIGN.md's severity rule."""
-    if modality == "occurred":
-        return "critical" if kind in ("icbm", "irbm", "slbm", "space_launch_vehicle") else "high"
-    return "high" if kind == "icbm" else "medium"
+default_severity = TAXONOMY.default_severity  # the taxonomy's per-kind, per-modality default
 
 
 # --------------------------------------------------------------------------------------------- records

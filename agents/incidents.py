@@ -17,21 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .detector import KIND_RANK, MODALITY_RANK, SEVERITY_RANK, Finding, kind_family
+from .taxonomy import TAXONOMY
 
 DEFAULT_WINDOW = timedelta(hours=48)
 BALLISTIC_FAMILIES = frozenset({"long_range", "short_range"})
-KIND_LABELS = {
-    "icbm": "ICBM",
-    "irbm": "intermediate-range ballistic missile",
-    "srbm": "short-range ballistic missile",
-    "slbm": "submarine-launched ballistic missile",
-    "hypersonic": "hypersonic missile",
-    "cruise": "cruise missile",
-    "space_launch_vehicle": "space launch vehicle",
-    "ballistic_unspecified": "ballistic missile",
-    "rocket_artillery": "rocket artillery",
-}
-MODALITY_WORDS = {"occurred": "launch", "possible": "possible launch", "threatened": "threatened launch"}
+KIND_LABELS = TAXONOMY.kind_labels
+MODALITY_WORDS = TAXONOMY.modality_labels
 
 
 def alert_id(article_id: str, finding: Finding) -> str:

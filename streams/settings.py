@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wirewatch.agents.taxonomy import TAXONOMY
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -137,7 +139,7 @@ class Settings:
             mapping = json.loads(self.severity_map)
         except json.JSONDecodeError as exc:
             raise SettingsError(f"WIREWATCH_SEVERITY_MAP is not JSON: {exc}") from None
-        levels = {"low", "medium", "high", "critical"}
+        levels = set(TAXONOMY.severities)
         ok = isinstance(mapping, dict) and all(
             (isinstance(v, str) and v in levels)
             or (isinstance(v, dict) and set(v) <= {"occurred", "warning"} and set(v.values()) <= levels)
@@ -145,7 +147,7 @@ class Settings:
         )
         if not ok:
             raise SettingsError(
-                "WIREWATCH_SEVERITY_MAP must map kinds to low|medium|high|critical "
+                f"WIREWATCH_SEVERITY_MAP must map kinds to {'|'.join(TAXONOMY.severities)} "
                 'or to {"occurred": .., "warning": ..}'
             )
         return mapping

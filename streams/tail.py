@@ -10,11 +10,13 @@ from typing import Any, TextIO
 
 import orjson
 
+from wirewatch.agents.taxonomy import TAXONOMY
+
 from .broker import resolve_bootstrap
 from .settings import Settings
 from .topics import ALERTS
 
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+SEVERITY_RANK = TAXONOMY.severity_rank
 
 
 def alert_filter(
