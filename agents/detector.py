@@ -163,7 +163,7 @@ class DetectorConfig:
     """Settings: non-state rocket fire alerting, unresolved actors, and the kind → severity map.
 
     ``severity_map`` maps a kind to a severity for every modality, or to ``{"occurred": ..,
-    "warning": ..}`` (warning = possible or threatened); kinds it leaves out follow DESIGN.md.
+    "warning": ..}`` (warning = possible or threatened); kinds it leaves out follow the taxonomy.
     """
 
     alert_non_state_rockets: bool = False

@@ -1,6 +1,6 @@
 """Incident grouping, pure: findings from many articles and feeds about one launch become one incident.
 
-Rules (DESIGN.md "Alerts: what counts"): same actor, kind family and event window (by published time,
+Rules (docs/ARCHITECTURE.md "What counts as an alert"): same actor, kind family and event window (by published time,
 within ``window`` of the incident's first report) → one incident; a warning (possible/threatened) never
 merges with an occurred launch report; a ``ballistic_unspecified`` finding joins an open ballistic
 incident of the same actor and window, else opens a short-range one; the incident's kind is refined as

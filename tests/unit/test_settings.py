@@ -86,7 +86,7 @@ def test_severity_map_reaches_the_detector() -> None:
 
     config = detector_config(Settings(severity_map='{"cruise": "critical"}', alert_non_state_rockets=True))
     assert config.severity("cruise", "possible") == "critical"
-    assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow DESIGN.md
+    assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow the taxonomy
     assert config.alert_non_state_rockets is True
 
 

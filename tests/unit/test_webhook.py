@@ -463,7 +463,7 @@ async def test_readme_receiver_snippet_verifies_real_deliveries(
 
 
 def test_webhook_dead_letters_match_the_shipped_schema() -> None:
-    """news.deadletter's contract must admit the webhook stage (DESIGN.md: failures to dead letter)."""
+    """news.deadletter's contract must admit the webhook stage (failed deliveries become dead letters)."""
     letter = DeadLetter(
         stage="webhook", reason="webhook_failed", error="desk: HTTP 500 after 5 attempts", original=BODY,
         original_key=b"inc-1", topic="news.alerts", partition=0, offset=7, article_id="art-1",
