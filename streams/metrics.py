@@ -278,6 +278,8 @@ def register_metrics(
     from aiohttp import web as aioweb
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
+    # Local: the web package's __init__ imports the dashboard, which imports this module (the dashboard
+    # registers /metrics); at the top this would be an import cycle through the package.
     from .web.auth import is_authorized
 
     app: AppT = pipeline.app

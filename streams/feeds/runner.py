@@ -18,6 +18,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +27,7 @@ from ..records import Article
 from ..settings import Settings
 from ..topics import RAW
 from .base import Feed, FeedContext, FeedError, FeedHealth, FeedState, RawRecord, Schedule
-from .config import build_feeds, load_config
+from .config import FeedConfig, build_feed, build_feeds, load_config
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,20 @@ def register_feeds(pipeline: Any, runner: FeedRunner) -> FeedRunner:
 def register_runner(pipeline: Any, config_path: str | Path) -> FeedRunner:
     """Run the feeds of ``config_path`` inside the worker; returns the runner (for ``health()``)."""
     runner = runner_for(pipeline.settings, config_path, WorkerProducer(pipeline))
+    return register_feeds(pipeline, runner)
+
+
+def register_demo(pipeline: Any, *, pace: float = 0.5, start_delay: float = 2.0) -> FeedRunner:
+    """Replay the bundled sample (``streams/data/demo_feed.jsonl``) through the JSONL feed inside the
+    worker: every ``wirewatch demo`` replays it (state in memory; ids make re-runs no-ops downstream)."""
+    stack = contextlib.ExitStack()  # kept open for the worker's life: the file must stay readable
+    path = stack.enter_context(resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"))
+    context = FeedContext(settings=pipeline.settings, state=FeedState(":memory:"))
+    feed = build_feed(
+        FeedConfig("demo", "jsonl", {"path": str(path), "pace": pace, "interval": 3600.0, "settle": 0.0}),
+        context,
+    )
+    runner = FeedRunner([feed], WorkerProducer(pipeline), context, start_delay=start_delay)
     return register_feeds(pipeline, runner)
 
 

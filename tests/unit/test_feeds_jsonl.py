@@ -156,7 +156,7 @@ async def test_register_demo_replays_the_sample_inside_a_worker_task() -> None:
     import asyncio
     from types import SimpleNamespace
 
-    from wirewatch.streams.feeds.cli import register_demo
+    from wirewatch.streams.feeds.runner import register_demo
 
     tasks: list = []
     sent: list[tuple[bytes | None, bytes]] = []

@@ -163,6 +163,42 @@ def test_pure_analysis_never_reaches_faust_or_the_app(module: str) -> None:
     assert not bad, "\n".join(_path(parents, module, m) for m in bad)
 
 
+def _nested_imports(tree: ast.AST, inside: bool = False) -> Iterator[ast.Import | ast.ImportFrom]:
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            continue
+        if inside and isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        yield from _nested_imports(node, inside or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
+
+
+def _has_reason(lines: list[str], lineno: int) -> bool:
+    """A comment on the import's line, or above its block of imports (blank lines between are fine)."""
+    if "#" in lines[lineno - 1]:
+        return True
+    for line in reversed(lines[: lineno - 1]):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            return True
+        if stripped and not stripped.startswith(("import ", "from ")):
+            return False
+    return False
+
+
+def test_a_first_party_import_inside_a_function_says_why() -> None:
+    modules = _modules()
+    known = set(modules)
+    silent = []
+    for name, path in modules.items():
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in _nested_imports(ast.parse(source)):
+            targets = _targets(name, path.name == "__init__.py", node, known)
+            if any(t.startswith("wirewatch") for t in targets) and not _has_reason(lines, node.lineno):
+                silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not silent, "first-party imports inside functions without a comment saying why: " + ", ".join(silent)
+
+
 def test_nothing_but_the_cli_imports_the_composition_root() -> None:
     importers = sorted(m for m, targets in GRAPH.items() if "wirewatch.streams.app" in targets)
     assert all(m.startswith("wirewatch.streams.cli") for m in importers), importers

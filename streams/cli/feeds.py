@@ -1,20 +1,19 @@
-"""``wirewatch feeds list | check | run`` and the demo replay through the JSONL feed."""
+"""``wirewatch feeds list | check | run``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ..feeds.base import Feed, FeedConfigError, FeedContext, FeedState
+from ..feeds.config import FeedConfig, build_feed, feed_types, load_config
+from ..feeds.runner import CallbackProducer, FeedRunner, run_standalone, state_for
 from ..settings import Settings
-from .base import Feed, FeedConfigError, FeedContext, FeedState
-from .config import FeedConfig, build_feed, feed_types, load_config
-from .runner import CallbackProducer, FeedRunner, WorkerProducer, register_feeds, run_standalone, state_for
 
 DEFAULT_CONFIG = "feeds.toml"
 
@@ -135,7 +134,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if args.once and any(h.last_success is None for h in healths.values()) else 0
 
 
-def add_feeds_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add ``wirewatch feeds list|check|run`` to the top-level subparsers."""
     feeds = sub.add_parser("feeds", help="news feeds: list, check one, run them standalone")
     fsub = feeds.add_subparsers(dest="feeds_command", required=True)
@@ -157,24 +156,3 @@ def add_feeds_parser(sub: Any) -> None:
     running.add_argument("--config", default=None, help=config_help)
     running.add_argument("--once", action="store_true", help="poll every feed once and exit")
     running.set_defaults(func=cmd_run)
-
-
-# ---- demo -----------------------------------------------------------------------------------------------
-def register_demo(pipeline: Any, *, pace: float = 0.5, start_delay: float = 2.0) -> FeedRunner:
-    """Replay the bundled sample (``streams/data/demo_feed.jsonl``) through the JSONL feed inside the
-    worker: every ``wirewatch demo`` replays it (state in memory; ids make re-runs no-ops downstream)."""
-    from importlib import resources
-
-    stack = contextlib.ExitStack()  # kept open for the worker's life: the file must stay readable
-    path = stack.enter_context(resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"))
-    context = FeedContext(settings=pipeline.settings, state=FeedState(":memory:"))
-    feed = build_feed(
-        FeedConfig("demo", "jsonl", {"path": str(path), "pace": pace, "interval": 3600.0, "settle": 0.0}),
-        context,
-    )
-    runner = FeedRunner([feed], _worker_producer(pipeline), context, start_delay=start_delay)
-    return register_feeds(pipeline, runner)
-
-
-def _worker_producer(pipeline: Any) -> Any:
-    return WorkerProducer(pipeline)
