@@ -51,12 +51,17 @@ def install_plugin_dist(target: Path, dist: Path = PLUGIN_DIST) -> list[str]:
     return [str(target), str(dist)]
 
 
-@pytest.fixture
-def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for entry in install_plugin_dist(tmp_path / "site"):
+def plugin_installed(monkeypatch: pytest.MonkeyPatch, target: Path, dist: Path, module: str) -> Iterator[None]:
+    """Fixture body: ``dist`` installed in ``target`` for one test, its module forgotten afterwards."""
+    for entry in install_plugin_dist(target, dist):
         monkeypatch.syspath_prepend(entry)
     yield
-    sys.modules.pop("wirewatch_feed_example", None)
+    sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield from plugin_installed(monkeypatch, tmp_path / "site", PLUGIN_DIST, "wirewatch_feed_example")
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -4,7 +4,6 @@ example plugin distribution ``tests/sink_dist`` installed as pip would."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.unit.test_feeds_config import install_plugin_dist
+from tests.unit.test_feeds_config import plugin_installed
 from wirewatch.streams import metrics
 from wirewatch.streams.settings import Settings, SettingsError
 from wirewatch.streams.sinks import AlertSink, Backoff, SinkConfigError, SinkError, SinkItem, load_sinks, sink_types
@@ -103,10 +102,7 @@ def test_a_record_that_is_not_an_alert_is_refused() -> None:
 # ---- the loader and the plugin ----------------------------------------------------------------------------
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for entry in install_plugin_dist(tmp_path / "site", SINK_DIST):
-        monkeypatch.syspath_prepend(entry)
-    yield
-    sys.modules.pop("wirewatch_sink_example", None)
+    yield from plugin_installed(monkeypatch, tmp_path / "site", SINK_DIST, "wirewatch_sink_example")
 
 
 def sinks_file(tmp_path: Path, body: str) -> Settings:
