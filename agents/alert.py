@@ -27,7 +27,7 @@ from .detector import Finding
 from .incidents import Incident, alert_id, assign
 
 if TYPE_CHECKING:
-    from wirewatch.streams.app import Pipeline
+    from wirewatch.streams.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def finding_envelopes(record: dict[str, Any]) -> list[dict[str, Any]]:
                 "url": record.get("url"),
                 "title": record.get("title") or "",
                 "feed": record.get("feed") or "unknown",
-                # Incidents group by published time (DESIGN.md); fetched time stands in when it is absent.
+                # Incidents group by published time (docs/ARCHITECTURE.md); fetched time stands in when it is absent.
                 "published_at": record.get("published_at") or record.get("fetched_at") or now_rfc3339(),
                 "ingested_at_ms": (record.get("meta") or {}).get("ingested_at_ms"),
                 "finding": signal,

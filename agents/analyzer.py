@@ -28,8 +28,10 @@ from spacy.language import Language
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 
+from . import lexicons
 from .detector import DetectorConfig
 from .enrichment import enrich_articles
+from .nlp import load_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,6 @@ log = logging.getLogger(__name__)
 def load_nlp(settings: Settings) -> Language:
     """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
     ``wirewatch analyze`` and ``wirewatch eval`` all run."""
-    from . import lexicons
-    from .nlp import load_pipeline
-
     lexicons.configure(settings.lexicon_dir or None)
     return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
 

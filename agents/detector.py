@@ -21,65 +21,25 @@ from spacy.tokens import Doc, Span, Token
 
 from . import lexicons
 from .evidence import Evidence
-from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, token_columns
+from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, entities_of, token_columns
+from .taxonomy import TAXONOMY
 
-KINDS = (
-    "icbm",
-    "irbm",
-    "srbm",
-    "slbm",
-    "hypersonic",
-    "cruise",
-    "space_launch_vehicle",
-    "ballistic_unspecified",
-    "rocket_artillery",
-)
-MODALITIES = ("occurred", "possible", "threatened")
-MODALITY_RANK = {"occurred": 3, "threatened": 2, "possible": 1}
-SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1}
+KINDS = TAXONOMY.kind_names
+MODALITIES = TAXONOMY.modality_names
+MODALITY_RANK = TAXONOMY.modality_rank
+SEVERITY_RANK = TAXONOMY.severity_rank
 #: Which kind wins when one event is described with several: the more specific and longer-range first.
-KIND_RANK = {
-    k: i
-    for i, k in enumerate(
-        reversed(
-            (
-                "icbm",
-                "slbm",
-                "irbm",
-                "space_launch_vehicle",
-                "hypersonic",
-                "srbm",
-                "cruise",
-                "ballistic_unspecified",
-                "rocket_artillery",
-            )
-        )
-    )
-}
-KIND_FAMILY = {
-    "icbm": "long_range",
-    "irbm": "long_range",
-    "slbm": "long_range",
-    "space_launch_vehicle": "long_range",
-    "hypersonic": "long_range",
-    "srbm": "short_range",
-    "rocket_artillery": "short_range",
-    "cruise": "cruise",
-    "ballistic_unspecified": "ballistic_unspecified",
-}
+KIND_RANK = TAXONOMY.kind_rank
+KIND_FAMILY = TAXONOMY.kind_family
 UNKNOWN_ACTOR = "unknown"
 
 
 def kind_family(kind: str) -> str:
-    """The incident family of a kind (DESIGN.md); ``ballistic_unspecified`` is its own wildcard family."""
-    return KIND_FAMILY.get(kind, "ballistic_unspecified")
+    """The incident family of a kind (agents/data/taxonomy.json); an unknown kind is in the wildcard family."""
+    return KIND_FAMILY.get(kind, TAXONOMY.wildcard_family)
 
 
-def default_severity(kind: str, modality: str) -> str:
-    """DESIGN.md's severity rule."""
-    if modality == "occurred":
-        return "critical" if kind in ("icbm", "irbm", "slbm", "space_launch_vehicle") else "high"
-    return "high" if kind == "icbm" else "medium"
+default_severity = TAXONOMY.default_severity  # the taxonomy's per-kind, per-modality default
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -203,7 +163,7 @@ class DetectorConfig:
     """Settings: non-state rocket fire alerting, unresolved actors, and the kind → severity map.
 
     ``severity_map`` maps a kind to a severity for every modality, or to ``{"occurred": ..,
-    "warning": ..}`` (warning = possible or threatened); kinds it leaves out follow DESIGN.md.
+    "warning": ..}`` (warning = possible or threatened); kinds it leaves out follow the taxonomy.
     """
 
     alert_non_state_rockets: bool = False
@@ -2361,20 +2321,11 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
 def analyze_docs(
     nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
 ) -> list[tuple[list[Any], Detection]]:
-    """Entities and detection per text, through the very function the enrich agent runs.
-
-    Falls back to the bare composition (``nlp.pipe`` → ``entities_of`` → :func:`detect`) when the
-    enrichment module cannot be imported (e.g. a partial checkout without the stance tagger).
-    """
-    try:
-        from .enrichment import analyze_texts  # late import: enrichment imports this module
-    except ImportError:
-        from .nlp import entities_of
-
-        out = []
+    """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
+    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here)."""
+    out = []
+    with nlp.memory_zone():
         for doc in nlp.pipe(list(texts), batch_size=batch_size):
             entities = entities_of(doc)
             out.append((entities, detect(doc, entities, config=config)))
-        return out
-    analyses = analyze_texts(nlp, list(texts), batch_size=batch_size, config=config)
-    return [(a.entities, a.detection) for a in analyses]
+    return out

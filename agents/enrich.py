@@ -23,9 +23,9 @@ from .alert import findings_by_actor
 from .detector import DetectorConfig
 
 if TYPE_CHECKING:
-    from wirewatch.streams.app import Pipeline
+    from wirewatch.streams.pipeline import Pipeline
 
-from wirewatch.streams.app import dead_letter_for
+from wirewatch.streams.pipeline import dead_letter_for
 
 log = logging.getLogger(__name__)
 STAGE = "enrich"

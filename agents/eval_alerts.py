@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from spacy.language import Language
 
 from .detector import Detection, analyze_docs
+from .nlp import load_pipeline
 
 BATCH = 16
 
@@ -117,8 +118,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate the detector on ``path``: print mismatches and a JSON line of figures to ``out``."""
     if nlp is None:
-        from .nlp import load_pipeline
-
         nlp = load_pipeline()
     items = read_items(Path(path))
     detections: list[Detection] = []

@@ -1,6 +1,6 @@
 """Incident grouping, pure: findings from many articles and feeds about one launch become one incident.
 
-Rules (DESIGN.md "Alerts: what counts"): same actor, kind family and event window (by published time,
+Rules (docs/ARCHITECTURE.md "What counts as an alert"): same actor, kind family and event window (by published time,
 within ``window`` of the incident's first report) → one incident; a warning (possible/threatened) never
 merges with an occurred launch report; a ``ballistic_unspecified`` finding joins an open ballistic
 incident of the same actor and window, else opens a short-range one; the incident's kind is refined as
@@ -17,21 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .detector import KIND_RANK, MODALITY_RANK, SEVERITY_RANK, Finding, kind_family
+from .taxonomy import TAXONOMY
 
 DEFAULT_WINDOW = timedelta(hours=48)
 BALLISTIC_FAMILIES = frozenset({"long_range", "short_range"})
-KIND_LABELS = {
-    "icbm": "ICBM",
-    "irbm": "intermediate-range ballistic missile",
-    "srbm": "short-range ballistic missile",
-    "slbm": "submarine-launched ballistic missile",
-    "hypersonic": "hypersonic missile",
-    "cruise": "cruise missile",
-    "space_launch_vehicle": "space launch vehicle",
-    "ballistic_unspecified": "ballistic missile",
-    "rocket_artillery": "rocket artillery",
-}
-MODALITY_WORDS = {"occurred": "launch", "possible": "possible launch", "threatened": "threatened launch"}
+KIND_LABELS = TAXONOMY.kind_labels
+MODALITY_WORDS = TAXONOMY.modality_labels
 
 
 def alert_id(article_id: str, finding: Finding) -> str:

@@ -1,79 +1,28 @@
-"""The one faust.App and the topics of the catalog, wired to the agents in ``agents/``."""
+"""The composition root: the one faust.App and the topics of the catalog, wired to the agents in
+``agents/``, the sinks and the web server. Nothing but the CLI imports this module (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.types import EventT, TopicT
+from faust.types import TopicT
 from spacy.language import Language
 
-from wirewatch.agents.analyzer import Analyzer, analyzer_for, load_nlp
+from wirewatch.agents import alert as alert_agent
+from wirewatch.agents import enrich as enrich_agent
+from wirewatch.agents.analyzer import analyzer_for, load_nlp
 
-from .records import DeadLetter, dumps
+from .feeds.push import register_push
+from .pipeline import Pipeline
 from .settings import Settings
+from .sinks import SinkSet, load_sinks
+from .sinks.agent import register_sinks
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class Pipeline:
-    """The app, its topics and what the agents share (the analyzer: the model, loaded once per worker)."""
-
-    settings: Settings
-    app: faust.App
-    raw: TopicT
-    enriched: TopicT
-    alerts: TopicT
-    incidents: TopicT
-    deadletter: TopicT
-    analyzer: Analyzer
-    findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
-    feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
-    push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
-
-    async def send_json(self, topic: TopicT, key: bytes | str | None, value: dict[str, Any]) -> asyncio.Future:
-        """Send ``value`` (orjson) and return the delivery future: await it before acking the input."""
-        if isinstance(key, str):
-            key = key.encode("utf-8")
-        return await topic.send(key=key, value=dumps(value))
-
-    async def dead_letter(self, letter: DeadLetter) -> asyncio.Future:
-        """Write a DeadLetter keyed by the original key; counted and logged, never silent."""
-        log.warning(
-            "dead letter: stage=%s reason=%s error=%s (topic=%s partition=%s offset=%s)",
-            letter.stage,
-            letter.reason,
-            letter.error[:200],
-            letter.topic,
-            letter.partition,
-            letter.offset,
-        )
-        return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
-
-
-def dead_letter_for(
-    event: EventT, stage: str, reason: str, error: str, article_id: str | None = None
-) -> DeadLetter:
-    """A DeadLetter for the record behind a Faust event: its original bytes, key and position."""
-    message = event.message
-    return DeadLetter(
-        stage=stage,
-        reason=reason,
-        error=error,
-        original=message.value if isinstance(message.value, bytes) else b"",
-        original_key=message.key if isinstance(message.key, bytes) else None,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        article_id=article_id,
-    )
+from .transport import broker_credentials
+from .web import register_dashboard
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> TopicT:
@@ -92,19 +41,20 @@ def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> T
     )
 
 
-def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | None = None) -> Pipeline:
-    """Build the app for ``settings`` (with a resolved ``broker``) and register every agent."""
-    from wirewatch.agents import alert as alert_agent
-    from wirewatch.agents import enrich as enrich_agent
-
-    from .feeds.push import register_push
-    from .web import register_dashboard
-
+def create_pipeline(
+    settings: Settings,
+    nlp_loader: Callable[[], Language] | None = None,
+    sinks: list[SinkSet] | None = None,
+) -> Pipeline:
+    """Build the app for ``settings`` (with a resolved ``broker``) and register every agent. ``sinks``
+    default to :func:`load_sinks` of ``settings`` (which raises a SettingsError for a bad sink file)."""
+    if sinks is None:
+        sinks = load_sinks(settings)
     app = WirewatchApp(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=settings.faust_broker,
-        broker_credentials=settings.faust_credentials(),
+        broker_credentials=broker_credentials(settings),
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 4),
@@ -139,10 +89,8 @@ def create_pipeline(settings: Settings, nlp_loader: Callable[[], Language] | Non
     enrich_agent.register(pipeline)
     alert_agent.register(pipeline)
     pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
-    if settings.webhooks:
-        from .sinks.webhook import register_webhooks
-
-        register_webhooks(pipeline)
+    for sink_set in sinks:
+        register_sinks(pipeline, sink_set)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
     register_dashboard(pipeline, settings.api_token or None)
     return pipeline

@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from faust.types import TP, AppT, Message, PendingMessage
 
-    from .app import Pipeline
+    from .pipeline import Pipeline
 
 #: wirewatch's registry (never prometheus_client's global one).
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -64,6 +64,12 @@ WEBHOOK_DELIVERIES = Counter(
     ["webhook", "outcome"],
     registry=REGISTRY,
 )
+SINK_DELIVERIES = Counter(
+    "wirewatch_sink_deliveries",
+    "Alerts sent to plugin sinks by final outcome (delivered, rejected: permanent error, failed: retries used up)",
+    ["sink", "outcome"],
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag",
     "Records not yet consumed (end offset - committed offset), read from the broker",
@@ -87,6 +93,11 @@ def alert(kind: str, severity: str) -> None:
 
 def dead_letter(stage: str, reason: str) -> None:
     DEADLETTERS.labels(stage=stage or "unknown", reason=reason or "unknown").inc()
+
+
+def sink_delivery(sink: str, outcome: str, alerts: int = 1) -> None:
+    """Count the final outcome of ``alerts`` alerts (one batch) at the plugin sink ``sink``."""
+    SINK_DELIVERIES.labels(sink=sink, outcome=outcome).inc(alerts)
 
 
 def webhook_delivery(webhook: str, outcome: str) -> None:
@@ -267,6 +278,8 @@ def register_metrics(
     from aiohttp import web as aioweb
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
+    # Local: the web package's __init__ imports the dashboard, which imports this module (the dashboard
+    # registers /metrics); at the top this would be an import cycle through the package.
     from .web.auth import is_authorized
 
     app: AppT = pipeline.app

@@ -1,4 +1,4 @@
-"""Record types of the topic contract (DESIGN.md "Records"), their ids and their orjson encoding.
+"""Record types of the topic contract (docs/ARCHITECTURE.md, "The records contract"), ids, orjson encoding.
 
 Every value on a wirewatch topic is UTF-8 JSON with a ``schema`` field; the JSON Schema of each
 record ships beside this module in ``schemas/`` (see :func:`json_schema`).
@@ -95,7 +95,7 @@ def _normalise_text(text: str) -> str:
 
 
 def article_id(url: str | None, title: str | None, text: str) -> str:
-    """Stable id: a hash of the canonical URL, else of the normalised title + text (DESIGN.md)."""
+    """Stable id: a hash of the canonical URL, else of the normalised title + text (docs/ARCHITECTURE.md)."""
     if url and url.strip():
         basis = "url:" + canonical_url(url)
     else:

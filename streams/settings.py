@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wirewatch.agents.taxonomy import TAXONOMY
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -63,8 +65,10 @@ class Settings:
     severity_map: str = ""
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.
     feeds: str = ""
-    #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when settings load.
+    #: webhooks.toml of the webhooks alerts are POSTed to (empty: none); checked when a worker starts.
     webhooks: str = ""
+    #: sinks.toml of the plugin sinks alerts go to (empty: none); checked when a worker starts.
+    sinks: str = ""
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432
@@ -129,11 +133,6 @@ class Settings:
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"WIREWATCH_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
         self.severity_mapping()
-        if self.webhooks:
-            # Checked here so that a worker with a bad webhooks.toml refuses to start with a clear message.
-            from .sinks.webhook import load_webhooks
-
-            load_webhooks(self.webhooks)
         if self.broker and not all(h.strip() for h in self.bootstrap_servers):
             raise SettingsError(f"WIREWATCH_BROKER is not a broker list: {self.broker!r}")
 
@@ -146,7 +145,7 @@ class Settings:
             mapping = json.loads(self.severity_map)
         except json.JSONDecodeError as exc:
             raise SettingsError(f"WIREWATCH_SEVERITY_MAP is not JSON: {exc}") from None
-        levels = {"low", "medium", "high", "critical"}
+        levels = set(TAXONOMY.severities)
         ok = isinstance(mapping, dict) and all(
             (isinstance(v, str) and v in levels)
             or (isinstance(v, dict) and set(v) <= {"occurred", "warning"} and set(v.values()) <= levels)
@@ -154,7 +153,7 @@ class Settings:
         )
         if not ok:
             raise SettingsError(
-                "WIREWATCH_SEVERITY_MAP must map kinds to low|medium|high|critical "
+                f"WIREWATCH_SEVERITY_MAP must map kinds to {'|'.join(TAXONOMY.severities)} "
                 'or to {"occurred": .., "warning": ..}'
             )
         return mapping
@@ -199,21 +198,6 @@ class Settings:
                 sasl_plain_password=self.sasl_password,
             )
         return opts
-
-    def faust_credentials(self) -> Any:
-        """The ``broker_credentials`` value for faust.App (None for PLAINTEXT)."""
-        import faust  # local: settings stay importable without the Kafka stack
-
-        if self.security_protocol.startswith("SASL"):
-            return faust.SASLCredentials(
-                username=self.sasl_username,
-                password=self.sasl_password,
-                ssl_context=self.ssl_context(),
-                mechanism=self.sasl_mechanism,
-            )
-        if self.security_protocol == "SSL":
-            return faust.SSLCredentials(self.ssl_context())
-        return None
 
 
 _DEFAULTS = Settings(data_dir="")

@@ -1,4 +1,4 @@
-"""The topic catalog of DESIGN.md: names, keys, partitioning and cleanup policy."""
+"""The topic catalog (README "Topics"): names, keys, partitioning and cleanup policy."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as driver
 
+from .settings import Settings
+
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -40,3 +42,17 @@ class App(faust.App):
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
+
+
+def broker_credentials(settings: Settings) -> Any:
+    """The ``broker_credentials`` value for faust.App (None for PLAINTEXT)."""
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            ssl_context=settings.ssl_context(),
+            mechanism=settings.sasl_mechanism,
+        )
+    if settings.security_protocol == "SSL":
+        return faust.SSLCredentials(settings.ssl_context())
+    return None

@@ -39,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..records import Article
 from ..settings import Settings
+from .fulltext import FullTextFetcher, is_public_address
 
 ENTRY_POINT_GROUP = "wirewatch.feeds"
 
@@ -215,8 +216,6 @@ class FeedContext:
     def fulltext(self, per_host: int = 2) -> Any:
         """The shared full-text fetcher (its per-host concurrency limit holds across feeds)."""
         if self._fulltext is None:
-            from .fulltext import FullTextFetcher, is_public_address
-
             allowed = None if self.settings.fetch_private_addresses else is_public_address
             self._fulltext = FullTextFetcher(per_host, allowed=allowed, user_agent=self.user_agent)
         return self._fulltext

@@ -39,6 +39,7 @@ from ..settings import Settings
 from ..validation import InvalidRecord, check_depth
 from ..web.auth import bearer_matches
 from .jsonl import article_from_json
+from .runner import WorkerProducer
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,14 @@ class PushIngest:
 
     def __init__(
         self,
-        sink: Any,
+        producer: Any,
         *,
         token: str | None,
         max_bytes: int,
         settings: Settings | None = None,
         read_timeout: float | None = None,
     ) -> None:
-        self.sink = sink
+        self.producer = producer
         self.token = token or None
         self.max_bytes = max_bytes
         self.settings = settings or Settings()
@@ -190,7 +191,7 @@ class PushIngest:
             good.append(record)
         try:
             for key, value in good:
-                await self.sink.send(key, value)
+                await self.producer.send(key, value)
         except Exception as exc:
             log.exception("ingest: producing to news.raw failed")
             return self._json(503, {"error": f"the broker did not accept the articles: {type(exc).__name__}"})
@@ -221,9 +222,7 @@ class PushIngest:
 
 def register_push(pipeline: Any, token: str | None, max_bytes: int) -> PushIngest:
     """Add ``POST /api/ingest`` to the worker's web server, producing through the worker's producer."""
-    from .runner import FaustSink
-
-    handler = PushIngest(FaustSink(pipeline), token=token, max_bytes=max_bytes, settings=pipeline.settings)
+    handler = PushIngest(WorkerProducer(pipeline), token=token, max_bytes=max_bytes, settings=pipeline.settings)
     # Faust's aiohttp driver exposes its aiohttp Application; a plain route keeps the streaming body
     # read (and so the size limit) in our hands rather than aiohttp's client_max_size.
     pipeline.app.web.web_app.router.add_post(ROUTE, handler)

@@ -18,27 +18,29 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..broker import ensure_topics, resolve_bootstrap
 from ..records import Article
 from ..settings import Settings
 from ..topics import RAW
 from .base import Feed, FeedContext, FeedError, FeedHealth, FeedState, RawRecord, Schedule
-from .config import build_feeds, load_config
+from .config import FeedConfig, build_feed, build_feeds, load_config
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "feeds.sqlite"
 
 
-# ---- sinks: where the articles go -----------------------------------------------------------------------
-class Sink(Protocol):
+# ---- producers: how the articles reach news.raw ---------------------------------------------------------
+class RawProducer(Protocol):
     async def send(self, key: bytes | None, value: bytes) -> None:
         """Produce one record to news.raw and return once the broker acknowledged it."""
 
 
-class FaustSink:
+class WorkerProducer:
     """The worker's own producer (``pipeline.raw``)."""
 
     def __init__(self, pipeline: Any) -> None:
@@ -49,7 +51,7 @@ class FaustSink:
         await future
 
 
-class KafkaSink:
+class StandaloneProducer:
     """An aiokafka producer of its own (standalone runner, tests)."""
 
     def __init__(self, settings: Settings, bootstrap: Sequence[str] | None = None) -> None:
@@ -58,7 +60,7 @@ class KafkaSink:
         self.topic = settings.topic(RAW)
         self._producer: Any = None
 
-    async def start(self) -> KafkaSink:
+    async def start(self) -> StandaloneProducer:
         from aiokafka import AIOKafkaProducer
 
         self._producer = AIOKafkaProducer(
@@ -79,7 +81,7 @@ class KafkaSink:
             self._producer = None
 
 
-class CallbackSink:
+class CallbackProducer:
     """Hands each record to a function (``feeds check``, tests)."""
 
     def __init__(self, callback: Callable[[bytes | None, bytes], Awaitable[None] | None]) -> None:
@@ -106,14 +108,14 @@ class FeedRunner:
     def __init__(
         self,
         feeds: Sequence[Feed],
-        sink: Sink,
+        producer: RawProducer,
         context: FeedContext,
         *,
         start_delay: float = 0.0,
         rng: random.Random | None = None,
     ) -> None:
         self.feeds = list(feeds)
-        self.sink = sink
+        self.producer = producer
         self.context = context
         self.start_delay = start_delay
         self.rng = rng or random.Random()
@@ -150,14 +152,12 @@ class FeedRunner:
                 result.duplicates += 1
                 health.duplicates += 1
                 continue
-            await self.sink.send(key, value)
+            await self.producer.send(key, value)
             state.mark(feed.id, dedupe_id)
             if isinstance(item, RawRecord):
                 result.invalid += 1
                 health.invalid += 1
-                log.warning(
-                    "feed %s: %s; produced as is for the worker to dead-letter", feed.id, item.problem
-                )
+                log.warning("feed %s: %s; produced as is for the worker to dead-letter", feed.id, item.problem)
             else:
                 result.new += 1
                 health.new += 1
@@ -174,9 +174,7 @@ class FeedRunner:
         except Exception as exc:
             health.errors += 1
             health.consecutive_errors += 1
-            health.last_error = (
-                f"{type(exc).__name__}: {exc}"[:500] if not isinstance(exc, FeedError) else str(exc)
-            )
+            health.last_error = f"{type(exc).__name__}: {exc}"[:500] if not isinstance(exc, FeedError) else str(exc)
             health.last_error_at = time.time()
             if isinstance(exc, FeedError):
                 log.warning("feed %s: poll failed: %s", feed.id, exc)
@@ -266,12 +264,12 @@ def state_for(settings: Settings) -> FeedState:
 
 
 def runner_for(
-    settings: Settings, config_path: str | Path, sink: Sink, state: FeedState | None = None
+    settings: Settings, config_path: str | Path, producer: RawProducer, state: FeedState | None = None
 ) -> FeedRunner:
     """Load ``feeds.toml`` and build a runner (raises FeedConfigError with the feed and option named)."""
     context = FeedContext(settings=settings, state=state or state_for(settings))
     feeds = build_feeds(load_config(config_path), context)
-    return FeedRunner(feeds, sink, context)
+    return FeedRunner(feeds, producer, context)
 
 
 def register_feeds(pipeline: Any, runner: FeedRunner) -> FeedRunner:
@@ -290,24 +288,34 @@ def register_feeds(pipeline: Any, runner: FeedRunner) -> FeedRunner:
 
 def register_runner(pipeline: Any, config_path: str | Path) -> FeedRunner:
     """Run the feeds of ``config_path`` inside the worker; returns the runner (for ``health()``)."""
-    runner = runner_for(pipeline.settings, config_path, FaustSink(pipeline))
+    runner = runner_for(pipeline.settings, config_path, WorkerProducer(pipeline))
     return register_feeds(pipeline, runner)
 
 
-async def run_standalone(
-    settings: Settings, config_path: str | Path, *, once: bool = False
-) -> dict[str, FeedHealth]:
+def register_demo(pipeline: Any, *, pace: float = 0.5, start_delay: float = 2.0) -> FeedRunner:
+    """Replay the bundled sample (``streams/data/demo_feed.jsonl``) through the JSONL feed inside the
+    worker: every ``wirewatch demo`` replays it (state in memory; ids make re-runs no-ops downstream)."""
+    stack = contextlib.ExitStack()  # kept open for the worker's life: the file must stay readable
+    path = stack.enter_context(resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"))
+    context = FeedContext(settings=pipeline.settings, state=FeedState(":memory:"))
+    feed = build_feed(
+        FeedConfig("demo", "jsonl", {"path": str(path), "pace": pace, "interval": 3600.0, "settle": 0.0}),
+        context,
+    )
+    runner = FeedRunner([feed], WorkerProducer(pipeline), context, start_delay=start_delay)
+    return register_feeds(pipeline, runner)
+
+
+async def run_standalone(settings: Settings, config_path: str | Path, *, once: bool = False) -> dict[str, FeedHealth]:
     """The standalone runner: produce the feeds of ``config_path`` to news.raw until SIGINT/SIGTERM (or
     one poll each with ``once``). Returns the final health of each feed."""
-    from ..broker import ensure_topics, resolve_bootstrap
-
     state = state_for(settings)
     try:
         bootstrap = resolve_bootstrap(settings)
         await ensure_topics(settings, bootstrap)  # a cluster without auto-create still gets news.raw
-        sink = KafkaSink(settings, bootstrap)
-        runner = runner_for(settings, config_path, sink, state)
-        await sink.start()
+        producer = StandaloneProducer(settings, bootstrap)
+        runner = runner_for(settings, config_path, producer, state)
+        await producer.start()
         try:
             if once:
                 await runner.run_once()
@@ -319,7 +327,7 @@ async def run_standalone(
                         loop.add_signal_handler(sig, runner.stop)
                 await runner.run()
         finally:
-            await sink.stop()
+            await producer.stop()
         return {f.id: f.health() for f in runner.feeds}
     finally:
         state.close()

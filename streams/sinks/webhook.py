@@ -20,42 +20,53 @@ Connection errors, timeouts, 408, 429 and 5xx are retried with exponential backo
 ``Retry-After`` is honoured, capped); any other status outside 2xx is permanent. Redirects are not
 followed (the signature must not travel to a host nobody configured).
 
-The pure parts (:func:`parse_webhooks`, :class:`Webhook`, :class:`WebhookClient`,
-:class:`WebhookDispatcher`) need no Kafka; :func:`register_webhooks` wires them to the worker.
+Each webhook is an :class:`~.base.AlertSink` (:class:`WebhookSink`): retries, backoff, dead letters and
+metrics are the sink interface's; this module only knows HTTP. The pure parts (:func:`parse_webhooks`,
+:class:`Webhook`, :class:`WebhookClient`, :class:`WebhookDispatcher`) need no Kafka;
+:func:`register_webhooks` wires them to the worker.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import math
 import os
 import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
-import orjson
 
 from wirewatch import __version__
 
+from .. import metrics
 from ..records import json_schema, parse_rfc3339
-from ..settings import SettingsError
 from ..tail import SEVERITY_RANK, alert_filter
 from ..tomlconfig import id_tables, read_toml
+from .agent import deliver_events, register_sinks
+from .base import (
+    AlertSink,
+    Backoff,
+    DeliveryResult,
+    SinkConfigError,
+    SinkError,
+    SinkItem,
+    SinkSet,
+    attempt,
+    decode_alert,
+)
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
-    from ..app import Pipeline
+    from ..pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +86,11 @@ _KEYS = (
 _MAX_TIMEOUT = 300.0
 _MAX_ATTEMPTS = 100
 
-Outcome = Literal["delivered", "rejected", "failed"]
 
-
-class WebhookConfigError(SettingsError):
+class WebhookConfigError(SinkConfigError):
     """``webhooks.toml`` is missing or wrong; the message names the webhook and the key.
 
-    A :class:`SettingsError`, so a worker with a bad file refuses to start like one with a bad variable.
+    A SettingsError, so a worker with a bad file refuses to start like one with a bad variable.
     """
 
 
@@ -232,22 +241,6 @@ def load_webhooks(path: str | Path, environ: Mapping[str, str] | None = None) ->
 
 
 # ---- delivery -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff: ``initial`` seconds, times ``factor`` per retry, at most ``maximum``; each wait
-    is drawn from ``[base * (1 - jitter), base]`` so that many workers do not retry in lockstep."""
-
-    initial: float = 0.5
-    factor: float = 2.0
-    maximum: float = 30.0
-    jitter: float = 0.5
-
-    def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry number ``retry`` (1 = after the first failed attempt)."""
-        base = min(self.maximum, self.initial * self.factor ** max(0, retry - 1))
-        return base * (1.0 - self.jitter * rng())
-
-
 def retry_after(value: str | None, cap: float, now: datetime | None = None) -> float | None:
     """Seconds asked for by a ``Retry-After`` header (delta-seconds or an HTTP date), within [0, cap]."""
     if not value or not value.strip():
@@ -265,29 +258,6 @@ def retry_after(value: str | None, cap: float, now: datetime | None = None) -> f
     if not math.isfinite(seconds):
         return None
     return min(cap, max(0.0, seconds))
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """How one alert went to one webhook."""
-
-    webhook: str
-    outcome: Outcome  # delivered (2xx) | rejected (permanent status, not retried) | failed (attempts used up)
-    attempts: int
-    status: int | None = None  # the last HTTP status (None: no answer)
-    error: str | None = None  # the last error: "HTTP 500", "timeout (10s)", "connection error: ..."
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "delivered"
-
-    def describe(self) -> str:
-        """One line for logs and dead letters, e.g. ``desk: HTTP 500 after 5 attempts``."""
-        what = "delivered" if self.ok else (self.error or f"HTTP {self.status}")
-        plural = "" if self.attempts == 1 else "s"
-        note = " (permanent, not retried)" if self.outcome == "rejected" else ""
-        return f"{self.webhook}: {what} after {self.attempts} attempt{plural}{note}"
 
 
 def headers_for(hook: Webhook, body: bytes, delivery_id: str) -> dict[str, str]:
@@ -332,38 +302,38 @@ class WebhookClient:
     async def deliver(self, hook: Webhook, body: bytes, delivery_id: str) -> DeliveryResult:
         """POST ``body`` to ``hook`` until a 2xx, a permanent status or ``hook.max_attempts``. Never raises
         (except on cancellation): every outcome is a :class:`DeliveryResult`."""
+        return await attempt(
+            hook.id,
+            lambda: self.post(hook, body, delivery_id),
+            max_attempts=hook.max_attempts,
+            backoff=self.backoff,
+            rng=self.rng,
+            kind="webhook",
+        )
+
+    async def post(self, hook: Webhook, body: bytes, delivery_id: str) -> int:
+        """One POST: the 2xx status, or a :class:`SinkError` saying whether to retry (and when)."""
         headers = headers_for(hook, body, delivery_id)
-        timeout = aiohttp.ClientTimeout(total=hook.timeout)
-        started = time.monotonic()
-        status: int | None = None
-        error: str | None = None
-        for attempt in range(1, hook.max_attempts + 1):
-            wait: float | None = None
-            try:
-                async with self.session().post(
-                    hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-                ) as response:
-                    status = response.status
-                    if 200 <= status < 300:
-                        return DeliveryResult(hook.id, "delivered", attempt, status, None, time.monotonic() - started)
-                    error = f"HTTP {status}" + await _excerpt(response)
-                    if status not in RETRY_STATUSES:
-                        return DeliveryResult(hook.id, "rejected", attempt, status, error, time.monotonic() - started)
-                    wait = retry_after(response.headers.get("Retry-After"), self.backoff.maximum)
-            except TimeoutError:  # aiohttp's timeouts subclass it
-                status, error = None, f"timeout ({hook.timeout:g}s)"
-            except aiohttp.ClientError as exc:
-                status, error = None, f"connection error: {exc or type(exc).__name__}"
-            except Exception as exc:  # a bug or an odd URL must not stop the other hooks or the agent
-                log.exception("webhook %s: unexpected error", hook.id)
-                error = f"{type(exc).__name__}: {exc}"
-                return DeliveryResult(hook.id, "rejected", attempt, None, error, time.monotonic() - started)
-            if attempt < hook.max_attempts:
-                delay = wait if wait is not None else self.backoff.delay(attempt, self.rng)
-                log.info("webhook %s: %s (attempt %d/%d), retrying in %.2fs", hook.id, error, attempt,
-                         hook.max_attempts, delay)
-                await asyncio.sleep(delay)
-        return DeliveryResult(hook.id, "failed", hook.max_attempts, status, error, time.monotonic() - started)
+        try:
+            async with self.session().post(
+                hook.url,
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=hook.timeout),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                if 200 <= status < 300:
+                    return status
+                error = f"HTTP {status}" + await _excerpt(response)
+                if status not in RETRY_STATUSES:
+                    raise SinkError(error, retry=False, status=status)
+                wait = retry_after(response.headers.get("Retry-After"), self.backoff.maximum)
+                raise SinkError(error, retry_after=wait, status=status)
+        except TimeoutError:  # aiohttp's timeouts subclass it
+            raise SinkError(f"timeout ({hook.timeout:g}s)") from None
+        except aiohttp.ClientError as exc:
+            raise SinkError(f"connection error: {exc or type(exc).__name__}") from None
 
 
 async def _excerpt(response: aiohttp.ClientResponse, limit: int = 200) -> str:
@@ -376,32 +346,53 @@ async def _excerpt(response: aiohttp.ClientResponse, limit: int = 200) -> str:
     return f" ({text[:limit]!r})" if text else ""
 
 
-class InvalidAlert(ValueError):
-    """A record on ``news.alerts`` that is not an Alert object (dead-lettered, never POSTed)."""
+class WebhookSink(AlertSink):
+    """One webhook as an alert sink: one alert per write, the hook's own filters and attempts."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+    OPTIONS = frozenset(_KEYS)
+    COMMON = ()
+    stage: ClassVar[str] = STAGE
+    reason: ClassVar[str] = "webhook_failed"
+
+    def __init__(self, hook: Webhook, client: WebhookClient | None = None) -> None:
+        self.client = client or WebhookClient()
+        super().__init__(hook.id, max_attempts=hook.max_attempts, backoff=self.client.backoff, rng=self.client.rng)
+        self.hook = hook
+
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any], where: str) -> WebhookSink:
+        """A ``[[sink]]`` table with ``type = "webhook"`` takes the options of a ``[[webhook]]`` table."""
+        return cls(_webhook({k: v for k, v in table.items() if k != "type"}, where, os.environ))
+
+    def accepts(self, alert: Mapping[str, Any]) -> bool:
+        return self.hook.matches(alert)
+
+    async def write(self, items: Sequence[SinkItem]) -> int | None:
+        status = None
+        for item in items:
+            status = await self.client.post(self.hook, item.body, item.delivery_id)
+        return status
+
+    def count(self, result: DeliveryResult, alerts: int) -> None:
+        metrics.webhook_delivery(result.target, result.outcome)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
-def decode_alert(body: Any) -> dict[str, Any]:
-    if not isinstance(body, bytes | bytearray):
-        raise InvalidAlert("wrong_type", f"the alert record is {type(body).__name__}, not bytes")
-    try:
-        alert = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidAlert("not_json", f"the alert record is not JSON: {exc}") from None
-    if not isinstance(alert, dict):
-        raise InvalidAlert("not_object", "the alert record is not a JSON object")
-    return alert
+class WebhookDispatcher(SinkSet):
+    """Sends one alert to every matching webhook at once (one :class:`WebhookSink` each, one client)."""
 
-
-class WebhookDispatcher:
-    """Sends one alert to every matching webhook at once and counts the outcomes."""
+    agent = "webhooks"
+    stage = STAGE
 
     def __init__(self, hooks: Sequence[Webhook], client: WebhookClient | None = None) -> None:
         self.hooks = list(hooks)
         self.client = client or WebhookClient()
+        super().__init__([WebhookSink(hook, self.client) for hook in self.hooks])
+        for hook in self.hooks:
+            if not hook.secret:
+                log.warning("webhook %s: no secret, deliveries are not signed", hook.id)
 
     def matching(self, alert: Mapping[str, Any]) -> list[Webhook]:
         return [hook for hook in self.hooks if hook.matches(alert)]
@@ -409,23 +400,8 @@ class WebhookDispatcher:
     async def dispatch(self, body: bytes) -> tuple[dict[str, Any], list[DeliveryResult]]:
         """Deliver the Alert ``body`` (its bytes unchanged) to every matching hook concurrently; returns the
         decoded alert and one result per matching hook. Raises :class:`InvalidAlert` for a non-alert."""
-        alert = decode_alert(body)
-        # alert_id is deterministic, so a re-delivery carries the same id; the hash covers odd records.
-        delivery_id = str(alert.get("alert_id") or hashlib.sha256(body).hexdigest()[:32])
-        hooks = self.matching(alert)
-        results = await asyncio.gather(*(self._deliver(h, bytes(body), delivery_id) for h in hooks))
-        return alert, list(results)
-
-    async def _deliver(self, hook: Webhook, body: bytes, delivery_id: str) -> DeliveryResult:
-        from .. import metrics  # local: this module stays importable without Faust (settings validate it)
-
-        result = await self.client.deliver(hook, body, delivery_id)
-        metrics.webhook_delivery(result.webhook, result.outcome)
-        if result.ok:
-            log.info("webhook %s: alert %s delivered (%d attempt(s))", hook.id, delivery_id, result.attempts)
-        else:
-            log.warning("webhook %s: alert %s not delivered: %s", hook.id, delivery_id, result.describe())
-        return result
+        item = decode_alert(body)
+        return dict(item.alert), [result for _, _, result in await self.deliver([item])]
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -435,48 +411,16 @@ class WebhookDispatcher:
 async def deliver_event(pipeline: Pipeline, dispatcher: WebhookDispatcher, event: EventT) -> list[DeliveryResult]:
     """Deliver one ``news.alerts`` event; each webhook that finally fails becomes a dead letter (stage
     ``webhook``, reason ``webhook_failed``) with the alert's bytes, so it can be replayed."""
-    from ..app import dead_letter_for  # local: app imports this module while building the pipeline
-
-    try:
-        alert, results = await dispatcher.dispatch(event.message.value)
-    except InvalidAlert as exc:
-        await (await pipeline.dead_letter(dead_letter_for(event, STAGE, exc.reason, exc.detail)))
-        return []
-    article_id = alert.get("article_id") if isinstance(alert.get("article_id"), str) else None
-    for result in results:
-        if not result.ok:
-            letter = dead_letter_for(event, STAGE, "webhook_failed", result.describe(), article_id)
-            await (await pipeline.dead_letter(letter))
-    return results
+    return await deliver_events(pipeline, dispatcher, [event])
 
 
 def register_webhooks(
     pipeline: Pipeline, hooks: Sequence[Webhook] | None = None, client: WebhookClient | None = None
 ) -> WebhookDispatcher:
-    """Add the ``webhooks`` agent on ``news.alerts`` (the app's consumer group: each alert is delivered by
-    the one worker owning its partition). ``hooks`` default to ``WIREWATCH_WEBHOOKS``'s file.
-
-    An event is acknowledged only after every matching hook got it or was dead-lettered, so a worker that
-    dies mid-delivery leaves it to the next owner of the partition (at least once).
-    """
+    """Add the ``webhooks`` agent on ``news.alerts`` (see :func:`.agent.register_sinks`). ``hooks`` default
+    to ``WIREWATCH_WEBHOOKS``'s file."""
     if hooks is None:
         hooks = load_webhooks(pipeline.settings.webhooks)
     dispatcher = WebhookDispatcher(hooks, client)
-    for hook in dispatcher.hooks:
-        if not hook.secret:
-            log.warning("webhook %s: no secret, deliveries are not signed", hook.id)
-
-    @pipeline.app.agent(pipeline.alerts, name="webhooks")
-    async def deliver_webhooks(stream: Any) -> None:
-        # Manual acks: Faust's automatic ack sits in a ``finally`` and would also fire for an event whose
-        # delivery a shutdown interrupted; acked by hand, such an event is sent again after a restart.
-        manual = stream.noack()
-        try:
-            async for event in manual.events():
-                await deliver_event(pipeline, dispatcher, event)
-                await manual.ack(event)
-        finally:
-            await dispatcher.aclose()
-
-    log.info("webhooks: %d hook(s): %s", len(dispatcher.hooks), ", ".join(h.id for h in dispatcher.hooks))
+    register_sinks(pipeline, dispatcher)
     return dispatcher

@@ -38,7 +38,7 @@ from . import auth
 from .server import secure_server
 
 if TYPE_CHECKING:
-    from ..app import Pipeline
+    from ..pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Alerts end to end: the seed through a real worker yields exactly DESIGN.md's two incidents."""
+"""Alerts end to end: the seed through a real worker yields exactly the two incidents of docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 

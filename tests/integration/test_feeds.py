@@ -16,7 +16,7 @@ import pytest
 from tests.feed_site import STORIES, Site
 from tests.unit.test_feeds_config import install_plugin_dist
 from wirewatch.streams import testing
-from wirewatch.streams.feeds.runner import KafkaSink, run_standalone, runner_for, state_for
+from wirewatch.streams.feeds.runner import StandaloneProducer, run_standalone, runner_for, state_for
 from wirewatch.streams.settings import Settings
 
 from .conftest import Cluster
@@ -125,7 +125,7 @@ async def test_standalone_runner_produces_once_across_polls_and_restarts(
     assert healths["broken"].errors == 1 and "HTTP 500" in (healths["broken"].last_error or "")
 
     # Re-poll in the same run (ETag → 304), then a restarted runner after the feed changed.
-    sink = await KafkaSink(settings).start()
+    sink = await StandaloneProducer(settings).start()
     runner = runner_for(settings, config, sink)
     try:
         await runner.run_once()

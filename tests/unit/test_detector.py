@@ -42,7 +42,7 @@ def suppressed(nlp: Language, text: str) -> set[str]:
     return reasons
 
 
-# --- the seed (DESIGN.md) --------------------------------------------------------------------------------
+# --- the seed (docs/ARCHITECTURE.md) ------------------------------------------------------------------------
 
 
 def test_seed_gives_exactly_the_two_design_findings(nlp: Language, seed_text: str) -> None:

@@ -1,4 +1,4 @@
-"""``wirewatch feeds list | check`` (the parser is mounted on a local argparse root, as cli.py will)."""
+"""``wirewatch feeds list | check`` (the parser is mounted on a local argparse root, as the CLI package does)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from tests.feed_site import STORIES, Site
-from wirewatch.streams.feeds.cli import add_feeds_parser, check, cmd_list
+from wirewatch.streams.cli.feeds import add_parser as add_feeds_parser
+from wirewatch.streams.cli.feeds import check, cmd_list
 from wirewatch.streams.settings import Settings
 
 

@@ -25,17 +25,18 @@ from wirewatch.streams.feeds import (
 )
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.rss import RssFeed
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_DIST = REPO / "tests" / "plugin_dist"
 EXAMPLE = REPO / "examples" / "feeds.toml"
 
 
-def install_plugin_dist(target: Path) -> list[str]:
-    """Make ``tests/plugin_dist`` importable and discoverable as if pip-installed: a ``.dist-info`` with its
-    entry points (read from its pyproject.toml) in ``target``. Returns the sys.path entries to add."""
-    project = tomllib.loads((PLUGIN_DIST / "pyproject.toml").read_text())["project"]
+def install_plugin_dist(target: Path, dist: Path = PLUGIN_DIST) -> list[str]:
+    """Make ``dist`` (``tests/plugin_dist``, ``tests/sink_dist``) importable and discoverable as if
+    pip-installed: a ``.dist-info`` with its entry points (read from its pyproject.toml) in ``target``.
+    Returns the sys.path entries to add."""
+    project = tomllib.loads((dist / "pyproject.toml").read_text())["project"]
     info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text(
@@ -47,15 +48,20 @@ def install_plugin_dist(target: Path) -> list[str]:
             f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) for group, eps in groups.items()
         )
     )
-    return [str(target), str(PLUGIN_DIST)]
+    return [str(target), str(dist)]
+
+
+def plugin_installed(monkeypatch: pytest.MonkeyPatch, target: Path, dist: Path, module: str) -> Iterator[None]:
+    """Fixture body: ``dist`` installed in ``target`` for one test, its module forgotten afterwards."""
+    for entry in install_plugin_dist(target, dist):
+        monkeypatch.syspath_prepend(entry)
+    yield
+    sys.modules.pop(module, None)
 
 
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for entry in install_plugin_dist(tmp_path / "site"):
-        monkeypatch.syspath_prepend(entry)
-    yield
-    sys.modules.pop("wirewatch_feed_example", None)
+    yield from plugin_installed(monkeypatch, tmp_path / "site", PLUGIN_DIST, "wirewatch_feed_example")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -196,7 +202,7 @@ notices = [
     context = FeedContext()
     feeds = build_feeds(load_config(path), context)
     produced: list[dict] = []
-    runner = FeedRunner(feeds, CallbackSink(lambda k, v: produced.append(orjson.loads(v))), context)
+    runner = FeedRunner(feeds, CallbackProducer(lambda k, v: produced.append(orjson.loads(v))), context)
     await runner.run_once()
     await runner.run_once()
     assert [a["title"] for a in produced] == ["Road closed", "Blood drive"]

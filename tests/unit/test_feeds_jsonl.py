@@ -12,7 +12,7 @@ import pytest
 from wirewatch.streams.feeds import FeedContext, FeedState, RawRecord, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.jsonl import JsonlFeed, line_item
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 from wirewatch.streams.settings import Settings
 
 GOOD = [
@@ -33,7 +33,7 @@ def make_runner(options: dict, state: FeedState | None = None) -> tuple[FeedRunn
     context = FeedContext(state=state or FeedState(":memory:"))
     feed = build_feed(FeedConfig("drop", "jsonl", {"settle": 0.0, **options}), context)
     produced: list[tuple] = []
-    return FeedRunner([feed], CallbackSink(lambda k, v: produced.append((k, v))), context), produced
+    return FeedRunner([feed], CallbackProducer(lambda k, v: produced.append((k, v))), context), produced
 
 
 def test_line_item_validates_like_the_worker() -> None:
@@ -156,7 +156,7 @@ async def test_register_demo_replays_the_sample_inside_a_worker_task() -> None:
     import asyncio
     from types import SimpleNamespace
 
-    from wirewatch.streams.feeds.cli import register_demo
+    from wirewatch.streams.feeds.runner import register_demo
 
     tasks: list = []
     sent: list[tuple[bytes | None, bytes]] = []

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from wirewatch.streams.feeds.push import ROUTE, BadBody, PushIngest, split_items
-from wirewatch.streams.feeds.runner import CallbackSink
+from wirewatch.streams.feeds.runner import CallbackProducer
 from wirewatch.streams.records import article_id
 
 TOKEN = "s3cret-token"
@@ -46,7 +46,7 @@ async def make(
             raise ConnectionError("broker down")
         produced.append((key, value))
 
-    ingest = PushIngest(CallbackSink(send), token=token, max_bytes=max_bytes)
+    ingest = PushIngest(CallbackProducer(send), token=token, max_bytes=max_bytes)
     app = web.Application()
     app.router.add_post(ROUTE, ingest)
     client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -253,7 +253,7 @@ async def test_a_body_sent_too_slowly_is_408() -> None:
     async def send(key: bytes | None, value: bytes) -> None:
         produced.append((key, value))
 
-    ingest = PushIngest(CallbackSink(send), token=TOKEN, max_bytes=100_000, read_timeout=0.5)
+    ingest = PushIngest(CallbackProducer(send), token=TOKEN, max_bytes=100_000, read_timeout=0.5)
     app = web.Application()
     app.router.add_post(ROUTE, ingest)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:

@@ -13,7 +13,7 @@ from tests.feed_site import CP1251_TEXT, LATIN1_TEXT, SITE_SETTINGS, STORIES, Si
 from wirewatch.streams.feeds import FeedContext, FeedState, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.rss import RssFeed, html_to_text
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 
 
 class Collector:
@@ -36,7 +36,7 @@ def runner_for(
     context = FeedContext(settings=SITE_SETTINGS, state=state or FeedState(":memory:"))
     feeds = [build_feed(FeedConfig(fid, "rss", opts), context) for fid, opts in feeds_options.items()]
     sink = Collector()
-    return FeedRunner(feeds, CallbackSink(sink), context), sink
+    return FeedRunner(feeds, CallbackProducer(sink), context), sink
 
 
 # ---- tests ----------------------------------------------------------------------------------------------

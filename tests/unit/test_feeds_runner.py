@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from wirewatch.streams.feeds import BaseFeed, FeedContext, FeedHealth, FeedState
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 from wirewatch.streams.records import Article
 
 FAST = {"interval": 0.02, "jitter": 0.0, "backoff": 0.02, "max_backoff": 0.05}
@@ -81,7 +81,7 @@ async def test_a_crashing_feed_never_stops_the_others() -> None:
     plain = ProtocolOnlyFeed("plain")
     produced: list[dict] = []
     runner = FeedRunner(
-        [good, bad, plain], CallbackSink(lambda k, v: produced.append(orjson.loads(v))), context
+        [good, bad, plain], CallbackProducer(lambda k, v: produced.append(orjson.loads(v))), context
     )
     await run_until(
         runner,
@@ -105,7 +105,7 @@ async def test_streaming_feed_is_handled_as_it_arrives_and_stops() -> None:
     context = FeedContext()
     feed = StreamingFeed("ticker", FAST, context)
     produced: list[bytes] = []
-    runner = FeedRunner([feed], CallbackSink(lambda k, v: produced.append(v)), context)
+    runner = FeedRunner([feed], CallbackProducer(lambda k, v: produced.append(v)), context)
     await run_until(runner, lambda: len(produced) >= 5)
     assert len(produced) >= 5 and feed.health().new == len(produced)
     assert len(set(produced)) == len(produced)
@@ -121,7 +121,7 @@ async def test_failed_delivery_marks_nothing_seen_and_takes_no_checkpoint() -> N
         if len(attempts) == 2:
             raise ConnectionError("broker unavailable")
 
-    runner = FeedRunner([feed], CallbackSink(flaky), context)
+    runner = FeedRunner([feed], CallbackProducer(flaky), context)
     assert (await runner.run_once())["wire"] is None
     assert feed.checkpoints == 0 and feed.health().errors == 1
     assert "ConnectionError" in (feed.health().last_error or "")
@@ -136,6 +136,6 @@ async def test_yielding_something_else_is_an_error() -> None:
             yield {"text": "a dict, not an Article"}
 
     context = FeedContext()
-    runner = FeedRunner([Wrong("w", {}, context)], CallbackSink(lambda k, v: None), context)
+    runner = FeedRunner([Wrong("w", {}, context)], CallbackProducer(lambda k, v: None), context)
     assert (await runner.run_once())["w"] is None
     assert "not an Article or RawRecord" in (runner.health()["w"]["last_error"] or "")

@@ -11,7 +11,7 @@ from tests.feed_site import Site
 from wirewatch.streams.feeds import FeedContext, FeedState, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.fulltext import FullTextFetcher, is_public_address
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 from wirewatch.streams.settings import Settings
 
 SECRET = "Internal admin page: the worker's network must never read this into an article."
@@ -137,7 +137,7 @@ async def runner_with(settings: Settings, site: Site) -> tuple[FeedRunner, list[
 
     context = FeedContext(settings=settings, state=FeedState(":memory:"))
     feed = build_feed(FeedConfig("courier", "rss", {"url": f"{site.base}/rss.xml", "full_text": True}), context)
-    return FeedRunner([feed], CallbackSink(collect), context), articles
+    return FeedRunner([feed], CallbackProducer(collect), context), articles
 
 
 async def test_a_feed_on_loopback_polls_but_its_links_are_not_fetched_by_default(site: Site) -> None:

@@ -1,9 +1,10 @@
 """The stance tagger on our own held-out statements (``tests/data/holdout_stance.jsonl``).
 
 The file holds statements written for wirewatch in the style of wire copy, labelled by the conventions of
-``../shared/eval/README.md``; ids ho-s-001..070, 071..100, 101..130, 131..150, 151..170 and 171..190 are six
-batches written at different times, each scored before any rule was changed because of it. The floors
-sit a little below the figures reached, so that a change that loses several statements fails CI.
+the third-party eval set (docs/ARCHITECTURE.md, "Evaluation"); ids ho-s-001..070, 071..100, 101..130,
+131..150, 151..170 and 171..190 are six batches written at different times, each scored before any rule
+was changed because of it. The floors sit a little below the figures reached, so that a change that loses
+several statements fails CI.
 """
 
 from __future__ import annotations

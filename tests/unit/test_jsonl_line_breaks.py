@@ -10,11 +10,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from wirewatch.streams.cli import build_parser, ingest_records
+from wirewatch.streams.cli import build_parser
+from wirewatch.streams.cli.ingest import ingest_records
 from wirewatch.streams.feeds import FeedContext, FeedState, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
 from wirewatch.streams.feeds.push import split_items
-from wirewatch.streams.feeds.runner import CallbackSink, FeedRunner
+from wirewatch.streams.feeds.runner import CallbackProducer, FeedRunner
 
 # Written for this test: texts with the line breaks str.splitlines breaks at, raw inside the JSON strings.
 SEPARATORS = "The council met at nine.\u2028The vote was close.\u0085Results follow on Monday."
@@ -84,7 +85,7 @@ async def test_jsonl_feed_keeps_records_with_line_breaks_whole_and_follows_by_of
     produced: list[bytes] = []
     context = FeedContext(state=FeedState(tmp_path / "state.sqlite"))
     feed = build_feed(FeedConfig("wire", "jsonl", {"path": str(path), "settle": 0.0}), context)
-    runner = FeedRunner([feed], CallbackSink(lambda key, value: produced.append(value)), context)
+    runner = FeedRunner([feed], CallbackProducer(lambda key, value: produced.append(value)), context)
     result = (await runner.run_once())["wire"]
     assert result is not None and (result.new, result.invalid) == (3, 0)
     texts = [orjson.loads(v)["text"] for v in produced]

@@ -7,7 +7,9 @@ import io
 
 import orjson
 
-from wirewatch.streams.lag import LagRow, LagSnapshot, add_lag_parser, lag_rows, parse_groups, print_table
+from wirewatch.streams.cli.lag import add_parser as add_lag_parser
+from wirewatch.streams.cli.lag import print_table
+from wirewatch.streams.lag import LagRow, LagSnapshot, lag_rows, parse_groups
 
 
 def test_lag_is_end_minus_committed() -> None:

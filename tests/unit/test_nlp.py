@@ -22,8 +22,6 @@ from wirewatch.agents.nlp import (
     read_gazetteer,
 )
 
-SEED = Path("/work/shared/seeds/000_08aeed8e566f2a8e.txt")
-
 
 def ents(nlp: Language, text: str) -> list[EntityMention]:
     return entities_of(nlp(text))
@@ -54,11 +52,8 @@ def test_configured_model_that_does_not_exist_raises() -> None:
 
 
 @pytest.fixture(scope="module")
-def seed(nlp: Language) -> tuple[str, list[EntityMention]]:
-    if not SEED.exists():
-        pytest.skip("seed article not available")
-    text = SEED.read_text(encoding="utf-8")
-    return text, entities_of(nlp(text))
+def seed(nlp: Language, seed_text: str) -> tuple[str, list[EntityMention]]:
+    return seed_text, entities_of(nlp(seed_text))
 
 
 def test_seed_offsets_order_and_counts(seed: tuple[str, list[EntityMention]]) -> None:

@@ -5,6 +5,7 @@ import ssl
 import pytest
 
 from wirewatch.streams.settings import Settings, SettingsError
+from wirewatch.streams.transport import broker_credentials
 
 
 def test_defaults_without_environment() -> None:
@@ -14,7 +15,7 @@ def test_defaults_without_environment() -> None:
     assert settings.topic("news.raw") == "news.raw"
     assert settings.security_protocol == "PLAINTEXT"
     assert settings.aiokafka_security() == {"security_protocol": "PLAINTEXT"}
-    assert settings.faust_credentials() is None
+    assert broker_credentials(settings) is None
 
 
 def test_environment_is_read_and_converted() -> None:
@@ -66,7 +67,7 @@ def test_sasl_ssl_is_passed_through() -> None:
     assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
     assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("ww", "secret")
     assert isinstance(opts["ssl_context"], ssl.SSLContext)
-    creds = settings.faust_credentials()
+    creds = broker_credentials(settings)
     assert creds.username == "ww" and creds.ssl_context is not None
     assert "secret" not in repr(settings)
 
@@ -85,7 +86,7 @@ def test_severity_map_reaches_the_detector() -> None:
 
     config = detector_config(Settings(severity_map='{"cruise": "critical"}', alert_non_state_rockets=True))
     assert config.severity("cruise", "possible") == "critical"
-    assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow DESIGN.md
+    assert config.severity("icbm", "occurred") == "critical"  # unmapped kinds follow the taxonomy
     assert config.alert_non_state_rockets is True
 
 

@@ -443,7 +443,7 @@ def files_json(name: str) -> dict:
     return json.loads((files("wirewatch.agents") / "data" / name).read_text(encoding="utf-8"))
 
 
-# --- the seed article (DESIGN.md) --------------------------------------------------------------------------
+# --- the seed article (docs/ARCHITECTURE.md) ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def seed_stances(nlp: Language, seed_text: str) -> list[Stance]:
     return stances(nlp, seed_text)

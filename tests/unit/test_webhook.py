@@ -34,6 +34,7 @@ from wirewatch.streams.sinks import (
     WebhookClient,
     WebhookConfigError,
     WebhookDispatcher,
+    load_sinks,
     load_webhooks,
     parse_webhooks,
     sign,
@@ -420,13 +421,16 @@ def test_bad_files(tmp_path: Path) -> None:
         load_webhooks(bad)
 
 
-def test_settings_refuse_a_bad_webhooks_file(tmp_path: Path) -> None:
+def test_the_sink_loader_refuses_a_bad_webhooks_file(tmp_path: Path) -> None:
+    # The worker calls load_sinks at start-up; a bad file is a SettingsError like a bad variable.
     path = tmp_path / "webhooks.toml"
     path.write_text('[[webhook]]\nid = "desk"\nurl = "https://example.org/h"\nretries = 3\n')
+    settings = Settings.from_env({"WIREWATCH_WEBHOOKS": str(path)})
     with pytest.raises(SettingsError, match=r"webhook 'desk': unknown option\(s\) 'retries'"):
-        Settings.from_env({"WIREWATCH_WEBHOOKS": str(path)})
+        load_sinks(settings)
     path.write_text('[[webhook]]\nid = "desk"\nurl = "https://example.org/h"\n')
-    assert Settings.from_env({"WIREWATCH_WEBHOOKS": str(path)}).webhooks == str(path)
+    (dispatcher,) = load_sinks(settings)
+    assert [hook.id for hook in dispatcher.hooks] == ["desk"]
 
 
 # ---- the README ----------------------------------------------------------------------------------------------
@@ -459,7 +463,7 @@ async def test_readme_receiver_snippet_verifies_real_deliveries(
 
 
 def test_webhook_dead_letters_match_the_shipped_schema() -> None:
-    """news.deadletter's contract must admit the webhook stage (DESIGN.md: failures to dead letter)."""
+    """news.deadletter's contract must admit the webhook stage (failed deliveries become dead letters)."""
     letter = DeadLetter(
         stage="webhook", reason="webhook_failed", error="desk: HTTP 500 after 5 attempts", original=BODY,
         original_key=b"inc-1", topic="news.alerts", partition=0, offset=7, article_id="art-1",

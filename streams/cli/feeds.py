@@ -1,20 +1,19 @@
-"""``wirewatch feeds list | check | run`` and the demo replay through the JSONL feed."""
+"""``wirewatch feeds list | check | run``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ..feeds.base import Feed, FeedConfigError, FeedContext, FeedState
+from ..feeds.config import FeedConfig, build_feed, feed_types, load_config
+from ..feeds.runner import CallbackProducer, FeedRunner, run_standalone, state_for
 from ..settings import Settings
-from .base import Feed, FeedConfigError, FeedContext, FeedState
-from .config import FeedConfig, build_feed, feed_types, load_config
-from .runner import CallbackSink, FeedRunner, register_feeds, state_for
 
 DEFAULT_CONFIG = "feeds.toml"
 
@@ -47,9 +46,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
         out = {
             "config": path,
             "problem": problem,
-            "feeds": [
-                {"id": c.id, "type": c.type, "options": c.options, "seen": seen.get(c.id, 0)} for c in configs
-            ],
+            "feeds": [{"id": c.id, "type": c.type, "options": c.options, "seen": seen.get(c.id, 0)} for c in configs],
             "types": [{"name": t.name, "target": t.target, "source": t.source} for t in types.values()],
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -82,9 +79,7 @@ def check_feed(settings: Settings, args: argparse.Namespace, context: FeedContex
     if Path(path).exists():
         for config in load_config(path):
             if config.id == target:
-                return build_feed(
-                    FeedConfig(config.id, config.type, {**config.options, **overrides}), context
-                )
+                return build_feed(FeedConfig(config.id, config.type, {**config.options, **overrides}), context)
     if Path(target).exists():
         return build_feed(FeedConfig("check", "jsonl", {"path": target, "move_done": False}), context)
     raise FeedConfigError(f"{target!r} is not a feed id in {path}, an http(s) URL or a JSONL path")
@@ -100,7 +95,7 @@ async def check(settings: Settings, args: argparse.Namespace, out: Any = None) -
         out.flush()
 
     feed = check_feed(settings, args, context)
-    runner = FeedRunner([feed], CallbackSink(emit), context)
+    runner = FeedRunner([feed], CallbackProducer(emit), context)
     try:
         result = (await runner.run_once())[feed.id]
     finally:
@@ -128,8 +123,6 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 # ---- run ------------------------------------------------------------------------------------------------
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from .runner import run_standalone
-
     path = config_path(settings, args)
     try:
         healths = asyncio.run(run_standalone(settings, path, once=args.once))
@@ -141,7 +134,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if args.once and any(h.last_success is None for h in healths.values()) else 0
 
 
-def add_feeds_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add ``wirewatch feeds list|check|run`` to the top-level subparsers."""
     feeds = sub.add_parser("feeds", help="news feeds: list, check one, run them standalone")
     fsub = feeds.add_subparsers(dest="feeds_command", required=True)
@@ -152,12 +145,8 @@ def add_feeds_parser(sub: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
 
-    checking = fsub.add_parser(
-        "check", help="fetch a feed once and print its Articles as JSONL (produces nothing)"
-    )
-    checking.add_argument(
-        "target", metavar="ID|URL", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path"
-    )
+    checking = fsub.add_parser("check", help="fetch a feed once and print its Articles as JSONL (produces nothing)")
+    checking.add_argument("target", metavar="ID|URL", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path")
     checking.add_argument("--config", default=None, help=config_help)
     checking.add_argument("--max-items", type=int, default=None, help="cap on items")
     checking.add_argument("--full-text", action="store_true", help="fetch each item's page (RSS/Atom)")
@@ -167,28 +156,3 @@ def add_feeds_parser(sub: Any) -> None:
     running.add_argument("--config", default=None, help=config_help)
     running.add_argument("--once", action="store_true", help="poll every feed once and exit")
     running.set_defaults(func=cmd_run)
-
-
-# ---- demo -----------------------------------------------------------------------------------------------
-def register_demo(pipeline: Any, *, pace: float = 0.5, start_delay: float = 2.0) -> FeedRunner:
-    """Replay the bundled sample (``streams/data/demo_feed.jsonl``) through the JSONL feed inside the
-    worker: every ``wirewatch demo`` replays it (state in memory; ids make re-runs no-ops downstream)."""
-    from importlib import resources
-
-    stack = contextlib.ExitStack()  # kept open for the worker's life: the file must stay readable
-    path = stack.enter_context(
-        resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl")
-    )
-    context = FeedContext(settings=pipeline.settings, state=FeedState(":memory:"))
-    feed = build_feed(
-        FeedConfig("demo", "jsonl", {"path": str(path), "pace": pace, "interval": 3600.0, "settle": 0.0}),
-        context,
-    )
-    runner = FeedRunner([feed], _faust_sink(pipeline), context, start_delay=start_delay)
-    return register_feeds(pipeline, runner)
-
-
-def _faust_sink(pipeline: Any) -> Any:
-    from .runner import FaustSink
-
-    return FaustSink(pipeline)

@@ -1,0 +1,62 @@
+"""The ``wirewatch`` command line: one module per command group, registered in :data:`COMMAND_GROUPS`
+(the one place a command is added)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from wirewatch.agents.lexicons import LexiconError
+
+from ..broker import BrokerError
+from ..feeds.base import FeedConfigError
+from ..settings import Settings, SettingsError
+from . import alerts, analysis, feeds, ingest, lag, worker
+
+#: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
+COMMAND_GROUPS = (worker, ingest, analysis, alerts, feeds, lag)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirewatch",
+        description="Streaming news processor: entities, stances and missile-launch alerts on Kafka.",
+        epilog="Configuration comes from WIREWATCH_* environment variables (see the README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        parser.exit(2, f"wirewatch: configuration error: {exc}\n")
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if settings.log_level.lower() != "debug":
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)  # client chatter is noise in a CLI
+    try:
+        return int(args.func(settings, args) or 0)
+    except BrokerError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 1
+    except LexiconError as exc:
+        print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:  # a sink's configuration, checked when the worker starts
+        print(f"wirewatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except FeedConfigError as exc:
+        print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,7 @@
+"""``python -m wirewatch.streams.cli``: the same as the ``wirewatch`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

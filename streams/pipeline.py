@@ -1,0 +1,73 @@
+"""What the Faust agents share: the :class:`Pipeline` (the app, its topics, the analyzer) and
+:func:`dead_letter_for`. The composition root (``streams/app.py``) builds a Pipeline; the agents and sinks
+only import this module, so imports go one way (docs/ARCHITECTURE.md, "Layers")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import faust
+from faust.types import EventT, TopicT
+
+from .records import DeadLetter, dumps
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from wirewatch.agents.analyzer import Analyzer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pipeline:
+    """The app, its topics and what the agents share (the analyzer: the model, loaded once per worker)."""
+
+    settings: Settings
+    app: faust.App
+    raw: TopicT
+    enriched: TopicT
+    alerts: TopicT
+    incidents: TopicT
+    deadletter: TopicT
+    analyzer: Analyzer
+    findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
+    feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
+    push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
+
+    async def send_json(self, topic: TopicT, key: bytes | str | None, value: dict[str, Any]) -> asyncio.Future:
+        """Send ``value`` (orjson) and return the delivery future: await it before acking the input."""
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        return await topic.send(key=key, value=dumps(value))
+
+    async def dead_letter(self, letter: DeadLetter) -> asyncio.Future:
+        """Write a DeadLetter keyed by the original key; counted and logged, never silent."""
+        log.warning(
+            "dead letter: stage=%s reason=%s error=%s (topic=%s partition=%s offset=%s)",
+            letter.stage,
+            letter.reason,
+            letter.error[:200],
+            letter.topic,
+            letter.partition,
+            letter.offset,
+        )
+        return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
+
+
+def dead_letter_for(event: EventT, stage: str, reason: str, error: str, article_id: str | None = None) -> DeadLetter:
+    """A DeadLetter for the record behind a Faust event: its original bytes, key and position."""
+    message = event.message
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        error=error,
+        original=message.value if isinstance(message.value, bytes) else b"",
+        original_key=message.key if isinstance(message.key, bytes) else None,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        article_id=article_id,
+    )
