@@ -18,6 +18,7 @@ from .records import DeadLetter, dumps
 from .settings import Settings
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
+from .transport import Worker
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ class Pipeline:
             key = key.encode("utf-8")
         return await topic.send(key=key, value=dumps(value))
 
-    async def dead_letter(self, letter: DeadLetter) -> asyncio.Future:
-        """Write a DeadLetter keyed by the original key; counted and logged, never silent."""
+    async def dead_letter(self, letter: DeadLetter, max_bytes: int | None = None) -> asyncio.Future:
+        """Write a DeadLetter keyed by the original key; counted and logged, never silent. The message stays
+        within ``max_bytes`` (default: the record limit), its original cut if need be."""
         log.warning(
             "dead letter: stage=%s reason=%s error=%s (topic=%s partition=%s offset=%s)",
             letter.stage,
@@ -55,7 +57,8 @@ class Pipeline:
             letter.partition,
             letter.offset,
         )
-        return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
+        value = letter.to_bytes(max_bytes or self.settings.max_record_bytes)
+        return await self.deadletter.send(key=letter.key, value=value)
 
 
 def dead_letter_for(
@@ -158,7 +161,8 @@ def internal_topics(app: faust.App) -> dict[str, dict[str, str]]:
 def run_worker(pipeline: Pipeline) -> None:
     """Run the worker until SIGINT/SIGTERM (blocks). The model is loaded before the worker joins."""
     pipeline.analyzer.start()
-    worker = faust.Worker(pipeline.app, loglevel=pipeline.settings.log_level, quiet=True)
+    settings = pipeline.settings
+    worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True, shutdown_timeout=settings.shutdown_timeout)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

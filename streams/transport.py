@@ -1,4 +1,5 @@
-"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings.
+"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings, and a Faust
+worker whose shutdown is bounded.
 
 faust-streaming creates its consumer with ``fetch_max_wait_ms=1500`` fixed. Apache Kafka answers a fetch
 as soon as data arrives, so that only bounds idle polling; Tansu holds every fetch for the full wait,
@@ -8,10 +9,16 @@ WIREWATCH_FETCH_MAX_WAIT_MS here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as driver
+from mode.utils.futures import maybe_cancel
+
+log = logging.getLogger(__name__)
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -40,3 +47,42 @@ class App(faust.App):
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
+
+
+class Worker(faust.Worker):
+    """faust.Worker whose stop on SIGTERM/SIGINT takes at most ``shutdown_timeout`` seconds.
+
+    Faust's stop waits until every event a stream took is acknowledged (``wait_empty``): after an agent
+    crashed, or while a batch is stuck (a hung model, a broker that is gone), that is never. Past the bound
+    the worker stops without waiting further and logs why; the records not yet acknowledged were not
+    committed, so the next worker to own their partitions processes them again (at least once).
+    """
+
+    def __init__(self, app: faust.App, *args: Any, shutdown_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, *args, **kwargs)
+        self.shutdown_timeout = shutdown_timeout
+
+    async def _stop_on_signal(self, signal: signal.Signals) -> None:
+        self.log.info("Signal received: %s (%s)", signal, signal.value)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.stop()), self.shutdown_timeout)
+        except TimeoutError:
+            log.error(
+                "shutdown not finished after %.0f s (WIREWATCH_SHUTDOWN_TIMEOUT): %s; stopping without waiting "
+                "further (records not acknowledged are processed again after a restart)",
+                self.shutdown_timeout,
+                self.pending_work(),
+            )
+        maybe_cancel(self._starting_fut)
+
+    def pending_work(self) -> str:
+        """What the stop is waiting for, as far as Faust shows it (its own attributes; best effort)."""
+        consumer = getattr(self.app, "_consumer", None)
+        unacked = len(getattr(consumer, "_unacked_messages", ()) or ())
+        crashed = [
+            f"agent {agent.name} crashed ({actor.crash_reason!r})"
+            for agent in self.app.agents.values()
+            for actor in getattr(agent, "_actors", ())
+            if actor.crash_reason is not None
+        ]
+        return ", ".join([f"{unacked} events taken but not acknowledged", *crashed])
