@@ -78,7 +78,13 @@ def test_dead_letter_of_a_small_record_is_whole() -> None:
 
 # Odd JSON: any shape, nested anywhere, with the field names an article has.
 FIELDS = st.sampled_from(["text", "title", "url", "meta", "id", "schema", "published_at", "lang", "feed", "x"])
-SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(FIELDS, inner, max_size=5))
 
 
