@@ -34,7 +34,7 @@ from .enrichment import enrich_articles
 log = logging.getLogger(__name__)
 
 #: How long closing waits for the analysis process to exit before killing it.
-CLOSE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 3.0
 
 
 def load_nlp(settings: Settings) -> Language:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
@@ -50,12 +51,14 @@ class App(faust.App):
 
 
 class Worker(faust.Worker):
-    """faust.Worker whose stop on SIGTERM/SIGINT takes at most ``shutdown_timeout`` seconds.
+    """faust.Worker whose stop on SIGTERM/SIGINT is bounded by ``shutdown_timeout`` seconds.
 
     Faust's stop waits until every event a stream took is acknowledged (``wait_empty``): after an agent
     crashed, or while a batch is stuck (a hung model, a broker that is gone), that is never. Past the bound
-    the worker stops without waiting further and logs why; the records not yet acknowledged were not
-    committed, so the next worker to own their partitions processes them again (at least once).
+    the worker logs what it was waiting for and stops waiting for those events: it commits what was
+    acknowledged and stops as usual, so the records not acknowledged are processed again by the next owner
+    of their partitions (at least once). Should the rest of the stop hang as well, the process exits after
+    a second bound.
     """
 
     def __init__(self, app: faust.App, *args: Any, shutdown_timeout: float, **kwargs: Any) -> None:
@@ -64,21 +67,26 @@ class Worker(faust.Worker):
 
     async def _stop_on_signal(self, signal: signal.Signals) -> None:
         self.log.info("Signal received: %s (%s)", signal, signal.value)
-        try:
-            await asyncio.wait_for(asyncio.shield(self.stop()), self.shutdown_timeout)
-        except TimeoutError:
+        stopping = asyncio.ensure_future(self.stop())
+        done, _ = await asyncio.wait([stopping], timeout=self.shutdown_timeout)
+        if not done:
             log.error(
-                "shutdown not finished after %.0f s (WIREWATCH_SHUTDOWN_TIMEOUT): %s; stopping without waiting "
-                "further (records not acknowledged are processed again after a restart)",
+                "shutdown not finished after %.0f s (WIREWATCH_SHUTDOWN_TIMEOUT): %s; stopping without them "
+                "(records not acknowledged are processed again after a restart)",
                 self.shutdown_timeout,
                 self.pending_work(),
             )
+            self.abandon_unacked()
+            done, _ = await asyncio.wait([stopping], timeout=self.shutdown_timeout)
+        if not done:
+            log.critical("the worker did not stop within twice WIREWATCH_SHUTDOWN_TIMEOUT; exiting now")
+            logging.shutdown()
+            os._exit(1)
         maybe_cancel(self._starting_fut)
 
     def pending_work(self) -> str:
         """What the stop is waiting for, as far as Faust shows it (its own attributes; best effort)."""
-        consumer = getattr(self.app, "_consumer", None)
-        unacked = len(getattr(consumer, "_unacked_messages", ()) or ())
+        unacked = len(getattr(self.app._consumer, "_unacked_messages", ()) or ())
         crashed = [
             f"agent {agent.name} crashed ({actor.crash_reason!r})"
             for agent in self.app.agents.values()
@@ -86,3 +94,10 @@ class Worker(faust.Worker):
             if actor.crash_reason is not None
         ]
         return ", ".join([f"{unacked} events taken but not acknowledged", *crashed])
+
+    def abandon_unacked(self) -> None:
+        """Let Faust's ``wait_empty`` end: it waits until this set of unacknowledged events is empty. Their
+        offsets stay uncommitted (Faust commits acknowledged offsets only)."""
+        unacked = getattr(self.app._consumer, "_unacked_messages", None)
+        if unacked is not None:
+            unacked.clear()
