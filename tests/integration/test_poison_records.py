@@ -272,7 +272,7 @@ def fuzz_record(draw: st.DrawFn, index: int) -> tuple[bytes, str | None]:
 
 
 @settings(
-    max_examples=3,
+    max_examples=6,
     derandomize=True,
     database=None,
     deadline=None,
@@ -282,7 +282,7 @@ def fuzz_record(draw: st.DrawFn, index: int) -> tuple[bytes, str | None]:
 @given(data=st.data())
 def test_fuzzed_records_each_end_as_exactly_one_output(cluster: Cluster, data: st.DataObject) -> None:
     """Records of every shape (bytes, odd JSON, deep nesting, sizes around and over the limit), 40 per
-    example, sent in one go to one real worker: exactly one output each, the agent never stops, and the
+    example (6 examples), sent in one go to one real worker: exactly one output each, the agent never stops, and the
     committed offsets never pass a record that has neither."""
     if not cluster.workers:
         cluster.worker(
