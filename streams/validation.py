@@ -61,11 +61,10 @@ def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
     return (cut[:space] if space > 0 else cut), True
 
 
-def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when ``value`` (parsed JSON) nests objects and arrays more than ``limit`` levels deep.
-
-    Level by level, without recursion, so any depth the parser accepted is measured.
-    """
+def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ``InvalidRecord("too_deep", ...)`` when objects/arrays in ``value`` nest deeper than ``limit``
+    (the outermost container is level 1). Level by level, without recursion: no limit to hit on hostile
+    input."""
     level = [value] if isinstance(value, dict | list) else []
     for _ in range(limit):
         level = [
@@ -75,8 +74,8 @@ def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
             if isinstance(child, dict | list)
         ]
         if not level:
-            return False
-    return True
+            return
+    raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
 
 
 def _check_timestamp(name: str, value: str | None) -> None:
@@ -107,13 +106,13 @@ def parse_article(raw: bytes | None, *, max_article_bytes: int, max_record_bytes
         data: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):  # orjson's own limit (1024), far above ours
-            raise InvalidRecord("too_deep", f"objects and arrays nest more than {MAX_JSON_DEPTH} levels deep") from None
+            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {MAX_JSON_DEPTH} levels") from None
         raise InvalidRecord("not_json", str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidRecord("not_object", f"expected a JSON object, got {type(data).__name__}")
     # Only a record with more opening brackets than the limit can be too deep: most records skip the walk.
-    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and json_depth_exceeds(data):
-        raise InvalidRecord("too_deep", f"objects and arrays nest more than {MAX_JSON_DEPTH} levels deep")
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
+        check_depth(data)
 
     schema = data.get("schema", ARTICLE_SCHEMA)
     if schema != ARTICLE_SCHEMA:

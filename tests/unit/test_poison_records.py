@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from wirewatch.agents.enrichment import enriched_record
 from wirewatch.streams.records import DeadLetter, json_schema
-from wirewatch.streams.validation import MAX_JSON_DEPTH, REASONS, InvalidRecord, json_depth_exceeds, parse_article
+from wirewatch.streams.validation import MAX_JSON_DEPTH, REASONS, InvalidRecord, check_depth, parse_article
 
 LIMITS = {"max_article_bytes": 2000, "max_record_bytes": 50_000}
 
@@ -43,9 +43,11 @@ def test_depth_limit_is_exact() -> None:
     deepest = [[]]
     for _ in range(MAX_JSON_DEPTH - 2):
         deepest = [deepest]
-    assert not json_depth_exceeds(deepest)
-    assert json_depth_exceeds([deepest])
-    assert not json_depth_exceeds("scalar") and not json_depth_exceeds({})
+    check_depth(deepest)
+    with pytest.raises(InvalidRecord, match="too_deep"):
+        check_depth([deepest])
+    check_depth("scalar")
+    check_depth({})
 
 
 @pytest.mark.parametrize("url", ["http://[", "https://example.org:99999/x", "http://a:-1/"])
