@@ -6,9 +6,12 @@ from __future__ import annotations
 import jsonschema
 import orjson
 import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wirewatch.agents.enrich import refused_for_itself
 from wirewatch.agents.enrichment import enriched_record
 from wirewatch.streams.records import DeadLetter, json_schema
 from wirewatch.streams.validation import MAX_JSON_DEPTH, REASONS, InvalidRecord, check_depth, parse_article
@@ -121,3 +124,18 @@ def test_any_record_gives_an_encodable_article_or_a_reason_and_a_dead_letter_tha
         # What the enrich agent writes for it can always be encoded (the analysis adds flat lists).
         record = enriched_record(article, None, model="m", ms=1.0)
         assert orjson.loads(orjson.dumps(record))["id"] == article.id
+
+
+def test_a_send_refused_for_the_message_itself_is_told_from_an_outage() -> None:
+    """Faust wraps aiokafka's error (ProducerSendError from ...): a size refusal is found in the causes and
+    dead-lettered; anything else (a timeout, a broker gone) is retried."""
+    try:
+        try:
+            raise MessageSizeTooLargeError("too big")
+        except MessageSizeTooLargeError as exc:
+            raise ProducerSendError("Error while sending") from exc
+    except ProducerSendError as wrapped:
+        assert refused_for_itself(wrapped)
+    assert refused_for_itself(MessageSizeTooLargeError())
+    assert not refused_for_itself(KafkaTimeoutError())
+    assert not refused_for_itself(ProducerSendError("Error while sending"))
