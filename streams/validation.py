@@ -46,21 +46,6 @@ class InvalidRecord(ValueError):
         self.article_id = article_id
 
 
-def clean_text(text: str) -> str:
-    """Drop control characters (keeping tab and line breaks)."""
-    return _CONTROL.sub("", text)
-
-
-def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
-    """Cut ``text`` to at most ``max_bytes`` of UTF-8 on a character boundary (and, if possible, a space)."""
-    encoded = text.encode("utf-8")
-    if len(encoded) <= max_bytes:
-        return text, False
-    cut = encoded[:max_bytes].decode("utf-8", errors="ignore")
-    space = cut.rfind(" ", max(0, len(cut) - 200))
-    return (cut[:space] if space > 0 else cut), True
-
-
 def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
     """Raise ``InvalidRecord("too_deep", ...)`` when objects/arrays in ``value`` nest deeper than ``limit``
     (the outermost container is level 1). Level by level, without recursion: no limit to hit on hostile
@@ -76,6 +61,21 @@ def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
         if not level:
             return
     raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (keeping tab and line breaks)."""
+    return _CONTROL.sub("", text)
+
+
+def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
+    """Cut ``text`` to at most ``max_bytes`` of UTF-8 on a character boundary (and, if possible, a space)."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text, False
+    cut = encoded[:max_bytes].decode("utf-8", errors="ignore")
+    space = cut.rfind(" ", max(0, len(cut) - 200))
+    return (cut[:space] if space > 0 else cut), True
 
 
 def _check_timestamp(name: str, value: str | None) -> None:
