@@ -35,6 +35,9 @@ from .nlp import load_pipeline
 
 log = logging.getLogger(__name__)
 
+#: How long closing waits for the analysis process to exit before killing it.
+CLOSE_TIMEOUT_S = 3.0
+
 
 def load_nlp(settings: Settings) -> Language:
     """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
@@ -164,9 +167,19 @@ class ProcessAnalyzer:
             return self._pool
 
     def close(self) -> None:
+        """Stop the child; one still busy after CLOSE_TIMEOUT_S (a batch the stopping worker gave up on, a
+        hung model) is killed, so a stop never waits on it."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(CLOSE_TIMEOUT_S)
+            if process.is_alive():
+                log.warning("the analysis process did not stop within %.0f s; killing it", CLOSE_TIMEOUT_S)
+                process.kill()
+                process.join()
 
 
 def analyzer_for(settings: Settings, loader: Callable[[], Language]) -> Analyzer:

@@ -21,7 +21,7 @@ from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
-from .transport import broker_credentials
+from .transport import Worker, broker_credentials
 from .web import register_dashboard
 
 
@@ -112,7 +112,8 @@ def internal_topics(app: faust.App) -> dict[str, dict[str, str]]:
 def run_worker(pipeline: Pipeline) -> None:
     """Run the worker until SIGINT/SIGTERM (blocks). The model is loaded before the worker joins."""
     pipeline.analyzer.start()
-    worker = faust.Worker(pipeline.app, loglevel=pipeline.settings.log_level, quiet=True)
+    settings = pipeline.settings
+    worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True, shutdown_timeout=settings.shutdown_timeout)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

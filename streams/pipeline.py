@@ -43,8 +43,9 @@ class Pipeline:
             key = key.encode("utf-8")
         return await topic.send(key=key, value=dumps(value))
 
-    async def dead_letter(self, letter: DeadLetter) -> asyncio.Future:
-        """Write a DeadLetter keyed by the original key; counted and logged, never silent."""
+    async def dead_letter(self, letter: DeadLetter, max_bytes: int | None = None) -> asyncio.Future:
+        """Write a DeadLetter keyed by the original key; counted and logged, never silent. The message stays
+        within ``max_bytes`` (default: the record limit), its original cut if need be."""
         log.warning(
             "dead letter: stage=%s reason=%s error=%s (topic=%s partition=%s offset=%s)",
             letter.stage,
@@ -54,7 +55,8 @@ class Pipeline:
             letter.partition,
             letter.offset,
         )
-        return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
+        value = letter.to_bytes(max_bytes or self.settings.max_record_bytes)
+        return await self.deadletter.send(key=letter.key, value=value)
 
 
 def dead_letter_for(event: EventT, stage: str, reason: str, error: str, article_id: str | None = None) -> DeadLetter:

@@ -149,6 +149,12 @@ class Article:
         return dumps(self.to_dict())
 
 
+#: What a dead letter keeps of its reason and of the original key: enough to debug and to route, bounded
+#: so that the dead letter of any record fits the record limit.
+MAX_ERROR_CHARS = 2000
+MAX_DEADLETTER_KEY_BYTES = 1024
+
+
 @dataclass
 class DeadLetter:
     """A record that could not be processed, with everything needed to replay or debug it."""
@@ -164,25 +170,43 @@ class DeadLetter:
     article_id: str | None = None
     time: str = field(default_factory=now_rfc3339)
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def key(self) -> bytes | None:
+        """The dead letter's message key: the original key (its first MAX_DEADLETTER_KEY_BYTES)."""
+        return self.original_key[:MAX_DEADLETTER_KEY_BYTES] if self.original_key is not None else None
+
+    def to_dict(self, max_original_bytes: int | None = None) -> dict[str, Any]:
+        """The record; the original is cut to ``max_original_bytes`` (and marked) when it is longer."""
+        original = self.original[:max_original_bytes] if max_original_bytes is not None else self.original
+        key = self.key
         return {
             "schema": DEADLETTER_SCHEMA,
             "stage": self.stage,
             "reason": self.reason,
-            "error": self.error,
-            "original_b64": base64.b64encode(self.original).decode("ascii"),
-            "original_key_b64": (
-                base64.b64encode(self.original_key).decode("ascii") if self.original_key is not None else None
-            ),
+            "error": self.error[:MAX_ERROR_CHARS],
+            "original_b64": base64.b64encode(original).decode("ascii"),
+            "original_bytes": len(self.original),
+            "original_truncated": len(original) < len(self.original) or key != self.original_key,
+            "original_key_b64": base64.b64encode(key).decode("ascii") if key is not None else None,
             "topic": self.topic,
             "partition": self.partition,
             "offset": self.offset,
-            "article_id": self.article_id,
+            "article_id": self.article_id[:MAX_ERROR_CHARS] if self.article_id is not None else None,
             "time": self.time,
         }
 
-    def to_bytes(self) -> bytes:
-        return dumps(self.to_dict())
+    def to_bytes(self, max_bytes: int | None = None) -> bytes:
+        """The record's JSON. With ``max_bytes``, the message (:attr:`key` and value) stays within it: an
+        original too long to fit is cut (``original_truncated``; ``original_bytes`` keeps its size)."""
+        if max_bytes is None:
+            return dumps(self.to_dict())
+        whole = dumps(self.to_dict())
+        room = max_bytes - len(self.key or b"")
+        if len(whole) <= room:
+            return whole
+        # base64 takes 4 bytes per 3; the rest of the record does not grow when the original shrinks.
+        rest = len(whole) - 4 * -(-len(self.original) // 3)
+        return dumps(self.to_dict(max_original_bytes=max(0, (room - rest) // 4 * 3)))
 
     @staticmethod
     def original_of(record: dict[str, Any]) -> bytes:

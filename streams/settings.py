@@ -88,6 +88,9 @@ class Settings:
     #: so a short one keeps worker start-up fast; raise both for slow batches on big clusters.
     rebalance_timeout: float = 8.0
     session_timeout: float = 20.0
+    #: Longest wait, in seconds, for a stopping worker to finish its in-flight batches before it stops
+    #: anyway (their records are processed again after a restart).
+    shutdown_timeout: float = 30.0
     log_level: str = "info"
     # Kafka security, passed through to Faust and to every aiokafka client wirewatch creates.
     security_protocol: str = "PLAINTEXT"
@@ -126,6 +129,8 @@ class Settings:
             raise SettingsError("WIREWATCH_MAX_RECORD_BYTES must be at least WIREWATCH_MAX_ARTICLE_BYTES")
         if self.ingest_max_bytes < self.max_record_bytes:
             raise SettingsError("WIREWATCH_INGEST_MAX_BYTES must be at least WIREWATCH_MAX_RECORD_BYTES")
+        if self.shutdown_timeout <= 0:
+            raise SettingsError("WIREWATCH_SHUTDOWN_TIMEOUT must be more than 0")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
         if self.security_protocol not in SECURITY_PROTOCOLS:

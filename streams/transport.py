@@ -1,4 +1,5 @@
-"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings.
+"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings, and a Faust
+worker whose shutdown is bounded.
 
 faust-streaming creates its consumer with ``fetch_max_wait_ms=1500`` fixed. Apache Kafka answers a fetch
 as soon as data arrives, so that only bounds idle polling; Tansu holds every fetch for the full wait,
@@ -8,12 +9,19 @@ WIREWATCH_FETCH_MAX_WAIT_MS here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as driver
+from mode.utils.futures import maybe_cancel
 
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -56,3 +64,56 @@ def broker_credentials(settings: Settings) -> Any:
     if settings.security_protocol == "SSL":
         return faust.SSLCredentials(settings.ssl_context())
     return None
+
+
+class Worker(faust.Worker):
+    """faust.Worker whose stop on SIGTERM/SIGINT is bounded by ``shutdown_timeout`` seconds.
+
+    Faust's stop waits until every event a stream took is acknowledged (``wait_empty``): after an agent
+    crashed, or while a batch is stuck (a hung model, a broker that is gone), that is never. Past the bound
+    the worker logs what it was waiting for and stops waiting for those events: it commits what was
+    acknowledged and stops as usual, so the records not acknowledged are processed again by the next owner
+    of their partitions (at least once). Should the rest of the stop hang as well, the process exits after
+    a second bound.
+    """
+
+    def __init__(self, app: faust.App, *args: Any, shutdown_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, *args, **kwargs)
+        self.shutdown_timeout = shutdown_timeout
+
+    async def _stop_on_signal(self, signal: signal.Signals) -> None:
+        self.log.info("Signal received: %s (%s)", signal, signal.value)
+        stopping = asyncio.ensure_future(self.stop())
+        done, _ = await asyncio.wait([stopping], timeout=self.shutdown_timeout)
+        if not done:
+            log.error(
+                "shutdown not finished after %.0f s (WIREWATCH_SHUTDOWN_TIMEOUT): %s; stopping without them "
+                "(records not acknowledged are processed again after a restart)",
+                self.shutdown_timeout,
+                self.pending_work(),
+            )
+            self.abandon_unacked()
+            done, _ = await asyncio.wait([stopping], timeout=self.shutdown_timeout)
+        if not done:
+            log.critical("the worker did not stop within twice WIREWATCH_SHUTDOWN_TIMEOUT; exiting now")
+            logging.shutdown()
+            os._exit(1)
+        maybe_cancel(self._starting_fut)
+
+    def pending_work(self) -> str:
+        """What the stop is waiting for, as far as Faust shows it (its own attributes; best effort)."""
+        unacked = len(getattr(self.app._consumer, "_unacked_messages", ()) or ())
+        crashed = [
+            f"agent {agent.name} crashed ({actor.crash_reason!r})"
+            for agent in self.app.agents.values()
+            for actor in getattr(agent, "_actors", ())
+            if actor.crash_reason is not None
+        ]
+        return ", ".join([f"{unacked} events taken but not acknowledged", *crashed])
+
+    def abandon_unacked(self) -> None:
+        """Let Faust's ``wait_empty`` end: it waits until this set of unacknowledged events is empty. Their
+        offsets stay uncommitted (Faust commits acknowledged offsets only)."""
+        unacked = getattr(self.app._consumer, "_unacked_messages", None)
+        if unacked is not None:
+            unacked.clear()

@@ -21,10 +21,13 @@ REASONS = (
     "empty_text",
     "wrong_type",
     "bad_timestamp",
+    "bad_url",
     "too_deep",
 )
 
-#: Containers nested deeper than this are refused (``too_deep``): orjson cannot write more than 254.
+#: Deepest nesting of objects and arrays a record may have (the record itself is level 1, so ``meta``'s
+#: own values may nest 62 more levels). Far above what any article needs, and far below the 254 levels
+#: orjson can encode, so an accepted article can always be written out again.
 MAX_JSON_DEPTH = 64
 
 _STRING_FIELDS = ("id", "url", "feed", "title", "published_at", "fetched_at", "lang", "schema")
@@ -45,19 +48,19 @@ class InvalidRecord(ValueError):
 
 def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
     """Raise ``InvalidRecord("too_deep", ...)`` when objects/arrays in ``value`` nest deeper than ``limit``
-    (the outermost container is level 1). Iterative: no recursion limit to hit on hostile input."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
-        stack.extend((child, depth + 1) for child in children)
+    (the outermost container is level 1). Level by level, without recursion: no limit to hit on hostile
+    input."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
 
 
 def clean_text(text: str) -> str:
@@ -102,13 +105,18 @@ def parse_article(raw: bytes | None, *, max_article_bytes: int, max_record_bytes
     try:
         data: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):  # orjson's own limit (1024), far above ours
+            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {MAX_JSON_DEPTH} levels") from None
         raise InvalidRecord("not_json", str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidRecord("not_object", f"expected a JSON object, got {type(data).__name__}")
+    # Only a record with more opening brackets than the limit can be too deep: most records skip the walk.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
+        check_depth(data)
 
     schema = data.get("schema", ARTICLE_SCHEMA)
     if schema != ARTICLE_SCHEMA:
-        raise InvalidRecord("unknown_schema", f"schema {schema!r} is not {ARTICLE_SCHEMA!r}")
+        raise InvalidRecord("unknown_schema", f"schema {str(schema)[:64]!r} is not {ARTICLE_SCHEMA!r}")
     for name in _STRING_FIELDS:
         value = data.get(name)
         if value is not None and not isinstance(value, str):
@@ -127,7 +135,10 @@ def parse_article(raw: bytes | None, *, max_article_bytes: int, max_record_bytes
     url = data.get("url") or None
     title = clean_text(data.get("title") or "").strip()
     # The id is computed before truncation so a re-sent long article keeps its id.
-    aid = data.get("id") or article_id(url, title, text)
+    try:
+        aid = data.get("id") or article_id(url, title, text)
+    except ValueError as exc:  # urlsplit: a malformed host or port
+        raise InvalidRecord("bad_url", f"url is not a URL ({exc}): {url[:64]!r}") from None
     if not text:
         raise InvalidRecord("empty_text", "the article text is empty", article_id=aid)
     text, truncated = truncate_utf8(text, max_article_bytes)

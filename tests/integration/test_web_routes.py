@@ -20,8 +20,9 @@ import aiohttp
 import orjson
 import pytest
 
-from wirewatch.streams.app import Pipeline, create_pipeline
+from wirewatch.streams.app import create_pipeline
 from wirewatch.streams.broker import free_port
+from wirewatch.streams.pipeline import Pipeline
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.web import auth
 from wirewatch.streams.web.server import PUBLIC_ROUTES
