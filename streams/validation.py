@@ -23,12 +23,15 @@ REASONS = (
     "bad_timestamp",
     "bad_url",
     "too_deep",
+    "bad_id",
 )
 
 #: Deepest nesting of objects and arrays a record may have (the record itself is level 1, so ``meta``'s
 #: own values may nest 62 more levels). Far above what any article needs, and far below the 254 levels
 #: orjson can encode, so an accepted article can always be written out again.
 MAX_JSON_DEPTH = 64
+#: Longest id a producer may give an article (the id becomes the Kafka key of every output).
+MAX_ID_CHARS = 256
 
 _STRING_FIELDS = ("id", "url", "feed", "title", "published_at", "fetched_at", "lang", "schema")
 # C0/C1 control characters except tab, newline and carriage return: they break tokenisation and
@@ -61,6 +64,31 @@ def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
         if not level:
             return
     raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {limit} levels")
+
+
+def load_json(raw: bytes) -> Any:
+    """``raw`` parsed, refused as ``not_json`` or ``too_deep`` (nested deeper than :data:`MAX_JSON_DEPTH`):
+    a value this returns can always be written out again by orjson."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):  # orjson's own limit (1024), far above ours
+            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {MAX_JSON_DEPTH} levels") from None
+        raise InvalidRecord("not_json", str(exc)) from None
+    # Only a record with more opening brackets than the limit can be too deep: most records skip the walk.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
+        check_depth(data)
+    return data
+
+
+def check_id(article_id: str) -> None:
+    """Refuse (``bad_id``) a producer's own id that must not become a Kafka key as it is: longer than
+    :data:`MAX_ID_CHARS`, or with characters that are not printable (controls, bidi and other format
+    characters)."""
+    if len(article_id) > MAX_ID_CHARS:
+        raise InvalidRecord("bad_id", f"the id has {len(article_id)} characters, more than {MAX_ID_CHARS}")
+    if not article_id.isprintable():
+        raise InvalidRecord("bad_id", "the id contains control or format characters")
 
 
 def clean_text(text: str) -> str:
@@ -102,17 +130,9 @@ def parse_article(raw: bytes | None, *, max_article_bytes: int, max_record_bytes
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRecord("not_utf8", f"invalid UTF-8 at byte {exc.start}") from None
-    try:
-        data: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if str(exc).startswith("depth limit exceeded"):  # orjson's own limit (1024), far above ours
-            raise InvalidRecord("too_deep", f"objects and arrays nest deeper than {MAX_JSON_DEPTH} levels") from None
-        raise InvalidRecord("not_json", str(exc)) from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise InvalidRecord("not_object", f"expected a JSON object, got {type(data).__name__}")
-    # Only a record with more opening brackets than the limit can be too deep: most records skip the walk.
-    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
-        check_depth(data)
 
     schema = data.get("schema", ARTICLE_SCHEMA)
     if schema != ARTICLE_SCHEMA:
@@ -135,6 +155,8 @@ def parse_article(raw: bytes | None, *, max_article_bytes: int, max_record_bytes
     url = data.get("url") or None
     title = clean_text(data.get("title") or "").strip()
     # The id is computed before truncation so a re-sent long article keeps its id.
+    if data.get("id"):
+        check_id(data["id"])
     try:
         aid = data.get("id") or article_id(url, title, text)
     except ValueError as exc:  # urlsplit: a malformed host or port

@@ -38,7 +38,7 @@ def analyze_inputs(paths: Sequence[str], feed: str) -> list[Article]:
         parsed: list[Any] = []
         if stripped.startswith("{"):
             try:
-                parsed = [orjson.loads(line) for line in stripped.splitlines() if line.strip()]
+                parsed = [orjson.loads(line) for line in stripped.split("\n") if line.strip()]  # JSONL: \n only
             except orjson.JSONDecodeError:
                 try:
                     parsed = [orjson.loads(stripped)]

@@ -36,11 +36,9 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..records import Article, dumps, now_rfc3339
 from ..settings import Settings
-from ..validation import InvalidRecord, parse_article
+from ..validation import InvalidRecord, load_json, parse_article
 from .base import BaseFeed, FeedContext, FeedError, RawRecord
 
 
@@ -49,8 +47,10 @@ def article_from_json(raw: bytes, *, feed: str, settings: Settings) -> Article:
     are filled in when absent. Raises :class:`InvalidRecord` with a reason code."""
     value = raw
     try:
-        data: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        data: Any = load_json(raw)  # before anything writes it again: orjson refuses deep values
+    except InvalidRecord as exc:
+        if exc.reason == "too_deep":
+            raise
         data = None  # parse_article reports not_utf8 / not_json with the right detail
     if isinstance(data, dict) and not data.get("feed"):
         value = dumps({**data, "feed": feed})

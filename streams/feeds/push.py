@@ -21,7 +21,7 @@ Response (JSON)
 
 Beyond the worker's validation reasons, an item is refused with ``too_deep`` when its objects/arrays nest
 deeper than :data:`~..validation.MAX_JSON_DEPTH` levels, and with ``bad_id`` when it brings its own ``id``
-longer than :data:`MAX_ID_CHARS` characters or with characters that are not printable (controls, format
+longer than :data:`~..validation.MAX_ID_CHARS` characters or with characters that are not printable (controls, format
 characters such as bidi overrides): the id becomes the Kafka key, so it is never taken as it is.
 """
 
@@ -80,7 +80,7 @@ def split_items(body: bytes, content_type: str = "") -> list[bytes | InvalidReco
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            if len([line for line in body.splitlines() if line.strip()]) < 2:
+            if len([line for line in body.split(b"\n") if line.strip()]) < 2:
                 raise BadBody(f"the body is not JSON: {exc}") from None
             as_lines = True  # several lines that are not one JSON document: JSONL
         else:
@@ -89,7 +89,8 @@ def split_items(body: bytes, content_type: str = "") -> list[bytes | InvalidReco
             if isinstance(document, list):
                 return [_element(item) for item in document]
             raise BadBody(f"the body must be a JSON object, an array or JSONL, not {type(document).__name__}")
-    return [line.strip() for line in body.splitlines() if line.strip()]
+    # Records end at b"\n" only (JSON Lines): bytes.splitlines also broke at a lone CR, JSON whitespace.
+    return [line.strip() for line in body.split(b"\n") if line.strip()]
 
 
 def _element(item: Any) -> bytes | InvalidRecord:
@@ -98,14 +99,6 @@ def _element(item: Any) -> bytes | InvalidRecord:
     except InvalidRecord as exc:
         return exc
     return dumps(item)
-
-
-def check_id(article_id: str) -> None:
-    """Refuse a client-supplied id that must not become a Kafka key as it is (see the module docstring)."""
-    if len(article_id) > MAX_ID_CHARS:
-        raise InvalidRecord("bad_id", f"the id has {len(article_id)} characters, more than {MAX_ID_CHARS}")
-    if not article_id.isprintable():
-        raise InvalidRecord("bad_id", "the id contains control or format characters")
 
 
 @dataclass
@@ -209,14 +202,6 @@ class PushIngest:
         """One item as a checked Article; raises :class:`InvalidRecord`."""
         if isinstance(raw, InvalidRecord):
             raise raw
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # article_from_json reports it (not_utf8 / not_json)
-        else:
-            check_depth(data)  # before anything writes it again: orjson refuses deep values with TypeError
-            if isinstance(data, dict) and isinstance(data.get("id"), str):
-                check_id(data["id"])
         return article_from_json(raw, feed=feed, settings=self.settings)
 
 

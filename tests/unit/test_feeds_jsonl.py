@@ -187,3 +187,25 @@ async def test_register_demo_replays_the_sample_inside_a_worker_task() -> None:
     await asyncio.wait_for(task, timeout=5)
     assert len(sent) == expected and all(k == orjson.loads(v)["id"].encode() for k, v in sent)
     assert runner.health()["demo"]["new"] == expected
+
+
+def deep_line(levels: int, feed: bool) -> bytes:
+    nested = b'{"a":' * levels + b"1" + b"}" * levels
+    fields = b'"feed": "wire", ' if feed else b""
+    return b'{"text": "The harbour reopened.", ' + fields + b'"meta": ' + nested + b"}"
+
+
+@pytest.mark.parametrize("feed", [False, True])
+def test_a_deeply_nested_line_is_an_invalid_item_not_a_broken_poll(feed: bool) -> None:
+    """Regression: the line was written out again before validation (orjson: TypeError), so the poll failed."""
+    raw = deep_line(300, feed)
+    item = line_item(raw, "f:7", feed="drop", settings=Settings())
+    assert isinstance(item, RawRecord) and item.problem.startswith("f:7: too_deep") and item.value == raw
+
+
+def test_a_producers_unusable_id_is_refused_as_bad_id() -> None:
+    for bad_id in ("x" * 257, "id\u202eevil", "line\nbreak"):
+        item = line_item(orjson.dumps({**GOOD[0], "id": bad_id}), "f:8", feed="drop", settings=Settings())
+        assert isinstance(item, RawRecord) and item.problem.startswith("f:8: bad_id"), bad_id
+    kept = line_item(orjson.dumps({**GOOD[0], "id": "x" * 256}), "f:9", feed="drop", settings=Settings())
+    assert not isinstance(kept, RawRecord) and kept.id == "x" * 256

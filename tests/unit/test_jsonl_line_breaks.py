@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from wirewatch.streams.cli import build_parser
+from wirewatch.streams.cli.analysis import analyze_inputs
 from wirewatch.streams.cli.ingest import ingest_records
 from wirewatch.streams.feeds import FeedContext, FeedState, build_feed
 from wirewatch.streams.feeds.config import FeedConfig
@@ -97,3 +98,18 @@ async def test_jsonl_feed_keeps_records_with_line_breaks_whole_and_follows_by_of
     assert result is not None and (result.new, result.invalid) == (1, 0)
     assert orjson.loads(produced[-1])["text"] == "Appended later."
     await runner.aclose()
+
+
+def test_post_api_ingest_keeps_a_record_with_a_lone_cr_whole() -> None:
+    """Regression: bytes.splitlines broke a JSONL record at a lone CR (JSON whitespace) in the push body."""
+    body = LONE_CR_RECORD + b"\n" + orjson.dumps({"text": "A second, ordinary line."}) + b"\n"
+    items = split_items(body, "application/x-ndjson")
+    assert len(items) == 2 and orjson.loads(items[0])["title"] == "Bridge"
+
+
+def test_analyze_reads_jsonl_with_unicode_line_separators_as_articles(tmp_path: Path) -> None:
+    """Regression: str.splitlines cut the record at U+2028, so the file was analysed as one plain text."""
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(unicode_breaks_file())
+    articles = analyze_inputs([str(path)], feed="cli")
+    assert [a.text for a in articles] == [SEPARATORS, "A second, ordinary line."]
