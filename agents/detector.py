@@ -210,6 +210,18 @@ class DetectorConfig:
     alert_unknown_actor: bool = True
     severity_map: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
     min_confidence: float = 0.0
+    #: the learned alert decision (:mod:`wirewatch.agents.alert_model`); off, the rules decide alone
+    learned: bool = True
+    #: directory of a user's retrained alert model (WIREWATCH_ALERT_MODEL); empty: the shipped one
+    alert_model: str = ""
+
+    def __post_init__(self) -> None:
+        if self.learned:
+            # load (once per process) and check the alert model now: a bad model file stops start-up with a
+            # clear error instead of failing on the first article; late import, alert_model imports this module
+            from .alert_model import load_alert_model
+
+            load_alert_model(self.alert_model or None)
 
     def severity(self, kind: str, modality: str) -> str:
         mapped = self.severity_map.get(kind)
@@ -518,8 +530,7 @@ def lexicon() -> _Lexicon:
         re.IGNORECASE,
     )
     weapons = [
-        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
-        for w in cues["weapons"]
+        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE)) for w in cues["weapons"]
     ]
     cue_prefixes = _prefixes([rx.pattern for rx in res.values()], words=True)
     res = {key: _Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
@@ -541,9 +552,7 @@ def lexicon() -> _Lexicon:
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
         anaphoric_subjects=frozenset(w.lower() for w in watch.get("anaphoric_subjects", [])),
         res=res,
-        system_prefixes=[
-            (p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])
-        ],
+        system_prefixes=[(p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])],
         context_neighbours={
             name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
         },
@@ -579,6 +588,26 @@ class _Candidate:
     confidence: float
     via_fallback: bool = False
     how: str = "none"
+    #: set by the learned decision: the kind it chose (weapon map or model) and its calibrated probability
+    kind_override: str | None = None
+    probability: float | None = None
+
+
+@dataclass
+class SentenceCandidate:
+    """A sentence with a launch, missile or weapon cue: what the learned decision scores.
+
+    ``rule`` are the rules' trigger-level candidates in it (each with the reason the rules suppress it, if
+    they do); a sentence with a cue but no trigger/weapon pair has one stand-in candidate instead, with the
+    reason ``no_trigger`` or ``no_weapon``. ``signals`` are the rules' findings as feature names.
+    """
+
+    sent: Span
+    index: int  # position among the article's sentences
+    rule: list[_Candidate]
+    signals: list[str]
+    previous: Span | None = None
+    following: Span | None = None
 
 
 def _weapons_in(sent: Span) -> list[_Weapon]:
@@ -657,9 +686,7 @@ def _figurative(head: Token) -> bool:
 _GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
 
 
-def _merge_generic_heads(
-    mentions: list[tuple[int, int, str, bool]], text: str
-) -> list[tuple[int, int, str, bool]]:
+def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
     """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
     modifies are one mention of the system's kind."""
     out: list[tuple[int, int, str, bool]] = []
@@ -748,13 +775,7 @@ def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     out: list[tuple[int, int, str, str]] = []
     for m in lex.alias_re.finditer(text):
         alias = m.group(0)
-        kind = (
-            "alias"
-            if alias in lex.alias_to_actor
-            else "context"
-            if alias in lex.context_alias_to_actor
-            else "place"
-        )
+        kind = "alias" if alias in lex.alias_to_actor else "context" if alias in lex.context_alias_to_actor else "place"
         out.append((base + m.start(), base + m.end(), alias, kind))
     return out
 
@@ -891,7 +912,13 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     doc = sent.doc
     cols = token_columns(doc)  # every word of the sentence is looked at: columns, not Token objects
     lemmas, lowers, poses, tags, deps, heads, kids = (
-        cols.lemma, cols.lower, cols.pos, cols.tag, cols.dep, cols.heads, cols.children
+        cols.lemma,
+        cols.lower,
+        cols.pos,
+        cols.tag,
+        cols.dep,
+        cols.heads,
+        cols.children,
     )
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
@@ -928,9 +955,7 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     return out
 
 
-def _weapons_for(
-    trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int
-) -> tuple[list[_Weapon], bool]:
+def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
     """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
     lex = lexicon()
     cues = lex.cues
@@ -1066,11 +1091,7 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
-        if (
-            tok.dep_ == "prep"
-            and tok.lower_ == "against"
-            and tok.head.lemma_.lower() in cues["warn_against_verbs"]
-        ):
+        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
             return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
@@ -1096,9 +1117,7 @@ def _conditional(trigger: Token, sent: Span) -> bool:
     generic = set(lexicon().cues["generic_determiners"])
     if any(c.lower_ in lexicon().cues["simulated_modifiers"] for c in trigger.children if c.dep_ == "amod"):
         return True  # "the simulated launch of an ICBM" in an exercise
-    if trigger.pos_ in ("NOUN", "PROPN") and any(
-        c.dep_ == "det" and c.lower_ in generic for c in trigger.children
-    ):
+    if trigger.pos_ in ("NOUN", "PROPN") and any(c.dep_ == "det" and c.lower_ in generic for c in trigger.children):
         return True
     if (
         trigger.pos_ in ("NOUN", "PROPN")
@@ -1178,9 +1197,7 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     if m and first_since.search(text[max(0, m.start() - 48) : m.end()]):
         m = None  # "the first such test since the 1990s" dates a current event
     if m:
-        span = sent.doc.char_span(
-            sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand"
-        )
+        span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
         if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
             return True
     habitual = set(lex.cues["habitual_adverbs"])
@@ -1203,9 +1220,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     cut = len(chain)
     for depth, tok in enumerate(chain):
         # "as he supervised the test": the main clause's vow or plan does not colour this event
-        if tok.dep_ in ("advcl", "pcomp") and any(
-            c.dep_ == "mark" and c.lower_ in marks for c in tok.children
-        ):
+        if tok.dep_ in ("advcl", "pcomp") and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
             cut = depth + 1
             break
         if tok.dep_ == "pcomp" and tok.head.lower_ in marks:
@@ -1268,9 +1283,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
             saw_threat = True
         elif lemma in possible:
             saw_possible = True
-        if lemma == "be" and any(
-            c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")
-        ):
+        if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
             saw_possible = True
     # preparations ("is preparing", "launch preparations") and expectations read as possible
     if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
@@ -1362,11 +1375,7 @@ def _resolve_actor(
                 if actor:
                     return actor, "by"
         light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
-        if (
-            gov is not None
-            and gov.lemma_.lower() in light
-            and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass")
-        ):
+        if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
     suppliers = set(lex.cues["supplier_modifiers"])
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
@@ -1756,11 +1765,7 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
         if lex.res["apogee_cues"].search(before[-28:]):
             apogee = apogee if apogee is not None else km
         elif (
-            (
-                lex.res["range_cues"].search(before[-30:])
-                or lex.res["range_cues"].search(after)
-                or "range" in after
-            )
+            (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after) or "range" in after)
             and "off the coast" not in after
             and "outside" not in after
         ):
@@ -1791,9 +1796,7 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
                 for e in _ents_in(sent)
             ) or bool(_alias_matches(" ".join(t.text for t in tokens), 0))
             if child.lower_ in directional or named:
-                found.append(
-                    (0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text)
-                )
+                found.append((0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text))
     return min(found)[1] if found else None
 
 
@@ -1903,9 +1906,7 @@ def _doc_is_civil_space(doc: Doc) -> bool:
 def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool:
     """The cue sits in a conjunct coordinated with the trigger's ('could stage a parade or test-fire a
     missile', 'the engine test and the launch'): it describes another event."""
-    span = sent.doc.char_span(
-        sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand"
-    )
+    span = sent.doc.char_span(sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand")
     if span is None:
         return False
     conj_children = [c for c in trigger.children if c.dep_ == "conj"]
@@ -1953,7 +1954,29 @@ def detect(
     published_at: str | None = None,
     config: DetectorConfig | None = None,
 ) -> Detection:
-    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article."""
+    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article.
+
+    The rules find the candidate sentences and describe them; the learned alert model (see
+    :mod:`wirewatch.agents.alert_model`) decides which alert, their modality and kind. With
+    ``config.learned`` off the rules decide alone.
+    """
+    config = config or DetectorConfig()
+    sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
+    if config.learned and sentences:
+        from .alert_model import decide, load_alert_model  # late import: alert_model reads this module's types
+
+        decide(sentences, load_alert_model(config.alert_model or None), config)
+    return _assemble([c for sc in sentences for c in sc.rule], doc, entities, config)
+
+
+def sentence_candidates(
+    doc: Doc,
+    entities: Sequence[Any] = (),
+    *,
+    published_at: str | None = None,
+    config: DetectorConfig | None = None,
+) -> list[SentenceCandidate]:
+    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals."""
     config = config or DetectorConfig()
     lex = lexicon()
     _doc_cache(doc)["entity_actors"] = [
@@ -1963,15 +1986,17 @@ def detect(
     ]
     doc_states, dominant = _doc_states(doc, entities)
     pub_year = _year_of(published_at)
-    candidates: list[_Candidate] = []
+    out: list[SentenceCandidate] = []
     previous = _PreviousActor(doc_states)
     prev_speaker: str | None = None
-    for sent in _sentences(doc):
+    sents = list(_sentences(doc))
+    for index, sent in enumerate(sents):
         weapons = _weapons_in(sent)
-        if not weapons:
+        cue = _candidate_cue(sent) if not weapons else None
+        if not weapons and cue is None:
             previous.push(sent)
             continue
-        triggers = _trigger_tokens(sent, weapons)
+        triggers = _trigger_tokens(sent, weapons) if weapons else []
         contested = any(_negation(t, sent) == "contested" for t in triggers) or _unconfirmed(sent)
         verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
         triggers = [
@@ -1986,27 +2011,12 @@ def detect(
             # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
             trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
             pairs = [(trig, *_weapons_for(trig, sent, weapons, 1))]
+        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
         for trig, ws, fallback in pairs:
-            if not ws:
-                continue
-            cand = _analyse(
-                trig,
-                sent,
-                ws,
-                fallback,
-                doc,
-                entities,
-                doc_states,
-                dominant,
-                previous,
-                prev_speaker,
-                pub_year,
-                config,
-            )
-            sent_candidates.append(cand)
+            if ws:
+                sent_candidates.append(_analyse(trig, sent, ws, fallback, *args))
         _resolve_contested(sent_candidates, contested)
         _share_weapon_actor(sent_candidates)
-        candidates.extend(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
         if named:
             previous.set(named[0])
@@ -2015,7 +2025,92 @@ def detect(
         speakers = [c.speaker for c in sent_candidates if c.speaker]
         if speakers:
             prev_speaker = speakers[0]
-    return _assemble(candidates, doc, entities, config)
+        rule_made = bool(sent_candidates)
+        if not sent_candidates:
+            # a cue the rules make nothing of: a stand-in candidate the model may still alert on
+            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
+            stand_in = _analyse(anchor, sent, weapons, True, *args)
+            if stand_in.reason is None:
+                stand_in.reason = "no_trigger"
+            sent_candidates = [stand_in]
+        out.append(
+            SentenceCandidate(
+                sent=sent,
+                index=index,
+                rule=sent_candidates,
+                signals=_rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
+                previous=sents[index - 1] if index > 0 else None,
+                following=sents[index + 1] if index + 1 < len(sents) else None,
+            )
+        )
+    if any(c.reason is None for sc in out for c in sc.rule):
+        for sc in out:
+            sc.signals.append("doc_rule_alert")
+    return out
+
+
+def _candidate_cue(sent: Span) -> Token | None:
+    """The first launch word in a sentence that names no weapon ('The launch took place on Tuesday')."""
+    sets = lexicon().cue_sets
+    words = sets["verb_triggers"] | sets["noun_triggers"] | sets["candidate_cues"]
+    cols = token_columns(sent.doc)
+    for i in range(sent.start, sent.end):
+        if cols.lemma[i] in words or cols.lower[i] in words:
+            return sent.doc[i]
+    return None
+
+
+def _rule_signals(
+    sent: Span, cands: list[_Candidate], weapons: list[_Weapon], rule_made: bool, index: int, pub_year: int | None
+) -> list[str]:
+    """The rules' view of a candidate sentence as feature names: cue, reasons, modality, kind, actor,
+    speaker, and the suppression tests each asked on its own (the rules stop at the first that holds)."""
+    lex = lexicon()
+    text = _text(sent)
+    out = [f"index:{min(index, 3)}", f"weapons:{min(len(weapons), 3)}", "rule" if rule_made else "no_rule"]
+    out += [f"wkind:{w.kind}" for w in weapons if not w.defence]
+    out += ["defence"] if any(w.defence for w in weapons) else []
+    out += ["headline"] if _is_headline(sent) else []
+    out += sorted({f"ent:{e.label_}" for e in _ents_in(sent)})
+    out += ["doc_civil"] if _doc_is_civil_space(sent.doc) else []
+    for key in ("first_since", "historical_date", "capability_cues", "hypothetical_cues", "civil_space", "orbit_cue"):
+        if lex.res[key].search(text):
+            out.append(f"cue:{key}")
+    for c in cands:
+        actor = lex.actors.get(c.actor or "")
+        who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
+        reason = c.reason or "alert"
+        kind = _kind_of(c)
+        trig = c.trigger
+        out += [
+            f"reason:{reason}",
+            f"mod:{c.modality}",
+            f"reason_mod:{reason}|{c.modality}",
+            f"how:{c.how}",
+            f"actor:{who}",
+            f"kind:{kind}",
+            f"kind_mod:{kind}|{c.modality}",
+            f"trig:{trig.lemma_.lower()}",
+            f"tag:{trig.tag_}",
+        ]
+        out += ["speaker"] if c.speaker else []
+        out += ["fallback"] if c.via_fallback else []
+        # the clause around the trigger: its role, its head, and the auxiliaries and modals (tense, mood)
+        out += [
+            f"dep:{trig.dep_}",
+            f"head:{trig.head.lemma_.lower()}",
+            f"trig_head:{trig.lemma_.lower()}|{trig.head.lemma_.lower()}",
+        ]
+        for tok in (trig, trig.head):
+            out += [f"aux:{a.lower_}" for a in tok.children if a.dep_ in ("aux", "auxpass", "neg") or a.tag_ == "MD"]
+        neg = _negation(trig, sent)
+        out += [f"neg:{neg}"] if neg else []
+        out += ["conditional"] if _conditional(trig, sent) else []
+        out += ["historical"] if _historical(trig, sent, pub_year) else []
+        out += ["present_narrative"] if _present_narrative(trig, sent) else []
+        suppression = _sentence_suppression(sent, kind, trig)
+        out += [f"suppress:{suppression}"] if suppression else []
+    return out
 
 
 class _PreviousActor:
@@ -2088,7 +2183,7 @@ def _analyse(
     kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     reason: str | None = None
     if not offensive:
-        reason = "missile_defence"
+        reason = "missile_defence" if ws else "no_weapon"
     actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
         reason = "non_actor_subject"
@@ -2139,14 +2234,10 @@ def _analyse(
         reason = "no_actor"
     confidence = 0.55
     confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
-    confidence += (
-        0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
-    )
+    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
     confidence -= 0.15 if fallback else 0.0
     confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
-    return _Candidate(
-        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how
-    )
+    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how)
 
 
 def _capability_scope(trig: Token, sent: Span) -> bool:
@@ -2226,9 +2317,7 @@ def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
             c.modality = "possible"
 
 
-def _assemble(
-    cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
-) -> Detection:
+def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
     """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
     groups: list[list[_Candidate]] = []
     suppressed: list[_Candidate] = []
@@ -2244,9 +2333,7 @@ def _assemble(
                 break
         if not placed:
             groups.append([c])
-    findings = [
-        f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence
-    ]
+    findings = [f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:
@@ -2274,6 +2361,8 @@ def _kind_of(c: _Candidate) -> str:
     actor = lexicon().actors.get(c.actor or "")
     if actor is not None and not actor.state:
         return "rocket_artillery"
+    if c.kind_override is not None:
+        return c.kind_override
     offensive = [w.kind for w in c.weapons if not w.defence]
     kind = max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     single_rocket = [w for w in c.weapons if w.text.lower() == "rocket"]
@@ -2345,7 +2434,10 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
         if ev not in evidence:
             evidence.append(ev)
     speaker = next((c.speaker for c in group if c.speaker), None) if modality != "occurred" else None
-    confidence = max(c.confidence for c in group) + 0.05 * (len(evidence) - 1)
+    # the model's calibrated probability when it decided (no bonus per sentence), else the rules' score
+    probabilities = [c.probability for c in group if c.probability is not None]
+    rule_score = max(c.confidence for c in group) + 0.05 * (len(evidence) - 1)
+    confidence = max(probabilities) if probabilities else rule_score
     return Finding(
         kind=kind,
         modality=modality,

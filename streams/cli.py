@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.lexicons import LexiconError
 
 from .broker import (
@@ -218,7 +220,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from .app import load_nlp
 
     if args.what == "alerts":
-        from wirewatch.agents.eval_alerts import evaluate
+        from wirewatch.agents.enrich import detector_config
+        from wirewatch.agents.eval_alerts import evaluate as evaluate_alerts
+
+        evaluate = functools.partial(evaluate_alerts, config=detector_config(settings))
     else:
         from wirewatch.agents.eval_stance import evaluate  # type: ignore[no-redef]
     nlp = load_nlp(settings)
@@ -260,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
+    from wirewatch.agents.learning.train_cli import add_train_parser
+
     from .feeds.cli import add_feeds_parser
     from .lag import add_lag_parser
     from .tail import add_alerts_parser
@@ -267,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alerts_parser(sub)
     add_feeds_parser(sub)
     add_lag_parser(sub)
+    add_train_parser(sub)
     return parser
 
 
@@ -290,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except LexiconError as exc:
         print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
+    except ModelFileError as exc:
+        print(f"wirewatch: alert model error: {exc}", file=sys.stderr)
         return 2
     except FeedConfigError as exc:
         print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)
