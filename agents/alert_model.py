@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import lexicons
-from .detector import KIND_RANK, KINDS, MODALITIES, DetectorConfig, SentenceCandidate, _Candidate, lexicon
+from .detector import KIND_RANK, KINDS, MODALITIES, DetectorConfig, SentenceCandidate, _Candidate, _kind_of, lexicon
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
 from .nlp import doc_text, token_columns
@@ -207,21 +207,26 @@ def apply_decision(
     config: DetectorConfig,
 ) -> None:
     """A sentence alerts when its probability reaches ``threshold``: its rule-alertable candidates, or its
-    first candidate when the rules suppress them all, take the model's modality and kind (the named
-    weapon's kind first) and its probability. A sentence below it leaves only suppressed candidates
-    (reason ``model``). Settings (non-state rocket fire, unresolved actors) are applied as the rules do."""
+    first candidate when the rules suppress them all, take the model's modality, a kind (the named
+    system's, the rules' specific one, or the model's) and the probability. A sentence below it leaves
+    only suppressed candidates (reason ``model``). Settings (non-state rocket fire, unresolved actors) are applied as the rules do."""
     for sc, p, mod, predicted_kind in zip(cands, p_alert, modality, kind, strict=True):
         p = float(p)
         own = [c for c in sc.rule if not _rule_policy_decides(c, config)]
         if not own:
             continue
         if p >= threshold:
-            chosen = [c for c in own if c.reason is None] or [own[0]]
+            ruled = [c for c in own if c.reason is None]
+            chosen = ruled or [own[0]]
             sentence_kind = named_kind(doc_text(sc.sent.doc)[sc.sent.start_char : sc.sent.end_char])
             for c in chosen:
+                rule_kind = _kind_of(c)
                 c.reason = None
                 c.modality = mod
-                c.kind_override = sentence_kind or predicted_kind
+                # the named system's kind, else a specific kind the rules read off the weapon words (by
+                # grouped CV: kind accuracy 0.86 against 0.82 for the model's alone), else the model's
+                specific = rule_kind if rule_kind != "ballistic_unspecified" else None
+                c.kind_override = sentence_kind or specific or predicted_kind
                 c.probability = p
         else:
             for c in own:

@@ -13,7 +13,7 @@ fitted on the outer folds' held-out predictions.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,11 +29,11 @@ from ..alert_model import (
     feature_spec,
 )
 from ..detector import KINDS, MODALITIES, Detection, DetectorConfig, SentenceCandidate, _assemble, sentence_candidates
+from ..eval_alerts import figures_with_intervals, item_outcomes
 from .card import write_card
 from .data import read_jsonl, source_group
 from .folds import grouped_folds
 from .linear import LinearModel, fit_linear, fit_temperature, probabilities
-from .stats import bootstrap_interval
 
 C_GRID = (0.1, 0.3, 1.0, 3.0)
 HASH_DIM = 2**16
@@ -186,7 +186,7 @@ def detections(model: AlertModel, matrix: Any, data: Dataset, item_ids: Sequence
     """What the detector reports on each item with ``model``: the runtime decision on the item's
     candidates (copied: the parsed candidates are reused by every fold)."""
     out = []
-    config = DetectorConfig()
+    config = DetectorConfig(learned=False)  # settings only: the decision is applied below, with ``model``
     for i in item_ids:
         item = data.items[i]
         cands = [replace(sc, rule=[replace(c) for c in sc.rule]) for sc in item.cands]
@@ -198,53 +198,6 @@ def detections(model: AlertModel, matrix: Any, data: Dataset, item_ids: Sequence
 
 
 # ------------------------------------------------------------------------------------------ figures
-
-
-def item_outcomes(labels: Sequence[dict[str, Any]], dets: Sequence[Detection]) -> dict[str, np.ndarray]:
-    """Per item: expected, predicted, and (on true positives) modality and kind right, as the eval scores."""
-    expected = np.asarray([bool(x["expect_alert"]) for x in labels])
-    best = [d.strongest() for d in dets]
-    predicted = np.asarray([b is not None for b in best])
-    modality_ok = np.asarray(
-        [b is not None and b.modality == x.get("modality") for x, b in zip(labels, best, strict=True)]
-    )
-    kind_ok = np.asarray([b is not None and b.kind == x.get("kind") for x, b in zip(labels, best, strict=True)])
-    return {"expected": expected, "predicted": predicted, "modality_ok": modality_ok, "kind_ok": kind_ok}
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> float:
-    d = int(den.sum())
-    return float(num.sum()) / d if d else float("nan")
-
-
-FIGURES: dict[str, Callable[[dict[str, np.ndarray]], float]] = {
-    "precision": lambda o: _ratio(o["expected"] & o["predicted"], o["predicted"]),
-    "recall": lambda o: _ratio(o["expected"] & o["predicted"], o["expected"]),
-    "f1": lambda o: _ratio(2 * (o["expected"] & o["predicted"]), o["expected"].astype(int) + o["predicted"]),
-    "modality_accuracy": lambda o: _ratio(o["modality_ok"] & o["expected"], o["expected"] & o["predicted"]),
-    "kind_accuracy": lambda o: _ratio(o["kind_ok"] & o["expected"], o["expected"] & o["predicted"]),
-}
-
-
-def figures_with_intervals(
-    outcomes: dict[str, np.ndarray], seed: int = 0, extra: dict[str, np.ndarray] | None = None
-) -> dict[str, Any]:
-    """Each figure and its bootstrap 95 % interval over items. ``extra``: more per-item 0/1 arrays whose
-    mean is a figure (e.g. candidate recall over true items)."""
-    n = len(outcomes["expected"])
-    out: dict[str, Any] = {}
-    for name, figure in FIGURES.items():
-        value = figure(outcomes)
-        ci = bootstrap_interval(n, lambda idx, f=figure: f({k: v[idx] for k, v in outcomes.items()}), seed=seed)
-        out[name] = {"value": round(value, 4), "ci": [round(ci[0], 4), round(ci[1], 4)]}
-    for name, values in (extra or {}).items():
-        ci = bootstrap_interval(len(values), lambda idx, v=values: float(np.mean(v[idx])), seed=seed)
-        out[name] = {
-            "value": round(float(np.mean(values)), 4),
-            "ci": [round(ci[0], 4), round(ci[1], 4)],
-            "n": len(values),
-        }
-    return out
 
 
 @dataclass
