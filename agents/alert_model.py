@@ -209,7 +209,8 @@ def apply_decision(
     """A sentence alerts when its probability reaches ``threshold``: its rule-alertable candidates, or its
     first candidate when the rules suppress them all, take the model's modality, a kind (the named
     system's, the rules' specific one, or the model's) and the probability. A sentence below it leaves
-    only suppressed candidates (reason ``model``). Settings (non-state rocket fire, unresolved actors) are applied as the rules do."""
+    only suppressed candidates (reason ``model``). Settings (non-state rocket fire, unresolved actors)
+    are applied as the rules do."""
     for sc, p, mod, predicted_kind in zip(cands, p_alert, modality, kind, strict=True):
         p = float(p)
         own = [c for c in sc.rule if not _rule_policy_decides(c, config)]

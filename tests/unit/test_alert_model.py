@@ -3,6 +3,7 @@ weapon-kind map. Passages here are written for the project."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -156,3 +157,27 @@ def test_model_probabilities_are_numpy_only(nlp: Language) -> None:
     rows = candidate_rows(sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False)), model.spec)
     dense = rows.dense()
     assert np.allclose(model.alert.predict_proba(rows), model.alert.predict_proba(dense))
+
+
+def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> None:
+    from wirewatch.agents.eval_alerts import evaluate
+
+    items = [
+        {"id": "a", "text": LAUNCH, "expect_alert": True, "kind": "icbm", "modality": "occurred"},
+        {"id": "b", "text": QUIET, "expect_alert": False, "kind": "none", "modality": "none"},
+        {
+            "id": "c",
+            "text": "Iran fired two ballistic missiles at the base overnight.",
+            "expect_alert": True,
+            "kind": "ballistic_unspecified",
+            "modality": "occurred",
+        },
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    figures = evaluate(path, nlp=nlp, out=out, progress=False)
+    assert json.loads(out.getvalue().strip().splitlines()[-1]) == figures
+    for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy"):
+        lo, hi = figures[f"{name}_ci"]
+        assert lo <= figures[name] <= hi, name
