@@ -591,6 +591,8 @@ class _Candidate:
     #: set by the learned decision: the kind it chose (weapon map or model) and its calibrated probability
     kind_override: str | None = None
     probability: float | None = None
+    #: made for a cue sentence the rules made no candidate of: shown only if the model alerts on it
+    stand_in: bool = False
 
 
 @dataclass
@@ -1966,7 +1968,16 @@ def detect(
         from .alert_model import decide, load_alert_model  # late import: alert_model reads this module's types
 
         decide(sentences, load_alert_model(config.alert_model or None), config)
-    return _assemble([c for sc in sentences for c in sc.rule], doc, entities, config)
+    return assemble(sentences, doc, entities, config)
+
+
+def assemble(
+    sentences: Sequence[SentenceCandidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
+) -> Detection:
+    """The detection of decided candidate sentences: findings merged per event, and the signals."""
+    # a stand-in the model did not alert on is no signal: the rules never saw a launch there
+    cands = [c for sc in sentences for c in sc.rule if not (c.stand_in and c.reason is not None)]
+    return _assemble(cands, doc, entities, config)
 
 
 def sentence_candidates(
@@ -2030,6 +2041,7 @@ def sentence_candidates(
             # a cue the rules make nothing of: a stand-in candidate the model may still alert on
             anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
             stand_in = _analyse(anchor, sent, weapons, True, *args)
+            stand_in.stand_in = True
             if stand_in.reason is None:
                 stand_in.reason = "no_trigger"
             sent_candidates = [stand_in]

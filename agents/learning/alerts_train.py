@@ -28,7 +28,7 @@ from ..alert_model import (
     candidate_rows,
     feature_spec,
 )
-from ..detector import KINDS, MODALITIES, Detection, DetectorConfig, SentenceCandidate, _assemble, sentence_candidates
+from ..detector import KINDS, MODALITIES, Detection, DetectorConfig, SentenceCandidate, assemble, sentence_candidates
 from ..eval_alerts import figures_with_intervals, item_outcomes
 from .card import write_card
 from .data import read_jsonl, source_group
@@ -193,7 +193,7 @@ def detections(model: AlertModel, matrix: Any, data: Dataset, item_ids: Sequence
         if cands:
             p, mod, kind = model.predict(matrix[item.rows])
             apply_decision(cands, p, mod, kind, model.threshold, config)
-        out.append(_assemble([c for sc in cands for c in sc.rule], item.doc, item.entities, config))
+        out.append(assemble(cands, item.doc, item.entities, config))
     return out
 
 
