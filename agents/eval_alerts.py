@@ -18,25 +18,18 @@ import numpy as np
 from spacy.language import Language
 
 from .detector import Detection, DetectorConfig, analyze_docs
+from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
 
 BATCH = 16
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
-    """The labelled items of a JSONL file (blank lines skipped; a malformed line is an error)."""
-    items = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc}") from exc
-            if "text" not in item or "expect_alert" not in item:
-                raise ValueError(f"{path}:{number}: needs 'text' and 'expect_alert'")
-            items.append(item)
+    """The labelled items of a JSONL file (blank lines skipped; a malformed line or item is an error)."""
+    items = read_jsonl(path)
+    for number, item in enumerate(items, 1):
+        if "text" not in item or "expect_alert" not in item:
+            raise ValueError(f"{path}: item {number} needs 'text' and 'expect_alert'")
     return items
 
 

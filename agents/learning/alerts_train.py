@@ -29,9 +29,9 @@ from ..alert_model import (
     feature_spec,
 )
 from ..detector import KINDS, MODALITIES, Detection, DetectorConfig, SentenceCandidate, assemble, sentence_candidates
-from ..eval_alerts import figures_with_intervals, item_outcomes
+from ..eval_alerts import figures_with_intervals, item_outcomes, read_items
 from .card import write_card
-from .data import read_jsonl, source_group
+from .data import source_group
 from .folds import grouped_folds
 from .linear import LinearModel, fit_linear, fit_temperature, probabilities
 
@@ -65,12 +65,7 @@ class Dataset:
 
 def load_items(paths: Sequence[str | Path], nlp: Any, batch_size: int = 32) -> Dataset:
     """Read and parse the labelled files; each item's candidates come from the rules alone."""
-    labels: list[dict[str, Any]] = []
-    for path in paths:
-        for number, item in enumerate(read_jsonl(path), 1):
-            if "text" not in item or "expect_alert" not in item:
-                raise ValueError(f"{path}: item {number} needs 'text' and 'expect_alert'")
-            labels.append(item)
+    labels = [item for path in paths for item in read_items(Path(path))]
     from ..nlp import entities_of  # spaCy's entity layer: the training run parses like the worker
 
     rules = DetectorConfig(learned=False)
