@@ -58,7 +58,9 @@ class Pipeline:
         return await self.deadletter.send(key=letter.original_key, value=letter.to_bytes())
 
 
-def dead_letter_for(event: EventT, stage: str, reason: str, error: str, article_id: str | None = None) -> DeadLetter:
+def dead_letter_for(
+    event: EventT, stage: str, reason: str, error: str, article_id: str | None = None
+) -> DeadLetter:
     """A DeadLetter for the record behind a Faust event: its original bytes, key and position."""
     message = event.message
     return DeadLetter(

@@ -267,12 +267,8 @@ def print_table(rows: Sequence[LagRow], out: TextIO) -> None:
 
     table = Table(title="consumer lag", show_lines=False)
     for name, justify in (
-        ("group", "left"),
-        ("topic", "left"),
-        ("partition", "right"),
-        ("committed", "right"),
-        ("end", "right"),
-        ("lag", "right"),
+        ("group", "left"), ("topic", "left"), ("partition", "right"),
+        ("committed", "right"), ("end", "right"), ("lag", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
@@ -304,7 +300,9 @@ def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
 
 def add_lag_parser(sub: Any) -> argparse.ArgumentParser:
     """``wirewatch lag [--group G] [--json] [--nonzero]``."""
-    lag = sub.add_parser("lag", help="consumer lag per group and partition (committed vs end offsets, from the broker)")
+    lag = sub.add_parser(
+        "lag", help="consumer lag per group and partition (committed vs end offsets, from the broker)"
+    )
     lag.add_argument(
         "--group",
         action="append",

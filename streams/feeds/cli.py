@@ -47,7 +47,9 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
         out = {
             "config": path,
             "problem": problem,
-            "feeds": [{"id": c.id, "type": c.type, "options": c.options, "seen": seen.get(c.id, 0)} for c in configs],
+            "feeds": [
+                {"id": c.id, "type": c.type, "options": c.options, "seen": seen.get(c.id, 0)} for c in configs
+            ],
             "types": [{"name": t.name, "target": t.target, "source": t.source} for t in types.values()],
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -80,7 +82,9 @@ def check_feed(settings: Settings, args: argparse.Namespace, context: FeedContex
     if Path(path).exists():
         for config in load_config(path):
             if config.id == target:
-                return build_feed(FeedConfig(config.id, config.type, {**config.options, **overrides}), context)
+                return build_feed(
+                    FeedConfig(config.id, config.type, {**config.options, **overrides}), context
+                )
     if Path(target).exists():
         return build_feed(FeedConfig("check", "jsonl", {"path": target, "move_done": False}), context)
     raise FeedConfigError(f"{target!r} is not a feed id in {path}, an http(s) URL or a JSONL path")
@@ -148,8 +152,12 @@ def add_feeds_parser(sub: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
 
-    checking = fsub.add_parser("check", help="fetch a feed once and print its Articles as JSONL (produces nothing)")
-    checking.add_argument("target", metavar="ID|URL", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path")
+    checking = fsub.add_parser(
+        "check", help="fetch a feed once and print its Articles as JSONL (produces nothing)"
+    )
+    checking.add_argument(
+        "target", metavar="ID|URL", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path"
+    )
     checking.add_argument("--config", default=None, help=config_help)
     checking.add_argument("--max-items", type=int, default=None, help="cap on items")
     checking.add_argument("--full-text", action="store_true", help="fetch each item's page (RSS/Atom)")
@@ -168,7 +176,9 @@ def register_demo(pipeline: Any, *, pace: float = 0.5, start_delay: float = 2.0)
     from importlib import resources
 
     stack = contextlib.ExitStack()  # kept open for the worker's life: the file must stay readable
-    path = stack.enter_context(resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl"))
+    path = stack.enter_context(
+        resources.as_file(resources.files("wirewatch.streams") / "data" / "demo_feed.jsonl")
+    )
     context = FeedContext(settings=pipeline.settings, state=FeedState(":memory:"))
     feed = build_feed(
         FeedConfig("demo", "jsonl", {"path": str(path), "pace": pace, "interval": 3600.0, "settle": 0.0}),

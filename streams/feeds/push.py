@@ -92,7 +92,9 @@ class PushStats:
 class PushIngest:
     """The ``POST /api/ingest`` handler (an aiohttp handler: ``await ingest(request)``)."""
 
-    def __init__(self, sink: Any, *, token: str | None, max_bytes: int, settings: Settings | None = None) -> None:
+    def __init__(
+        self, sink: Any, *, token: str | None, max_bytes: int, settings: Settings | None = None
+    ) -> None:
         self.sink = sink
         self.token = token or None
         self.max_bytes = max_bytes
@@ -105,7 +107,9 @@ class PushIngest:
         if status >= 400 and status != 400:
             self.stats.refused[status] = self.stats.refused.get(status, 0) + 1
         headers = {"WWW-Authenticate": 'Bearer realm="wirewatch"'} if status == 401 else None
-        return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers)
+        return web.Response(
+            status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers
+        )
 
     def authorized(self, header: str | None) -> bool:
         if self.token is None:
@@ -143,7 +147,9 @@ class PushIngest:
             try:
                 article = article_from_json(raw, feed=feed, settings=self.settings)
             except InvalidRecord as exc:
-                results.append(ItemResult(index, "rejected", id=exc.article_id, reason=exc.reason, error=exc.detail))
+                results.append(
+                    ItemResult(index, "rejected", id=exc.article_id, reason=exc.reason, error=exc.detail)
+                )
                 continue
             results.append(ItemResult(index, "accepted", id=article.id))
             good.append(article)

@@ -155,7 +155,9 @@ class FeedRunner:
             if isinstance(item, RawRecord):
                 result.invalid += 1
                 health.invalid += 1
-                log.warning("feed %s: %s; produced as is for the worker to dead-letter", feed.id, item.problem)
+                log.warning(
+                    "feed %s: %s; produced as is for the worker to dead-letter", feed.id, item.problem
+                )
             else:
                 result.new += 1
                 health.new += 1
@@ -172,7 +174,9 @@ class FeedRunner:
         except Exception as exc:
             health.errors += 1
             health.consecutive_errors += 1
-            health.last_error = f"{type(exc).__name__}: {exc}"[:500] if not isinstance(exc, FeedError) else str(exc)
+            health.last_error = (
+                f"{type(exc).__name__}: {exc}"[:500] if not isinstance(exc, FeedError) else str(exc)
+            )
             health.last_error_at = time.time()
             if isinstance(exc, FeedError):
                 log.warning("feed %s: poll failed: %s", feed.id, exc)
@@ -261,7 +265,9 @@ def state_for(settings: Settings) -> FeedState:
     return FeedState(settings.data_path / STATE_FILE)
 
 
-def runner_for(settings: Settings, config_path: str | Path, sink: Sink, state: FeedState | None = None) -> FeedRunner:
+def runner_for(
+    settings: Settings, config_path: str | Path, sink: Sink, state: FeedState | None = None
+) -> FeedRunner:
     """Load ``feeds.toml`` and build a runner (raises FeedConfigError with the feed and option named)."""
     context = FeedContext(settings=settings, state=state or state_for(settings))
     feeds = build_feeds(load_config(config_path), context)
@@ -288,7 +294,9 @@ def register_runner(pipeline: Any, config_path: str | Path) -> FeedRunner:
     return register_feeds(pipeline, runner)
 
 
-async def run_standalone(settings: Settings, config_path: str | Path, *, once: bool = False) -> dict[str, FeedHealth]:
+async def run_standalone(
+    settings: Settings, config_path: str | Path, *, once: bool = False
+) -> dict[str, FeedHealth]:
     """The standalone runner: produce the feeds of ``config_path`` to news.raw until SIGINT/SIGTERM (or
     one poll each with ``once``). Returns the final health of each feed."""
     from ..broker import ensure_topics, resolve_bootstrap

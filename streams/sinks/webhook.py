@@ -360,14 +360,8 @@ class WebhookClient:
                 return DeliveryResult(hook.id, "rejected", attempt, None, error, time.monotonic() - started)
             if attempt < hook.max_attempts:
                 delay = wait if wait is not None else self.backoff.delay(attempt, self.rng)
-                log.info(
-                    "webhook %s: %s (attempt %d/%d), retrying in %.2fs",
-                    hook.id,
-                    error,
-                    attempt,
-                    hook.max_attempts,
-                    delay,
-                )
+                log.info("webhook %s: %s (attempt %d/%d), retrying in %.2fs", hook.id, error, attempt,
+                         hook.max_attempts, delay)
                 await asyncio.sleep(delay)
         return DeliveryResult(hook.id, "failed", hook.max_attempts, status, error, time.monotonic() - started)
 
