@@ -20,15 +20,17 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ..alert_model import (
-    ALERT_LABELS,
-    REPRESENTATIONS,
-    AlertModel,
+from ..alert_model import ALERT_LABELS, REPRESENTATIONS, AlertModel, candidate_rows, feature_spec
+from ..detector import (
+    KINDS,
+    MODALITIES,
+    Detection,
+    DetectorConfig,
+    SentenceCandidate,
     apply_decision,
-    candidate_rows,
-    feature_spec,
+    assemble,
+    sentence_candidates,
 )
-from ..detector import KINDS, MODALITIES, Detection, DetectorConfig, SentenceCandidate, assemble, sentence_candidates
 from ..eval_alerts import figures_with_intervals, item_outcomes, read_items
 from .card import write_card
 from .data import source_group
@@ -38,7 +40,6 @@ from .linear import LinearModel, fit_linear, fit_temperature, probabilities
 C_GRID = (0.1, 0.3, 1.0, 3.0)
 HASH_DIM = 2**16
 INNER_FOLDS = 4
-DEFAULT_REPRESENTATION = "rules+ngrams"
 
 
 @dataclass
