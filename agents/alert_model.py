@@ -90,7 +90,13 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
             c: float(np.sign(v) * np.log1p(abs(v)))
             for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
         }
-        rows.add(sparse, [span_vector(sc.sent) for _ in dense])
+        vectors = [span_vector(sc.sent) for _ in dense]
+        if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
+            raise ModelFileError(
+                f"the alert model reads token vectors {TOK2VEC_WIDTH} wide (en_core_web_sm); this spaCy pipeline"
+                f" gives {vectors[0].shape[0]}: retrain it with `wirewatch train alerts --representation rules+ngrams`"
+            )
+        rows.add(sparse, vectors)
     return rows
 
 
