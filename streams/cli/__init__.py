@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from wirewatch.agents.learning import train_cli
+from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.lexicons import LexiconError
 
 from ..broker import BrokerError
@@ -16,7 +18,7 @@ from ..settings import Settings, SettingsError
 from . import alerts, analysis, feeds, ingest, lag, worker
 
 #: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
-COMMAND_GROUPS = (worker, ingest, analysis, alerts, feeds, lag)
+COMMAND_GROUPS = (worker, ingest, analysis, alerts, feeds, lag, train_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except LexiconError as exc:
         print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
+    except ModelFileError as exc:
+        print(f"wirewatch: model error: {exc}", file=sys.stderr)
         return 2
     except SettingsError as exc:  # a sink's configuration, checked when the worker starts
         print(f"wirewatch: configuration error: {exc}", file=sys.stderr)

@@ -85,11 +85,15 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     # Heavy (spaCy): kept off the CLI's start.
     from wirewatch.agents.analyzer import load_nlp
+    from wirewatch.agents.enrich import detector_config
     from wirewatch.agents.eval_alerts import evaluate as evaluate_alerts
     from wirewatch.agents.eval_stance import evaluate as evaluate_stance
 
-    evaluate = evaluate_alerts if args.what == "alerts" else evaluate_stance
     nlp = load_nlp(settings)
     out: TextIO = sys.stdout
-    evaluate(Path(args.file), nlp=nlp, out=out, progress=not args.no_progress)
+    progress = not args.no_progress
+    if args.what == "alerts":
+        evaluate_alerts(Path(args.file), nlp=nlp, out=out, progress=progress, config=detector_config(settings))
+    else:
+        evaluate_stance(Path(args.file), nlp=nlp, out=out, progress=progress)
     return 0

@@ -1,0 +1,166 @@
+"""The learned alert model: features of a candidate sentence, the model files, the predictions.
+
+The detector's rules find every sentence with a launch, missile or weapon cue and describe it (the
+reason they would suppress it, modality, kind, actor, speaker... see
+:func:`wirewatch.agents.detector.sentence_candidates`). Three logistic models read that description plus
+hashed word n-grams of the sentence and its neighbours and predict: alertable or not (a calibrated
+probability, the finding's ``confidence``), the modality (occurred / possible / threatened) and the kind.
+The detector applies the verdicts (:func:`wirewatch.agents.detector.detect`); this module knows nothing
+of the detector but the shape of a candidate sentence.
+
+The weights live in a directory (``data/models/alert`` in the package, or ``WIREWATCH_ALERT_MODEL``),
+written by ``wirewatch train alerts``; they are loaded once per process by :func:`load_alert_model`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .learning.features import SparseRows, hashed_features, span_vector
+from .learning.linear import LinearModel, ModelFileError
+from .nlp import token_columns
+
+if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector imports this module, not the reverse
+    from .detector import SentenceCandidate
+
+#: Bump when the features change: a model trained on other features is refused at load time.
+FEATURE_VERSION = 1
+BUNDLE_FORMAT = "wirewatch-alert-model/1"
+BUNDLE_FILE = "alert_model.json"
+PARTS = ("alert", "modality", "kind")
+#: Representations the trainer compares; the chosen one is recorded in the bundle.
+REPRESENTATIONS = ("rules", "rules+ngrams", "rules+ngrams+tok2vec")
+TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
+ALERT_LABELS = ("no", "yes")
+
+_DIGIT = re.compile(r"\d")
+
+
+def shipped_model_dir() -> Path:
+    return Path(str(files("wirewatch.agents") / "data" / "models" / "alert"))
+
+
+# ------------------------------------------------------------------------------------------ features
+
+
+def _words(span: Any) -> list[str]:
+    cols = token_columns(span.doc)
+    return [_DIGIT.sub("0", cols.lemma[i]) for i in range(span.start, span.end) if cols.lower[i].strip()]
+
+
+def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
+    """The sparse features of a candidate sentence: the rules' signals, then (``+ngrams``) the sentence's
+    words and word pairs and its neighbours' words, and the names of systems it mentions."""
+    out = [f"r:{s}" for s in sc.signals]
+    out.append(f"named:{sc.named_kind or 'none'}")
+    if "ngrams" in representation:
+        words = _words(sc.sent)
+        out += [f"w:{w}" for w in words]
+        out += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
+        for neighbour in (sc.previous, sc.following):
+            if neighbour is not None:
+                out += [f"n:{w}" for w in _words(neighbour)]
+    return out
+
+
+def feature_spec(representation: str, dim: int) -> dict[str, Any]:
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"unknown representation {representation!r} (one of {', '.join(REPRESENTATIONS)})")
+    dense = ["tok2vec"] if "tok2vec" in representation else []
+    return {"version": FEATURE_VERSION, "representation": representation, "hash_dim": dim, "dense": dense}
+
+
+def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> SparseRows:
+    """One feature row per candidate sentence, as ``spec`` (:func:`feature_spec`) lays them out."""
+    dim = int(spec["hash_dim"])
+    dense = list(spec.get("dense") or [])
+    rows = SparseRows(dim, dense_widths=[TOK2VEC_WIDTH] * len(dense))
+    for sc in cands:
+        sparse = {
+            c: float(np.sign(v) * np.log1p(abs(v)))
+            for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
+        }
+        vectors = [span_vector(sc.sent) for _ in dense]
+        if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
+            raise ModelFileError(
+                f"the alert model reads token vectors {TOK2VEC_WIDTH} wide (en_core_web_sm); this spaCy pipeline"
+                f" gives {vectors[0].shape[0]}: retrain it with `wirewatch train alerts --representation rules+ngrams`"
+            )
+        rows.add(sparse, vectors)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------ the model
+
+
+@dataclass
+class AlertModel:
+    """The three models of the decision and the article threshold on the alert probability."""
+
+    alert: LinearModel
+    modality: LinearModel
+    kind: LinearModel
+    threshold: float
+    spec: dict[str, Any]
+
+    def predict(self, rows: Any) -> tuple[np.ndarray, list[str], list[str]]:
+        """(alert probability, modality, kind) per row."""
+        p_alert = self.alert.predict_proba(rows)[:, ALERT_LABELS.index("yes")]
+        modality = [self.modality.labels[i] for i in self.modality.predict_proba(rows).argmax(axis=1)]
+        kind = [self.kind.labels[i] for i in self.kind.predict_proba(rows).argmax(axis=1)]
+        return p_alert, modality, kind
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> None:
+        directory = Path(directory)
+        for part in PARTS:
+            getattr(self, part).save(directory / f"{part}.npz")
+        meta = {"format": BUNDLE_FORMAT, "threshold": self.threshold, "spec": self.spec, **(extra or {})}
+        (directory / BUNDLE_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, kinds: Collection[str], modalities: Collection[str]) -> AlertModel:
+        """Every failure (missing directory or file, corrupt file, a model for other features or labels
+        than ``kinds`` and ``modalities``) is a :class:`ModelFileError` naming the file."""
+        directory = Path(directory)
+        meta_path = directory / BUNDLE_FILE
+        if not directory.is_dir():
+            raise ModelFileError(f"alert model directory not found: {directory}")
+        if not meta_path.is_file():
+            raise ModelFileError(f"{meta_path} not found: not an alert model directory (wirewatch train alerts)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            spec, threshold = dict(meta["spec"]), float(meta["threshold"])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise ModelFileError(f"{meta_path}: not a readable alert model file: {exc}") from exc
+        if meta.get("format") != BUNDLE_FORMAT:
+            raise ModelFileError(f"{meta_path}: format {meta.get('format')!r}, expected {BUNDLE_FORMAT!r}")
+        if spec.get("version") != FEATURE_VERSION:
+            raise ModelFileError(
+                f"{meta_path}: built for alert features version {spec.get('version')!r}, this code computes"
+                f" version {FEATURE_VERSION}: retrain it with `wirewatch train alerts`"
+            )
+        expected = {k: spec[k] for k in ("version", "representation", "hash_dim", "dense") if k in spec}
+        parts = {part: LinearModel.load(directory / f"{part}.npz", spec=expected) for part in PARTS}
+        if parts["alert"].labels != ALERT_LABELS:
+            raise ModelFileError(f"{directory / 'alert.npz'}: labels {parts['alert'].labels}, expected {ALERT_LABELS}")
+        for part, allowed in (("modality", modalities), ("kind", kinds)):
+            unknown = set(parts[part].labels) - set(allowed)
+            if unknown:
+                raise ModelFileError(f"{directory / (part + '.npz')}: unknown labels {sorted(unknown)}")
+        return cls(parts["alert"], parts["modality"], parts["kind"], threshold, spec)
+
+
+@lru_cache(maxsize=4)
+def load_alert_model(directory: str | None, kinds: tuple[str, ...], modalities: tuple[str, ...]) -> AlertModel:
+    """The alert model in ``directory`` (None: the shipped one), loaded once per process."""
+    return AlertModel.load(directory or shipped_model_dir(), kinds, modalities)
