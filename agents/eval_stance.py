@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from spacy.language import Language
 
@@ -49,7 +49,23 @@ def _names(speaker: str) -> list[str]:
     return [n for n in [_norm(speaker), *parts] if n]
 
 
-def _matches(gold: str, stance: Stance) -> bool:
+class Attributed(Protocol):
+    """What speaker matching reads: a :class:`Stance` or a :class:`~.stance_pairs.Pair`."""
+
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def speaker_canonical(self) -> str: ...
+    @property
+    def resolved(self) -> bool: ...
+    @property
+    def target(self) -> str: ...
+
+
+A = TypeVar("A", bound=Attributed)
+
+
+def _matches(gold: str, stance: Attributed) -> bool:
     """Same speaker: canonical name or surface equal or contained (word-wise), or the same surname."""
     system = [n for n in (_norm(stance.speaker_canonical), _norm(stance.speaker)) if n]
     for g in _names(gold):
@@ -63,30 +79,40 @@ def _matches(gold: str, stance: Stance) -> bool:
     return False
 
 
-def _is_description(stance: Stance) -> bool:
+def _is_description(stance: Attributed) -> bool:
     """A speaker known only by a lower-case description ("spokesperson", "official"), not by a name."""
     return bool(stance.speaker_canonical) and stance.speaker_canonical == stance.speaker_canonical.lower()
 
 
-def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
-    """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found.
+def matching(found: Sequence[A], speaker: str, target: str, text: str) -> list[A]:
+    """The stances (or pairs) of ``found`` that are the labelled ``speaker``'s toward ``target``.
 
     ``speaker`` "" is the author. A speaker the passage never names (the labels then give the person named
     just before the passage) is matched to the passage's unresolved speakers ("he said", unattributed
     quotes) and bare descriptions ("the spokesperson said"), as the labelling conventions prescribe.
     """
-    on_target = [s for s in stances if s.target == target]
+    on_target = [s for s in found if s.target == target]
     if not speaker:
-        chosen = [s for s in on_target if not s.speaker]
-    else:
-        chosen = [s for s in on_target if s.speaker and _matches(speaker, s)]
-        named_in_text = any(
-            w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
-        )
-        if not chosen and not named_in_text:
-            # the labels name the person the source named before the passage: the passage itself has
-            # only "he", an unattributed quote or a bare role ("the spokesperson")
-            chosen = [s for s in on_target if not s.resolved or _is_description(s)]
+        return [s for s in on_target if not s.speaker]
+    chosen = [s for s in on_target if s.speaker and _matches(speaker, s)]
+    named_in_text = any(
+        w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
+    )
+    if not chosen and not named_in_text:
+        # the labels name the person the source named before the passage: the passage itself has
+        # only "he", an unattributed quote or a bare role ("the spokesperson")
+        chosen = [s for s in on_target if not s.resolved or _is_description(s)]
+    return chosen
+
+
+def speaker_found(found: Sequence[Attributed], speaker: str, text: str) -> bool:
+    """Whether the system found the labelled ``speaker`` at all (toward any target)."""
+    return any(matching(found, speaker, s.target, text) for s in found)
+
+
+def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
+    """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found."""
+    chosen = matching(stances, speaker, target, text)
     if not chosen:
         return NEUTRAL
     best = max(chosen, key=lambda s: (s.stance != NEUTRAL, s.confidence, len(s.evidence)))
