@@ -24,6 +24,7 @@ LABELS = (FAVOR, AGAINST, NEUTRAL)
 BATCH_SIZE = 16
 _NAME_SPLIT = re.compile(r"\s*(?:[(),;]|\band\b)\s*")
 _LEADING_THE = re.compile(r"^the\s+", re.I)
+_NAME_FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "de", "al", "bin", "van", "von"})
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -80,8 +81,10 @@ def _matches(gold: str, stance: Attributed) -> bool:
 
 
 def _is_description(stance: Attributed) -> bool:
-    """A speaker known only by a lower-case description ("spokesperson", "official"), not by a name."""
-    return bool(stance.speaker_canonical) and stance.speaker_canonical == stance.speaker_canonical.lower()
+    """A speaker known by a description ("spokesperson", "Iran's top diplomat", "the Ukrainian president"),
+    not by a name: a lower-case word other than a name's function words."""
+    words = stance.speaker_canonical.split()
+    return any(w[:1].islower() and w not in _NAME_FUNCTION_WORDS for w in words)
 
 
 def matching(found: Sequence[A], speaker: str, target: str, text: str) -> list[A]:

@@ -870,11 +870,31 @@ class _Context:
                 subj = self.subject(verb)
                 assert subj is not None
                 speaker = self.speaker_of_subject(subj, None)
+            elif region:
+                speaker = self._unparsed_subject(region, s, e)
             if speaker is None and speakers and first - last_sent <= 1:
                 speaker = speakers[-1]  # a continued quote: no verb of its own
             speakers.append(speaker or Speaker(UNATTRIBUTED, "", None, False, s))
             last_sent = last
         return speakers
+
+    def _unparsed_subject(self, verbs: list[Token], start: int, end: int) -> Speaker | None:
+        """A reporting verb the parser left without a subject ('"...," said Senator Pat Roberts speaking
+        on ...'): the name standing right after it, or right before it, outside the quote."""
+        reporting = [v for v in verbs if self.lemma[v.i] in self.lex.reporting_verbs]
+        if not reporting:
+            return None
+        verb = min(reporting, key=lambda t: min(abs(t.idx - start), abs(t.idx - end)))
+        near = [
+            m
+            for m in self.ents_in(self.starts[max(0, verb.i - 8)], self.end_char(min(len(self.doc) - 1, verb.i + 6)))
+            if m.label in ("PERSON", "ORG", "NORP", "GPE") and not (start <= m.start < end)
+        ]
+        if not near:
+            return None
+        name = min(near, key=lambda m: abs(m.start - verb.idx))
+        span = self.doc.char_span(name.start, name.end, alignment_mode="expand")
+        return self.named_speaker(span.root) if span is not None else None
 
     def according_to(self, sent: Span) -> Speaker | None:
         lower, dep, kids = self.lower, self.dep, self.children
@@ -1188,6 +1208,7 @@ class Reading:
     negated: bool = False  # the mention itself is negated ("no sanctions")
     in_quote: bool = False
     holder_verb: int | None = None  # token index of the speaker verb whose subject holds the position
+    reporters: list[Speaker] = field(default_factory=list)  # who reports the position (see _reporters)
 
 
 def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
@@ -1387,6 +1408,9 @@ def _read_mention(m: Mention, ctx: _Context, scorer: _Scorer) -> Reading:
     if holder is not None and outer and holder_verb is not None and _states_position(holder_verb, ctx):
         speakers += _spokesperson_of(holder, outer[0], speakers, ctx)
     speakers += [e for e in endorsers if e not in speakers]
+    reporters = _reporters(sent, speakers, outer, pronoun if holder is not None else None, quote_speaker, ctx)
+    if speakers == [AUTHOR]:
+        reporters += _actor(tok, ctx)
     return Reading(
         speakers,
         _sign(total),
@@ -1400,7 +1424,55 @@ def _read_mention(m: Mention, ctx: _Context, scorer: _Scorer) -> Reading:
         negated=scorer.negated(tok),
         in_quote=qi is not None,
         holder_verb=holder_verb.i if holder_verb is not None else None,
+        reporters=reporters,
     )
+
+
+def _actor(tok: Token, ctx: _Context) -> list[Speaker]:
+    """No speaker verb governs the mention: the agent of the nearest clause above it whose subject can hold
+    a position ("Abe ORDERED the government to prepare sanctions"), if any."""
+    for anc in tok.ancestors:
+        if ctx.pos[anc.i] not in ("VERB", "AUX"):
+            continue
+        subj = ctx.subject(anc)
+        if subj is None or subj.i in ctx.mention_roots or subj.i == tok.i:
+            continue
+        word = ctx.lower[subj.i]
+        if word in ctx.lex.first_person or word in _RELATIVE or not ctx.is_agent(subj):
+            continue
+        spk = ctx.speaker_of_subject(subj, None)
+        return [spk] if spk is not None and spk.surface else []
+    return []
+
+
+def _reporters(
+    sent: Span,
+    speakers: list[Speaker],
+    outer: list[Speaker],
+    pronoun: Token | None,
+    quote_speaker: Speaker | None,
+    ctx: _Context,
+) -> list[Speaker]:
+    """Who reports the holder's position without the rules making it theirs ("China opposes ..., the
+    ministry said"; "HE said Germany remains committed"): outer speakers, the quote's speaker, an "according
+    to" source, a pronoun reporter; not those of another stated affiliation than the holder's."""
+    holder = speakers[0]
+    found = [*outer, quote_speaker, ctx.according_to(sent)]
+    if pronoun is not None:
+        found.append(ctx.resolve_pronoun(pronoun))
+    keys = {s.canonical or s.surface for s in speakers}
+    out: list[Speaker] = []
+    for spk in found:
+        if spk is None or not spk.surface or spk.surface == UNATTRIBUTED:
+            continue
+        key = spk.canonical or spk.surface
+        if key in keys:
+            continue
+        if spk.affiliation and holder.affiliation and spk.affiliation != holder.affiliation:
+            continue  # "US Ambassador Doe said Moscow opposes ...": not Doe's position
+        keys.add(key)
+        out.append(spk)
+    return out
 
 
 def _describes(verb: Token, via: Token | None = None) -> bool:

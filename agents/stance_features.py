@@ -27,7 +27,7 @@ from .stance import Lexicon, load_lexicon
 from .stance_pairs import Pair
 
 #: Bump ``version`` when a feature changes: shipped and user models carry the spec they were trained on.
-HASH_DIM = 1 << 16
+HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
 _PATH_STEPS = 6
 
@@ -164,6 +164,8 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
         out.append(f"verb={verb}")
     out.append(f"rule_total={_sign_name(total)}")
     out.append(f"readings={min(len(pair.readings), 3)}")
+    if pair.reported:
+        out.append("reported")
     if not pair.speaker:
         out.append("author")
     elif not pair.resolved:

@@ -25,6 +25,7 @@ class Pair:
     speaker_info: Speaker
     target: str
     readings: list[Reading] = field(default_factory=list)
+    reported: bool = True  # the speaker only reports these positions (every reading has it as a reporter)
 
     @property
     def speaker(self) -> str:
@@ -54,14 +55,17 @@ def find_pairs(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexico
     """The (speaker, target) pairs of ``doc``, in the order they are first read. Inside the doc's memory zone."""
     pairs: dict[tuple[str, str], Pair] = {}
     for reading in read_mentions(doc, entities, lexicon):
-        if is_authors_unjudged(reading):
-            continue
-        for spk in reading.speakers:
+        # an author's unjudged sentence is no one's position, unless a reporter or actor is found for it
+        own = [] if is_authors_unjudged(reading) else reading.speakers
+        holders = [(spk, False) for spk in own] + [(spk, True) for spk in reading.reporters]
+        for spk, reports in holders:
             key = (spk.canonical or f"?{spk.surface}", reading.mention.target)
             pair = pairs.get(key)
             if pair is None:
                 pair = pairs[key] = Pair(spk, reading.mention.target)
             elif pair.affiliation is None and spk.affiliation:
                 pair.speaker_info = Speaker(pair.speaker, spk.canonical, spk.affiliation, spk.person, 0)
-            pair.readings.append(reading)
+            if not any(r is reading for r in pair.readings):
+                pair.readings.append(reading)
+                pair.reported = pair.reported and reports
     return list(pairs.values())
