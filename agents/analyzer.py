@@ -34,13 +34,16 @@ from .enrichment import enrich_articles
 log = logging.getLogger(__name__)
 
 
-def load_nlp(settings: Settings) -> Language:
-    """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
-    ``wirewatch analyze`` and ``wirewatch eval`` all run."""
-    from . import lexicons
+def load_nlp(settings: Settings, *, stance: bool = True) -> Language:
+    """The model, lexicons and stance model as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR,
+    _STANCE_MODEL): what the worker, ``wirewatch analyze`` and ``wirewatch eval`` all run. ``stance`` False:
+    without the stance model (training one)."""
+    from . import lexicons, stance_model
     from .nlp import load_pipeline
 
     lexicons.configure(settings.lexicon_dir or None)
+    if stance:
+        stance_model.configure(settings.stance_model or None)  # a bad model file stops start-up here
     return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
 
 

@@ -1,9 +1,11 @@
 """``wirewatch eval stance FILE.jsonl``: score stance tagging on labelled passages.
 
-Runs what the enrich agent runs (``nlp.pipe`` in batches -> ``entities_of`` -> ``extract_stances``), no
+Runs what the enrich agent runs (``nlp.pipe`` in batches -> ``entities_of`` -> ``tag_stances``), no
 broker. For each item the system's stance of the item's speaker toward the item's target is compared with
 the label (``neutral`` when the system finds none); mismatches are printed and one final JSON line carries
-n, accuracy, per-class precision/recall/F1 and macro-F1 over favor and against (SemEval-2016's F_avg).
+n, accuracy, per-class precision/recall/F1 and macro-F1 over favor and against (SemEval-2016's F_avg), 95 %
+bootstrap intervals (``*_ci``), and ``speaker_found``: the share of items whose labelled speaker the system
+found at all.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
 
+import numpy as np
 from spacy.language import Language
 
+from .learning.stats import bootstrap_interval
 from .nlp import entities_of, load_pipeline
-from .stance import AGAINST, FAVOR, NEUTRAL, Stance, extract_stances
+from .stance import AGAINST, FAVOR, NEUTRAL, Stance
+from .stance_tagger import tag_stances
 
 LABELS = (FAVOR, AGAINST, NEUTRAL)
 BATCH_SIZE = 16
@@ -118,7 +123,8 @@ def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str)
     chosen = matching(stances, speaker, target, text)
     if not chosen:
         return NEUTRAL
-    best = max(chosen, key=lambda s: (s.stance != NEUTRAL, s.confidence, len(s.evidence)))
+    # several stances for one labelled speaker (a name and a pronoun for the same person): the surest
+    best = max(chosen, key=lambda s: (s.confidence, len(s.evidence)))
     return best.stance
 
 
@@ -144,6 +150,29 @@ def score(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"n": n, "accuracy": round(accuracy, 4), "macro_f1": round(macro, 4), "per_class": per_class}
 
 
+def score_with_intervals(pairs: Sequence[tuple[str, str]], *, seed: int = 0) -> dict[str, Any]:
+    """:func:`score`'s figures plus 95 % percentile bootstrap intervals over items (``macro_f1_ci``,
+    ``accuracy_ci``, and ``f1_ci`` per class)."""
+    figures = score(pairs)
+    if not pairs:
+        return figures
+
+    def resampled(indices: np.ndarray) -> dict[str, Any]:
+        return score([pairs[i] for i in indices])
+
+    for key in ("macro_f1", "accuracy"):
+        figures[f"{key}_ci"] = _rounded(bootstrap_interval(len(pairs), lambda ix, k=key: resampled(ix)[k], seed=seed))
+    for label in LABELS:
+        figures["per_class"][label]["f1_ci"] = _rounded(
+            bootstrap_interval(len(pairs), lambda ix, lb=label: resampled(ix)["per_class"][lb]["f1"], seed=seed)
+        )
+    return figures
+
+
+def _rounded(interval: tuple[float, float]) -> list[float]:
+    return [round(interval[0], 4), round(interval[1], 4)]
+
+
 def _progress(items: Sequence[Any], out: TextIO, enabled: bool) -> Iterator[Any]:
     if not (enabled and hasattr(out, "isatty") and out.isatty()):
         yield from items
@@ -167,13 +196,15 @@ def evaluate(
     texts = [str(item.get("text", "")) for item in items]
     pairs: list[tuple[str, str]] = []
     mismatches: list[str] = []
+    speakers_found = 0
     with nlp.memory_zone():
         docs = nlp.pipe(texts, batch_size=BATCH_SIZE)
         for item, doc in zip(_progress(items, out, progress), docs, strict=True):
-            stances = extract_stances(doc, entities_of(doc))
+            stances = tag_stances(doc, entities_of(doc))
             gold = str(item.get("stance", NEUTRAL))
             speaker, target = str(item.get("speaker", "")), str(item.get("target", ""))
             predicted = find_stance(stances, speaker, target, doc.text)
+            speakers_found += speaker_found(stances, speaker, doc.text)
             pairs.append((gold, predicted))
             if predicted != gold:
                 found = "; ".join(
@@ -186,7 +217,9 @@ def evaluate(
     # printed once the progress bar is gone, so that a terminal shows them whole
     for line in mismatches:
         print(line, file=out)
-    figures = score(pairs)
+    figures = score_with_intervals(pairs)
     figures["mismatches"] = len(mismatches)
+    # how often the labelled speaker was found at all (toward any target): attribution, apart from polarity
+    figures["speaker_found"] = round(speakers_found / len(items), 4) if items else 0.0
     print(json.dumps(figures, sort_keys=True), file=out)
     return figures

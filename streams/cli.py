@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.lexicons import LexiconError
 
 from .broker import (
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
+    from wirewatch.agents.stance_train import add_train_parser
+
     from .feeds.cli import add_feeds_parser
     from .lag import add_lag_parser
     from .tail import add_alerts_parser
@@ -267,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alerts_parser(sub)
     add_feeds_parser(sub)
     add_lag_parser(sub)
+    add_train_parser(sub)
     return parser
 
 
@@ -290,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except LexiconError as exc:
         print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
+        return 2
+    except ModelFileError as exc:
+        print(f"wirewatch: model file error: {exc}", file=sys.stderr)
         return 2
     except FeedConfigError as exc:
         print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)

@@ -128,3 +128,9 @@ def test_evaluate_prints_mismatches_and_one_json_line(nlp: Language, tmp_path: P
     assert figures["accuracy"] == pytest.approx(0.75)
     assert figures["per_class"]["against"]["recall"] == pytest.approx(1.0)
     assert figures["per_class"]["favor"]["recall"] == pytest.approx(0.5)
+    # bootstrap intervals around the figures, and how often the labelled speaker was found at all
+    low, high = figures["macro_f1_ci"]
+    assert low <= figures["macro_f1"] <= high
+    assert figures["accuracy_ci"][0] <= figures["accuracy"] <= figures["accuracy_ci"][1]
+    assert set(figures["per_class"]["neutral"]) >= {"f1", "f1_ci"}
+    assert figures["speaker_found"] == pytest.approx(1.0)  # Tom Hart: the passage's unresolved "he"
