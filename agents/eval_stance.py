@@ -20,6 +20,7 @@ from typing import Any, Protocol, TextIO, TypeVar
 import numpy as np
 from spacy.language import Language
 
+from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
 from .nlp import entities_of, load_pipeline
 from .stance import AGAINST, FAVOR, NEUTRAL, Stance
@@ -30,19 +31,6 @@ BATCH_SIZE = 16
 _NAME_SPLIT = re.compile(r"\s*(?:[(),;]|\band\b)\s*")
 _LEADING_THE = re.compile(r"^the\s+", re.I)
 _NAME_FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "de", "al", "bin", "van", "von"})
-
-
-def read_items(path: Path) -> list[dict[str, Any]]:
-    """The labelled items of a JSONL file (blank lines skipped)."""
-    items = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
-    return items
 
 
 def _norm(name: str) -> str:
@@ -191,7 +179,7 @@ def evaluate(
     path: Path, *, nlp: Language | None = None, out: TextIO = sys.stdout, progress: bool = True
 ) -> dict[str, Any]:
     """Score the stance items in ``path``; print mismatches and a final JSON line of figures to ``out``."""
-    items = read_items(Path(path))
+    items = read_jsonl(path)
     nlp = nlp or load_pipeline()
     texts = [str(item.get("text", "")) for item in items]
     pairs: list[tuple[str, str]] = []

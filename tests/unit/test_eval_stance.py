@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.eval_stance import evaluate, find_stance, read_items, score
+from wirewatch.agents.eval_stance import evaluate, find_stance, score
 from wirewatch.agents.stance import Evidence, Stance
 
 EV = (Evidence("x", 0, 1),)
@@ -77,11 +77,11 @@ def test_score_figures() -> None:
     assert score([])["n"] == 0
 
 
-def test_read_items_rejects_bad_json(tmp_path: Path) -> None:
+def test_evaluate_rejects_bad_json_naming_the_line(nlp: Language, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a"}\n\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=":3:"):
-        read_items(path)
+        evaluate(path, nlp=nlp, out=io.StringIO(), progress=False)
 
 
 # --- a run -------------------------------------------------------------------------------------------------

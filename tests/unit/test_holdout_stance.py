@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.eval_stance import LABELS, evaluate, read_items
+from wirewatch.agents.eval_stance import LABELS, evaluate
+from wirewatch.agents.learning.data import read_jsonl as read_items
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_stance.jsonl"
 TARGETS = {"sanctions", "diplomacy", "denuclearization", "military_action", "provocation"}

@@ -30,6 +30,8 @@ from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 
+from .test_stance import SEED_STANCES
+
 SCHEMA = Path(__file__).resolve().parents[2] / "streams" / "schemas" / "enriched.json"
 
 # (source, speaker, target, stance, text): written for wirewatch, four sources so that folds can group them
@@ -204,17 +206,7 @@ def test_bad_model_file_stops_the_cli(
 
 
 # --- the seed article (DESIGN.md), end to end through the learned path -----------------------------------
-@pytest.mark.parametrize(
-    ("name", "affiliation", "target", "expected", "evidence_part"),
-    [
-        ("Nebenzia", "Russia", "sanctions", AGAINST, "Sanctions cannot replace diplomacy"),
-        ("Nebenzia", "Russia", "diplomacy", FAVOR, "Sanctions cannot replace diplomacy"),
-        ("Craft", "United States", "diplomacy", FAVOR, "engage in robust diplomacy"),
-        ("Craft", "United States", "provocation", AGAINST, "avoid further provocations"),
-        ("North Korean ambassador", "North Korea", "denuclearization", AGAINST, "off the table"),
-        ("Trump", "United States", "denuclearization", FAVOR, "urge country to denuclearize"),
-    ],
-)
+@pytest.mark.parametrize(("name", "affiliation", "target", "expected", "evidence_part"), SEED_STANCES)
 def test_seed_through_the_enrich_path(
     nlp: Language, seed_text: str, name: str, affiliation: str, target: str, expected: str, evidence_part: str
 ) -> None:
