@@ -28,6 +28,7 @@ from spacy.language import Language
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 
+from . import stance_model
 from .detector import DetectorConfig
 from .enrichment import enrich_articles
 
@@ -38,7 +39,7 @@ def load_nlp(settings: Settings, *, stance: bool = True) -> Language:
     """The model, lexicons and stance model as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR,
     _STANCE_MODEL): what the worker, ``wirewatch analyze`` and ``wirewatch eval`` all run. ``stance`` False:
     without the stance model (training one)."""
-    from . import lexicons, stance_model
+    from . import lexicons
     from .nlp import load_pipeline
 
     lexicons.configure(settings.lexicon_dir or None)

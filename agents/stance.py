@@ -43,7 +43,6 @@ FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
 #: Why the rules take no side on a mention: a question, a refusal to judge, a hypothetical, no cue at all.
 ABSTAIN_QUESTION, ABSTAIN_DECLINED, ABSTAIN_CONDITIONAL = "question", "declined", "conditional"
 ABSTAIN_NO_CUE = "no_cue"
-ABSTENTIONS = (ABSTAIN_QUESTION, ABSTAIN_DECLINED, ABSTAIN_CONDITIONAL, ABSTAIN_NO_CUE)
 TARGETS_RESOURCE = "stance_targets.json"
 CUES_RESOURCE = "stance_cues.json"
 #: Speaker surface of a quotation that no reporting verb attributes (its speaker_canonical is "").
@@ -1202,7 +1201,7 @@ class Reading:
     evidence: Evidence
     judged: bool  # an evaluative word or phrase took part (the only stance an author's own text shows)
     mention: Mention
-    abstain: str | None = None  # one of ABSTENTIONS: why the rules take no side (None: they do)
+    abstain: str | None = None  # ABSTAIN_*: why the rules take no side (None: they take one)
     conditional: bool = False  # the mention sits in a conditional clause
     rhetorical: bool = False  # in a rhetorical question
     negated: bool = False  # the mention itself is negated ("no sanctions")

@@ -26,7 +26,6 @@ from .learning.features import SparseRows, hashed_features, span_vector
 from .stance import Lexicon, load_lexicon
 from .stance_pairs import Pair
 
-#: Bump ``version`` when a feature changes: shipped and user models carry the spec they were trained on.
 HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
 _PATH_STEPS = 6
@@ -43,6 +42,8 @@ class FeatureConfig:
     vector: bool = False
 
     def spec(self) -> dict[str, object]:
+        """What a model trained on these features records; bump ``version`` when a feature changes (shipped
+        and user models carry the spec they were trained on, and one of another version is refused)."""
         return {
             "features": "stance-pair",
             "version": 1,
