@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
+    # the train command's parser lives beside its logic in agents/ (like the other command groups here)
     from wirewatch.agents.stance_train import add_train_parser
 
     from .feeds.cli import add_feeds_parser
