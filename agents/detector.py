@@ -210,6 +210,18 @@ class DetectorConfig:
     alert_unknown_actor: bool = True
     severity_map: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
     min_confidence: float = 0.0
+    #: the learned alert decision (:mod:`wirewatch.agents.alert_model`); off, the rules decide alone
+    learned: bool = True
+    #: directory of a user's retrained alert model (WIREWATCH_ALERT_MODEL); empty: the shipped one
+    alert_model: str = ""
+
+    def __post_init__(self) -> None:
+        if self.learned:
+            # load (once per process) and check the alert model now: a bad model file stops start-up with a
+            # clear error instead of failing on the first article; late import, alert_model imports this module
+            from .alert_model import load_alert_model
+
+            load_alert_model(self.alert_model or None)
 
     def severity(self, kind: str, modality: str) -> str:
         mapped = self.severity_map.get(kind)
@@ -579,6 +591,28 @@ class _Candidate:
     confidence: float
     via_fallback: bool = False
     how: str = "none"
+    #: set by the learned decision: the kind it chose (weapon map or model) and its calibrated probability
+    kind_override: str | None = None
+    probability: float | None = None
+    #: made for a cue sentence the rules made no candidate of: shown only if the model alerts on it
+    stand_in: bool = False
+
+
+@dataclass
+class SentenceCandidate:
+    """A sentence with a launch, missile or weapon cue: what the learned decision scores.
+
+    ``rule`` are the rules' trigger-level candidates in it (each with the reason the rules suppress it, if
+    they do); a sentence with a cue but no trigger/weapon pair has one stand-in candidate instead, with the
+    reason ``no_trigger`` or ``no_weapon``. ``signals`` are the rules' findings as feature names.
+    """
+
+    sent: Span
+    index: int  # position among the article's sentences
+    rule: list[_Candidate]
+    signals: list[str]
+    previous: Span | None = None
+    following: Span | None = None
 
 
 def _weapons_in(sent: Span) -> list[_Weapon]:
@@ -1953,7 +1987,38 @@ def detect(
     published_at: str | None = None,
     config: DetectorConfig | None = None,
 ) -> Detection:
-    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article."""
+    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article.
+
+    The rules find the candidate sentences and describe them; the learned alert model (see
+    :mod:`wirewatch.agents.alert_model`) decides which alert, their modality and kind. With
+    ``config.learned`` off the rules decide alone.
+    """
+    config = config or DetectorConfig()
+    sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
+    if config.learned and sentences:
+        from .alert_model import decide, load_alert_model  # late import: alert_model reads this module's types
+
+        decide(sentences, load_alert_model(config.alert_model or None), config)
+    return assemble(sentences, doc, entities, config)
+
+
+def assemble(
+    sentences: Sequence[SentenceCandidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
+) -> Detection:
+    """The detection of decided candidate sentences: findings merged per event, and the signals."""
+    # a stand-in the model did not alert on is no signal: the rules never saw a launch there
+    cands = [c for sc in sentences for c in sc.rule if not (c.stand_in and c.reason is not None)]
+    return _assemble(cands, doc, entities, config)
+
+
+def sentence_candidates(
+    doc: Doc,
+    entities: Sequence[Any] = (),
+    *,
+    published_at: str | None = None,
+    config: DetectorConfig | None = None,
+) -> list[SentenceCandidate]:
+    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals."""
     config = config or DetectorConfig()
     lex = lexicon()
     _doc_cache(doc)["entity_actors"] = [
@@ -1963,15 +2028,17 @@ def detect(
     ]
     doc_states, dominant = _doc_states(doc, entities)
     pub_year = _year_of(published_at)
-    candidates: list[_Candidate] = []
+    out: list[SentenceCandidate] = []
     previous = _PreviousActor(doc_states)
     prev_speaker: str | None = None
-    for sent in _sentences(doc):
+    sents = list(_sentences(doc))
+    for index, sent in enumerate(sents):
         weapons = _weapons_in(sent)
-        if not weapons:
+        cue = _candidate_cue(sent) if not weapons else None
+        if not weapons and cue is None:
             previous.push(sent)
             continue
-        triggers = _trigger_tokens(sent, weapons)
+        triggers = _trigger_tokens(sent, weapons) if weapons else []
         contested = any(_negation(t, sent) == "contested" for t in triggers) or _unconfirmed(sent)
         verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
         triggers = [
@@ -1986,27 +2053,12 @@ def detect(
             # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
             trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
             pairs = [(trig, *_weapons_for(trig, sent, weapons, 1))]
+        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
         for trig, ws, fallback in pairs:
-            if not ws:
-                continue
-            cand = _analyse(
-                trig,
-                sent,
-                ws,
-                fallback,
-                doc,
-                entities,
-                doc_states,
-                dominant,
-                previous,
-                prev_speaker,
-                pub_year,
-                config,
-            )
-            sent_candidates.append(cand)
+            if ws:
+                sent_candidates.append(_analyse(trig, sent, ws, fallback, *args))
         _resolve_contested(sent_candidates, contested)
         _share_weapon_actor(sent_candidates)
-        candidates.extend(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
         if named:
             previous.set(named[0])
@@ -2015,7 +2067,93 @@ def detect(
         speakers = [c.speaker for c in sent_candidates if c.speaker]
         if speakers:
             prev_speaker = speakers[0]
-    return _assemble(candidates, doc, entities, config)
+        rule_made = bool(sent_candidates)
+        if not sent_candidates:
+            # a cue the rules make nothing of: a stand-in candidate the model may still alert on
+            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
+            stand_in = _analyse(anchor, sent, weapons, True, *args)
+            stand_in.stand_in = True
+            if stand_in.reason is None:
+                stand_in.reason = "no_trigger"
+            sent_candidates = [stand_in]
+        out.append(
+            SentenceCandidate(
+                sent=sent,
+                index=index,
+                rule=sent_candidates,
+                signals=_rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
+                previous=sents[index - 1] if index > 0 else None,
+                following=sents[index + 1] if index + 1 < len(sents) else None,
+            )
+        )
+    if any(c.reason is None for sc in out for c in sc.rule):
+        for sc in out:
+            sc.signals.append("doc_rule_alert")
+    return out
+
+
+def _candidate_cue(sent: Span) -> Token | None:
+    """The first launch word in a sentence that names no weapon ('The launch took place on Tuesday')."""
+    sets = lexicon().cue_sets
+    words = sets["verb_triggers"] | sets["noun_triggers"] | sets["candidate_cues"]
+    cols = token_columns(sent.doc)
+    for i in range(sent.start, sent.end):
+        if cols.lemma[i] in words or cols.lower[i] in words:
+            return sent.doc[i]
+    return None
+
+
+def _rule_signals(
+    sent: Span, cands: list[_Candidate], weapons: list[_Weapon], rule_made: bool, index: int, pub_year: int | None
+) -> list[str]:
+    """The rules' view of a candidate sentence as feature names: cue, reasons, modality, kind, actor,
+    speaker, and the suppression tests each asked on its own (the rules stop at the first that holds)."""
+    lex = lexicon()
+    text = _text(sent)
+    out = [f"index:{min(index, 3)}", f"weapons:{min(len(weapons), 3)}", "rule" if rule_made else "no_rule"]
+    out += [f"wkind:{w.kind}" for w in weapons if not w.defence]
+    out += ["defence"] if any(w.defence for w in weapons) else []
+    out += ["headline"] if _is_headline(sent) else []
+    out += sorted({f"ent:{e.label_}" for e in _ents_in(sent)})
+    out += ["doc_civil"] if _doc_is_civil_space(sent.doc) else []
+    for key in ("first_since", "historical_date", "capability_cues", "hypothetical_cues", "civil_space", "orbit_cue"):
+        if lex.res[key].search(text):
+            out.append(f"cue:{key}")
+    for c in cands:
+        actor = lex.actors.get(c.actor or "")
+        who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
+        reason = c.reason or "alert"
+        kind = _kind_of(c)
+        trig = c.trigger
+        out += [
+            f"reason:{reason}",
+            f"mod:{c.modality}",
+            f"reason_mod:{reason}|{c.modality}",
+            f"how:{c.how}",
+            f"actor:{who}",
+            f"kind:{kind}",
+            f"kind_mod:{kind}|{c.modality}",
+            f"trig:{trig.lemma_.lower()}",
+            f"tag:{trig.tag_}",
+        ]
+        out += ["speaker"] if c.speaker else []
+        out += ["fallback"] if c.via_fallback else []
+        # the clause around the trigger: its role, its head, and the auxiliaries and modals (tense, mood)
+        out += [
+            f"dep:{trig.dep_}",
+            f"head:{trig.head.lemma_.lower()}",
+            f"trig_head:{trig.lemma_.lower()}|{trig.head.lemma_.lower()}",
+        ]
+        for tok in (trig, trig.head):
+            out += [f"aux:{a.lower_}" for a in tok.children if a.dep_ in ("aux", "auxpass", "neg") or a.tag_ == "MD"]
+        neg = _negation(trig, sent)
+        out += [f"neg:{neg}"] if neg else []
+        out += ["conditional"] if _conditional(trig, sent) else []
+        out += ["historical"] if _historical(trig, sent, pub_year) else []
+        out += ["present_narrative"] if _present_narrative(trig, sent) else []
+        suppression = _sentence_suppression(sent, kind, trig)
+        out += [f"suppress:{suppression}"] if suppression else []
+    return out
 
 
 class _PreviousActor:
@@ -2088,7 +2226,7 @@ def _analyse(
     kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     reason: str | None = None
     if not offensive:
-        reason = "missile_defence"
+        reason = "missile_defence" if ws else "no_weapon"
     actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
         reason = "non_actor_subject"
@@ -2274,6 +2412,8 @@ def _kind_of(c: _Candidate) -> str:
     actor = lexicon().actors.get(c.actor or "")
     if actor is not None and not actor.state:
         return "rocket_artillery"
+    if c.kind_override is not None:
+        return c.kind_override
     offensive = [w.kind for w in c.weapons if not w.defence]
     kind = max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     single_rocket = [w for w in c.weapons if w.text.lower() == "rocket"]
@@ -2345,7 +2485,10 @@ def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: Detect
         if ev not in evidence:
             evidence.append(ev)
     speaker = next((c.speaker for c in group if c.speaker), None) if modality != "occurred" else None
-    confidence = max(c.confidence for c in group) + 0.05 * (len(evidence) - 1)
+    # the model's calibrated probability when it decided (no bonus per sentence), else the rules' score
+    probabilities = [c.probability for c in group if c.probability is not None]
+    rule_score = max(c.confidence for c in group) + 0.05 * (len(evidence) - 1)
+    confidence = max(probabilities) if probabilities else rule_score
     return Finding(
         kind=kind,
         modality=modality,

@@ -32,9 +32,12 @@ STAGE = "enrich"
 
 
 def detector_config(settings: Settings) -> DetectorConfig:
-    """The detector configuration of a worker (WIREWATCH_ALERT_NON_STATE_ROCKETS, WIREWATCH_SEVERITY_MAP)."""
+    """The detector configuration of a worker (WIREWATCH_ALERT_NON_STATE_ROCKETS, WIREWATCH_SEVERITY_MAP,
+    WIREWATCH_ALERT_MODEL); building it loads the alert model, so a bad model file stops start-up."""
     return DetectorConfig(
-        alert_non_state_rockets=settings.alert_non_state_rockets, severity_map=settings.severity_mapping()
+        alert_non_state_rockets=settings.alert_non_state_rockets,
+        severity_map=settings.severity_mapping(),
+        alert_model=settings.alert_model,
     )
 
 

@@ -10,31 +10,26 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 from spacy.language import Language
 
-from .detector import Detection, analyze_docs
+from .detector import Detection, DetectorConfig, analyze_docs
+from .learning.data import read_jsonl
+from .learning.stats import bootstrap_interval
 
 BATCH = 16
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
-    """The labelled items of a JSONL file (blank lines skipped; a malformed line is an error)."""
-    items = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc}") from exc
-            if "text" not in item or "expect_alert" not in item:
-                raise ValueError(f"{path}:{number}: needs 'text' and 'expect_alert'")
-            items.append(item)
+    """The labelled items of a JSONL file (blank lines skipped; a malformed line or item is an error)."""
+    items = read_jsonl(path)
+    for number, item in enumerate(items, 1):
+        if "text" not in item or "expect_alert" not in item:
+            raise ValueError(f"{path}: item {number} needs 'text' and 'expect_alert'")
     return items
 
 
@@ -94,10 +89,62 @@ def score(
         "f1": round(f1, 4),
         "modality_accuracy": round(modality_ok / tp, 4) if tp else 0.0,
         "kind_accuracy": round(kind_ok / tp, 4) if tp else 0.0,
+        # 95 % bootstrap intervals over items (1000 resamples, seed 0)
+        **{
+            f"{name}_ci": value["ci"]
+            for name, value in figures_with_intervals(item_outcomes(items, detections)).items()
+        },
         "modality_confusion": {k: dict(v) for k, v in sorted(confusion.items())},
         "kind_confusion": {k: dict(v) for k, v in sorted(kind_confusion.items())},
     }
     return figures, mismatches
+
+
+def item_outcomes(labels: Sequence[dict[str, Any]], dets: Sequence[Detection]) -> dict[str, np.ndarray]:
+    """Per item: expected, predicted, and (on true positives) modality and kind right, as the eval scores."""
+    expected = np.asarray([bool(x["expect_alert"]) for x in labels])
+    best = [d.strongest() for d in dets]
+    predicted = np.asarray([b is not None for b in best])
+    modality_ok = np.asarray(
+        [b is not None and b.modality == x.get("modality") for x, b in zip(labels, best, strict=True)]
+    )
+    kind_ok = np.asarray([b is not None and b.kind == x.get("kind") for x, b in zip(labels, best, strict=True)])
+    return {"expected": expected, "predicted": predicted, "modality_ok": modality_ok, "kind_ok": kind_ok}
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float:
+    d = int(den.sum())
+    return float(num.sum()) / d if d else float("nan")
+
+
+FIGURES: dict[str, Callable[[dict[str, np.ndarray]], float]] = {
+    "precision": lambda o: _ratio(o["expected"] & o["predicted"], o["predicted"]),
+    "recall": lambda o: _ratio(o["expected"] & o["predicted"], o["expected"]),
+    "f1": lambda o: _ratio(2 * (o["expected"] & o["predicted"]), o["expected"].astype(int) + o["predicted"]),
+    "modality_accuracy": lambda o: _ratio(o["modality_ok"] & o["expected"], o["expected"] & o["predicted"]),
+    "kind_accuracy": lambda o: _ratio(o["kind_ok"] & o["expected"], o["expected"] & o["predicted"]),
+}
+
+
+def figures_with_intervals(
+    outcomes: dict[str, np.ndarray], seed: int = 0, extra: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Each figure and its bootstrap 95 % interval over items. ``extra``: more per-item 0/1 arrays whose
+    mean is a figure (e.g. candidate recall over true items)."""
+    n = len(outcomes["expected"])
+    out: dict[str, Any] = {}
+    for name, figure in FIGURES.items():
+        value = figure(outcomes)
+        ci = bootstrap_interval(n, lambda idx, f=figure: f({k: v[idx] for k, v in outcomes.items()}), seed=seed)
+        out[name] = {"value": round(value, 4), "ci": [round(ci[0], 4), round(ci[1], 4)]}
+    for name, values in (extra or {}).items():
+        ci = bootstrap_interval(len(values), lambda idx, v=values: float(np.mean(v[idx])), seed=seed)
+        out[name] = {
+            "value": round(float(np.mean(values)), 4),
+            "ci": [round(ci[0], 4), round(ci[1], 4)],
+            "n": len(values),
+        }
+    return out
 
 
 def _line(item: dict[str, Any], expected: str, got: str, finding: Any) -> str:
@@ -114,8 +161,10 @@ def evaluate(
     nlp: Language | None = None,
     out: TextIO = sys.stdout,
     progress: bool = True,
+    config: DetectorConfig | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the detector on ``path``: print mismatches and a JSON line of figures to ``out``."""
+    """Evaluate the detector on ``path``: print mismatches and a JSON line of figures to ``out``.
+    ``config``: the worker's detector settings (the alert model among them); default: the shipped ones."""
     if nlp is None:
         from .nlp import load_pipeline
 
@@ -130,11 +179,11 @@ def evaluate(
         with Progress(console=Console(file=out), transient=True) as bar:
             task = bar.add_task("eval alerts", total=len(items))
             for batch in _batches(items, BATCH):
-                detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch]))
+                detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch], config=config))
                 bar.advance(task, len(batch))
     else:
         for batch in _batches(items, BATCH):
-            detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch]))
+            detections.extend(d for _e, d in analyze_docs(nlp, [i["text"] for i in batch], config=config))
     figures, mismatches = score(items, detections)
     for line in mismatches:
         print(line, file=out)

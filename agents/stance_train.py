@@ -292,31 +292,13 @@ def _write_card(
     )
 
 
-def add_train_parser(sub: Any) -> None:
-    """``wirewatch train stance FILE.jsonl [...]`` (registered by the CLI)."""
-    parser = sub.add_parser("train", help="retrain a learned component from labelled JSONL files")
-    parser.add_argument("what", choices=("stance",))
-    parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
-    parser.add_argument("--out", default=None, help="directory for the weights and card (default: the shipped model)")
-    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--representation",
-        action="append",
-        choices=list(CANDIDATES),
-        default=None,
-        help=f"compare only these feature sets (repeat; default: all of {', '.join(CANDIDATES)})",
-    )
-    parser.set_defaults(func=cmd_train)
-
-
 def cmd_train(settings: Any, args: argparse.Namespace) -> int:
+    """``wirewatch train stance`` (its arguments: :mod:`.learning.train_cli`)."""
     from .analyzer import load_nlp  # the configured pipeline (model, gazetteer, lexicons), as the worker loads it
 
-    try:
-        import sklearn  # noqa: F401  (training-only dependency: say so before parsing anything)
-    except ImportError:
-        print("wirewatch: training needs scikit-learn: pip install 'wirewatch[train]'", file=sys.stderr)
+    unknown = sorted(set(args.representation or ()) - set(CANDIDATES))
+    if unknown:
+        print(f"wirewatch: unknown representation {unknown}; one of {', '.join(CANDIDATES)}", file=sys.stderr)
         return 2
     out_dir = Path(args.out) if args.out else shipped_path().parent
     try:

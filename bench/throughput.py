@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import make_corpus, word_count
 
-from wirewatch.agents.detector import detect
+from wirewatch.agents.alert_model import decide, load_alert_model
+from wirewatch.agents.detector import DetectorConfig, detect, sentence_candidates
 from wirewatch.agents.nlp import entities_of, load_pipeline
 from wirewatch.agents.stance_tagger import tag_stances
 from wirewatch.streams import testing
@@ -62,9 +63,12 @@ def raw_words_per_second(articles: list[Article], batch_size: int) -> float:
 
 
 def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, float]:
-    """Milliseconds per article of each step the enrich agent runs after parsing (same docs, one run)."""
+    """Milliseconds per article of each step the enrich agent runs after parsing (same docs, one run).
+    ``model``: the alert model's part of ``detector`` (features and prediction on the candidate sentences),
+    timed again on its own."""
     nlp = _nlp()
-    steps = {"parse": 0.0, "entities": 0.0, "stance": 0.0, "detector": 0.0}
+    config, model = DetectorConfig(), load_alert_model()
+    steps = {"parse": 0.0, "entities": 0.0, "stance": 0.0, "detector": 0.0, "model": 0.0}
     with nlp.memory_zone():  # warm-up: lexicons and caches are built on first use
         for doc in nlp.pipe([a.text for a in articles[:4]]):
             tag_stances(doc, entities_of(doc))
@@ -84,6 +88,10 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
             steps["entities"] += t1 - t0
             steps["stance"] += t2 - t1
             steps["detector"] += t3 - t2
+            cands = sentence_candidates(doc, entities, config=config)
+            t4 = time.perf_counter()
+            decide(cands, model, config)
+            steps["model"] += time.perf_counter() - t4
     return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 
 
@@ -186,6 +194,11 @@ def main() -> None:
     print(f"corpus: {len(articles)} articles, {words} words ({words / len(articles):.0f} per article)")
     steps = analysis_breakdown(articles[: min(len(articles), 60)], args.batch_size)
     print("ms per article after parsing (warm): " + ", ".join(f"{k} {v}" for k, v in steps.items()))
+    after = steps["entities"] + steps["stance"] + steps["detector"]
+    print(
+        f"analysis after parsing: {100 * after / steps['parse']:.1f} % of the parse time; the alert model"
+        f" (inside the detector): {steps['model']} ms, {100 * steps['model'] / steps['parse']:.1f} % of the parse"
+    )
 
     # Shared VMs drift by 10-20 % over minutes, so raw speed is measured between the rounds and each round
     # compares against the mean of the raw runs before and after it; the figures are medians over rounds.

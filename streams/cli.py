@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -219,7 +220,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from .app import load_nlp
 
     if args.what == "alerts":
-        from wirewatch.agents.eval_alerts import evaluate
+        from wirewatch.agents.enrich import detector_config
+        from wirewatch.agents.eval_alerts import evaluate as evaluate_alerts
+
+        evaluate = functools.partial(evaluate_alerts, config=detector_config(settings))
     else:
         from wirewatch.agents.eval_stance import evaluate  # type: ignore[no-redef]
     nlp = load_nlp(settings)
@@ -261,8 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
-    # the train command's parser lives beside its logic in agents/ (like the other command groups here)
-    from wirewatch.agents.stance_train import add_train_parser
+    from wirewatch.agents.learning.train_cli import add_train_parser
 
     from .feeds.cli import add_feeds_parser
     from .lag import add_lag_parser
@@ -297,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
         return 2
     except ModelFileError as exc:
-        print(f"wirewatch: model file error: {exc}", file=sys.stderr)
+        print(f"wirewatch: model error: {exc}", file=sys.stderr)  # the alert or the stance model
         return 2
     except FeedConfigError as exc:
         print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)

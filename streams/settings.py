@@ -62,6 +62,8 @@ class Settings:
     batch_within: float = 0.05
     incident_window_hours: float = 48.0
     alert_non_state_rockets: bool = False
+    #: Directory of a retrained alert model (``wirewatch train alerts --out DIR``); empty: the shipped one.
+    alert_model: str = ""
     #: JSON: kind → severity, or kind → {"occurred": .., "warning": ..}; e.g. {"cruise": "high"}.
     severity_map: str = ""
     #: feeds.toml of the feeds a worker runs (empty: none); ``wirewatch feeds`` falls back to ./feeds.toml.

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from murmurhash import hash_unicode
-from spacy.tokens import Span
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
 
 
 def hashed_features(strings: Iterable[str], dim: int) -> dict[int, float]:

@@ -1,0 +1,184 @@
+"""The learned alert decision: the shipped model in the detector, a user's model, bad model files, the
+weapon-kind map. Passages here are written for the project."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents import lexicons
+from wirewatch.agents.alert_model import (
+    FEATURE_VERSION,
+    AlertModel,
+    candidate_rows,
+    load_alert_model,
+    named_kind,
+    shipped_model_dir,
+)
+from wirewatch.agents.detector import DetectorConfig, analyze_docs, detect, sentence_candidates
+from wirewatch.agents.enrich import detector_config
+from wirewatch.agents.learning.linear import ModelFileError
+from wirewatch.agents.nlp import entities_of
+from wirewatch.streams.cli import main
+from wirewatch.streams.settings import Settings
+
+LAUNCH = "North Korea fired an intercontinental ballistic missile into the sea off its east coast on Friday."
+QUIET = "The finance ministry published its budget for the coming year on Tuesday."
+
+
+def test_weapon_kind_map_names_the_kind_of_well_known_systems() -> None:
+    assert named_kind("the Hwasong-15 flew for 53 minutes") == "icbm"
+    assert named_kind("a Hwasong 12 intermediate-range missile") == "irbm"
+    assert named_kind("two KN-23 missiles") == "srbm"
+    assert named_kind("a Pukguksong-3 from a barge") == "slbm"
+    assert named_kind("Kalibr missiles from the Black Sea") == "cruise"
+    assert named_kind("a Kinzhal") == "hypersonic" and named_kind("the Zircon") == "hypersonic"
+    assert named_kind("the Simorgh rocket") == "space_launch_vehicle"
+    assert named_kind("a Chollima-1 carrier rocket") == "space_launch_vehicle"
+    assert named_kind("a Minuteman III test") == "icbm"
+    # of several systems, the longer-range kind; a longer designation is not its prefix's system
+    assert named_kind("a KN-23 and a Hwasong-15") == "icbm"
+    assert named_kind("the Hwasong-150 project") is None
+    assert named_kind("a new missile") is None
+
+
+def test_every_kind_in_the_map_is_a_detector_kind() -> None:
+    from wirewatch.agents.detector import KINDS
+
+    kinds = json.loads((Path(__file__).parents[2] / "agents" / "data" / "weapon_kinds.json").read_text())["kinds"]
+    assert set(kinds) <= set(KINDS)
+
+
+def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: Language) -> None:
+    [(_entities, detection)] = analyze_docs(nlp, [LAUNCH])
+    assert detection.findings, "a plain ICBM launch must alert"
+    finding = detection.findings[0]
+    # the finding's confidence is the model's calibrated probability for that sentence
+    doc = nlp(LAUNCH)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = load_alert_model()
+    p, modality, _kind = model.predict(candidate_rows(cands, model.spec))
+    assert finding.confidence == pytest.approx(round(float(p.max()), 3))
+    assert p.max() >= model.threshold
+    assert finding.modality == modality[int(p.argmax())] == "occurred"
+    assert finding.kind == "icbm"
+    [(_e, quiet)] = analyze_docs(nlp, [QUIET])
+    assert quiet.findings == [] and quiet.signals == []  # no cue: no candidate, the model is not asked
+
+
+def test_the_rules_alone_still_run_when_the_model_is_off(nlp: Language) -> None:
+    doc = nlp(LAUNCH)
+    detection = detect(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    assert [f.kind for f in detection.findings] == ["icbm"]
+    assert 0 < detection.findings[0].confidence < 1
+
+
+def _user_model(tmp_path: Path, threshold: float) -> Path:
+    target = tmp_path / f"model-{threshold}"
+    shutil.copytree(shipped_model_dir(), target)
+    meta = json.loads((target / "alert_model.json").read_text(encoding="utf-8"))
+    meta["threshold"] = threshold
+    (target / "alert_model.json").write_text(json.dumps(meta), encoding="utf-8")
+    return target
+
+
+def test_a_user_model_from_wirewatch_alert_model_is_used(nlp: Language, tmp_path: Path) -> None:
+    never = _user_model(tmp_path, 1.5)  # no probability reaches it: nothing alerts
+    settings = Settings.from_env({"WIREWATCH_ALERT_MODEL": str(never)})
+    [(_e, detection)] = analyze_docs(nlp, [LAUNCH], config=detector_config(settings))
+    assert detection.findings == []
+    assert {s.reason for s in detection.signals} == {"model"}
+    always = _user_model(tmp_path, 0.0)
+    settings = Settings.from_env({"WIREWATCH_ALERT_MODEL": str(always)})
+    [(_e, detection)] = analyze_docs(nlp, ["The missile parade was cancelled."], config=detector_config(settings))
+    assert detection.findings, "threshold 0: every candidate sentence alerts"
+
+
+def test_missing_and_corrupt_model_files_fail_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        DetectorConfig(alert_model=str(tmp_path / "nowhere"))
+    broken = _user_model(tmp_path, 0.5)
+    (broken / "kind.npz").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelFileError, match=r"kind\.npz"):
+        DetectorConfig(alert_model=str(broken))
+    old = _user_model(tmp_path, 0.4)
+    meta = json.loads((old / "alert_model.json").read_text(encoding="utf-8"))
+    meta["spec"]["version"] = FEATURE_VERSION + 1
+    (old / "alert_model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="retrain"):
+        AlertModel.load(old)
+
+
+def test_wirewatch_analyze_reports_a_bad_model_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(LAUNCH, encoding="utf-8")
+    monkeypatch.setenv("WIREWATCH_ALERT_MODEL", str(tmp_path / "missing-model"))
+    assert main(["analyze", str(article)]) == 2
+    err = capsys.readouterr().err
+    assert "model error" in err and "alert model" in err
+
+
+def test_wirewatch_analyze_uses_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(LAUNCH, encoding="utf-8")
+    assert main(["analyze", str(article)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    signals = out["articles"][0]["signals"]
+    alertable = [s for s in signals if s["alertable"]]
+    assert alertable and alertable[0]["kind"] == "icbm"
+    model = load_alert_model()
+    assert alertable[0]["confidence"] >= round(model.threshold, 3)
+
+
+def test_a_user_weapon_name_sets_the_kind_before_the_model(nlp: Language, tmp_path: Path) -> None:
+    (tmp_path / "weapon_kinds.json").write_text(json.dumps({"kinds": {"slbm": ["Seastar-9"]}}), encoding="utf-8")
+    text = "North Korea fired a Seastar-9 ballistic missile into the sea on Friday, the military said."
+    try:
+        lexicons.configure(tmp_path)
+        assert named_kind(text) == "slbm"
+        [(_e, detection)] = analyze_docs(nlp, [text])
+    finally:
+        lexicons.configure(None)
+    assert [f.kind for f in detection.findings] == ["slbm"]
+    assert named_kind(text) is None
+
+
+def test_model_probabilities_are_numpy_only(nlp: Language) -> None:
+    # the worker's path never needs scikit-learn: the loaded model predicts from its arrays
+    model = load_alert_model()
+    doc = nlp(LAUNCH)
+    rows = candidate_rows(sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False)), model.spec)
+    dense = rows.dense()
+    assert np.allclose(model.alert.predict_proba(rows), model.alert.predict_proba(dense))
+
+
+def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> None:
+    from wirewatch.agents.eval_alerts import evaluate
+
+    items = [
+        {"id": "a", "text": LAUNCH, "expect_alert": True, "kind": "icbm", "modality": "occurred"},
+        {"id": "b", "text": QUIET, "expect_alert": False, "kind": "none", "modality": "none"},
+        {
+            "id": "c",
+            "text": "Iran fired two ballistic missiles at the base overnight.",
+            "expect_alert": True,
+            "kind": "ballistic_unspecified",
+            "modality": "occurred",
+        },
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    figures = evaluate(path, nlp=nlp, out=out, progress=False)
+    assert json.loads(out.getvalue().strip().splitlines()[-1]) == figures
+    for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy"):
+        lo, hi = figures[f"{name}_ci"]
+        assert lo <= figures[name] <= hi, name

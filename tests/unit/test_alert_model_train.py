@@ -1,0 +1,59 @@
+"""``wirewatch train alerts`` on a small slice of the shared training data: figures with intervals, a model
+card, a model the detector loads, and the same bytes when run twice."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from tests.conftest import SHARED
+from wirewatch.agents.alert_model import AlertModel
+from wirewatch.agents.detector import DetectorConfig, analyze_docs
+from wirewatch.agents.learning.alerts_train import train
+
+TRAIN = SHARED / "train" / "alerts.jsonl"
+
+
+@pytest.fixture(scope="module")
+def slice_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not TRAIN.exists():
+        pytest.skip(f"shared training data not found at {TRAIN} (set WIREWATCH_SHARED_DIR)")
+    lines = [line for line in TRAIN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path = tmp_path_factory.mktemp("slice") / "slice.jsonl"
+    path.write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")  # a slice, read at test time only
+    return path
+
+
+def _train(nlp: Language, data: Path, out: Path) -> tuple[dict, str]:
+    stream = io.StringIO()
+    report = train([data], out_dir=out, folds=3, seed=0, representations=("rules+ngrams",), nlp=nlp, stream=stream)
+    return report, stream.getvalue()
+
+
+def test_training_on_a_slice_is_deterministic_and_usable(nlp: Language, slice_file: Path, tmp_path: Path) -> None:
+    report, printed = _train(nlp, slice_file, tmp_path / "a")
+    _again, _ = _train(nlp, slice_file, tmp_path / "b")
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert {"alert.npz", "modality.npz", "kind.npz", "alert_model.json", "MODEL_CARD.md"} <= set(files)
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # figures are cross-validated by source, each with a bootstrap interval around it
+    cv = report["cross_validated"]
+    for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy", "candidate_recall"):
+        lo, hi = cv[name]["ci"]
+        assert lo <= cv[name]["value"] <= hi, name
+    assert "cross-validated by source (3 folds), rules+ngrams: precision" in printed
+    assert "training figures (fitted on these items, not an estimate)" in printed
+    card = (tmp_path / "a" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Figures: cross-validated by source, 3 folds" in card and "slice.jsonl" in card
+    # the written model is what the detector runs
+    model = AlertModel.load(tmp_path / "a")
+    meta = json.loads((tmp_path / "a" / "alert_model.json").read_text(encoding="utf-8"))
+    assert model.threshold == meta["threshold"] and model.spec["representation"] == "rules+ngrams"
+    config = DetectorConfig(alert_model=str(tmp_path / "a"))
+    [(_e, detection)] = analyze_docs(nlp, ["North Korea fired a ballistic missile on Monday."], config=config)
+    assert all(0.0 <= s.finding.confidence <= 1.0 for s in detection.signals)
