@@ -99,6 +99,16 @@ def test_training_on_a_slice_is_deterministic(nlp: Language, user_model: Path, t
     assert "cross-validated by source, 2 folds" in card and "training (fitted on the same statements" in card
 
 
+def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_statements(tmp_path / "statements.jsonl")
+    argv = ["train", "stance", str(data), "--out", str(tmp_path), "--folds", "2"]
+    assert main([*argv, "--representation", "words-path-cues"]) == 0
+    assert (tmp_path / "stance.npz").read_bytes() == (user_model / "stance.npz").read_bytes()
+    assert "cv words-path-cues: macro_f1" in capsys.readouterr().out
+    assert main([*argv, "--representation", "no-such-features"]) == 2
+    assert "unknown feature set 'no-such-features'" in capsys.readouterr().err
+
+
 def test_training_refuses_unknown_labels(nlp: Language, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(
