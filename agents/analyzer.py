@@ -43,9 +43,10 @@ def load_nlp(settings: Settings, *, stance: bool = True) -> Language:
     from .nlp import load_pipeline
 
     lexicons.configure(settings.lexicon_dir or None)
-    if stance:
-        stance_model.configure(settings.stance_model or None)  # a bad model file stops start-up here
-    return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    nlp = load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    if stance:  # a bad model file, or one the pipeline cannot feed, stops start-up here
+        stance_model.check_pipeline(stance_model.configure(settings.stance_model or None), nlp)
+    return nlp
 
 
 class AnalysisProcessDied(RuntimeError):

@@ -16,9 +16,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from spacy.language import Language
 
 from .learning.linear import LinearModel, ModelFileError, probabilities
-from .stance_features import HASH_DIM, FeatureConfig
+from .stance_features import HASH_DIM, VECTOR_DIM, FeatureConfig
 
 MODEL_NAME = "stance"
 #: What every stance model's spec must say; the feature groups it uses may differ (FeatureConfig.from_spec).
@@ -61,6 +62,20 @@ def configure(path: str | None) -> StanceModel:
     model = load_model(path or None)
     _configured = path or None
     return model
+
+
+def check_pipeline(model: StanceModel, nlp: Language) -> None:
+    """A model that reads the parser's token vectors needs a pipeline that makes them, as wide as it was
+    trained on (a transformer pipeline or another tok2vec width would fail on every article)."""
+    if not model.config.vector:
+        return
+    doc = nlp("Talks resumed.")
+    width = doc.tensor.shape[1] if doc.tensor is not None and doc.tensor.ndim == 2 and len(doc.tensor) else 0
+    if width != VECTOR_DIM:
+        raise ModelFileError(
+            f"{model.path}: the stance model reads {VECTOR_DIM}-wide token vectors; this spaCy pipeline gives "
+            f"{width or 'none'} (retrain it with this pipeline: wirewatch train stance)"
+        )
 
 
 def current_model() -> StanceModel:

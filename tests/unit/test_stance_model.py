@@ -205,6 +205,16 @@ def test_bad_model_file_is_a_clear_error(tmp_path: Path, damage: str, restore_mo
         configure(str(model))
 
 
+def test_a_pipeline_without_the_token_vectors_the_model_reads_is_refused(nlp: Language) -> None:
+    import spacy
+
+    model = current_model()
+    assert model.config.vector  # the shipped model reads the parser's token vectors
+    stance_model.check_pipeline(model, nlp)  # the shipped pipeline makes them
+    with pytest.raises(ModelFileError, match="token vectors"):
+        stance_model.check_pipeline(model, spacy.blank("en"))
+
+
 def test_bad_model_file_stops_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_model: None
 ) -> None:
