@@ -23,7 +23,7 @@ from spacy.language import Language
 from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
 from .nlp import entities_of, load_pipeline
-from .stance import AGAINST, FAVOR, NEUTRAL, Stance
+from .stance import AGAINST, FAVOR, NEUTRAL, Stance, load_lexicon
 from .stance_tagger import tag_stances
 
 LABELS = (FAVOR, AGAINST, NEUTRAL)
@@ -74,10 +74,11 @@ def _matches(gold: str, stance: Attributed) -> bool:
 
 
 def _is_description(stance: Attributed) -> bool:
-    """A speaker known by a description ("spokesperson", "Iran's top diplomat", "the Ukrainian president"),
-    not by a name: a lower-case word other than a name's function words."""
+    """A speaker known by a description ("spokesperson", "Iran's top diplomat", "the Secretary-General"), not
+    by a name: a lower-case word other than a name's function words, or a role noun as its last word."""
     words = stance.speaker_canonical.split()
-    return any(w[:1].islower() and w not in _NAME_FUNCTION_WORDS for w in words)
+    last = words[-1].split("-")[-1].lower() if words else ""
+    return last in load_lexicon().role_nouns or any(w[:1].islower() and w not in _NAME_FUNCTION_WORDS for w in words)
 
 
 def matching(found: Sequence[A], speaker: str, target: str, text: str) -> list[A]:

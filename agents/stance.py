@@ -891,7 +891,7 @@ class _Context:
         ]
         if not near:
             return None
-        name = min(near, key=lambda m: abs(m.start - verb.idx))
+        name = min(near, key=lambda m: (m.label != "PERSON", abs(m.start - verb.idx)))  # a person first
         span = self.doc.char_span(name.start, name.end, alignment_mode="expand")
         return self.named_speaker(span.root) if span is not None else None
 
