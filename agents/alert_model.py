@@ -1,11 +1,12 @@
-"""The learned alert decision over the rules' candidate sentences.
+"""The learned alert model: features of a candidate sentence, the model files, the predictions.
 
 The detector's rules find every sentence with a launch, missile or weapon cue and describe it (the
 reason they would suppress it, modality, kind, actor, speaker... see
 :func:`wirewatch.agents.detector.sentence_candidates`). Three logistic models read that description plus
-hashed word n-grams of the sentence and its neighbours and decide: alertable or not (a calibrated
+hashed word n-grams of the sentence and its neighbours and predict: alertable or not (a calibrated
 probability, the finding's ``confidence``), the modality (occurred / possible / threatened) and the kind.
-A kind named by the weapon (``data/weapon_kinds.json``) comes before the model's.
+The detector applies the verdicts (:func:`wirewatch.agents.detector.detect`); this module knows nothing
+of the detector but the shape of a candidate sentence.
 
 The weights live in a directory (``data/models/alert`` in the package, or ``WIREWATCH_ALERT_MODEL``),
 written by ``wirewatch train alerts``; they are loaded once per process by :func:`load_alert_model`.
@@ -16,20 +17,21 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import lexicons
-from .detector import KIND_RANK, KINDS, MODALITIES, DetectorConfig, SentenceCandidate, _Candidate, _kind_of, lexicon
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
-from .nlp import doc_text, token_columns
+from .nlp import token_columns
+
+if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector imports this module, not the reverse
+    from .detector import SentenceCandidate
 
 #: Bump when the features change: a model trained on other features is refused at load time.
 FEATURE_VERSION = 1
@@ -39,8 +41,6 @@ PARTS = ("alert", "modality", "kind")
 #: Representations the trainer compares; the chosen one is recorded in the bundle.
 REPRESENTATIONS = ("rules", "rules+ngrams", "rules+ngrams+tok2vec")
 TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
-#: Rule reasons that are settings, not judgements: the model never overrides them.
-POLICY_REASONS = frozenset({"non_state", "no_actor"})
 ALERT_LABELS = ("no", "yes")
 
 _DIGIT = re.compile(r"\d")
@@ -48,32 +48,6 @@ _DIGIT = re.compile(r"\d")
 
 def shipped_model_dir() -> Path:
     return Path(str(files("wirewatch.agents") / "data" / "models" / "alert"))
-
-
-# ------------------------------------------------------------------------------------------ weapon names
-
-
-@cache
-def _weapon_kind_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    kinds = lexicons.load("weapon_kinds.json")["kinds"]
-    out = []
-    for kind, names in kinds.items():
-        if kind not in KIND_RANK:
-            raise lexicons.LexiconError(f"weapon_kinds.json: unknown kind {kind!r} (one of {', '.join(KINDS)})")
-        parts = [r"[-\s]?".join(re.escape(p) for p in re.split(r"[-\s]+", n)) for n in names]
-        parts.sort(key=len, reverse=True)
-        out.append((kind, re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-]*\w)", re.IGNORECASE)))
-    return out
-
-
-lexicons.on_change(_weapon_kind_patterns.cache_clear)
-
-
-def named_kind(text: str) -> str | None:
-    """The kind of the missile systems ``text`` names ('Hwasong-15' → icbm); of several, the highest
-    ranked (longer range and more specific first); None when it names none."""
-    found = [kind for kind, rx in _weapon_kind_patterns() if rx.search(text)]
-    return max(found, key=lambda k: KIND_RANK[k]) if found else None
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -88,8 +62,7 @@ def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
     """The sparse features of a candidate sentence: the rules' signals, then (``+ngrams``) the sentence's
     words and word pairs and its neighbours' words, and the names of systems it mentions."""
     out = [f"r:{s}" for s in sc.signals]
-    named = named_kind(doc_text(sc.sent.doc)[sc.sent.start_char : sc.sent.end_char])
-    out.append(f"named:{named or 'none'}")
+    out.append(f"named:{sc.named_kind or 'none'}")
     if "ngrams" in representation:
         words = _words(sc.sent)
         out += [f"w:{w}" for w in words]
@@ -117,7 +90,13 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
             c: float(np.sign(v) * np.log1p(abs(v)))
             for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
         }
-        rows.add(sparse, [span_vector(sc.sent) for _ in dense])
+        vectors = [span_vector(sc.sent) for _ in dense]
+        if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
+            raise ModelFileError(
+                f"the alert model reads token vectors {TOK2VEC_WIDTH} wide (en_core_web_sm); this spaCy pipeline"
+                f" gives {vectors[0].shape[0]}: retrain it with `wirewatch train alerts --representation rules+ngrams`"
+            )
+        rows.add(sparse, vectors)
     return rows
 
 
@@ -149,9 +128,9 @@ class AlertModel:
         (directory / BUNDLE_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: str | Path) -> AlertModel:
-        """Every failure (missing directory or file, corrupt file, a model for other features) is a
-        :class:`ModelFileError` naming the file."""
+    def load(cls, directory: str | Path, kinds: Collection[str], modalities: Collection[str]) -> AlertModel:
+        """Every failure (missing directory or file, corrupt file, a model for other features or labels
+        than ``kinds`` and ``modalities``) is a :class:`ModelFileError` naming the file."""
         directory = Path(directory)
         meta_path = directory / BUNDLE_FILE
         if not directory.is_dir():
@@ -174,7 +153,7 @@ class AlertModel:
         parts = {part: LinearModel.load(directory / f"{part}.npz", spec=expected) for part in PARTS}
         if parts["alert"].labels != ALERT_LABELS:
             raise ModelFileError(f"{directory / 'alert.npz'}: labels {parts['alert'].labels}, expected {ALERT_LABELS}")
-        for part, allowed in (("modality", MODALITIES), ("kind", KINDS)):
+        for part, allowed in (("modality", modalities), ("kind", kinds)):
             unknown = set(parts[part].labels) - set(allowed)
             if unknown:
                 raise ModelFileError(f"{directory / (part + '.npz')}: unknown labels {sorted(unknown)}")
@@ -182,66 +161,6 @@ class AlertModel:
 
 
 @lru_cache(maxsize=4)
-def load_alert_model(directory: str | None = None) -> AlertModel:
-    """The alert model in ``directory`` (default: the shipped one), loaded once per process."""
-    return AlertModel.load(directory or shipped_model_dir())
-
-
-# ------------------------------------------------------------------------------------------ the decision
-
-
-def decide(cands: Sequence[SentenceCandidate], model: AlertModel, config: DetectorConfig) -> None:
-    """Score the candidate sentences and set the verdict on their rule candidates (in place)."""
-    if not cands:
-        return
-    p_alert, modality, kind = model.predict(candidate_rows(cands, model.spec))
-    apply_decision(cands, p_alert, modality, kind, model.threshold, config)
-
-
-def apply_decision(
-    cands: Sequence[SentenceCandidate],
-    p_alert: Sequence[float],
-    modality: Sequence[str],
-    kind: Sequence[str],
-    threshold: float,
-    config: DetectorConfig,
-) -> None:
-    """A sentence alerts when its probability reaches ``threshold``: its rule-alertable candidates, or its
-    first candidate when the rules suppress them all, take the model's modality, a kind (the named
-    system's, the rules' specific one, or the model's) and the probability. A sentence below it leaves
-    only suppressed candidates (reason ``model``). Settings (non-state rocket fire, unresolved actors)
-    are applied as the rules do."""
-    for sc, p, mod, predicted_kind in zip(cands, p_alert, modality, kind, strict=True):
-        p = float(p)
-        own = [c for c in sc.rule if not _rule_policy_decides(c, config)]
-        if not own:
-            continue
-        if p >= threshold:
-            ruled = [c for c in own if c.reason is None]
-            chosen = ruled or [own[0]]
-            sentence_kind = named_kind(doc_text(sc.sent.doc)[sc.sent.start_char : sc.sent.end_char])
-            for c in chosen:
-                rule_kind = _kind_of(c)
-                c.reason = None
-                c.modality = mod
-                # the named system's kind, else a specific kind the rules read off the weapon words (by
-                # grouped CV: kind accuracy 0.86 against 0.82 for the model's alone), else the model's
-                specific = rule_kind if rule_kind != "ballistic_unspecified" else None
-                c.kind_override = sentence_kind or specific or predicted_kind
-                c.probability = p
-        else:
-            for c in own:
-                if c.reason is None:
-                    c.reason = "model"
-                c.probability = p
-
-
-def _rule_policy_decides(c: _Candidate, config: DetectorConfig) -> bool:
-    """Candidates a setting decides: suppressed by a policy reason, or non-state rocket fire when the
-    user asked to be alerted on it (WIREWATCH_ALERT_NON_STATE_ROCKETS)."""
-    if c.reason in POLICY_REASONS:
-        return True
-    if c.reason is not None or not config.alert_non_state_rockets:
-        return False
-    info = lexicon().actors.get(c.actor or "")
-    return info is not None and not info.state
+def load_alert_model(directory: str | None, kinds: tuple[str, ...], modalities: tuple[str, ...]) -> AlertModel:
+    """The alert model in ``directory`` (None: the shipped one), loaded once per process."""
+    return AlertModel.load(directory or shipped_model_dir(), kinds, modalities)

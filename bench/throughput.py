@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import make_corpus, word_count
 
-from wirewatch.agents.alert_model import decide, load_alert_model
-from wirewatch.agents.detector import DetectorConfig, detect, sentence_candidates
+from wirewatch.agents.alert_model import candidate_rows
+from wirewatch.agents.detector import DetectorConfig, alert_model, detect, sentence_candidates
 from wirewatch.agents.nlp import entities_of, load_pipeline
 from wirewatch.agents.stance_tagger import tag_stances
 from wirewatch.streams import testing
@@ -67,7 +67,8 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
     ``model``: the alert model's part of ``detector`` (features and prediction on the candidate sentences),
     timed again on its own."""
     nlp = _nlp()
-    config, model = DetectorConfig(), load_alert_model()
+    config = DetectorConfig()
+    model = alert_model(config)
     steps = {"parse": 0.0, "entities": 0.0, "stance": 0.0, "detector": 0.0, "model": 0.0}
     with nlp.memory_zone():  # warm-up: lexicons and caches are built on first use
         for doc in nlp.pipe([a.text for a in articles[:4]]):
@@ -90,7 +91,7 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
             steps["detector"] += t3 - t2
             cands = sentence_candidates(doc, entities, config=config)
             t4 = time.perf_counter()
-            decide(cands, model, config)
+            model.predict(candidate_rows(cands, model.spec))
             steps["model"] += time.perf_counter() - t4
     return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 

@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
 
-    from wirewatch.agents.learning.train_cli import add_train_parser
+    from wirewatch.agents.learning import train_cli
 
     from .feeds.cli import add_feeds_parser
     from .lag import add_lag_parser
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alerts_parser(sub)
     add_feeds_parser(sub)
     add_lag_parser(sub)
-    add_train_parser(sub)
+    train_cli.add_parser(sub)
     return parser
 
 

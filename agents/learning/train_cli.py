@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 
-def add_train_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
+    """Adds `wirewatch train` (the CLI's command-group interface)."""
     parser = sub.add_parser("train", help="retrain a learned component from labelled JSONL files")
     parser.add_argument("what", choices=("alerts", "stance"))
     parser.add_argument("files", nargs="+", metavar="FILE.jsonl")

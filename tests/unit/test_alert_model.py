@@ -13,16 +13,19 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents import lexicons
-from wirewatch.agents.alert_model import (
-    FEATURE_VERSION,
-    AlertModel,
-    candidate_rows,
-    load_alert_model,
+from wirewatch.agents.alert_model import FEATURE_VERSION, AlertModel, candidate_rows, shipped_model_dir
+from wirewatch.agents.detector import (
+    KINDS,
+    MODALITIES,
+    DetectorConfig,
+    alert_model,
+    analyze_docs,
+    detect,
     named_kind,
-    shipped_model_dir,
+    sentence_candidates,
 )
-from wirewatch.agents.detector import DetectorConfig, analyze_docs, detect, sentence_candidates
 from wirewatch.agents.enrich import detector_config
+from wirewatch.agents.eval_alerts import evaluate
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.streams.cli import main
@@ -49,8 +52,6 @@ def test_weapon_kind_map_names_the_kind_of_well_known_systems() -> None:
 
 
 def test_every_kind_in_the_map_is_a_detector_kind() -> None:
-    from wirewatch.agents.detector import KINDS
-
     kinds = json.loads((Path(__file__).parents[2] / "agents" / "data" / "weapon_kinds.json").read_text())["kinds"]
     assert set(kinds) <= set(KINDS)
 
@@ -62,7 +63,7 @@ def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: La
     # the finding's confidence is the model's calibrated probability for that sentence
     doc = nlp(LAUNCH)
     cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
-    model = load_alert_model()
+    model = alert_model(DetectorConfig())
     p, modality, _kind = model.predict(candidate_rows(cands, model.spec))
     assert finding.confidence == pytest.approx(round(float(p.max()), 3))
     assert p.max() >= model.threshold
@@ -112,7 +113,7 @@ def test_missing_and_corrupt_model_files_fail_at_start_up(tmp_path: Path) -> Non
     meta["spec"]["version"] = FEATURE_VERSION + 1
     (old / "alert_model.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelFileError, match="retrain"):
-        AlertModel.load(old)
+        AlertModel.load(old, KINDS, MODALITIES)
 
 
 def test_wirewatch_analyze_reports_a_bad_model_clearly(
@@ -134,7 +135,7 @@ def test_wirewatch_analyze_uses_the_model(tmp_path: Path, capsys: pytest.Capture
     signals = out["articles"][0]["signals"]
     alertable = [s for s in signals if s["alertable"]]
     assert alertable and alertable[0]["kind"] == "icbm"
-    model = load_alert_model()
+    model = alert_model(DetectorConfig())
     assert alertable[0]["confidence"] >= round(model.threshold, 3)
 
 
@@ -153,7 +154,7 @@ def test_a_user_weapon_name_sets_the_kind_before_the_model(nlp: Language, tmp_pa
 
 def test_model_probabilities_are_numpy_only(nlp: Language) -> None:
     # the worker's path never needs scikit-learn: the loaded model predicts from its arrays
-    model = load_alert_model()
+    model = alert_model(DetectorConfig())
     doc = nlp(LAUNCH)
     rows = candidate_rows(sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False)), model.spec)
     dense = rows.dense()
@@ -161,8 +162,6 @@ def test_model_probabilities_are_numpy_only(nlp: Language) -> None:
 
 
 def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> None:
-    from wirewatch.agents.eval_alerts import evaluate
-
     items = [
         {"id": "a", "text": LAUNCH, "expect_alert": True, "kind": "icbm", "modality": "occurred"},
         {"id": "b", "text": QUIET, "expect_alert": False, "kind": "none", "modality": "none"},

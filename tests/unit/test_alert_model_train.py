@@ -12,7 +12,7 @@ from spacy.language import Language
 
 from tests.conftest import SHARED
 from wirewatch.agents.alert_model import AlertModel
-from wirewatch.agents.detector import DetectorConfig, analyze_docs
+from wirewatch.agents.detector import KINDS, MODALITIES, DetectorConfig, analyze_docs
 from wirewatch.agents.learning.alerts_train import train
 
 TRAIN = SHARED / "train" / "alerts.jsonl"
@@ -51,7 +51,7 @@ def test_training_on_a_slice_is_deterministic_and_usable(nlp: Language, slice_fi
     card = (tmp_path / "a" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "## Figures: cross-validated by source, 3 folds" in card and "slice.jsonl" in card
     # the written model is what the detector runs
-    model = AlertModel.load(tmp_path / "a")
+    model = AlertModel.load(tmp_path / "a", KINDS, MODALITIES)
     meta = json.loads((tmp_path / "a" / "alert_model.json").read_text(encoding="utf-8"))
     assert model.threshold == meta["threshold"] and model.spec["representation"] == "rules+ngrams"
     config = DetectorConfig(alert_model=str(tmp_path / "a"))
