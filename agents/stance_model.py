@@ -1,8 +1,8 @@
 """Stance stage 5: the learned polarity of a (speaker, target) pair, and the model file it comes from.
 
 The model is a :class:`~.learning.linear.LinearModel` (favor / against / neutral, temperature-calibrated)
-over :mod:`.stance_features`. It ships in ``data/models/stance.npz`` (+ ``stance.json``, + the model card
-``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
+over :mod:`.stance_features`. It ships in ``data/models/stance/stance.npz`` (+ ``stance.json``, + the model
+card ``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
 ``stance.npz``) written by ``wirewatch train stance``. It is loaded once per process: :func:`configure`
 at start-up (a missing or broken file fails there, with a :class:`ModelFileError`), then
 :func:`current_model` for every doc.
@@ -36,7 +36,7 @@ class StanceModel:
 
 
 def shipped_path() -> Path:
-    return Path(str(files("wirewatch.agents") / "data" / "models" / f"{MODEL_NAME}.npz"))
+    return Path(str(files("wirewatch.agents") / "data" / "models" / MODEL_NAME / f"{MODEL_NAME}.npz"))
 
 
 def model_file(path: str | Path) -> Path:
