@@ -28,7 +28,7 @@ from spacy.language import Language
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 
-from . import lexicons
+from . import lexicons, stance_model
 from .detector import DetectorConfig
 from .enrichment import enrich_articles
 from .nlp import load_pipeline
@@ -39,11 +39,15 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 3.0
 
 
-def load_nlp(settings: Settings) -> Language:
-    """The model and lexicons as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR): what the worker,
-    ``wirewatch analyze`` and ``wirewatch eval`` all run."""
+def load_nlp(settings: Settings, *, stance: bool = True) -> Language:
+    """The model, lexicons and stance model as configured (WIREWATCH_MODEL, _GAZETTEER, _LEXICON_DIR,
+    _STANCE_MODEL): what the worker, ``wirewatch analyze`` and ``wirewatch eval`` all run. ``stance`` False:
+    without the stance model (training one)."""
     lexicons.configure(settings.lexicon_dir or None)
-    return load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    nlp = load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    if stance:  # a bad model file, or one the pipeline cannot feed, stops start-up here
+        stance_model.check_pipeline(stance_model.configure(settings.stance_model or None), nlp)
+    return nlp
 
 
 class AnalysisProcessDied(RuntimeError):

@@ -19,7 +19,8 @@ from wirewatch.streams.records import ENRICHED_SCHEMA, Article
 
 from .detector import Detection, DetectorConfig, detect
 from .nlp import EntityMention, canonical_counts, entities_of
-from .stance import Stance, extract_stances
+from .stance import Stance
+from .stance_tagger import tag_stances
 
 # A cheap language gate: the English model on other languages yields confident nonsense entities, so
 # text with too few English function words is passed through unanalysed (and marked so).
@@ -63,7 +64,7 @@ def analyze_doc(doc: Doc, config: DetectorConfig | None = None, published_at: st
     entities = entities_of(doc)
     return Analysis(
         entities=entities,
-        stances=extract_stances(doc, entities),
+        stances=tag_stances(doc, entities),
         detection=detect(doc, entities, published_at=published_at, config=config),
     )
 

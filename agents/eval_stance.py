@@ -1,9 +1,11 @@
 """``wirewatch eval stance FILE.jsonl``: score stance tagging on labelled passages.
 
-Runs what the enrich agent runs (``nlp.pipe`` in batches -> ``entities_of`` -> ``extract_stances``), no
+Runs what the enrich agent runs (``nlp.pipe`` in batches -> ``entities_of`` -> ``tag_stances``), no
 broker. For each item the system's stance of the item's speaker toward the item's target is compared with
 the label (``neutral`` when the system finds none); mismatches are printed and one final JSON line carries
-n, accuracy, per-class precision/recall/F1 and macro-F1 over favor and against (SemEval-2016's F_avg).
+n, accuracy, per-class precision/recall/F1 and macro-F1 over favor and against (SemEval-2016's F_avg), 95 %
+bootstrap intervals (``*_ci``), and ``speaker_found``: the share of items whose labelled speaker the system
+found at all.
 """
 
 from __future__ import annotations
@@ -13,30 +15,22 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
+import numpy as np
 from spacy.language import Language
 
+from .learning.data import read_jsonl
+from .learning.stats import bootstrap_interval
 from .nlp import entities_of, load_pipeline
-from .stance import AGAINST, FAVOR, NEUTRAL, Stance, extract_stances
+from .stance import AGAINST, FAVOR, NEUTRAL, Stance, load_lexicon
+from .stance_tagger import tag_stances
 
 LABELS = (FAVOR, AGAINST, NEUTRAL)
 BATCH_SIZE = 16
 _NAME_SPLIT = re.compile(r"\s*(?:[(),;]|\band\b)\s*")
 _LEADING_THE = re.compile(r"^the\s+", re.I)
-
-
-def read_items(path: Path) -> list[dict[str, Any]]:
-    """The labelled items of a JSONL file (blank lines skipped)."""
-    items = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
-    return items
+_NAME_FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "de", "al", "bin", "van", "von"})
 
 
 def _norm(name: str) -> str:
@@ -49,7 +43,23 @@ def _names(speaker: str) -> list[str]:
     return [n for n in [_norm(speaker), *parts] if n]
 
 
-def _matches(gold: str, stance: Stance) -> bool:
+class Attributed(Protocol):
+    """What speaker matching reads: a :class:`Stance` or a :class:`~.stance_pairs.Pair`."""
+
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def speaker_canonical(self) -> str: ...
+    @property
+    def resolved(self) -> bool: ...
+    @property
+    def target(self) -> str: ...
+
+
+A = TypeVar("A", bound=Attributed)
+
+
+def _matches(gold: str, stance: Attributed) -> bool:
     """Same speaker: canonical name or surface equal or contained (word-wise), or the same surname."""
     system = [n for n in (_norm(stance.speaker_canonical), _norm(stance.speaker)) if n]
     for g in _names(gold):
@@ -63,33 +73,47 @@ def _matches(gold: str, stance: Stance) -> bool:
     return False
 
 
-def _is_description(stance: Stance) -> bool:
-    """A speaker known only by a lower-case description ("spokesperson", "official"), not by a name."""
-    return bool(stance.speaker_canonical) and stance.speaker_canonical == stance.speaker_canonical.lower()
+def _is_description(stance: Attributed) -> bool:
+    """A speaker known by a description ("spokesperson", "Iran's top diplomat", "the Secretary-General"), not
+    by a name: a lower-case word other than a name's function words, or a role noun as its last word."""
+    words = stance.speaker_canonical.split()
+    last = words[-1].split("-")[-1].lower() if words else ""
+    return last in load_lexicon().role_nouns or any(w[:1].islower() and w not in _NAME_FUNCTION_WORDS for w in words)
 
 
-def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
-    """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found.
+def matching(found: Sequence[A], speaker: str, target: str, text: str) -> list[A]:
+    """The stances (or pairs) of ``found`` that are the labelled ``speaker``'s toward ``target``.
 
     ``speaker`` "" is the author. A speaker the passage never names (the labels then give the person named
     just before the passage) is matched to the passage's unresolved speakers ("he said", unattributed
     quotes) and bare descriptions ("the spokesperson said"), as the labelling conventions prescribe.
     """
-    on_target = [s for s in stances if s.target == target]
+    on_target = [s for s in found if s.target == target]
     if not speaker:
-        chosen = [s for s in on_target if not s.speaker]
-    else:
-        chosen = [s for s in on_target if s.speaker and _matches(speaker, s)]
-        named_in_text = any(
-            w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
-        )
-        if not chosen and not named_in_text:
-            # the labels name the person the source named before the passage: the passage itself has
-            # only "he", an unattributed quote or a bare role ("the spokesperson")
-            chosen = [s for s in on_target if not s.resolved or _is_description(s)]
+        return [s for s in on_target if not s.speaker]
+    chosen = [s for s in on_target if s.speaker and _matches(speaker, s)]
+    named_in_text = any(
+        w in text.lower() for n in _names(speaker) for w in ([n] + ([n.split()[-1]] if " " in n else []))
+    )
+    if not chosen and not named_in_text:
+        # the labels name the person the source named before the passage: the passage itself has
+        # only "he", an unattributed quote or a bare role ("the spokesperson")
+        chosen = [s for s in on_target if not s.resolved or _is_description(s)]
+    return chosen
+
+
+def speaker_found(found: Sequence[Attributed], speaker: str, text: str) -> bool:
+    """Whether the system found the labelled ``speaker`` at all (toward any target)."""
+    return any(matching(found, speaker, s.target, text) for s in found)
+
+
+def find_stance(stances: Sequence[Stance], speaker: str, target: str, text: str) -> str:
+    """The system's stance of ``speaker`` toward ``target``; ``neutral`` when none was found."""
+    chosen = matching(stances, speaker, target, text)
     if not chosen:
         return NEUTRAL
-    best = max(chosen, key=lambda s: (s.stance != NEUTRAL, s.confidence, len(s.evidence)))
+    # several stances for one labelled speaker (a name and a pronoun for the same person): the surest
+    best = max(chosen, key=lambda s: (s.confidence, len(s.evidence)))
     return best.stance
 
 
@@ -115,6 +139,29 @@ def score(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"n": n, "accuracy": round(accuracy, 4), "macro_f1": round(macro, 4), "per_class": per_class}
 
 
+def score_with_intervals(pairs: Sequence[tuple[str, str]], *, seed: int = 0) -> dict[str, Any]:
+    """:func:`score`'s figures plus 95 % percentile bootstrap intervals over items (``macro_f1_ci``,
+    ``accuracy_ci``, and ``f1_ci`` per class)."""
+    figures = score(pairs)
+    if not pairs:
+        return figures
+
+    def resampled(indices: np.ndarray) -> dict[str, Any]:
+        return score([pairs[i] for i in indices])
+
+    for key in ("macro_f1", "accuracy"):
+        figures[f"{key}_ci"] = _rounded(bootstrap_interval(len(pairs), lambda ix, k=key: resampled(ix)[k], seed=seed))
+    for label in LABELS:
+        figures["per_class"][label]["f1_ci"] = _rounded(
+            bootstrap_interval(len(pairs), lambda ix, lb=label: resampled(ix)["per_class"][lb]["f1"], seed=seed)
+        )
+    return figures
+
+
+def _rounded(interval: tuple[float, float]) -> list[float]:
+    return [round(interval[0], 4), round(interval[1], 4)]
+
+
 def _progress(items: Sequence[Any], out: TextIO, enabled: bool) -> Iterator[Any]:
     if not (enabled and hasattr(out, "isatty") and out.isatty()):
         yield from items
@@ -133,18 +180,20 @@ def evaluate(
     path: Path, *, nlp: Language | None = None, out: TextIO = sys.stdout, progress: bool = True
 ) -> dict[str, Any]:
     """Score the stance items in ``path``; print mismatches and a final JSON line of figures to ``out``."""
-    items = read_items(Path(path))
+    items = read_jsonl(path)
     nlp = nlp or load_pipeline()
     texts = [str(item.get("text", "")) for item in items]
     pairs: list[tuple[str, str]] = []
     mismatches: list[str] = []
+    speakers_found = 0
     with nlp.memory_zone():
         docs = nlp.pipe(texts, batch_size=BATCH_SIZE)
         for item, doc in zip(_progress(items, out, progress), docs, strict=True):
-            stances = extract_stances(doc, entities_of(doc))
+            stances = tag_stances(doc, entities_of(doc))
             gold = str(item.get("stance", NEUTRAL))
             speaker, target = str(item.get("speaker", "")), str(item.get("target", ""))
             predicted = find_stance(stances, speaker, target, doc.text)
+            speakers_found += speaker_found(stances, speaker, doc.text)
             pairs.append((gold, predicted))
             if predicted != gold:
                 found = "; ".join(
@@ -157,7 +206,9 @@ def evaluate(
     # printed once the progress bar is gone, so that a terminal shows them whole
     for line in mismatches:
         print(line, file=out)
-    figures = score(pairs)
+    figures = score_with_intervals(pairs)
     figures["mismatches"] = len(mismatches)
+    # how often the labelled speaker was found at all (toward any target): attribution, apart from polarity
+    figures["speaker_found"] = round(speakers_found / len(items), 4) if items else 0.0
     print(json.dumps(figures, sort_keys=True), file=out)
     return figures

@@ -40,6 +40,9 @@ from .evidence import Evidence
 from .nlp import EntityMention, TokenColumns, doc_sents, doc_text, normalise_name, token_columns
 
 FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
+#: Why the rules take no side on a mention: a question, a refusal to judge, a hypothetical, no cue at all.
+ABSTAIN_QUESTION, ABSTAIN_DECLINED, ABSTAIN_CONDITIONAL = "question", "declined", "conditional"
+ABSTAIN_NO_CUE = "no_cue"
 TARGETS_RESOURCE = "stance_targets.json"
 CUES_RESOURCE = "stance_cues.json"
 #: Speaker surface of a quotation that no reporting verb attributes (its speaker_canonical is "").
@@ -321,7 +324,7 @@ lexicons.on_change(load_lexicon.cache_clear)
 
 # ----------------------------------------------------------------------------------------------- speakers
 @dataclass(frozen=True)
-class _Speaker:
+class Speaker:
     surface: str
     canonical: str  # "" = unresolved (or the author when surface is "")
     affiliation: str | None
@@ -329,11 +332,11 @@ class _Speaker:
     position: int  # char offset where it was named
 
 
-_AUTHOR = _Speaker("", "", None, False, 0)
+AUTHOR = Speaker("", "", None, False, 0)
 
 
 @dataclass(frozen=True)
-class _Mention:
+class Mention:
     target: str
     polarity: int
     root: Token
@@ -341,7 +344,7 @@ class _Mention:
     end: int
 
 
-def _find_mentions(ctx: _Context) -> list[_Mention]:
+def _find_mentions(ctx: _Context) -> list[Mention]:
     """Target mentions, longest term first, left to right, without overlaps."""
     doc, lex = ctx.doc, ctx.lex
     lemmas, lowers, poses, deps, kids = ctx.lemma, ctx.lower, ctx.pos, ctx.dep, ctx.children
@@ -353,7 +356,7 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
     starts = list(
         compress(range(n), map(operator.or_, map(first_lemmas.__contains__, lemmas), map(terms.__contains__, lowers)))
     )
-    found: list[_Mention] = []
+    found: list[Mention] = []
     free = 0  # tokens before ``free`` belong to a mention found already
     for i in starts:
         if i < free:
@@ -377,7 +380,7 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
                 tok = doc[i]
                 hit = _verb_object_target(tok, lex) or _modified_noun_target(tok, lex)
                 if hit is not None:  # "vowed to continue LAUNCHING satellites", "nuclear and missile PROGRAMMES"
-                    found.append(_Mention(hit[0], hit[1], tok, i, i + 1))
+                    found.append(Mention(hit[0], hit[1], tok, i, i + 1))
             continue
         term, j = match
         # the root of a one-word span is that word (Span.root would build the span to find it)
@@ -387,7 +390,7 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
             deps[c] == "dobj" and lemmas[c] in lex.excluded_objects for c in kids[r]
         )
         if not excluded:
-            found.append(_Mention(term.target, term.polarity, root, i, j))
+            found.append(Mention(term.target, term.polarity, root, i, j))
         free = j
     return found
 
@@ -499,9 +502,9 @@ class _Context:
         for si, sent in enumerate(self.sents):
             self.sent_index[sent.start : sent.end] = [si] * (sent.end - sent.start)
         self.mention_roots: set[int] = set()  # token indices of target mentions
-        self.history: list[_Speaker] = []  # directly named speakers, in text order
+        self.history: list[Speaker] = []  # directly named speakers, in text order
         self._build_history()
-        self.quote_speakers: list[_Speaker] = self._attribute_quotes()
+        self.quote_speakers: list[Speaker] = self._attribute_quotes()
 
     # -- entities and names
     def ents_in(self, start: int, end: int) -> list[EntityMention]:
@@ -590,7 +593,7 @@ class _Context:
             toks = toks[:-1]
         return toks or [head]
 
-    def named_speaker(self, head: Token) -> _Speaker:
+    def named_speaker(self, head: Token) -> Speaker:
         """A speaker from a noun phrase headed by ``head`` (no pronoun resolution)."""
         h = head.i
         if self.lemma[h] in _DOCUMENT_NOUNS:  # "a statement from the office of X said"
@@ -605,7 +608,7 @@ class _Context:
         key = (h, canonical)
         if key not in self._affiliations:
             self._affiliations[key] = self._affiliation(canonical, surface, tokens)
-        return _Speaker(surface, canonical, self._affiliations[key], person, self.starts[h])
+        return Speaker(surface, canonical, self._affiliations[key], person, self.starts[h])
 
     def _phrase_name(self, head: Token) -> tuple[str, str, list[int], bool]:
         """Surface, canonical name (before surname completion), tokens and personhood of the noun phrase
@@ -686,7 +689,7 @@ class _Context:
         end = max([self.end_char(head.i)] + [self.end_char(t) for t in self.appos_tokens(head.i)])
         return not any(m.label == "PERSON" for m in self.ents_in(head.left_edge.idx, end))
 
-    def resolve_role(self, head: Token) -> _Speaker:
+    def resolve_role(self, head: Token) -> Speaker:
         """'the Russian ambassador' -> the last named person of that affiliation; else the phrase itself."""
         own = self.named_speaker(head)
         role = head.lower_
@@ -699,25 +702,25 @@ class _Context:
                 or prev.affiliation == own.affiliation
                 or (same_role and prev.affiliation is None)
             ):
-                return _Speaker(
+                return Speaker(
                     own.surface, prev.canonical, prev.affiliation or own.affiliation, True, head.idx
                 )
         return own
 
-    def resolve_pronoun(self, tok: Token) -> _Speaker:
+    def resolve_pronoun(self, tok: Token) -> Speaker:
         word = tok.lower_
         person = word in ("he", "she", "him", "her")
         for prev in reversed(self.history):
             if prev.position < tok.idx and prev.person == person:
-                return _Speaker(tok.text, prev.canonical, prev.affiliation, prev.person, tok.idx)
+                return Speaker(tok.text, prev.canonical, prev.affiliation, prev.person, tok.idx)
         if person:
             for ent in reversed(self.entities):
                 if ent.label == "PERSON" and ent.end <= tok.idx:
                     aff = self._affiliation(ent.canonical, ent.text, [])
-                    return _Speaker(tok.text, ent.canonical, aff, True, tok.idx)
-        return _Speaker(tok.text, "", None, person, tok.idx)
+                    return Speaker(tok.text, ent.canonical, aff, True, tok.idx)
+        return Speaker(tok.text, "", None, person, tok.idx)
 
-    def speaker_of_subject(self, subj: Token, quote_speaker: _Speaker | None) -> _Speaker | None:
+    def speaker_of_subject(self, subj: Token, quote_speaker: Speaker | None) -> Speaker | None:
         """The speaker a subject token names; None for a first person outside quotes."""
         word = subj.lower_
         if word in self.lex.first_person:
@@ -847,12 +850,12 @@ class _Context:
             else:
                 self.history.append(self.named_speaker(subj))
 
-    def _attribute_quotes(self) -> list[_Speaker]:
-        speakers: list[_Speaker] = []
+    def _attribute_quotes(self) -> list[Speaker]:
+        speakers: list[Speaker] = []
         last_sent = -10
         for (s, e), toks in zip(self.quotes, self.quote_tokens, strict=True):
             if not toks:
-                speakers.append(_Speaker(UNATTRIBUTED, "", None, False, s))
+                speakers.append(Speaker(UNATTRIBUTED, "", None, False, s))
                 continue
             first, last = self.sent_index[toks[0]], self.sent_index[toks[-1]]
             hi = last
@@ -860,19 +863,39 @@ class _Context:
                 hi = last + 1  # '"...," Craft said' split into its own sentence
             region = self.speaker_verbs_in(self.sents[first].start, self.sents[hi].end)
             verbs = [t for t in region if self.subject(t) is not None]
-            speaker: _Speaker | None = None
+            speaker: Speaker | None = None
             if verbs:
                 verb = min(verbs, key=lambda t: min(abs(t.idx - s), abs(t.idx - e)))
                 subj = self.subject(verb)
                 assert subj is not None
                 speaker = self.speaker_of_subject(subj, None)
+            elif region:
+                speaker = self._unparsed_subject(region, s, e)
             if speaker is None and speakers and first - last_sent <= 1:
                 speaker = speakers[-1]  # a continued quote: no verb of its own
-            speakers.append(speaker or _Speaker(UNATTRIBUTED, "", None, False, s))
+            speakers.append(speaker or Speaker(UNATTRIBUTED, "", None, False, s))
             last_sent = last
         return speakers
 
-    def according_to(self, sent: Span) -> _Speaker | None:
+    def _unparsed_subject(self, verbs: list[Token], start: int, end: int) -> Speaker | None:
+        """A reporting verb the parser left without a subject ('"...," said Senator Pat Roberts speaking
+        on ...'): the name standing right after it, or right before it, outside the quote."""
+        reporting = [v for v in verbs if self.lemma[v.i] in self.lex.reporting_verbs]
+        if not reporting:
+            return None
+        verb = min(reporting, key=lambda t: min(abs(t.idx - start), abs(t.idx - end)))
+        near = [
+            m
+            for m in self.ents_in(self.starts[max(0, verb.i - 8)], self.end_char(min(len(self.doc) - 1, verb.i + 6)))
+            if m.label in ("PERSON", "ORG", "NORP", "GPE") and not (start <= m.start < end)
+        ]
+        if not near:
+            return None
+        name = min(near, key=lambda m: (m.label != "PERSON", abs(m.start - verb.idx)))  # a person first
+        span = self.doc.char_span(name.start, name.end, alignment_mode="expand")
+        return self.named_speaker(span.root) if span is not None else None
+
+    def according_to(self, sent: Span) -> Speaker | None:
         lower, dep, kids = self.lower, self.dep, self.children
         for i in range(sent.start, sent.end):
             if lower[i] == "according" and self.quote_of[i] is None:
@@ -1169,13 +1192,22 @@ class _Scorer:
 
 
 @dataclass
-class _Reading:
-    speakers: list[_Speaker]
+class Reading:
+    """What the rules read off one target mention: whose it is, the cues on the way, and their vote."""
+
+    speakers: list[Speaker]
     vote: int  # -1, 0, +1
     weight: int
     evidence: Evidence
     judged: bool  # an evaluative word or phrase took part (the only stance an author's own text shows)
-    mention: _Mention
+    mention: Mention
+    abstain: str | None = None  # ABSTAIN_*: why the rules take no side (None: they take one)
+    conditional: bool = False  # the mention sits in a conditional clause
+    rhetorical: bool = False  # in a rhetorical question
+    negated: bool = False  # the mention itself is negated ("no sanctions")
+    in_quote: bool = False
+    holder_verb: int | None = None  # token index of the speaker verb whose subject holds the position
+    reporters: list[Speaker] = field(default_factory=list)  # who reports the position (see _reporters)
 
 
 def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
@@ -1191,7 +1223,7 @@ def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
     return Evidence(text[start:end], start, end)
 
 
-def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | None:
+def _read_mention(m: Mention, ctx: _Context, scorer: _Scorer) -> Reading:
     """Walk from a target mention to its speaker, scoring the cues on the way."""
     lex = ctx.lex
     # token attributes from the context's columns (no spaCy Token objects for them)
@@ -1222,13 +1254,14 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
             or any(dep[c] in _SUBJECT_DEPS and lower[c] in lex.first_person for c in kids[t])
         )
     ) or _denied_or_required_existence(tok, scorer)
-    frozen = evaluated = judged_cue = False
+    frozen = evaluated = judged_cue = conditional = False
+    abstain: str | None = None  # why the rules take no side (their walk still finds the speaker)
     entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
-    holder: _Speaker | None = None
+    holder: Speaker | None = None
     holder_verb: Token | None = None
     pronoun: Token | None = None
-    outer: list[_Speaker] = []
-    endorsers: list[_Speaker] = []
+    outer: list[Speaker] = []
+    endorsers: list[Speaker] = []
     qi = ctx.quote_of[t]
     quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
     node = tok
@@ -1275,23 +1308,28 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         if rel in ("ccomp", "pcomp", "xcomp", "acl") and (
             marks | {lower[c] for c in kids[n] if dep[c] == "advmod" and c < n}
         ) & lex.question_marks:
-            return None  # "asked WHETHER talks were planned", "no decision on WHETHER to strike": no side
+            abstain = abstain or ABSTAIN_QUESTION  # "asked WHETHER talks were planned": no side
         h = head.i
         cancels = lex.neutralizers.get(ctx.pred_key(head)) or lex.neutralizers.get(lemma[h], ())
         if dep[via.i] in cancels or (dep[via.i] == "prep" and lower[via.i] in cancels):
-            return None  # "DECLINED to condemn the launch", "NOTED the decision": no side taken
+            abstain = abstain or ABSTAIN_DECLINED  # "DECLINED to condemn the launch", "NOTED the decision"
         if rel == "advcl" and marks & lex.goal_marks:
             frozen = True  # "... until Pyongyang takes steps toward denuclearization": a sought end state
         if rel == "advcl" and marks & lex.conditional_marks:
+            conditional = True
             if holder is not None and not evaluated:
-                return None  # the holder's position is itself hypothetical ("if North Korea decides ...")
-            if not frozen:
+                abstain = abstain or ABSTAIN_CONDITIONAL  # the holder's position is itself hypothetical
+            if not frozen and not abstain:
                 ev = scorer.clause_eval(head)
                 if not ev:
-                    return None
-                votes.append(sign * ev * (-1 if scorer.negated(head) else 1))
-                frozen = evaluated = judged = True
-                cue = False  # the chain so far is consumed by the main clause's judgement
+                    abstain = ABSTAIN_CONDITIONAL
+                else:
+                    votes.append(sign * ev * (-1 if scorer.negated(head) else 1))
+                    frozen = evaluated = judged = True
+                    cue = False  # the chain so far is consumed by the main clause's judgement
+        if abstain and not frozen:
+            # the rules take no side from here on, but the walk goes on to find whose clause it is
+            frozen, cue = True, False
         if rel == "conj":
             pass  # a conjunct shares its head's role; the head's own negation and cues are not its
         elif not frozen:
@@ -1356,21 +1394,84 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     if cue and not judged_cue:
         votes.append(sign)
     if not votes:
-        return None
+        abstain = abstain or ABSTAIN_NO_CUE
     sent = ctx.sents[ctx.sent_index[t]]
     # a rhetorical question denies what it asks ("Why would we agree to denuclearization?")
     sent_text = ctx.text[sent.start_char : sent.end_char]  # = sent.text, without rebuilding it from tokens
     stext = sent_text.strip(_STRIP + "?").lower()
-    if sent_text.rstrip(_STRIP.replace("?", "")).endswith("?") and stext.startswith(lex.rhetorical_openers):
+    rhetorical = sent_text.rstrip(_STRIP.replace("?", "")).endswith("?") and stext.startswith(lex.rhetorical_openers)
+    if rhetorical:
         votes = [-v for v in votes]
     total = sum(votes)
     speakers = _speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
     if holder is not None and outer and holder_verb is not None and _states_position(holder_verb, ctx):
         speakers += _spokesperson_of(holder, outer[0], speakers, ctx)
     speakers += [e for e in endorsers if e not in speakers]
-    return _Reading(
-        speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
+    reporters = _reporters(sent, speakers, outer, pronoun if holder is not None else None, quote_speaker, ctx)
+    if speakers == [AUTHOR]:
+        reporters += _actor(tok, ctx)
+    return Reading(
+        speakers,
+        _sign(total),
+        max(1, min(2, abs(total))),
+        _evidence(sent, tok, ctx.text),
+        judged,
+        m,
+        abstain=abstain,
+        conditional=conditional,
+        rhetorical=rhetorical,
+        negated=scorer.negated(tok),
+        in_quote=qi is not None,
+        holder_verb=holder_verb.i if holder_verb is not None else None,
+        reporters=reporters,
     )
+
+
+def _actor(tok: Token, ctx: _Context) -> list[Speaker]:
+    """No speaker verb governs the mention: the agent of the nearest clause above it whose subject can hold
+    a position ("Abe ORDERED the government to prepare sanctions"), if any."""
+    for anc in tok.ancestors:
+        if ctx.pos[anc.i] not in ("VERB", "AUX"):
+            continue
+        subj = ctx.subject(anc)
+        if subj is None or subj.i in ctx.mention_roots or subj.i == tok.i:
+            continue
+        word = ctx.lower[subj.i]
+        if word in ctx.lex.first_person or word in _RELATIVE or not ctx.is_agent(subj):
+            continue
+        spk = ctx.speaker_of_subject(subj, None)
+        return [spk] if spk is not None and spk.surface else []
+    return []
+
+
+def _reporters(
+    sent: Span,
+    speakers: list[Speaker],
+    outer: list[Speaker],
+    pronoun: Token | None,
+    quote_speaker: Speaker | None,
+    ctx: _Context,
+) -> list[Speaker]:
+    """Who reports the holder's position without the rules making it theirs ("China opposes ..., the
+    ministry said"; "HE said Germany remains committed"): outer speakers, the quote's speaker, an "according
+    to" source, a pronoun reporter; not those of another stated affiliation than the holder's."""
+    holder = speakers[0]
+    found = [*outer, quote_speaker, ctx.according_to(sent)]
+    if pronoun is not None:
+        found.append(ctx.resolve_pronoun(pronoun))
+    keys = {s.canonical or s.surface for s in speakers}
+    out: list[Speaker] = []
+    for spk in found:
+        if spk is None or not spk.surface or spk.surface == UNATTRIBUTED:
+            continue
+        key = spk.canonical or spk.surface
+        if key in keys:
+            continue
+        if spk.affiliation and holder.affiliation and spk.affiliation != holder.affiliation:
+            continue  # "US Ambassador Doe said Moscow opposes ...": not Doe's position
+        keys.add(key)
+        out.append(spk)
+    return out
 
 
 def _describes(verb: Token, via: Token | None = None) -> bool:
@@ -1401,12 +1502,12 @@ def _denied_or_required_existence(tok: Token, scorer: _Scorer) -> bool:
 def _speakers_for(
     tok: Token,
     sent: Span,
-    holder: _Speaker | None,
+    holder: Speaker | None,
     pronoun: Token | None,
-    outer: list[_Speaker],
-    quote_speaker: _Speaker | None,
+    outer: list[Speaker],
+    quote_speaker: Speaker | None,
     ctx: _Context,
-) -> list[_Speaker]:
+) -> list[Speaker]:
     """The holder of a reading, plus outer reporters of the same affiliation ("Nebenzia said Russia
     believes ...")."""
     source = ctx.according_to(sent)
@@ -1423,7 +1524,7 @@ def _speakers_for(
         elif source is not None:
             holder = source
         else:
-            holder = _continued_quote_speaker(sent, ctx) or _trailing_reporter(tok, sent, ctx) or _AUTHOR
+            holder = _continued_quote_speaker(sent, ctx) or _trailing_reporter(tok, sent, ctx) or AUTHOR
     # "the government", "his government", "our country": the side of whoever reports it
     holder_words = [w for w in holder.canonical.lower().split() if w not in _POSSESSIVES | _QUANTIFIERS]
     phrase = " ".join(holder_words)
@@ -1450,7 +1551,7 @@ def _speakers_for(
             keys.add(key)
         elif spk.affiliation is None and holder.affiliation and _is_bare_role(spk, ctx.lex):
             # "the spokesperson said Beijing opposed ...": an unplaced spokesperson speaks for that side
-            result.append(_Speaker(spk.surface, spk.canonical, holder.affiliation, True, spk.position))
+            result.append(Speaker(spk.surface, spk.canonical, holder.affiliation, True, spk.position))
             keys.add(key)
     return result
 
@@ -1471,8 +1572,8 @@ def _states_position(verb: Token, ctx: _Context) -> bool:
 
 
 def _spokesperson_of(
-    holder: _Speaker, reporter: _Speaker, speakers: list[_Speaker], ctx: _Context
-) -> list[_Speaker]:
+    holder: Speaker, reporter: Speaker, speakers: list[Speaker], ctx: _Context
+) -> list[Speaker]:
     """'Mao Ning said China does not support ...': a person of unstated affiliation who reports a state's
     standing position speaks for that state (analysts and other outside voices excepted)."""
     state = (
@@ -1490,15 +1591,15 @@ def _spokesperson_of(
     words = {w.strip(_STRIP).lower() for w in reporter.surface.split()}
     if words & ctx.lex.independent_roles:
         return []
-    return [_Speaker(reporter.surface, reporter.canonical, holder.affiliation, True, reporter.position)]
+    return [Speaker(reporter.surface, reporter.canonical, holder.affiliation, True, reporter.position)]
 
 
-def _is_bare_role(spk: _Speaker, lex: Lexicon) -> bool:
+def _is_bare_role(spk: Speaker, lex: Lexicon) -> bool:
     words = spk.canonical.lower().split()
     return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
 
 
-def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None:
+def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> Speaker | None:
     """'Talks must resume, the ministers said.' when the parser hangs 'said' under the clause it reports
     (advcl, parataxis, conj) instead of above it: a reporting verb after the target, outside quotes."""
     for i in range(max(sent.start, tok.i + 1), sent.end):
@@ -1516,7 +1617,7 @@ def _trailing_reporter(tok: Token, sent: Span, ctx: _Context) -> _Speaker | None
     return None
 
 
-def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
+def _continued_quote_speaker(sent: Span, ctx: _Context) -> Speaker | None:
     """A verbless sentence that quotes someone continues the previous speaker (… North Korea must stop its
     “provocative actions”)."""
     if ctx.speaker_verbs_in(sent.start, sent.end):
@@ -1528,11 +1629,11 @@ def _continued_quote_speaker(sent: Span, ctx: _Context) -> _Speaker | None:
     return None
 
 
-def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer) -> list[_Mention]:
+def _anaphoric_mentions(mentions: list[Mention], ctx: _Context, scorer: _Scorer) -> list[Mention]:
     """'Tokyo saw the launch. He CALLED IT unacceptable': a pronoun that a judging verb takes as its object,
     or the subject of an evaluative predicate, stands for the last target mentioned in the same or the
     previous sentence."""
-    found: list[_Mention] = []
+    found: list[Mention] = []
     lex = ctx.lex
     if not mentions:
         return found
@@ -1555,11 +1656,28 @@ def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer
             continue
         ante = max(before, key=lambda m: m.root.i)
         if ctx.sent_index[ante.root.i] >= ctx.sent_index[tok.i] - 1:
-            found.append(_Mention(ante.target, ante.polarity, tok, tok.i, tok.i + 1))
+            found.append(Mention(ante.target, ante.polarity, tok, tok.i, tok.i + 1))
     return found
 
 
 # ----------------------------------------------------------------------------------------------- API
+def read_mentions(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Reading]:
+    """The rules' reading of every target mention in ``doc``, abstentions included (their walk still finds
+    the speaker and the evidence sentence). Call inside the memory zone that made ``doc``."""
+    lex = lexicon or load_lexicon()
+    ctx = _Context(doc, entities, lex)
+    scorer = _Scorer(ctx)
+    mentions = _find_mentions(ctx)
+    mentions += _anaphoric_mentions(mentions, ctx, scorer)
+    ctx.mention_roots = {m.root.i for m in mentions}
+    return [_read_mention(mention, ctx, scorer) for mention in mentions]
+
+
+def is_authors_unjudged(reading: Reading) -> bool:
+    """An author's own sentence shows a stance only through evaluative words."""
+    return reading.speakers == [AUTHOR] and not reading.judged
+
+
 def extract_stances(
     doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None
 ) -> list[Stance]:
@@ -1568,22 +1686,16 @@ def extract_stances(
     ``entities`` are the doc's :func:`wirewatch.agents.nlp.entities_of` mentions (canonical names); without
     them the statistical ``doc.ents`` are used. Call inside the memory zone that made ``doc``.
     """
-    lex = lexicon or load_lexicon()
-    ctx = _Context(doc, entities, lex)
-    scorer = _Scorer(ctx)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    mentions = _find_mentions(ctx)
-    mentions += _anaphoric_mentions(mentions, ctx, scorer)
-    ctx.mention_roots = {m.root.i for m in mentions}
-    for mention in mentions:
-        reading = _read_mention(mention, ctx, scorer)
-        if reading is None or (reading.speakers == [_AUTHOR] and not reading.judged):
-            continue  # an author's own sentence shows a stance only through evaluative words
+    for reading in read_mentions(doc, entities, lexicon):
+        if reading.abstain or is_authors_unjudged(reading):
+            continue
+        mention = reading.mention
         for spk in reading.speakers:
             key = (spk.canonical or f"?{spk.surface}", mention.target)
             g = groups.setdefault(key, {"speaker": spk, "votes": [], "evidence": {}})
             if g["speaker"].affiliation is None and spk.affiliation:
-                g["speaker"] = _Speaker(g["speaker"].surface, spk.canonical, spk.affiliation, spk.person, 0)
+                g["speaker"] = Speaker(g["speaker"].surface, spk.canonical, spk.affiliation, spk.person, 0)
             g["votes"].append(reading.vote * reading.weight)
             ev = reading.evidence
             strength = g["evidence"].get(ev, 0)
@@ -1599,7 +1711,7 @@ def extract_stances(
         agreement = abs(total) / (pos + neg) if pos + neg else 0.5
         confidence = round(max(0.3, agreement) * (1 - 0.4**n), 3)
         evidence = tuple(sorted(g["evidence"], key=lambda ev: (-g["evidence"][ev], ev.start)))
-        spk: _Speaker = g["speaker"]
+        spk: Speaker = g["speaker"]
         stances.append(
             Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence)
         )

@@ -37,7 +37,7 @@ from corpus import make_corpus, word_count
 from wirewatch.agents.alert_model import candidate_rows
 from wirewatch.agents.detector import DetectorConfig, alert_model, detect, sentence_candidates
 from wirewatch.agents.nlp import entities_of, load_pipeline
-from wirewatch.agents.stance import extract_stances
+from wirewatch.agents.stance_tagger import tag_stances
 from wirewatch.streams import testing
 from wirewatch.streams.broker import EmbeddedBroker, free_port
 from wirewatch.streams.records import Article
@@ -72,7 +72,7 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
     steps = {"parse": 0.0, "entities": 0.0, "stance": 0.0, "detector": 0.0, "model": 0.0}
     with nlp.memory_zone():  # warm-up: lexicons and caches are built on first use
         for doc in nlp.pipe([a.text for a in articles[:4]]):
-            extract_stances(doc, entities_of(doc))
+            tag_stances(doc, entities_of(doc))
             detect(doc, entities_of(doc))
     with nlp.memory_zone():
         started = time.perf_counter()
@@ -82,7 +82,7 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
             t0 = time.perf_counter()
             entities = entities_of(doc)
             t1 = time.perf_counter()
-            extract_stances(doc, entities)
+            tag_stances(doc, entities)  # rules + learned polarity, as the enrich call runs it
             t2 = time.perf_counter()
             detect(doc, entities)
             t3 = time.perf_counter()

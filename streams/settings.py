@@ -52,6 +52,9 @@ class Settings:
     #: Directory of user lexicon files merged into the shipped ones (actors.json, detector_cues.json,
     #: stance_targets.json, stance_cues.json).
     lexicon_dir: str = ""
+    #: Stance model written by ``wirewatch train stance`` (its .npz, or the directory holding stance.npz);
+    #: empty: the shipped one.
+    stance_model: str = ""
     batch_size: int = 16
     #: Run the model in a child process of the worker (crash isolation; the event loop never waits on
     #: spaCy) instead of on a thread of the worker's own process.

@@ -1,4 +1,4 @@
-"""``wirewatch train alerts FILE.jsonl [...]``: the command's arguments (light: the CLI builds its parser on
+"""``wirewatch train alerts|stance FILE.jsonl [...]``: the command's arguments (light: the CLI builds its parser on
 every start, so the training code is imported only when the command runs)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 def add_parser(sub: Any) -> None:
     """Adds `wirewatch train` (the CLI's command-group interface)."""
     parser = sub.add_parser("train", help="retrain a learned component from labelled JSONL files")
-    parser.add_argument("what", choices=("alerts",))
+    parser.add_argument("what", choices=("alerts", "stance"))
     parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
     parser.add_argument("--out", default=None, help="directory for the weights and card (default: the shipped model)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
         "--representation",
         action="append",
         default=None,
-        help="compare only this representation (repeat the option; default: every one the alert model knows)",
+        help="compare only this representation (repeat the option; default: every one the model knows)",
     )
     parser.set_defaults(func=cmd_train)
 
@@ -31,6 +31,10 @@ def cmd_train(settings: Any, args: argparse.Namespace) -> int:
     except ImportError:
         print("wirewatch: training needs scikit-learn: pip install 'wirewatch[train]'", file=sys.stderr)
         return 2
+    if args.what == "stance":
+        from ..stance_train import cmd_train as train_stance  # heavy imports kept off the CLI's start
+
+        return train_stance(settings, args)
     # heavy imports (spaCy, scikit-learn) kept off the CLI's start
     from ..alert_model import REPRESENTATIONS, shipped_model_dir
     from ..analyzer import load_nlp

@@ -47,6 +47,9 @@ async def test_seed_is_enriched_and_invalid_records_are_dead_lettered(cluster: C
     assert "Russia" in canon
     labels = {(e["canonical"], e["label"]) for e in record["entities"]}
     assert ("Russia", "GPE") in labels
+    # the worker's stances come from the learned polarity (docs/ARCHITECTURE.md, "The seed article")
+    nebenzia = [s for s in record["stances"] if s["speaker_canonical"] == "Vasily Nebenzia"]
+    assert {s["target"]: s["stance"] for s in nebenzia}.get("sanctions") == "against", record["stances"]
 
     reasons = {letter["_key"]: letter["reason"] for letter in letters}
     for key, _, reason in INVALID:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.eval_stance import evaluate, find_stance, read_items, score
+from wirewatch.agents.eval_stance import evaluate, find_stance, score
 from wirewatch.agents.stance import Evidence, Stance
 
 EV = (Evidence("x", 0, 1),)
@@ -77,11 +77,11 @@ def test_score_figures() -> None:
     assert score([])["n"] == 0
 
 
-def test_read_items_rejects_bad_json(tmp_path: Path) -> None:
+def test_evaluate_rejects_bad_json_naming_the_line(nlp: Language, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a"}\n\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=":3:"):
-        read_items(path)
+        evaluate(path, nlp=nlp, out=io.StringIO(), progress=False)
 
 
 # --- a run -------------------------------------------------------------------------------------------------
@@ -128,3 +128,9 @@ def test_evaluate_prints_mismatches_and_one_json_line(nlp: Language, tmp_path: P
     assert figures["accuracy"] == pytest.approx(0.75)
     assert figures["per_class"]["against"]["recall"] == pytest.approx(1.0)
     assert figures["per_class"]["favor"]["recall"] == pytest.approx(0.5)
+    # bootstrap intervals around the figures, and how often the labelled speaker was found at all
+    low, high = figures["macro_f1_ci"]
+    assert low <= figures["macro_f1"] <= high
+    assert figures["accuracy_ci"][0] <= figures["accuracy"] <= figures["accuracy_ci"][1]
+    assert set(figures["per_class"]["neutral"]) >= {"f1", "f1_ci"}
+    assert figures["speaker_found"] == pytest.approx(1.0)  # Tom Hart: the passage's unresolved "he"

@@ -5,6 +5,11 @@ the third-party eval set (docs/ARCHITECTURE.md, "Evaluation"); ids ho-s-001..070
 131..150, 151..170 and 171..190 are six batches written at different times, each scored before any rule
 was changed because of it. The floors sit a little below the figures reached, so that a change that loses
 several statements fails CI.
+
+Since the stance polarity is learned (``agents/stance_model.py``, trained on real statements only, never on
+this file), these are the learned path's figures. The rules alone had reached macro-F1 0.894 / accuracy
+0.858 here, but they were tuned on these statements, and on real statements they score far lower (see the
+README's "Stance model"); the learned path loses most on ``neutral`` here.
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ from typing import Any
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.eval_stance import LABELS, evaluate, read_items
+from wirewatch.agents.eval_stance import LABELS, evaluate
+from wirewatch.agents.learning.data import read_jsonl as read_items
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_stance.jsonl"
 TARGETS = {"sanctions", "diplomacy", "denuclearization", "military_action", "provocation"}
-# reached when the floors were set (190 statements): macro-F1 0.894, accuracy 0.858, F1 favor 0.887,
-# against 0.901, neutral 0.736
-MACRO_F1_FLOOR = 0.86
-ACCURACY_FLOOR = 0.82
-CLASS_F1_FLOOR = {"favor": 0.85, "against": 0.86, "neutral": 0.66}
+# reached by the learned path when the floors were set (190 statements): macro-F1 0.826, accuracy 0.747,
+# F1 favor 0.810, against 0.843, neutral 0.264
+MACRO_F1_FLOOR = 0.80
+ACCURACY_FLOOR = 0.72
+CLASS_F1_FLOOR = {"favor": 0.78, "against": 0.82, "neutral": 0.22}
 
 
 @pytest.fixture(scope="module")

@@ -449,17 +449,18 @@ def seed_stances(nlp: Language, seed_text: str) -> list[Stance]:
     return stances(nlp, seed_text)
 
 
-@pytest.mark.parametrize(
-    ("name", "affiliation", "target", "expected", "evidence_part"),
-    [
-        ("Nebenzia", "Russia", "sanctions", AGAINST, "Sanctions cannot replace diplomacy"),
-        ("Nebenzia", "Russia", "diplomacy", FAVOR, "Sanctions cannot replace diplomacy"),
-        ("Craft", "United States", "diplomacy", FAVOR, "engage in robust diplomacy"),
-        ("Craft", "United States", "provocation", AGAINST, "avoid further provocations"),
-        ("North Korean ambassador", "North Korea", "denuclearization", AGAINST, "off the table"),
-        ("Trump", "United States", "denuclearization", FAVOR, "urge country to denuclearize"),
-    ],
-)
+#: (speaker, affiliation, target, stance, part of an evidence sentence) the seed article must yield
+SEED_STANCES = [
+    ("Nebenzia", "Russia", "sanctions", AGAINST, "Sanctions cannot replace diplomacy"),
+    ("Nebenzia", "Russia", "diplomacy", FAVOR, "Sanctions cannot replace diplomacy"),
+    ("Craft", "United States", "diplomacy", FAVOR, "engage in robust diplomacy"),
+    ("Craft", "United States", "provocation", AGAINST, "avoid further provocations"),
+    ("North Korean ambassador", "North Korea", "denuclearization", AGAINST, "off the table"),
+    ("Trump", "United States", "denuclearization", FAVOR, "urge country to denuclearize"),
+]
+
+
+@pytest.mark.parametrize(("name", "affiliation", "target", "expected", "evidence_part"), SEED_STANCES)
 def test_seed(
     seed_stances: list[Stance], name: str, affiliation: str, target: str, expected: str, evidence_part: str
 ) -> None:

@@ -1,0 +1,184 @@
+"""Stance stage 4: the features of a (speaker, target) pair, for the learned polarity.
+
+Three kinds, all from the parse the enrich call has already made:
+
+- the words of the speaker's clause: the evidence sentences, as lemma unigrams and bigrams, negation-aware
+  (a word after a negator, up to the next punctuation, is marked ``~``: "not support" is not "support");
+  also crossed with the target ("lift" means one thing for sanctions and another for diplomacy);
+- the dependency path from the target mention up to its speaker verb ("oppose > sanctions");
+- the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
+  the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
+  words in the clause.
+
+Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
+``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from spacy.tokens import Doc
+
+from .learning.features import SparseRows, hashed_features, span_vector
+from .stance import Lexicon, load_lexicon
+from .stance_pairs import Pair
+
+HASH_DIM = 1 << 14
+VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
+_PATH_STEPS = 6
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Which feature groups a model uses (the grouped cross-validation chooses: see the model card)."""
+
+    words: bool = True
+    target_words: bool = True
+    path: bool = True
+    cues: bool = True
+    vector: bool = False
+
+    def spec(self) -> dict[str, object]:
+        """What a model trained on these features records; bump ``version`` when a feature changes (shipped
+        and user models carry the spec they were trained on, and one of another version is refused)."""
+        return {
+            "features": "stance-pair",
+            "version": 1,
+            "hash_dim": HASH_DIM,
+            "groups": ",".join(k for k, v in self.__dict__.items() if v),
+            "vector_dim": VECTOR_DIM if self.vector else 0,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, object]) -> FeatureConfig:
+        groups = set(str(spec.get("groups", "")).split(","))
+        return cls(**{name: name in groups for name in cls.__dataclass_fields__})
+
+
+def _sign_name(value: int) -> str:
+    return "+" if value > 0 else "-" if value < 0 else "0"
+
+
+def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon | None = None) -> list[str]:
+    """The hashed-string features of ``pair`` (a list: counts matter)."""
+    lex = lexicon or load_lexicon()
+    target = pair.target
+    out: list[str] = [f"target={target}"]
+    if config.words:
+        for word in _clause_words(doc, pair, lex):
+            out.append(f"w={word}")
+            if config.target_words:
+                out.append(f"{target}|w={word}")
+    if config.path:
+        for step in _path_steps(doc, pair):
+            out.append(f"p={step}")
+            out.append(f"{target}|p={step}")
+    if config.cues:
+        out += _cue_strings(doc, pair, lex)
+    return out
+
+
+def pair_vector(doc: Doc, pair: Pair) -> np.ndarray:
+    """Mean tok2vec vector over the pair's evidence sentences."""
+    spans = [doc.char_span(ev.start, ev.end, alignment_mode="expand") for ev in pair.evidence()]
+    vectors = [span_vector(s) for s in spans if s is not None and len(s)]
+    return np.mean(vectors, axis=0) if vectors else np.zeros(VECTOR_DIM, dtype=np.float32)
+
+
+def pair_rows(doc: Doc, pairs: list[Pair], config: FeatureConfig, lexicon: Lexicon | None = None) -> SparseRows:
+    """One feature row per pair."""
+    rows = SparseRows(HASH_DIM, (VECTOR_DIM,) if config.vector else ())
+    for pair in pairs:
+        sparse = hashed_features(pair_strings(doc, pair, config, lexicon), HASH_DIM)
+        rows.add(sparse, (pair_vector(doc, pair),) if config.vector else ())
+    return rows
+
+
+def _clause_words(doc: Doc, pair: Pair, lex: Lexicon) -> Iterator[str]:
+    """Lemma unigrams and bigrams of the evidence sentences, negation-marked, numbers folded."""
+    for ev in pair.evidence():
+        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        if span is None:
+            continue
+        negated = False
+        prev = "<s>"
+        for tok in span:
+            if tok.is_punct or tok.is_quote:
+                negated = False
+                prev = "|"
+                continue
+            lemma = tok.lemma_.lower()
+            if lemma in lex.negators or tok.dep_ == "neg":
+                negated = True
+                word = "NOT"
+            elif tok.like_num:
+                word = "<num>"
+            elif tok.ent_type_ in ("PERSON", "GPE", "NORP", "ORG", "DATE"):
+                word = f"<{tok.ent_type_}>"
+            else:
+                word = ("~" if negated else "") + lemma
+            yield word
+            yield f"{prev}_{word}"
+            prev = word
+
+
+def _path_steps(doc: Doc, pair: Pair) -> Iterator[str]:
+    """Lemmas on the way up from each mention to its speaker verb (or the sentence root), with the role."""
+    for reading in pair.readings:
+        tok = reading.mention.root
+        stop = reading.holder_verb
+        for depth in range(_PATH_STEPS):
+            head = tok.head
+            if head.i == tok.i:
+                break
+            yield f"{tok.dep_}>{head.lemma_.lower()}"
+            if depth == 0:
+                yield f"head={head.lemma_.lower()}"
+            if head.i == stop:
+                break
+            tok = head
+
+
+def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
+    out: list[str] = []
+    total = 0
+    for r in pair.readings:
+        total += r.vote * r.weight
+        out.append(f"rule={_sign_name(r.vote)}")
+        out.append(f"rule={_sign_name(r.vote)}|{pair.target}")
+        out.append(f"abstain={r.abstain or 'no'}")
+        if r.judged:
+            out.append("judged")
+        if r.conditional:
+            out.append("conditional")
+        if r.rhetorical:
+            out.append("rhetorical")
+        if r.negated:
+            out.append("mention_negated")
+        out.append("in_quote" if r.in_quote else "reported")
+        if r.mention.polarity < 0:
+            out.append("inverse_term")
+        verb = doc[r.holder_verb].lemma_.lower() if r.holder_verb is not None else "<none>"
+        out.append(f"verb={verb}")
+    out.append(f"rule_total={_sign_name(total)}")
+    out.append(f"readings={min(len(pair.readings), 3)}")
+    if pair.reported:
+        out.append("reported")
+    if not pair.speaker:
+        out.append("author")
+    elif not pair.resolved:
+        out.append("unresolved")
+    for ev in pair.evidence():
+        words = f" {ev.text.lower()} "
+        for phrase, value in lex.padded_phrases:
+            if phrase in words:
+                out.append(f"phrase={_sign_name(value)}")
+        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        for tok in span or ():
+            value = lex.evaluative.get(tok.lemma_.lower())
+            if value:
+                out.append(f"eval={_sign_name(value)}")
+    return out

@@ -1,0 +1,242 @@
+"""The learned stance polarity: training (deterministic), the shipped model in the enrich path and in
+``wirewatch analyze``, a user model through WIREWATCH_STANCE_MODEL, and clear errors for bad model files.
+
+The statements below are written for wirewatch (not taken from any labelled set).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents import stance_model
+from wirewatch.agents.analyzer import ProcessAnalyzer, load_nlp
+from wirewatch.agents.detector import DetectorConfig
+from wirewatch.agents.enrichment import enrich_articles
+from wirewatch.agents.learning.linear import ModelFileError
+from wirewatch.agents.nlp import entities_of
+from wirewatch.agents.stance import AGAINST, FAVOR, NEUTRAL
+from wirewatch.agents.stance_model import configure, current_model, shipped_path
+from wirewatch.agents.stance_tagger import tag_stances
+from wirewatch.agents.stance_train import train
+from wirewatch.streams.cli import main
+from wirewatch.streams.records import Article
+from wirewatch.streams.settings import Settings
+
+from .test_stance import SEED_STANCES
+
+SCHEMA = Path(__file__).resolve().parents[2] / "streams" / "schemas" / "enriched.json"
+
+# (source, speaker, target, stance, text): written for wirewatch, four sources so that folds can group them
+WRITTEN = [
+    ("a", "Ana Ruiz", "sanctions", AGAINST, "Ana Ruiz said Madrid opposes any new sanctions on the island."),
+    ("a", "Ana Ruiz", "diplomacy", FAVOR, '"Talks are the only way forward," Ana Ruiz told reporters.'),
+    ("a", "Ted Hill", "sanctions", FAVOR, "Senator Ted Hill said he supports tougher sanctions on the regime."),
+    ("a", "Ted Hill", "diplomacy", AGAINST, "Senator Ted Hill said he rejects any talks with the regime."),
+    ("b", "Olga Petrova", "sanctions", AGAINST, "Olga Petrova said she opposes new sanctions against Iran."),
+    ("b", "Olga Petrova", "diplomacy", FAVOR, "Olga Petrova said she welcomes the resumption of dialogue."),
+    ("b", "Jane Doe", "sanctions", NEUTRAL, "Jane Doe said the council would discuss sanctions next week."),
+    ("b", "Jane Doe", "diplomacy", NEUTRAL, "Jane Doe said the talks were scheduled for Monday."),
+    ("c", "Lee Min", "provocation", AGAINST, "Lee Min condemned the missile launch as reckless."),
+    ("c", "Lee Min", "diplomacy", FAVOR, "Lee Min said she supports a return to negotiations."),
+    ("c", "Kofi Mensah", "sanctions", FAVOR, "Kofi Mensah said the sanctions must be fully enforced."),
+    ("c", "Kofi Mensah", "provocation", NEUTRAL, "Kofi Mensah said the launch would be discussed on Friday."),
+    ("d", "Maria Perez", "sanctions", AGAINST, "Maria Perez said the sanctions had failed and should be lifted."),
+    ("d", "Maria Perez", "diplomacy", FAVOR, "Maria Perez said she backs the peace talks."),
+    ("d", "Ivan Sokolov", "provocation", AGAINST, "Ivan Sokolov said he opposes the missile tests."),
+    ("d", "Ivan Sokolov", "sanctions", NEUTRAL, "Ivan Sokolov said sanctions were on the agenda of the meeting."),
+]
+
+
+def write_statements(path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for n, (source, speaker, target, stance, text) in enumerate(WRITTEN):
+            item = {
+                "id": f"w{n}",
+                "source": f"https://example.org/{source}",
+                "text": text,
+                "speaker": speaker,
+                "target": target,
+                "stance": stance,
+            }
+            fh.write(json.dumps(item) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def user_model(nlp: Language, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on the written statements (one representation, two folds)."""
+    out = tmp_path_factory.mktemp("stance-model")
+    data = write_statements(out / "statements.jsonl")
+    train(nlp, [data], out, folds=2, seed=0, representations=["words-path-cues"], out=io.StringIO())
+    return out
+
+
+@pytest.fixture
+def restore_model() -> Iterator[None]:
+    yield
+    configure(None)  # the next test sees the shipped model again
+
+
+def test_training_on_a_slice_is_deterministic(nlp: Language, user_model: Path, tmp_path: Path) -> None:
+    data = write_statements(tmp_path / "statements.jsonl")
+    printed = io.StringIO()
+    summary = train(nlp, [data], tmp_path, folds=2, seed=0, representations=["words-path-cues"], out=printed)
+    for name in ("stance.npz", "stance.json", "stance.md"):
+        assert (tmp_path / name).read_bytes() == (user_model / name).read_bytes(), name
+    assert json.loads(printed.getvalue().splitlines()[-1]) == summary
+    low, high = summary["cv"]["macro_f1_ci"]
+    assert low <= summary["cv"]["macro_f1"] <= high
+    assert summary["n"] == len(WRITTEN)
+    card = (tmp_path / "stance.md").read_text(encoding="utf-8")
+    assert "cross-validated by source, 2 folds" in card and "training (fitted on the same statements" in card
+
+
+def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_statements(tmp_path / "statements.jsonl")
+    argv = ["train", "stance", str(data), "--out", str(tmp_path), "--folds", "2"]
+    assert main([*argv, "--representation", "words-path-cues"]) == 0
+    assert (tmp_path / "stance.npz").read_bytes() == (user_model / "stance.npz").read_bytes()
+    assert "cv words-path-cues: macro_f1" in capsys.readouterr().out
+    assert main([*argv, "--representation", "no-such-features"]) == 2
+    assert "unknown feature set 'no-such-features'" in capsys.readouterr().err
+
+
+def test_training_refuses_unknown_labels(nlp: Language, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps(
+            {
+                "id": "x",
+                "source": "s",
+                "text": "Talks resumed.",
+                "speaker": "",
+                "target": "diplomacy",
+                "stance": "maybe",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="maybe"):
+        train(nlp, [bad], tmp_path, folds=2, out=io.StringIO())
+
+
+def test_shipped_model_in_the_enrich_path(nlp: Language) -> None:
+    text = (
+        'Ambassador Ana Ruiz said on Monday that Madrid opposes any new sanctions. "We want talks, and we want '
+        'them now," she said.'
+    )
+    record = enrich_articles(nlp, [Article.create(text, feed="test")], config=DetectorConfig())[0]
+    jsonschema.validate(record, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    by_target = {s["target"]: s for s in record["stances"] if s["speaker_canonical"] == "Ana Ruiz"}
+    assert by_target["sanctions"]["stance"] == AGAINST
+    assert by_target["diplomacy"]["stance"] == FAVOR
+    for s in record["stances"]:
+        assert 0.0 < s["confidence"] <= 1.0
+        assert s["evidence"]["text"] in text
+
+
+def test_nothing_found_emits_no_stance(nlp: Language) -> None:
+    doc = nlp("The weather in Madrid was mild on Monday and markets were calm.")
+    assert tag_stances(doc, entities_of(doc)) == []
+
+
+def test_analyze_command_uses_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Olga Petrova said she opposes new sanctions against Iran.", encoding="utf-8")
+    assert main(["analyze", str(article)]) == 0
+    stances = json.loads(capsys.readouterr().out)["articles"][0]["stances"]
+    petrova = [s for s in stances if s["speaker_canonical"] == "Olga Petrova" and s["target"] == "sanctions"]
+    assert petrova and petrova[0]["stance"] == AGAINST
+
+
+def test_user_model_through_settings(nlp: Language, user_model: Path, restore_model: None) -> None:
+    doc = nlp("Olga Petrova said she opposes new sanctions against Iran.")
+    shipped = tag_stances(doc, entities_of(doc))
+    settings = Settings.from_env({"WIREWATCH_STANCE_MODEL": str(user_model)})
+    load_nlp(settings)
+    assert current_model().path == str(user_model / "stance.npz")
+    user = tag_stances(doc, entities_of(doc))
+    assert [(s.speaker_canonical, s.target) for s in user] == [(s.speaker_canonical, s.target) for s in shipped]
+    assert [s.confidence for s in user] != [s.confidence for s in shipped]  # another model decided
+
+
+def test_user_model_in_the_child_process_analyzer(nlp: Language, user_model: Path, restore_model: None) -> None:
+    import asyncio
+
+    articles = [Article.create("Olga Petrova said she opposes new sanctions against Iran.", feed="test")]
+    settings = Settings(stance_model=str(user_model / "stance.npz"), nlp_process=True)
+    analyzer = ProcessAnalyzer(settings)
+    analyzer.start()
+    try:
+        records = asyncio.run(analyzer.enrich(articles, batch_size=4, config=DetectorConfig()))
+    finally:
+        analyzer.close()
+    configure(str(user_model))
+    expected = enrich_articles(nlp, articles, config=DetectorConfig())
+    assert records[0]["stances"] == expected[0]["stances"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "wrong_features", "wrong_labels"])
+def test_bad_model_file_is_a_clear_error(tmp_path: Path, damage: str, restore_model: None) -> None:
+    model = tmp_path / "stance.npz"
+    shutil.copy(shipped_path(), model)
+    shutil.copy(shipped_path().with_suffix(".json"), model.with_suffix(".json"))
+    meta = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    if damage == "missing":
+        model.unlink()
+    elif damage == "garbage":
+        model.write_bytes(b"not a zip file")
+    elif damage == "wrong_features":
+        meta["spec"]["features"] = "alert-passage"
+    elif damage == "wrong_labels":
+        meta["labels"] = ["against", "favor", "neutral"]
+    model.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+    stance_model.load_model.cache_clear()
+    with pytest.raises(ModelFileError, match=str(model.name)):
+        configure(str(model))
+
+
+def test_a_pipeline_without_the_token_vectors_the_model_reads_is_refused(nlp: Language) -> None:
+    import spacy
+
+    model = current_model()
+    assert model.config.vector  # the shipped model reads the parser's token vectors
+    stance_model.check_pipeline(model, nlp)  # the shipped pipeline makes them
+    with pytest.raises(ModelFileError, match="token vectors"):
+        stance_model.check_pipeline(model, spacy.blank("en"))
+
+
+def test_bad_model_file_stops_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_model: None
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Talks resumed.", encoding="utf-8")
+    monkeypatch.setenv("WIREWATCH_STANCE_MODEL", str(tmp_path / "nowhere.npz"))
+    assert main(["analyze", str(article)]) == 2
+    assert "model file not found" in capsys.readouterr().err
+
+
+# --- the seed article (docs/ARCHITECTURE.md), end to end through the learned path -----------------------------------
+@pytest.mark.parametrize(("name", "affiliation", "target", "expected", "evidence_part"), SEED_STANCES)
+def test_seed_through_the_enrich_path(
+    nlp: Language, seed_text: str, name: str, affiliation: str, target: str, expected: str, evidence_part: str
+) -> None:
+    record = enrich_articles(nlp, [Article.create(seed_text, feed="seed")], config=DetectorConfig())[0]
+    hits = [
+        s
+        for s in record["stances"]
+        if s["target"] == target and (name in s["speaker_canonical"] or name in s["speaker"])
+    ]
+    assert len(hits) == 1, record["stances"]
+    assert hits[0]["stance"] == expected
+    assert hits[0]["affiliation"] == affiliation
+    assert any(evidence_part in ev["text"] for ev in hits[0]["evidence_all"])
