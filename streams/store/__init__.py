@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..settings import Settings
+from ..settings import Settings, SettingsError
 from .base import IncidentFilter, SearchPage, SearchRequest, Store, StoreError, search_request
 from .query import QueryError, parse
 
@@ -22,11 +22,11 @@ def store_location(settings: Settings) -> tuple[str, str]:
     if scheme == "sqlite":
         path = unquote(value[len("sqlite://") :])
         if not path or path == "/":
-            raise StoreError(f"WIREWATCH_STORE={value!r} names no file: sqlite:///path/to/archive.sqlite3")
+            raise SettingsError(f"WIREWATCH_STORE={value!r} names no file: sqlite:///path/to/archive.sqlite3")
         return "sqlite", path
     if scheme in ("postgresql", "postgres"):
         return "postgres", value
-    raise StoreError(f"WIREWATCH_STORE must be sqlite:///path or postgresql://..., not {value!r}")
+    raise SettingsError(f"WIREWATCH_STORE must be sqlite:///path or postgresql://..., not {value!r}")
 
 
 def open_store(settings: Settings) -> Store:

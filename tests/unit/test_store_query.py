@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wirewatch.streams.settings import Settings
-from wirewatch.streams.store import StoreError, search_request, store_location
+from wirewatch.streams.settings import Settings, SettingsError
+from wirewatch.streams.store import search_request, store_location
 from wirewatch.streams.store.base import decode_cursor, encode_cursor, segments
 from wirewatch.streams.store.query import QueryError, Term, parse, render_fts5, render_websearch
 
@@ -80,7 +80,7 @@ def test_store_location() -> None:
     assert store_location(Settings(store="sqlite:////var/a.db")) == ("sqlite", "//var/a.db")
     assert store_location(Settings(store="sqlite:///var/a.db")) == ("sqlite", "/var/a.db")
     assert store_location(Settings(store="postgresql://u@h/db")) == ("postgres", "postgresql://u@h/db")
-    with pytest.raises(StoreError, match="must be sqlite"):
+    with pytest.raises(SettingsError, match="must be sqlite"):
         store_location(Settings(store="mysql://h/db"))
-    with pytest.raises(StoreError, match="names no file"):
+    with pytest.raises(SettingsError, match="names no file"):
         store_location(Settings(store="sqlite://"))
