@@ -250,6 +250,7 @@ class Archiver:
                         progress(dict(self.written))
                 open_parts = {tp for tp in open_parts if await consumer.position(tp) < ends[tp]}
             await asyncio.to_thread(self.prune)
+            await asyncio.to_thread(self.store.optimize)
             return dict(self.written)
         finally:
             await consumer.stop()

@@ -24,6 +24,9 @@ HIT_START, HIT_END = "\ue000", "\ue001"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 ORDERS = ("relevance", "time")
+#: Relevance ranks the most recently archived matches, at most this many (news search favours the recent;
+#: older matches are reached with a time range or ``order=time``). It bounds a broad query's cost.
+RANK_WINDOW = 1000
 
 
 class StoreError(RuntimeError):
@@ -360,8 +363,11 @@ def search_request(
     )
 
 
-def next_cursor(request: SearchRequest, returned: int) -> str | None:
-    return encode_cursor(request.offset + returned) if returned >= request.limit else None
+def next_cursor(request: SearchRequest, returned: int, window: int = RANK_WINDOW) -> str | None:
+    end = request.offset + returned
+    if returned < request.limit or (request.ranked and end >= window):
+        return None
+    return encode_cursor(end)
 
 
 class Store(ABC):
@@ -403,6 +409,10 @@ class Store(ABC):
     def counts(self) -> dict[str, int]: ...
 
     @abstractmethod
+    def optimize(self) -> None:
+        """Refresh the planner's statistics and compact the index (after a bulk load or a rebuild)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
@@ -415,6 +425,7 @@ class SqlStore(Store):
     (``{j}`` for a JSON value); a store whose driver differs rewrites them in :meth:`sql`."""
 
     json_placeholder = "?"
+    rank_window = RANK_WINDOW
 
     # -- hooks
     @abstractmethod

@@ -10,7 +10,16 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from .base import HIT_END, HIT_START, SearchPage, SearchRequest, SqlStore, StoreError, next_cursor, search_result
+from .base import (
+    HIT_END,
+    HIT_START,
+    SearchPage,
+    SearchRequest,
+    SqlStore,
+    StoreError,
+    next_cursor,
+    search_result,
+)
 from .migrations import migrations
 from .query import render_websearch
 
@@ -78,16 +87,27 @@ class PostgresStore(SqlStore):
         if request.query is None:
             return self.latest(request)
         where, params = self.filters(request)
-        order = "score DESC, a.published DESC, a.id" if request.ranked else "a.published DESC, a.id"
-        # Rank and page first, then build headlines for the page only (ts_headline re-parses the text).
+        matches = f"FROM articles a, q WHERE a.tsv @@ q.q {''.join(' AND ' + w for w in where)}"
+        if request.ranked:
+            # The rank window: the newest-archived matches (seq order), then ranked; headlines for the
+            # page only (ts_headline re-parses the text).
+            page = (
+                f"cand AS (SELECT a.id, a.tsv, a.published {matches}"
+                f" ORDER BY a.seq DESC LIMIT {int(self.rank_window)}),"
+                " page AS (SELECT cand.id, ts_rank_cd(cand.tsv, q.q) AS score FROM cand, q"
+                " ORDER BY score DESC, cand.published DESC, cand.id LIMIT ? OFFSET ?)"
+            )
+            order = "page.score DESC, a.published DESC, a.id"
+        else:
+            page = (
+                f"page AS (SELECT a.id, NULL::real AS score {matches} ORDER BY a.published DESC, a.id LIMIT ? OFFSET ?)"
+            )
+            order = "a.published DESC, a.id"
         sql = (
-            "WITH q AS (SELECT websearch_to_tsquery(?, ?) AS q),"
-            " page AS (SELECT a.id, ts_rank_cd(a.tsv, q.q) AS score FROM articles a, q"
-            f" WHERE a.tsv @@ q.q {''.join(' AND ' + w for w in where)}"
-            f" ORDER BY {order} LIMIT ? OFFSET ?)"
+            f"WITH q AS (SELECT websearch_to_tsquery(?, ?) AS q), {page}"
             " SELECT a.id, a.url, a.feed, a.title, a.published_at, a.published, a.doc, page.score,"
             " ts_headline(?, a.title, q.q, ?), ts_headline(?, a.text, q.q, ?)"
-            f" FROM page JOIN articles a ON a.id = page.id, q ORDER BY {order.replace('score', 'page.score')}"
+            f" FROM page JOIN articles a ON a.id = page.id, q ORDER BY {order}"
         )
         args = [
             TS_CONFIG,
@@ -102,7 +122,13 @@ class PostgresStore(SqlStore):
         ]
         rows = self._rows(sql, args)
         results = [search_result(*row) for row in rows]
-        return SearchPage(results, next_cursor(request, len(results)), request.order, str(request.query))
+        return SearchPage(
+            results, next_cursor(request, len(results), self.rank_window), request.order, str(request.query)
+        )
+
+    def optimize(self) -> None:
+        with self._open().connection() as conn:
+            conn.execute("ANALYZE")
 
     def close(self) -> None:
         if self._opened:

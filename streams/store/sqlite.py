@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import HIT_END, HIT_START, SearchPage, SearchRequest, SqlStore, StoreError, next_cursor, search_result
+from .base import (
+    HIT_END,
+    HIT_START,
+    SearchPage,
+    SearchRequest,
+    SqlStore,
+    StoreError,
+    next_cursor,
+    search_result,
+)
 from .migrations import migrations
 from .query import render_fts5
 
@@ -103,19 +112,38 @@ class SqliteStore(SqlStore):
         if request.query is None:
             return self.latest(request)
         where, params = self.filters(request)
+        match = [render_fts5(request.query), *params]
+        joined = (
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+            f" WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}"
+        )
+        if request.ranked:
+            # The rank window: FTS5 walks the matches newest-archived first (rowid order, no ranking) to
+            # the RANK_WINDOW-th, and the ranked query below starts there (a rowid range FTS5 seeks to).
+            cutoff = self._rows(
+                f"SELECT articles_fts.rowid {joined} ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?",
+                [*match, self.rank_window - 1],
+            )
+            if cutoff:
+                joined += " AND articles_fts.rowid >= ?"
+                match.append(cutoff[0][0])
         order = "score DESC, a.published DESC, a.id" if request.ranked else "a.published DESC, a.id"
         sql = (
             "SELECT a.id, a.url, a.feed, a.title, a.published_at, a.published, a.doc,"
             f" -bm25(articles_fts, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS score,"
             " highlight(articles_fts, 0, ?, ?), snippet(articles_fts, 1, ?, ?, '…', 32)"
-            " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}"
-            f" ORDER BY {order} LIMIT ? OFFSET ?"
+            f" {joined} ORDER BY {order} LIMIT ? OFFSET ?"
         )
         markers = [HIT_START, HIT_END, HIT_START, HIT_END]
-        rows = self._rows(sql, [*markers, render_fts5(request.query), *params, request.limit, request.offset])
+        rows = self._rows(sql, [*markers, *match, request.limit, request.offset])
         results = [search_result(*row) for row in rows]
-        return SearchPage(results, next_cursor(request, len(results)), request.order, str(request.query))
+        return SearchPage(
+            results, next_cursor(request, len(results), self.rank_window), request.order, str(request.query)
+        )
+
+    def optimize(self) -> None:
+        self._write([("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')", [()])])
+        self._conn().execute("PRAGMA optimize")
 
     def close(self) -> None:
         with self._lock:

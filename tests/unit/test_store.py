@@ -280,3 +280,13 @@ def test_migrations_run_once(store: Store) -> None:
     assert store.migrate() == 1
     store.upsert_articles(ARTICLES[:1])
     assert store.migrate() == 1 and store.counts()["articles"] == 1
+
+
+def test_relevance_ranks_the_newest_archived_matches(filled: Store) -> None:
+    filled.rank_window = 2  # type: ignore[attr-defined]
+    # Archived a1..a4 in order: "missile" matches all four; the window holds the last two archived.
+    page = filled.search(search_request("missile", limit=2))
+    assert sorted(r["id"] for r in page.results) == ["a3", "a4"] and page.next_cursor is None
+    assert sorted(ids(filled, "missile", order="time", limit=10)) == ["a1", "a2", "a3", "a4"]
+    # Filters apply before the window: the two newest North Korea matches.
+    assert sorted(ids(filled, "missile", actor="North Korea")) == ["a1", "a2"]

@@ -1,6 +1,8 @@
 -- wirewatch archive, schema 1 (PostgreSQL: generated tsvector + GIN).
 CREATE TABLE articles (
     id text PRIMARY KEY,
+    -- Archive order (kept by an update, like SQLite's rowid): relevance ranks the newest-archived matches.
+    seq bigint GENERATED ALWAYS AS IDENTITY,
     url text,
     feed text NOT NULL,
     title text NOT NULL,
@@ -14,6 +16,7 @@ CREATE TABLE articles (
 );
 CREATE INDEX articles_tsv ON articles USING gin (tsv);
 CREATE INDEX articles_published ON articles (published);
+CREATE INDEX articles_seq ON articles (seq);
 CREATE INDEX articles_feed ON articles (feed, published);
 CREATE TABLE article_tags (
     tag text NOT NULL,
