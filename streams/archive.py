@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -210,13 +210,11 @@ class Archiver:
             await self.close()
 
     # -- `wirewatch archive`: catch up once, then stop
-    async def catch_up(
-        self, from_beginning: bool, progress: Callable[[dict[str, int]], None] | None = None
-    ) -> dict[str, int]:
+    async def catch_up(self, from_beginning: bool) -> dict[str, int]:
         """Read every archived topic up to its end offsets at the start, then return the counts written.
-        ``from_beginning``: from offset 0 with no group (a rebuild; the group's offsets are left alone);
-        otherwise from the archive group's committed offsets, committing as it goes."""
-        consumer = self.consumer(None if from_beginning else group_id(self.settings))
+        ``from_beginning``: from offset 0 (a rebuild); otherwise from the archive group's committed offsets.
+        Either way the group's offsets are left alone: they belong to the workers' archive consumers."""
+        consumer = self.consumer(group_id(self.settings) if not from_beginning else None)
         await consumer.start()
         try:
             await consumer._client.force_metadata_update()
@@ -244,10 +242,6 @@ class Archiver:
                 messages = [m for batch in polled.values() for m in batch]
                 if messages:
                     await self.store_batch(messages)
-                    if not from_beginning:
-                        await consumer.commit()
-                    if progress:
-                        progress(dict(self.written))
                 open_parts = {tp for tp in open_parts if await consumer.position(tp) < ends[tp]}
             await asyncio.to_thread(self.prune)
             await asyncio.to_thread(self.store.optimize)

@@ -14,8 +14,8 @@ import orjson
 from ..archive import Archiver
 from ..broker import resolve_bootstrap
 from ..settings import Settings
-from ..store import QueryError, Store, StoreError, open_store, search_request
-from ..web.archive import displayed, incident_filter
+from ..store import QueryError, Store, StoreError, incident_request, open_store, search_request
+from ..web.archive import displayed
 
 #: Terminal control characters (ANSI escapes start with ESC) are not printed from article text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -99,8 +99,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO = sys.s
 
 def cmd_incidents(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     def work(store: Store) -> int:
-        filters = incident_filter(
-            {"actor": args.actor, "kind": args.kind, "since": args.since, "until": args.until, "limit": args.limit}
+        filters = incident_request(
+            actor=args.actor, kind=args.kind, since=args.since, until=args.until, limit=args.limit
         )
         incidents = displayed(store.incidents(filters))
         if args.json:

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..settings import Settings, SettingsError
-from .base import IncidentFilter, SearchPage, SearchRequest, Store, StoreError, search_request
+from .base import IncidentFilter, SearchPage, SearchRequest, Store, StoreError, incident_request, search_request
 from .query import QueryError, parse
 
 DEFAULT_FILE = "archive.sqlite3"
@@ -48,6 +48,7 @@ __all__ = [
     "SearchRequest",
     "Store",
     "StoreError",
+    "incident_request",
     "open_store",
     "parse",
     "search_request",

@@ -23,6 +23,8 @@ from .query import Query, QueryError, parse
 HIT_START, HIT_END = "\ue000", "\ue001"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+MAX_INCIDENTS = 200
+DEFAULT_INCIDENTS = 100
 ORDERS = ("relevance", "time")
 #: Relevance ranks the most recently archived matches, at most this many (news search favours the recent;
 #: older matches are reached with a time range or ``order=time``). It bounds a broad query's cost.
@@ -360,6 +362,30 @@ def search_request(
         limit=size,
         offset=decode_cursor(cursor),
         order=chosen,
+    )
+
+
+def incident_request(
+    *,
+    actor: str | None = None,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | str | None = None,
+) -> IncidentFilter:
+    """Build an IncidentFilter from user input (query parameters, CLI options); QueryError says what is wrong."""
+    try:
+        size = DEFAULT_INCIDENTS if limit in (None, "") else int(limit)
+    except ValueError:
+        raise QueryError(f"limit must be a number, not {limit!r}") from None
+    if not 1 <= size <= MAX_INCIDENTS:
+        raise QueryError(f"limit must be between 1 and {MAX_INCIDENTS}")
+    return IncidentFilter(
+        actor=actor or None,
+        kind=kind or None,
+        since=parse_time(since, "since"),
+        until=parse_time(until, "until"),
+        limit=size,
     )
 
 

@@ -21,15 +21,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from ..store import IncidentFilter, QueryError, Store, search_request
-from ..store.base import parse_time
+from ..store import QueryError, Store, incident_request, search_request
 from .dashboard import SECURITY_HEADERS, link_of, shown
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-MAX_INCIDENTS = 200
 
 
 def displayed(value: Any) -> Any:
@@ -47,28 +45,12 @@ def _json(data: Any, status: int = 200) -> web.Response:
     )
 
 
-def incident_filter(query: Any) -> IncidentFilter:
-    """IncidentFilter from query parameters or CLI options (QueryError says what is wrong)."""
-    raw_limit = query.get("limit") or "100"
-    try:
-        limit = int(raw_limit)
-    except ValueError:
-        raise QueryError(f"limit must be a number, not {raw_limit!r}") from None
-    if not 1 <= limit <= MAX_INCIDENTS:
-        raise QueryError(f"limit must be between 1 and {MAX_INCIDENTS}")
-    return IncidentFilter(
-        actor=query.get("actor") or None,
-        kind=query.get("kind") or None,
-        since=parse_time(query.get("since"), "since"),
-        until=parse_time(query.get("until"), "until"),
-        limit=limit,
-    )
-
-
 def build_archive_routes(store: Store) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]]:
-    async def answer(request: web.Request, work: Callable[[], Any]) -> web.Response:
+    async def answer(request: web.Request, work: Callable[[], Any], missing: str = "") -> web.Response:
+        """The JSON of ``work()`` (run on a thread); a 404 saying ``missing`` when it returns None."""
         try:
-            return _json(displayed(await asyncio.to_thread(work)))
+            result = await asyncio.to_thread(work)
+            return _json({"error": missing}, 404) if result is None else _json(displayed(result))
         except QueryError as exc:
             return _json({"error": str(exc)}, 400)
         except Exception as exc:  # the database's text is for the log, not for the client
@@ -96,17 +78,21 @@ def build_archive_routes(store: Store) -> list[tuple[str, str, Callable[[web.Req
 
     async def api_incidents(request: web.Request) -> web.Response:
         try:
-            filters = incident_filter(request.query)
+            q = request.query
+            filters = incident_request(
+                actor=q.get("actor"),
+                kind=q.get("kind"),
+                since=q.get("since"),
+                until=q.get("until"),
+                limit=q.get("limit"),
+            )
         except QueryError as exc:
             return _json({"error": str(exc)}, 400)
         return await answer(request, lambda: {"incidents": store.incidents(filters)})
 
     async def api_incident(request: web.Request) -> web.Response:
         incident_id = request.match_info["id"]
-        found = await answer(request, lambda: store.incident(incident_id) or {})
-        if found.status == 200 and found.body == b"{}":
-            return _json({"error": f"no incident {incident_id!r} in the archive"}, 404)
-        return found
+        return await answer(request, lambda: store.incident(incident_id), f"no incident {incident_id!r} in the archive")
 
     return [
         ("GET", "/api/search", api_search),

@@ -147,8 +147,14 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
         rows = [r for r in lag.rows if r.group == f"{cluster.app_id}-archive"]
         return len({r.topic for r in rows}) == 3 and all(r.end > 0 and r.lag == 0 for r in rows if r.end)
 
+    # A record on news.enriched that is not one becomes a dead letter of the archive; the rest stays.
+    await cluster.produce([(b"bad", b"not json")], "news.enriched")
     await wait_for(caught_up, "the archive group to read the replayed records")
     assert await asyncio.to_thread(store.counts) == before
+    letters = await cluster.consume("news.deadletter", lambda rs: any(r.get("stage") == "archive" for r in rs))
+    assert [r["reason"] for r in letters if r.get("stage") == "archive"] == ["invalid_json"]
+    caught = json_lines(cli(cluster, "archive"))[0]  # from the group's offsets: nothing left to write
+    assert caught["written"]["articles"] == 0 and caught["store"] == before
 
     # A rebuild from the beginning of every topic writes everything again and changes no count either.
     rebuilt = json_lines(cli(cluster, "archive", "--from-beginning"))[0]
