@@ -8,8 +8,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -22,6 +20,7 @@ from wirewatch.streams.settings import Settings
 from wirewatch.streams.store.sqlite import SqliteStore
 
 from .conftest import Cluster
+from .test_dashboard import wait_for
 
 pytestmark = pytest.mark.integration
 TOKEN = "archive-test-token"
@@ -49,16 +48,6 @@ def written_articles(seed_text: str) -> list[Article]:
         published_at="2022-11-20T09:00:00Z",
     )
     return [seed, launch, calm]
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 150.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
@@ -103,7 +92,7 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
             done = status == 200 and counts["articles"] == 3 and counts["incidents"] == 3
             return body if done and all(i["reports"] for i in body["incidents"]) else None
 
-        listed = await wait_for(archived, "3 articles and 3 incidents in the archive")
+        listed = await wait_for(archived, "3 articles and 3 incidents in the archive", timeout=180)
         seed_incidents = [i for i in listed["incidents"] if articles[0].id in {r["article_id"] for r in i["reports"]}]
         assert len(seed_incidents) == 2
         assert {i["modality"] for i in seed_incidents} == {"occurred", "possible"}

@@ -78,4 +78,6 @@ async def test_check_unknown_target_is_a_config_error(tmp_path: Path) -> None:
     from wirewatch.streams.feeds import FeedConfigError
 
     with pytest.raises(FeedConfigError, match="is not a feed id"):
-        await check(Settings(data_dir=str(tmp_path)), parse("check", "nope", "--config", str(tmp_path / "x.toml")))
+        await check(
+            Settings(data_dir=str(tmp_path)), parse("check", "nope", "--config", str(tmp_path / "x.toml"))
+        )

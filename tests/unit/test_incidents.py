@@ -37,9 +37,13 @@ def finding(
     )
 
 
-def feed_in(incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime) -> tuple[Incident, bool]:
+def feed_in(
+    incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime
+) -> tuple[Incident, bool]:
     """assign() plus the table bookkeeping the alert agent does."""
-    incident, changed = assign(incidents, f, article_id=article, feed=feed, title=f"title {article}", published_at=at)
+    incident, changed = assign(
+        incidents, f, article_id=article, feed=feed, title=f"title {article}", published_at=at
+    )
     if changed:
         incidents[:] = [i for i in incidents if i.incident_id != incident.incident_id] + [incident]
     return incident, changed
@@ -61,7 +65,9 @@ def test_five_feeds_one_launch_one_incident() -> None:
 
 def test_warning_then_launch_are_two_incidents() -> None:
     incidents: list[Incident] = []
-    warn, _ = feed_in(incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0)
+    warn, _ = feed_in(
+        incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0
+    )
     launch, _ = feed_in(
         incidents,
         finding("icbm", "occurred", sentence="It launched an ICBM."),
@@ -132,7 +138,9 @@ def test_unspecified_is_refined_to_srbm_and_keeps_details() -> None:
     assert refined.details["range_km"] == 600 and refined.details["count"] == 1
     assert refined.headline == "North Korea: launch of a short-range ballistic missile"
     # a later unspecified report joins and does not undo the refinement
-    later, _ = feed_in(incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3))
+    later, _ = feed_in(
+        incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3)
+    )
     assert later.incident_id == first.incident_id and later.kind == "srbm"
 
 
