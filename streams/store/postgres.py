@@ -15,13 +15,13 @@ from .base import (
     HIT_START,
     SearchPage,
     SearchRequest,
-    SqlStore,
     StoreError,
     next_cursor,
     search_result,
 )
 from .migrations import migrations
 from .query import render_websearch
+from .sql import SqlStore
 
 #: Text search configuration of the generated column and of every query (the same, or nothing matches).
 TS_CONFIG = "english"

@@ -18,13 +18,13 @@ from .base import (
     HIT_START,
     SearchPage,
     SearchRequest,
-    SqlStore,
     StoreError,
     next_cursor,
     search_result,
 )
 from .migrations import migrations
 from .query import render_fts5
+from .sql import SqlStore
 
 #: bm25 weights of the FTS columns (title, text): a hit in the title counts more.
 BM25_WEIGHTS = (5.0, 1.0)
