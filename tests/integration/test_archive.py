@@ -69,7 +69,9 @@ def json_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]
 
 
 async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(cluster: Cluster, seed_text: str) -> None:
+    # Two workers share the pipeline's group and the archive's (and the SQLite file): each record lands once.
     worker = cluster.worker(WIREWATCH_API_TOKEN=TOKEN)
+    cluster.worker(WIREWATCH_API_TOKEN=TOKEN)
     url = f"http://127.0.0.1:{worker.env['WIREWATCH_WEB_PORT']}"
     articles = written_articles(seed_text)
     await cluster.produce([(a.id.encode(), a.to_bytes()) for a in articles])
@@ -82,8 +84,9 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
                 return response.status, await response.json()
 
         async def archived() -> dict[str, Any] | None:
-            if worker.process is not None and worker.process.poll() is not None:
-                pytest.fail(f"worker exited:\n{worker.log()[-4000:]}")
+            for each in cluster.workers:
+                if each.process is not None and each.process.poll() is not None:
+                    pytest.fail(f"worker exited:\n{each.log()[-4000:]}")
             try:
                 status, body = await get("/api/incidents")
             except aiohttp.ClientError:

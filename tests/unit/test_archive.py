@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 from aiokafka import ConsumerRecord
 
 from wirewatch.streams.archive import Archiver, Batch
-from wirewatch.streams.settings import Settings
+from wirewatch.streams.settings import Settings, SettingsError
 from wirewatch.streams.store.sqlite import SqliteStore
 from wirewatch.streams.topics import ALERTS, ENRICHED, INCIDENTS
 
@@ -48,3 +49,8 @@ def test_retention_prunes_old_articles_only_when_set(tmp_path: Path) -> None:
     assert Archiver(Settings(store_retention_days=7), store).prune() == 1
     assert store.counts()["articles"] == 1
     store.close()
+
+
+def test_a_negative_retention_is_refused() -> None:
+    with pytest.raises(SettingsError, match="WIREWATCH_STORE_RETENTION_DAYS"):
+        Settings.from_env({"WIREWATCH_STORE_RETENTION_DAYS": "-1"})
