@@ -127,8 +127,12 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
     # Replay news.enriched, news.alerts and news.incidents into themselves: the archive group reads every
     # record again, and no count changes.
     before = await asyncio.to_thread(store.counts)
+    # (A topic may already hold a record twice: a rebalance between two workers re-processes what was not
+    # committed yet. The archive's counts do not depend on it.)
+    on_topic: dict[str, int] = {}
     for topic in ("news.enriched", "news.alerts", "news.incidents"):
         records = await cluster.consume(topic, lambda rs: False, timeout=5.0)
+        on_topic[topic] = len(records)
         await cluster.produce(
             [(r["_key"], orjson.dumps({k: v for k, v in r.items() if not k.startswith("_")})) for r in records], topic
         )
@@ -150,5 +154,5 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
 
     # A rebuild from the beginning of every topic writes everything again and changes no count either.
     rebuilt = json_lines(cli(cluster, "archive", "--from-beginning"))[0]
-    assert rebuilt["written"]["articles"] == 2 * before["articles"] and rebuilt["store"] == before
+    assert rebuilt["written"]["articles"] == 2 * on_topic["news.enriched"] and rebuilt["store"] == before
     store.close()
