@@ -14,15 +14,18 @@ from wirewatch.agents import alert as alert_agent
 from wirewatch.agents import enrich as enrich_agent
 from wirewatch.agents.analyzer import analyzer_for, load_nlp
 
+from .archive import register_archive
 from .feeds.push import register_push
 from .pipeline import Pipeline
 from .settings import Settings
 from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
+from .store import open_store
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
 from .transport import Worker, broker_credentials
 from .web import register_dashboard
+from .web.archive import register_archive_routes
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> TopicT:
@@ -93,6 +96,10 @@ def create_pipeline(
         register_sinks(pipeline, sink_set)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
     register_dashboard(pipeline, settings.api_token or None)
+    # The archive (issue 17): its consumer group feeds the store; its API sits behind the dashboard's gate.
+    store = open_store(settings)
+    register_archive(pipeline, store)
+    register_archive_routes(pipeline, store)
     return pipeline
 
 

@@ -97,6 +97,10 @@ class Settings:
     #: anyway (their records are processed again after a restart).
     shutdown_timeout: float = 30.0
     log_level: str = "info"
+    #: The archive: ``sqlite:///path`` or ``postgresql://user:pass@host/db`` (empty: SQLite in the data dir).
+    store: str = field(default="", repr=False)
+    #: Articles published longer ago than this are pruned from the archive (0: kept); alerts and incidents stay.
+    store_retention_days: float = 0.0
     # Kafka security, passed through to Faust and to every aiokafka client wirewatch creates.
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "PLAIN"
@@ -136,6 +140,8 @@ class Settings:
             raise SettingsError("WIREWATCH_INGEST_MAX_BYTES must be at least WIREWATCH_MAX_RECORD_BYTES")
         if self.shutdown_timeout <= 0:
             raise SettingsError("WIREWATCH_SHUTDOWN_TIMEOUT must be more than 0")
+        if self.store_retention_days < 0:
+            raise SettingsError("WIREWATCH_STORE_RETENTION_DAYS must be 0 (keep) or more")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
         if self.security_protocol not in SECURITY_PROTOCOLS:

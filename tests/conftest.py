@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-pytest_plugins = ["tests.feed_site"]  # the local news site of the feed tests (fixture ``site``)
+# The local news site of the feed tests (fixture ``site``); a throwaway PostgreSQL (``postgres_url``).
+pytest_plugins = ["tests.feed_site", "tests.postgres"]
 
 REPO = Path(__file__).resolve().parent.parent
 #: The third-party labelled data (the seed article, the eval and train sets) is not part of the repository:

@@ -162,3 +162,116 @@ document.addEventListener("DOMContentLoaded", () => {
   refresh();
   connectAlerts();
 });
+
+// ---- the archive: incidents and search (GET /api/incidents, /api/search) -----------------------------------
+const INCIDENTS_EVERY_MS = 5000;
+let searchCursor = null;
+
+function marked(segments, cls) {
+  // Highlights come as {text, hit} segments: hits become <mark> elements holding text, never markup.
+  const span = el("span", { class: cls });
+  for (const s of segments || []) span.append(s.hit ? el("mark", { text: s.text }) : document.createTextNode(s.text));
+  return span;
+}
+
+function link(url, text, cls) {
+  const href = url ? safeUrl(url) : null;
+  return href
+    ? el("a", { href, rel: "noopener noreferrer nofollow", target: "_blank", class: cls, text })
+    : el("span", { class: cls, text });
+}
+
+function incidentItem(i) {
+  const details = Object.entries(i.details || {})
+    .filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(" · ");
+  const reports = el("ol", { class: "reports" });
+  for (const r of i.reports || []) {
+    reports.append(el("li", { class: "report" },
+      el("span", { class: "muted", text: fmt(r.published_at || r.detected_at) + " " }),
+      link(r.url, r.title || r.article_id, "title"),
+      el("span", { class: "muted feed", text: r.feed ? ` (${r.feed})` : "" })));
+  }
+  const timeline = el("ol", { class: "timeline muted" });
+  for (const a of i.alerts || []) {
+    timeline.append(el("li", { text: `${fmt(a.detected_at)} ${a.modality} ${a.kind}${a.speaker ? " · " + a.speaker : ""}` }));
+  }
+  return el("li", { class: `incident sev-${String(i.max_severity || "low").replace(/[^a-z]/g, "")}`, "data-incident-id": i.id },
+    el("div", { class: "line" },
+      el("span", { class: "kind", text: i.kind }),
+      el("span", { class: "modality", text: i.modality }),
+      el("span", { class: "actor", text: i.actor }),
+      el("span", { class: "muted", text: `${fmt(i.first_seen)} → ${fmt(i.last_seen)}` }),
+      el("span", { class: "muted counts", text: `${i.report_count} report(s), ${i.outlets.length} outlet(s)` })),
+    el("div", { class: "headline", text: i.headline }),
+    details ? el("div", { class: "details muted", text: details }) : null,
+    reports,
+    timeline);
+}
+
+async function refreshIncidents() {
+  const note = document.getElementById("incidents-note");
+  try {
+    const body = await getJson("/api/incidents?limit=50");
+    if (body.error) throw new Error(body.error);
+    document.getElementById("incidents").replaceChildren(...body.incidents.map(incidentItem));
+    document.getElementById("incident-count").textContent = `(${body.incidents.length})`;
+    note.textContent = body.incidents.length ? "" : "No incidents in the archive yet.";
+  } catch (e) {
+    note.textContent = "incidents unavailable: " + e.message;
+  } finally {
+    setTimeout(refreshIncidents, INCIDENTS_EVERY_MS);
+  }
+}
+
+function resultItem(r) {
+  const entities = (r.entities || []).slice(0, 6).map((e) => `${e.name} (${e.count})`).join(", ");
+  const stances = (r.stances || []).slice(0, 4).map((s) => `${s.speaker_canonical || s.speaker}: ${s.stance} ${s.target}`).join(" · ");
+  const href = r.url ? safeUrl(r.url) : null;
+  const title = marked(r.title_highlight, "title");
+  return el("li", { class: "result", "data-article-id": r.id },
+    el("div", { class: "line" },
+      href ? el("a", { href, rel: "noopener noreferrer nofollow", target: "_blank" }, title) : title,
+      el("span", { class: "muted feed", text: `${r.feed} · ${fmt(r.published_at)}` })),
+    marked(r.snippet, "snippet"),
+    entities ? el("div", { class: "entities muted", text: "entities: " + entities }) : null,
+    stances ? el("div", { class: "stances muted", text: "stances: " + stances }) : null);
+}
+
+async function runSearch(more) {
+  const form = document.getElementById("search-form");
+  const note = document.getElementById("search-note");
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(form).entries()) if (value) params.set(key, String(value));
+  if (more && searchCursor) params.set("cursor", searchCursor);
+  const response = await fetch("/api/search?" + params, { credentials: "same-origin", cache: "no-store" });
+  if (response.status === 401) { window.location.assign("/login"); return; }
+  const body = await response.json();
+  const list = document.getElementById("results");
+  if (!response.ok) {
+    note.textContent = body.error || `search failed (${response.status})`;
+    note.className = "muted error";
+    return;
+  }
+  const items = body.results.map(resultItem);
+  if (more) list.append(...items); else list.replaceChildren(...items);
+  searchCursor = body.next_cursor;
+  document.getElementById("search-more").hidden = !searchCursor;
+  note.className = "muted";
+  note.textContent = list.children.length ? `${list.children.length} article(s) shown` : "No article matches.";
+}
+
+function setupSearch() {
+  const form = document.getElementById("search-form");
+  let timer = null;
+  form.addEventListener("submit", (event) => { event.preventDefault(); runSearch(false); });
+  // Live: search again shortly after the user stops typing or changes a filter.
+  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => runSearch(false), 400); });
+  document.getElementById("search-more").addEventListener("click", () => runSearch(true));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refreshIncidents();
+  setupSearch();
+});
