@@ -19,10 +19,14 @@ from .pipeline import Pipeline
 from .settings import Settings
 from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
+from .subscriptions.agent import register_subscriptions
+from .subscriptions.router import SubscriptionRouter
+from .subscriptions.store import SubscriptionStore, load_file
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
 from .transport import Worker, broker_credentials
 from .web import register_dashboard
+from .web.subscriptions import register_subscription_routes
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> TopicT:
@@ -50,6 +54,7 @@ def create_pipeline(
     default to :func:`load_sinks` of ``settings`` (which raises a SettingsError for a bad sink file)."""
     if sinks is None:
         sinks = load_sinks(settings)
+    subscriptions_file = load_file(settings.subscriptions) if settings.subscriptions else []
     app = WirewatchApp(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
@@ -92,7 +97,10 @@ def create_pipeline(
     for sink_set in sinks:
         register_sinks(pipeline, sink_set)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
-    register_dashboard(pipeline, settings.api_token or None)
+    dashboard = register_dashboard(pipeline, settings.api_token or None)
+    router, store = SubscriptionRouter(settings), SubscriptionStore(settings)
+    register_subscriptions(pipeline, router, store, subscriptions_file)
+    register_subscription_routes(app, router, store, dashboard)
     return pipeline
 
 

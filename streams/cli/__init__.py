@@ -13,10 +13,10 @@ from wirewatch.agents.lexicons import LexiconError
 from ..broker import BrokerError
 from ..feeds.base import FeedConfigError
 from ..settings import Settings, SettingsError
-from . import alerts, analysis, feeds, ingest, lag, worker
+from . import alerts, analysis, feeds, ingest, lag, subscriptions, worker
 
 #: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
-COMMAND_GROUPS = (worker, ingest, analysis, alerts, feeds, lag)
+COMMAND_GROUPS = (worker, ingest, analysis, alerts, subscriptions, feeds, lag)
 
 
 def build_parser() -> argparse.ArgumentParser:
