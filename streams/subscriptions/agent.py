@@ -35,7 +35,7 @@ async def _finish(pipeline: Pipeline, stream: Any, event: Any, tasks: list[async
                 event,
                 STAGE,
                 reason_for(channel),
-                f"{channel}: {result.describe()}",
+                result.describe(),
                 item.alert.get("article_id") if isinstance(item.alert.get("article_id"), str) else None,
             )
             await (await pipeline.dead_letter(letter))

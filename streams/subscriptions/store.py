@@ -66,7 +66,7 @@ class SubscriptionStore:
             found: dict[str, Subscription] = {}
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while any(await consumer.position(tp) < ends[tp] for tp in tps):
+            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
                 if loop.time() > deadline:
                     raise TimeoutError(f"reading {self.topic} took more than {timeout:g}s")
                 batches = await consumer.getmany(timeout_ms=500)

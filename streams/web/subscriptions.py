@@ -60,7 +60,7 @@ def atom_feed(
         entry.updated(when(alert))
         if alert.get("url"):
             entry.link(href=str(alert["url"]))
-        entry.summary(message.text([alert]))
+        entry.content(message.text([alert]), type="text")  # Atom needs content or a link; not every article has a URL
         entry.category(term=str(alert.get("severity")))
     return feed.atom_str(pretty=True)
 
