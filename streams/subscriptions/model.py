@@ -167,10 +167,14 @@ class Filter:
 
 
 def searchable_text(alert: Mapping[str, Any]) -> str:
-    """The text a query and ``entities`` look in: the title, the evidence sentences and the actor."""
+    """The text a query and ``entities`` look in: the title, the evidence sentences, the actor, the speaker
+    and the details' words (location, weapon name)."""
     evidence = alert.get("evidence") or []
     sentences = [str(e.get("text", "")) if isinstance(e, Mapping) else str(e) for e in evidence]
-    return " ".join([str(alert.get("title") or ""), *sentences, str(alert.get("actor") or "")])
+    details = alert.get("details") if isinstance(alert.get("details"), Mapping) else {}
+    words = [v for v in details.values() if isinstance(v, str)]
+    extra = [str(alert.get(k) or "") for k in ("actor", "speaker")]
+    return " ".join([str(alert.get("title") or ""), *sentences, *extra, *words])
 
 
 @dataclass(frozen=True)
