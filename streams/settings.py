@@ -80,8 +80,6 @@ class Settings:
     smtp_from: str = "wirewatch@localhost"
     #: Require STARTTLS on smtp:// (refuse to send in clear text).
     smtp_require_tls: bool = False
-    #: The public base URL of the worker's web server, for links in messages (e.g. the Atom feeds).
-    public_url: str = ""
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432

@@ -264,3 +264,13 @@ def test_standard_webhooks_signature_verifies_with_the_reference_library(secret:
     assert StandardWebhook(key).verify(body, headers) == orjson.loads(body)
     with pytest.raises(Exception, match="signature"):
         StandardWebhook(key).verify(body + b" ", headers)
+
+
+def test_readme_subscriptions_example_is_valid() -> None:
+    import tomllib
+
+    from tests.unit.test_webhook import readme_block
+
+    [sub] = parse_subscriptions(tomllib.loads(readme_block("subscriptions-toml", "toml")), "README.md")
+    assert [c.type for c in sub.channels] == ["email", "slack", "webhook"]
+    assert sub.channels[1].mode == "digest" and sub.channels[1].every_hours == 6
