@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 256
 #: Seconds between checks for digests that are due.
 DIGEST_TICK = 1.0
+#: Longest wait for one read of news.subscriptions.
+READ_TIMEOUT = 30.0
 
 
 def reason_for(channel: str) -> str:
@@ -56,8 +58,11 @@ def register_subscriptions(
         # on at once, so a slow channel never holds up the next alerts (README "Subscriptions").
         in_flight: set[asyncio.Future] = set()
         try:
-            await router.loaded.wait()  # the stored list first: an alert routed to no one is not sent later
             async for events in stream.noack_take(64, within=settings.batch_within):
+                # The stored list first: an alert routed to no one is not sent later. Waited for inside the
+                # loop: Faust hands a fetched record only to streams already iterating; one fetched before
+                # the agent iterates is never seen by this worker (until a restart).
+                await router.loaded.wait()
                 for event in events:
                     try:
                         item = decode_alert(event.message.value)
@@ -81,17 +86,22 @@ def register_subscriptions(
 
     @app.task
     async def maintain() -> None:
-        if from_file:
-            await store.write(from_file)
+        unstored = list(from_file)
         loop = asyncio.get_running_loop()
         next_read = 0.0
         while True:
             if loop.time() >= next_read:
                 try:
-                    router.replace((await store.read_all()).values())
+                    if unstored:  # the file first: the agent must not route with a list lacking it
+                        await asyncio.wait_for(store.write(unstored), READ_TIMEOUT)
+                        unstored = []
+                    found = await asyncio.wait_for(store.read_all(), READ_TIMEOUT)
+                    if set(found) != set(router.subscriptions) or not router.loaded.is_set():
+                        log.info("subscriptions: %d on %s: %s", len(found), store.topic, ", ".join(sorted(found)))
+                    router.replace(found.values())
                     router.loaded.set()
                 except Exception as exc:  # the broker may be busy: keep the list we have, try again later
-                    log.warning("subscriptions: could not read %s: %s", store.topic, exc)
+                    log.warning("subscriptions: could not read or write %s: %r", store.topic, exc)
                 next_read = loop.time() + settings.subscriptions_refresh
             await router.flush_digests(digest_letter)
             await asyncio.sleep(DIGEST_TICK)

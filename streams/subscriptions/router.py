@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ from .model import Channel, Subscription
 log = logging.getLogger(__name__)
 
 STAGE = "subscription"
+#: Incident versions per channel the router remembers (a few MB at most).
+MAX_TRACKED = 100_000
 
 
 def build_sink(settings: Settings, sub: Subscription, index: int) -> AlertSink | None:
@@ -142,8 +145,9 @@ class SubscriptionRouter:
         self.clock = clock
         self.subscriptions: dict[str, Subscription] = {}
         self.sinks: dict[tuple[str, int], AlertSink | None] = {}
-        #: (subscription, channel, incident) → the highest level delivered or under way.
-        self.levels: dict[tuple[str, int, str], tuple[int, int]] = {}
+        #: (subscription, channel, incident) → the highest level delivered or under way; the least recently
+        #: touched go first past MAX_TRACKED (a forgotten incident's next report is sent once more).
+        self.levels: OrderedDict[tuple[str, int, str], tuple[int, int]] = OrderedDict()
         self.digests: dict[tuple[str, int], _Digest] = {}
         self.status: dict[str, SubscriptionStatus] = {}
         #: Set once the stored list was read (the agent waits for it before routing).
@@ -195,6 +199,9 @@ class SubscriptionRouter:
                 if key in self.levels and level(alert) <= self.levels[key]:
                     continue  # this version (or a higher one) was sent: another outlet's copy
                 self.levels[key] = level(alert)
+                self.levels.move_to_end(key)
+                if len(self.levels) > MAX_TRACKED:
+                    self.levels.popitem(last=False)
                 tasks.append(asyncio.ensure_future(self._deliver(sub, index, sink, [mine])))
         return tasks
 
