@@ -34,6 +34,7 @@ BUILTINS: dict[str, str] = {
 }
 
 
+
 @dataclass(frozen=True)
 class FeedType:
     """One installed feed type: its name, where it comes from and how to load it."""

@@ -43,9 +43,7 @@ def test_ids_are_stable_and_hex(text: str, title: str) -> None:
 
 
 def test_canonical_url_keeps_meaningful_query_and_port() -> None:
-    assert (
-        canonical_url("HTTPS://news.example.org:8443/a/?id=7&utm_medium=rss") == "https://news.example.org:8443/a?id=7"
-    )
+    assert canonical_url("HTTPS://news.example.org:8443/a/?id=7&utm_medium=rss") == "https://news.example.org:8443/a?id=7"
 
 
 def test_every_catalog_record_has_a_schema_file() -> None:
@@ -74,18 +72,9 @@ def test_dead_letter_keeps_original_bytes_and_validates() -> None:
 
 def test_schema_rejects_alert_without_evidence() -> None:
     alert = {
-        "schema": "wirewatch.alert/v1",
-        "alert_id": "a",
-        "incident_id": "i",
-        "article_id": "x",
-        "kind": "icbm",
-        "modality": "occurred",
-        "actor": "North Korea",
-        "details": {},
-        "severity": "critical",
-        "confidence": 0.9,
-        "evidence": [],
-        "detected_at": "2026-01-01T00:00:00Z",
+        "schema": "wirewatch.alert/v1", "alert_id": "a", "incident_id": "i", "article_id": "x", "kind": "icbm",
+        "modality": "occurred", "actor": "North Korea", "details": {}, "severity": "critical",
+        "confidence": 0.9, "evidence": [], "detected_at": "2026-01-01T00:00:00Z",
     }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(alert, json_schema("alert"))
@@ -93,14 +82,8 @@ def test_schema_rejects_alert_without_evidence() -> None:
 
 def test_topic_catalog_with_prefix_and_compaction() -> None:
     names = topic_names(Settings(topic_prefix="t1."))
-    assert names == [
-        "t1.news.raw",
-        "t1.news.enriched",
-        "t1.news.alerts",
-        "t1.news.incidents",
-        "t1.news.deadletter",
-        "t1.news.subscriptions",
-    ]
+    assert names == ["t1.news.raw", "t1.news.enriched", "t1.news.alerts", "t1.news.incidents", "t1.news.deadletter",
+                     "t1.news.subscriptions"]
     compacted = [spec.name for spec in CATALOG if spec.config().get("cleanup.policy") == "compact"]
     assert compacted == ["news.incidents", "news.subscriptions"]
     large = {spec.name: spec.config(Settings(max_record_bytes=4_000_000)).get("max.message.bytes") for spec in CATALOG}
