@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wirewatch.agents.incidents import headline
+from wirewatch.agents.taxonomy import TAXONOMY
 
-#: Severity → colour of a chat attachment's side bar (and the e-mail's badge).
+#: Severity (the taxonomy's levels; a unit test keeps them in step) → colour of a chat attachment's bar and
+#: of the e-mail's side rule.
 SEVERITY_COLOURS = {"critical": "#8b0000", "high": "#d9381e", "medium": "#f2a30f", "low": "#2a7ab0"}
 
 
@@ -35,10 +37,7 @@ def subject(alert: Mapping[str, Any], prefix: str = "") -> str:
 
 def digest_subject(alerts: Sequence[Mapping[str, Any]], prefix: str = "") -> str:
     incidents = len({a.get("incident_id") for a in alerts})
-    top = max(
-        (str(a.get("severity")) for a in alerts),
-        key=lambda s: list(SEVERITY_COLOURS)[::-1].index(s) if s in SEVERITY_COLOURS else -1,
-    )
+    top = max((str(a.get("severity")) for a in alerts), key=lambda s: TAXONOMY.severity_rank.get(s, -1))
     return f"{prefix}[{top.upper()}] wirewatch digest: {incidents} incident{'s' if incidents != 1 else ''}"
 
 

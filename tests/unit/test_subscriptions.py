@@ -244,6 +244,10 @@ def test_subject_text_and_html() -> None:
     assert mail.get_body(("html",)) is not None and mail.get_body(("plain",)) is not None
 
 
+def test_every_severity_of_the_taxonomy_has_a_colour() -> None:
+    assert set(message.SEVERITY_COLOURS) == set(TAXONOMY.severity_rank)
+
+
 def test_chat_payloads_carry_the_severity_colour() -> None:
     record = alert(severity="critical")
     slack = slack_payload([record])
