@@ -87,7 +87,7 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
         if result is None:
             print(f"{channel}: nothing to send (readers poll /feeds/{sub.id}.atom)")
             continue
-        print(result.describe().replace(result.target, channel, 1))
+        print(result.describe())  # names the channel: korea-desk/0:email: delivered after 1 attempt
         failed += not result.ok
     return 1 if failed else 0
 
