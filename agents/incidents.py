@@ -158,6 +158,10 @@ def _headline(actor: str, kind: str, modality: str, details: Mapping[str, Any]) 
     return " ".join(parts)
 
 
+#: Public: the one way an incident is described in a line (the subscriptions' messages use it too).
+headline = _headline
+
+
 def _headline_for(actor: str, kind: str, modality: str, details: Mapping[str, Any], title: str) -> str:
     """A generated summary of the incident as it stands (kind refined, details merged); the article
     title stands in only when the actor is unknown, as the summary would then say little."""

@@ -21,11 +21,15 @@ from .settings import Settings
 from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
 from .store import open_store
+from .subscriptions.agent import register_subscriptions
+from .subscriptions.router import SubscriptionRouter
+from .subscriptions.store import SubscriptionStore, load_file
 from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
 from .transport import App as WirewatchApp
 from .transport import Worker, broker_credentials
 from .web import register_dashboard
 from .web.archive import register_archive_routes
+from .web.subscriptions import register_subscription_routes
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings, **extra: Any) -> TopicT:
@@ -53,6 +57,7 @@ def create_pipeline(
     default to :func:`load_sinks` of ``settings`` (which raises a SettingsError for a bad sink file)."""
     if sinks is None:
         sinks = load_sinks(settings)
+    subscriptions_file = load_file(settings.subscriptions) if settings.subscriptions else []
     app = WirewatchApp(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
@@ -95,11 +100,14 @@ def create_pipeline(
     for sink_set in sinks:
         register_sinks(pipeline, sink_set)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
-    register_dashboard(pipeline, settings.api_token or None)
+    dashboard = register_dashboard(pipeline, settings.api_token or None)
     # The archive (issue 17): its consumer group feeds the store; its API sits behind the dashboard's gate.
     store = open_store(settings)
     register_archive(pipeline, store)
     register_archive_routes(pipeline, store)
+    router, subscription_store = SubscriptionRouter(settings), SubscriptionStore(settings)
+    register_subscriptions(pipeline, router, subscription_store, subscriptions_file)
+    register_subscription_routes(app, router, subscription_store, dashboard)
     return pipeline
 
 

@@ -70,6 +70,19 @@ SINK_DELIVERIES = Counter(
     ["sink", "outcome"],
     registry=REGISTRY,
 )
+DELIVERIES = Counter(
+    "wirewatch_deliveries",
+    "Subscription deliveries per channel type by final outcome (delivered, rejected, failed)",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+DELIVERY_SECONDS = Histogram(
+    "wirewatch_delivery_latency_seconds",
+    "Seconds from an alert's detection to its delivery to a subscription's channel",
+    ["channel"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag",
     "Records not yet consumed (end offset - committed offset), read from the broker",
@@ -103,6 +116,13 @@ def sink_delivery(sink: str, outcome: str, alerts: int = 1) -> None:
 def webhook_delivery(webhook: str, outcome: str) -> None:
     """Count one alert's final outcome at one webhook."""
     WEBHOOK_DELIVERIES.labels(webhook=webhook, outcome=outcome).inc()
+
+
+def delivery(channel: str, outcome: str, latency: float | None = None) -> None:
+    """Count one subscription delivery at a channel type, and its latency when it got through."""
+    DELIVERIES.labels(channel=channel, outcome=outcome).inc()
+    if latency is not None and outcome == "delivered":
+        DELIVERY_SECONDS.labels(channel=channel).observe(max(0.0, latency))
 
 
 def observe(stage: str, seconds: float) -> None:

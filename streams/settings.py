@@ -74,6 +74,17 @@ class Settings:
     webhooks: str = ""
     #: sinks.toml of the plugin sinks alerts go to (empty: none); checked when a worker starts.
     sinks: str = ""
+    #: subscriptions.toml loaded into news.subscriptions when a worker starts (empty: only the topic's).
+    subscriptions: str = ""
+    #: Seconds between a worker's re-reads of news.subscriptions (changes made on another worker).
+    subscriptions_refresh: float = 10.0
+    #: SMTP server of the e-mail channel: smtp://host:port (STARTTLS if offered), smtps://host:port (SSL).
+    smtp_url: str = ""
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "wirewatch@localhost"
+    #: Require STARTTLS on smtp:// (refuse to send in clear text).
+    smtp_require_tls: bool = False
     #: Bearer token for the web APIs and dashboard (empty: no authentication; the server binds loopback).
     api_token: str = field(default="", repr=False)
     ingest_max_bytes: int = 33_554_432

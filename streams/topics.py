@@ -11,6 +11,7 @@ ENRICHED = "news.enriched"
 ALERTS = "news.alerts"
 INCIDENTS = "news.incidents"
 DEADLETTER = "news.deadletter"
+SUBSCRIPTIONS = "news.subscriptions"
 
 
 #: Room above WIREWATCH_MAX_RECORD_BYTES for the record envelope and, on news.enriched, the entities.
@@ -41,6 +42,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(ALERTS, "incident id", "Alert v1"),
     TopicSpec(INCIDENTS, "incident id", "Incident v1", compacted=True),
     TopicSpec(DEADLETTER, "original key", "DeadLetter v1"),
+    TopicSpec(SUBSCRIPTIONS, "subscription id", "Subscription (JSON; tombstone = removed)", compacted=True),
 )
 
 

@@ -15,10 +15,10 @@ from wirewatch.agents.lexicons import LexiconError
 from ..broker import BrokerError
 from ..feeds.base import FeedConfigError
 from ..settings import Settings, SettingsError
-from . import alerts, analysis, feeds, ingest, lag, search, worker
+from . import alerts, analysis, feeds, ingest, lag, search, subscriptions, worker
 
 #: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
-COMMAND_GROUPS = (worker, ingest, analysis, alerts, feeds, lag, search, train_cli)
+COMMAND_GROUPS = (worker, ingest, analysis, alerts, subscriptions, feeds, lag, search, train_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

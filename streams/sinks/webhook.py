@@ -15,6 +15,9 @@ The body is the Alert record's bytes exactly as they are on ``news.alerts``. Hea
 application/json``, ``X-Wirewatch-Event: alert``, ``X-Wirewatch-Delivery: <alert_id>`` (the same on every
 retry and re-delivery, so receivers can drop repeats), ``User-Agent: wirewatch/<version>`` and, when the
 hook has a secret, ``X-Wirewatch-Signature-256: sha256=<hex HMAC-SHA256 of the body>`` (GitHub's form).
+Standard Webhooks headers too: ``webhook-id`` (the delivery id), ``webhook-timestamp`` (Unix seconds) and,
+with a secret, ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``; a ``whsec_`` secret
+is used as Standard Webhooks defines it (base64 key), any other as its UTF-8 bytes.
 
 Connection errors, timeouts, 408, 429 and 5xx are retried with exponential backoff and jitter (429/503
 ``Retry-After`` is honoured, capped); any other status outside 2xx is permanent. Redirects are not
@@ -28,12 +31,14 @@ metrics are the sink interface's; this module only knows HTTP. The pure parts (:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
 import math
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +80,7 @@ USER_AGENT = f"wirewatch/{__version__}"
 SIGNATURE_HEADER = "X-Wirewatch-Signature-256"
 DELIVERY_HEADER = "X-Wirewatch-Delivery"
 EVENT_HEADER = "X-Wirewatch-Event"
+STANDARD_SECRET_PREFIX = "whsec_"
 
 #: Statuses worth another attempt: the receiver is overloaded, restarting or asked us to slow down.
 RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
@@ -260,15 +266,34 @@ def retry_after(value: str | None, cap: float, now: datetime | None = None) -> f
     return min(cap, max(0.0, seconds))
 
 
-def headers_for(hook: Webhook, body: bytes, delivery_id: str) -> dict[str, str]:
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: a Standard Webhooks secret (``whsec_`` + base64) is its decoded bytes,
+    any other secret its UTF-8 bytes (a receiver's library then takes ``base64(secret)``)."""
+    if secret.startswith(STANDARD_SECRET_PREFIX):
+        return base64.b64decode(secret[len(STANDARD_SECRET_PREFIX) :] + "==")
+    return secret.encode("utf-8")
+
+
+def standard_signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body`` (the Standard Webhooks signature)."""
+    signed = f"{delivery_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
+
+
+def headers_for(hook: Webhook, body: bytes, delivery_id: str, now: float | None = None) -> dict[str, str]:
+    timestamp = int(time.time() if now is None else now)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         EVENT_HEADER: "alert",
         DELIVERY_HEADER: delivery_id,
+        # Standard Webhooks: the same id on every retry; verifiable with off-the-shelf libraries.
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(timestamp),
     }
     if hook.secret:
         headers[SIGNATURE_HEADER] = sign(hook.secret, body)
+        headers["webhook-signature"] = standard_signature(hook.secret, delivery_id, timestamp, body)
     return headers
 
 
@@ -313,13 +338,16 @@ class WebhookClient:
 
     async def post(self, hook: Webhook, body: bytes, delivery_id: str) -> int:
         """One POST: the 2xx status, or a :class:`SinkError` saying whether to retry (and when)."""
-        headers = headers_for(hook, body, delivery_id)
+        return await self.send(hook.url, body, headers_for(hook, body, delivery_id), hook.timeout)
+
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        """One POST of ``body`` to ``url`` (any HTTP sink's): the 2xx status, or a :class:`SinkError`."""
         try:
             async with self.session().post(
-                hook.url,
+                url,
                 data=body,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=hook.timeout),
+                headers=dict(headers),
+                timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
             ) as response:
                 status = response.status
@@ -331,7 +359,7 @@ class WebhookClient:
                 wait = retry_after(response.headers.get("Retry-After"), self.backoff.maximum)
                 raise SinkError(error, retry_after=wait, status=status)
         except TimeoutError:  # aiohttp's timeouts subclass it
-            raise SinkError(f"timeout ({hook.timeout:g}s)") from None
+            raise SinkError(f"timeout ({timeout:g}s)") from None
         except aiohttp.ClientError as exc:
             raise SinkError(f"connection error: {exc or type(exc).__name__}") from None
 

@@ -86,6 +86,7 @@ def alert_view(record: Mapping[str, Any]) -> dict[str, Any]:
         "alert_id": record.get("alert_id"),
         "incident_id": record.get("incident_id"),
         "severity": record.get("severity"),
+        "confidence": record.get("confidence"),
         "kind": record.get("kind"),
         "modality": record.get("modality"),
         "actor": shown(record.get("actor")),
@@ -182,6 +183,8 @@ class Dashboard:
         self.feeds = feeds
         self.started_at = time.time()
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        #: More sections of /api/status, each filled by its function (e.g. "subscriptions").
+        self.panels: dict[str, Callable[[], Any]] = {}
         # Feed errors are read from the runner's live counters at scrape time, whenever it is attached.
         metrics.watch_feeds(self._runner_health)
 
@@ -296,6 +299,7 @@ class Dashboard:
             "processing": metrics.stage_percentiles(),
             "alerts": {"count": len(self.alerts)},
             "time": now,
+            **{name: panel() for name, panel in self.panels.items()},
         }
 
     def assigned(self) -> list[dict[str, Any]]:

@@ -89,6 +89,15 @@ function renderStatus(s) {
   document.getElementById("feeds-note").textContent = feeds.error
     ? "feed health unavailable: " + feeds.error
     : (feeds.configured ? "" : "no feeds configured");
+
+  const subs = s.subscriptions || [];
+  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : null);
+  fillTable("subscriptions", subs, (r) => [
+    [r.id], [r.owner], [r.channels.join(", ")], [r.delivered, "num"], [r.failed, "num"],
+    [when(r.last_delivery)], [r.last_error, "error"],
+  ], (r) => (r.last_error && (!r.last_delivery || r.last_error_at > r.last_delivery) ? "failing" : null));
+  document.getElementById("subscriptions-note").textContent = subs.length
+    ? "deliveries by this worker" : "no subscriptions";
 }
 
 function alertItem(a) {

@@ -1,0 +1,109 @@
+"""The worker's side of subscriptions: the ``subscriptions`` agent on ``news.alerts``, and a task that
+loads ``WIREWATCH_SUBSCRIPTIONS`` into ``news.subscriptions``, re-reads the topic every
+``WIREWATCH_SUBSCRIPTIONS_REFRESH`` seconds and sends the digests that are due."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..pipeline import Pipeline, dead_letter_for
+from ..sinks.base import DeliveryResult, InvalidAlert, SinkItem, decode_alert
+from .model import Subscription
+from .router import STAGE, SubscriptionRouter, digest_dead_letter
+from .store import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+#: Alerts whose deliveries may be under way at once; past it the agent waits for one to end.
+MAX_IN_FLIGHT = 256
+#: Seconds between checks for digests that are due.
+DIGEST_TICK = 1.0
+#: Longest wait for one read of news.subscriptions.
+READ_TIMEOUT = 30.0
+
+
+def reason_for(channel: str) -> str:
+    """``korea/0:email`` → ``email_failed``."""
+    return f"{channel.rsplit(':', 1)[-1]}_failed"
+
+
+async def _finish(pipeline: Pipeline, stream: Any, event: Any, tasks: list[asyncio.Future]) -> None:
+    """Wait for one alert's deliveries, dead-letter the failed ones, then acknowledge the record."""
+    for channel, item, result in await asyncio.gather(*tasks):
+        if not result.ok:
+            letter = dead_letter_for(
+                event,
+                STAGE,
+                reason_for(channel),
+                result.describe(),
+                item.alert.get("article_id") if isinstance(item.alert.get("article_id"), str) else None,
+            )
+            await (await pipeline.dead_letter(letter))
+    await stream.ack(event)
+
+
+def register_subscriptions(
+    pipeline: Pipeline, router: SubscriptionRouter, store: SubscriptionStore, from_file: list[Subscription]
+) -> None:
+    """Add the agent and the task. ``from_file``: the checked subscriptions of WIREWATCH_SUBSCRIPTIONS,
+    stored when the worker starts (the caller loads them first, so a bad file stops the worker)."""
+    app = pipeline.app
+    settings = pipeline.settings
+
+    @app.agent(pipeline.alerts, name="subscriptions")
+    async def route(stream: Any) -> None:
+        # Acknowledged by hand, in _finish, once the alert's deliveries are done: the agent itself moves
+        # on at once, so a slow channel never holds up the next alerts (README "Subscriptions").
+        in_flight: set[asyncio.Future] = set()
+        try:
+            async for events in stream.noack_take(64, within=settings.batch_within):
+                # The stored list first: an alert routed to no one is not sent later. Waited for inside the
+                # loop: Faust hands a fetched record only to streams already iterating; one fetched before
+                # the agent iterates is never seen by this worker (until a restart).
+                await router.loaded.wait()
+                for event in events:
+                    try:
+                        item = decode_alert(event.message.value)
+                    except InvalidAlert as exc:
+                        await (await pipeline.dead_letter(dead_letter_for(event, STAGE, exc.reason, exc.detail)))
+                        await stream.ack(event)
+                        continue
+                    task = asyncio.ensure_future(_finish(pipeline, stream, event, router.route(item)))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                    while len(in_flight) >= MAX_IN_FLIGHT:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in in_flight:  # not acknowledged: the next owner of the partition sends them again
+                task.cancel()
+            await router.aclose()
+
+    async def digest_letter(channel: str, item: SinkItem, result: DeliveryResult) -> None:
+        letter = digest_dead_letter(pipeline.alerts.get_topic_name(), channel, item, result)
+        await (await pipeline.dead_letter(letter))
+
+    @app.task
+    async def maintain() -> None:
+        unstored = list(from_file)
+        loop = asyncio.get_running_loop()
+        next_read = 0.0
+        while True:
+            if loop.time() >= next_read:
+                try:
+                    if unstored:  # the file first: the agent must not route with a list lacking it
+                        await asyncio.wait_for(store.write(unstored), READ_TIMEOUT)
+                        unstored = []
+                    found = await asyncio.wait_for(store.read_all(), READ_TIMEOUT)
+                    if set(found) != set(router.subscriptions) or not router.loaded.is_set():
+                        log.info("subscriptions: %d on %s: %s", len(found), store.topic, ", ".join(sorted(found)))
+                    router.replace(found.values())
+                    router.loaded.set()
+                except Exception as exc:  # the broker may be busy: keep the list we have, try again later
+                    log.warning("subscriptions: could not read or write %s: %r", store.topic, exc)
+                next_read = loop.time() + settings.subscriptions_refresh
+            await router.flush_digests(digest_letter)
+            await asyncio.sleep(DIGEST_TICK)
+
+    log.info("subscriptions: agent on %s, store %s", pipeline.alerts.get_topic_name(), store.topic)
