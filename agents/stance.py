@@ -43,6 +43,8 @@ FAVOR, AGAINST, NEUTRAL = "favor", "against", "neutral"
 #: Why the rules take no side on a mention: a question, a refusal to judge, a hypothetical, no cue at all.
 ABSTAIN_QUESTION, ABSTAIN_DECLINED, ABSTAIN_CONDITIONAL = "question", "declined", "conditional"
 ABSTAIN_NO_CUE = "no_cue"
+ABSTAIN_IMPLIED = "implied"  # a clause reading: no target word, so no rule vote
+IMPLIED = ""  # the target of a clause reading until a detector names one
 TARGETS_RESOURCE = "stance_targets.json"
 CUES_RESOURCE = "stance_cues.json"
 #: Speaker surface of a quotation that no reporting verb attributes (its speaker_canonical is "").
@@ -1664,13 +1666,51 @@ def _anaphoric_mentions(mentions: list[Mention], ctx: _Context, scorer: _Scorer)
 def read_mentions(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Reading]:
     """The rules' reading of every target mention in ``doc``, abstentions included (their walk still finds
     the speaker and the evidence sentence). Call inside the memory zone that made ``doc``."""
+    return read_document(doc, entities, lexicon, clauses=False)[0]
+
+
+def read_document(
+    doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None, *, clauses: bool = True
+) -> tuple[list[Reading], list[Reading]]:
+    """:func:`read_mentions`'s readings, and (``clauses``) one clause reading per sentence that has a
+    speaker: the same walk from the sentence's reported content, with target :data:`IMPLIED` (a quote
+    about "such actions" or "the operation" names no target; a learned detector supplies it). Clause
+    readings carry no vote. Call inside the memory zone that made ``doc``."""
     lex = lexicon or load_lexicon()
     ctx = _Context(doc, entities, lex)
     scorer = _Scorer(ctx)
     mentions = _find_mentions(ctx)
     mentions += _anaphoric_mentions(mentions, ctx, scorer)
     ctx.mention_roots = {m.root.i for m in mentions}
-    return [_read_mention(mention, ctx, scorer) for mention in mentions]
+    readings = [_read_mention(mention, ctx, scorer) for mention in mentions]
+    if not clauses:
+        return readings, []
+    clause_readings = []
+    for sent in ctx.sents:
+        anchor = _clause_anchor(sent, ctx)
+        if anchor is None:
+            continue
+        reading = _read_mention(Mention(IMPLIED, 0, anchor, anchor.i, anchor.i + 1), ctx, scorer)
+        if reading.speakers == [AUTHOR] and not reading.reporters:
+            continue  # the author's own sentence: no one's position
+        reading.vote = 0
+        reading.abstain = ABSTAIN_IMPLIED
+        clause_readings.append(reading)
+    return readings, clause_readings
+
+
+def _clause_anchor(sent: Span, ctx: _Context) -> Token | None:
+    """The token a sentence's reported content hangs from: the complement of its speaker verb ("said
+    *that* ..."), else the root of a quote in it, else the sentence root."""
+    root = sent.root
+    if ctx.speaker_verb_at(root.i):
+        for c in ctx.children[root.i]:
+            if ctx.dep[c] in ("ccomp", "xcomp", "dobj", "advcl") and ctx.quote_of[c] is None:
+                return ctx.doc[c]
+        for i in range(sent.start, sent.end):
+            if ctx.quote_of[i] is not None and ctx.quote_of[ctx.doc[i].head.i] is None:
+                return ctx.doc[i]  # the top of the quoted words
+    return root if not ctx.is_punct[root.i] else None
 
 
 def is_authors_unjudged(reading: Reading) -> bool:

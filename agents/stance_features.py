@@ -46,7 +46,7 @@ class FeatureConfig:
         and user models carry the spec they were trained on, and one of another version is refused)."""
         return {
             "features": "stance-pair",
-            "version": 1,
+            "version": 2,
             "hash_dim": HASH_DIM,
             "groups": ",".join(k for k, v in self.__dict__.items() if v),
             "vector_dim": VECTOR_DIM if self.vector else 0,
@@ -163,6 +163,9 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
             out.append("inverse_term")
         verb = doc[r.holder_verb].lemma_.lower() if r.holder_verb is not None else "<none>"
         out.append(f"verb={verb}")
+    if pair.implied:
+        out.append("implied")  # the detector's target, not a word of the text
+        out.append(f"implied|{pair.target}")
     out.append(f"rule_total={_sign_name(total)}")
     out.append(f"readings={min(len(pair.readings), 3)}")
     if pair.reported:

@@ -19,11 +19,13 @@ import numpy as np
 from spacy.language import Language
 
 from .learning.linear import LinearModel, ModelFileError, probabilities
+from .stance import load_lexicon
 from .stance_features import HASH_DIM, VECTOR_DIM, FeatureConfig
+from .stance_topic import SPEC as TOPIC_SPEC
 
 MODEL_NAME = "stance"
 #: What every stance model's spec must say; the feature groups it uses may differ (FeatureConfig.from_spec).
-REQUIRED_SPEC = {"features": "stance-pair", "version": 1, "hash_dim": HASH_DIM}
+REQUIRED_SPEC = {"features": "stance-pair", "version": 2, "hash_dim": HASH_DIM}
 
 _configured: str | None = None
 
@@ -33,10 +35,16 @@ class StanceModel:
     linear: LinearModel
     config: FeatureConfig
     path: str
+    topic: LinearModel | None = None  # the target detector of implied pairs (None: named targets only)
 
 
 def shipped_path() -> Path:
     return Path(str(files("wirewatch.agents") / "data" / "models" / MODEL_NAME / f"{MODEL_NAME}.npz"))
+
+
+def topic_path(file: Path) -> Path:
+    """The target detector saved beside the polarity model ``file``."""
+    return file.with_name(f"{file.stem}_topic.npz")
 
 
 def model_file(path: str | Path) -> Path:
@@ -52,7 +60,12 @@ def load_model(path: str | None = None) -> StanceModel:
     linear = LinearModel.load(file, spec=REQUIRED_SPEC)
     if tuple(linear.labels) != ("favor", "against", "neutral"):
         raise ModelFileError(f"{file}: labels {list(linear.labels)}, a stance model has favor, against, neutral")
-    return StanceModel(linear, FeatureConfig.from_spec(linear.spec), str(file))
+    topic = None
+    if topic_path(file).exists():  # a model trained without implied pairs has none
+        topic = LinearModel.load(topic_path(file), spec=TOPIC_SPEC)
+        if set(topic.labels) - set(load_lexicon().targets):
+            raise ModelFileError(f"{topic_path(file)}: targets {list(topic.labels)} are not all in the lexicon")
+    return StanceModel(linear, FeatureConfig.from_spec(linear.spec), str(file), topic)
 
 
 def configure(path: str | None) -> StanceModel:

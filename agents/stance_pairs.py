@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc
 
 from .evidence import Evidence
+from .learning.linear import LinearModel
 from .nlp import EntityMention
-from .stance import Lexicon, Reading, Speaker, is_authors_unjudged, read_mentions
+from .stance import Lexicon, Reading, Speaker, is_authors_unjudged, load_lexicon, read_document
+from .stance_topic import MIN_PROBABILITY, detect, topic_strings
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Pair:
     target: str
     readings: list[Reading] = field(default_factory=list)
     reported: bool = True  # the speaker only reports these positions (every reading has it as a reporter)
+    implied: float = 0.0  # clause readings whose target the detector gave, with this probability (0: named)
 
     @property
     def speaker(self) -> str:
@@ -51,10 +54,46 @@ class Pair:
         return tuple(dict.fromkeys(r.evidence for r in ranked))
 
 
-def find_pairs(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Pair]:
-    """The (speaker, target) pairs of ``doc``, in the order they are first read. Inside the doc's memory zone."""
+def find_pairs(
+    doc: Doc,
+    entities: Sequence[EntityMention] = (),
+    lexicon: Lexicon | None = None,
+    topic: LinearModel | None = None,
+) -> list[Pair]:
+    """The (speaker, target) pairs of ``doc``, in the order they are first read: those of named targets,
+    then, with a ``topic`` detector, one implied pair per speaker whose clauses the detector assigns a
+    target they have no named pair for. Inside the doc's memory zone."""
+    readings, clauses = read_document(doc, entities, lexicon, clauses=topic is not None)
+    pairs = group_readings(readings)
+    if topic is None:
+        return list(pairs.values())
+    lex = lexicon or load_lexicon()
+    named = {r.mention.target for r in readings}
+    for key, group in group_readings(clauses).items():
+        target, p = detect(topic, topic_strings(doc, group.evidence(), named, lex))
+        if p >= MIN_PROBABILITY and (key[0], target) not in pairs:
+            pairs[(key[0], target)] = implied_pair(group, target, p)
+    return list(pairs.values())
+
+
+def implied_pair(group: Pair, target: str, probability: float) -> Pair:
+    """A speaker's clause readings (``group``) as a pair toward ``target``."""
+    return Pair(group.speaker_info, target, group.readings, group.reported, implied=probability)
+
+
+def clause_groups(
+    doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None
+) -> tuple[list[Pair], list[Pair], set[str]]:
+    """The named-target pairs, the speakers' clause groups (target :data:`IMPLIED`), and the named targets."""
+    readings, clauses = read_document(doc, entities, lexicon)
+    named = {r.mention.target for r in readings}
+    return list(group_readings(readings).values()), list(group_readings(clauses).values()), named
+
+
+def group_readings(readings: Sequence[Reading]) -> dict[tuple[str, str], Pair]:
+    """Readings grouped by (speaker, target), in the order they are first read."""
     pairs: dict[tuple[str, str], Pair] = {}
-    for reading in read_mentions(doc, entities, lexicon):
+    for reading in readings:
         # an author's unjudged sentence is no one's position, unless a reporter or actor is found for it
         own = [] if is_authors_unjudged(reading) else reading.speakers
         holders = [(spk, False) for spk in own] + [(spk, True) for spk in reading.reporters]
@@ -68,4 +107,4 @@ def find_pairs(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexico
             if not any(r is reading for r in pair.readings):
                 pair.readings.append(reading)
                 pair.reported = pair.reported and reports
-    return list(pairs.values())
+    return pairs

@@ -30,10 +30,10 @@ def tag_stances(
 ) -> list[Stance]:
     """One stance per (speaker, target) pair in ``doc``, in text order of the first evidence sentence.
     ``model`` defaults to the configured one. Call inside the memory zone that made ``doc``."""
-    pairs = find_pairs(doc, entities, lexicon)
+    model = model or current_model()
+    pairs = find_pairs(doc, entities, lexicon, model.topic)
     if not pairs:
         return []
-    model = model or current_model()
     probs = model.linear.predict_proba(pair_rows(doc, pairs, model.config, lexicon))
     labels = model.linear.labels
     stances = []

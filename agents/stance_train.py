@@ -4,8 +4,11 @@ Each labelled statement (JSON lines with ``text``, ``source``, ``speaker``, ``ta
 with the configured pipeline; the rules find its (speaker, target) pairs (:mod:`.stance_pairs`) and the pairs of
 the labelled speaker toward the labelled target are training rows with the label. A statement where the
 rules miss the speaker still teaches polarity through the pairs of any speaker toward its target
-(``fallback`` rows, training only). Figures are end to end, as ``wirewatch eval stance`` scores: a
-statement whose speaker and target the system does not pair counts as ``neutral``.
+(``fallback`` rows, training only). Where the rules pair no one with the labelled target, the labelled
+speaker's clause readings are an implied pair toward it (training rows, and the target the detector of
+:mod:`.stance_topic` must find at prediction time; the detector is fitted on the same training statements).
+Figures are end to end, as ``wirewatch eval stance`` scores: a statement whose speaker and target the
+system does not pair counts as ``neutral``.
 
 Cross-validation groups statements by source page (no page on both sides); the figures carry percentile
 bootstrap intervals over statements. The fitted temperature comes from the held-out logits, so the
@@ -26,16 +29,19 @@ import numpy as np
 from spacy.language import Language
 
 from .eval_stance import LABELS, matching, score_with_intervals
+from .evidence import Evidence
 from .learning.card import write_card
 from .learning.data import read_jsonl, source_group
 from .learning.features import SparseRows, hashed_features
 from .learning.folds import grouped_folds
 from .learning.linear import LinearModel, fit_linear, fit_temperature
 from .nlp import entities_of
-from .stance import NEUTRAL
+from .stance import NEUTRAL, load_lexicon
 from .stance_features import HASH_DIM, VECTOR_DIM, FeatureConfig, pair_strings, pair_vector
-from .stance_model import MODEL_NAME, choose, shipped_path
-from .stance_pairs import Pair, find_pairs
+from .stance_model import MODEL_NAME, choose, shipped_path, topic_path
+from .stance_pairs import Pair, clause_groups, implied_pair
+from .stance_topic import MIN_PROBABILITY, detect, topic_rows, topic_strings
+from .stance_topic import SPEC as TOPIC_SPEC
 
 BATCH_SIZE = 16
 DEFAULT_C = 1.0
@@ -61,6 +67,14 @@ class Example:
     vectors: list[np.ndarray] = field(default_factory=list)
     fallback_strings: dict[str, list[list[str]]] = field(default_factory=dict)
     fallback_vectors: list[np.ndarray] = field(default_factory=list)
+    # the labelled target if the detector knows it, and the detector's training features for the statement
+    topic_label: str | None = None
+    topic_strings: list[str] = field(default_factory=list)
+    # the labelled speaker's clause groups as implied pairs toward the labelled target (when not found named):
+    # detector features, and polarity features per feature set
+    implied_topic: list[list[str]] = field(default_factory=list)
+    implied_strings: dict[str, list[list[str]]] = field(default_factory=dict)
+    implied_vectors: list[np.ndarray] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -73,6 +87,7 @@ def build_examples(
 ) -> list[Example]:
     """Parse the statements once and featurise their pairs for each feature set in ``configs``."""
     configs = configs or CANDIDATES
+    lex = load_lexicon()
     examples: list[Example] = []
     texts = [str(item.get("text", "")) for item in items]
     with nlp.memory_zone():
@@ -80,16 +95,26 @@ def build_examples(
             label = str(item.get("stance", ""))
             if label not in LABELS:
                 raise ValueError(f"{item.get('id', '?')}: stance {label!r} is not one of {', '.join(LABELS)}")
-            pairs = find_pairs(doc, entities_of(doc))
-            target = str(item.get("target", ""))
-            chosen = matching(pairs, str(item.get("speaker", "")), target, doc.text)
+            pairs, groups, named = clause_groups(doc, entities_of(doc), lex)
+            target, speaker = str(item.get("target", "")), str(item.get("speaker", ""))
+            chosen = matching(pairs, speaker, target, doc.text)
             fallback = [] if chosen else _fallback(pairs, target)
+            own_clauses = matching([implied_pair(g, target, 1.0) for g in groups], speaker, target, doc.text)
+            implied = [] if chosen else own_clauses
             ex = Example(str(item.get("id", "")), source_group(str(item.get("source", ""))), label)
             for name, config in configs.items():
                 ex.strings[name] = [pair_strings(doc, p, config) for p in chosen]
                 ex.fallback_strings[name] = [pair_strings(doc, p, config) for p in fallback]
+                ex.implied_strings[name] = [pair_strings(doc, p, config) for p in implied]
             ex.vectors = [pair_vector(doc, p) for p in chosen]
             ex.fallback_vectors = [pair_vector(doc, p) for p in fallback]
+            ex.implied_vectors = [pair_vector(doc, p) for p in implied]
+            ex.implied_topic = [topic_strings(doc, p.evidence(), named, lex) for p in implied]
+            if target in lex.targets:
+                ex.topic_label = target
+                # what the detector reads: the labelled speaker's clauses, else the whole statement
+                evidence = own_clauses[0].evidence() if own_clauses else [Evidence(doc.text, 0, len(doc.text))]
+                ex.topic_strings = topic_strings(doc, evidence, named, lex)
             examples.append(ex)
     return examples
 
@@ -112,29 +137,71 @@ def _rows(strings: list[list[str]], vectors: list[np.ndarray], config: FeatureCo
     return rows
 
 
-def training_rows(examples: Sequence[Example], name: str, config: FeatureConfig) -> tuple[SparseRows, list[str]]:
-    """The rows of ``examples`` under feature set ``name``: labelled pairs and fallback rows."""
+def training_rows(
+    examples: Sequence[Example], name: str, config: FeatureConfig, implied: bool = True
+) -> tuple[SparseRows, list[str]]:
+    """The rows of ``examples`` under feature set ``name``: labelled pairs, fallback rows, and (``implied``)
+    the labelled speaker's implied pairs toward the labelled target."""
     strings: list[list[str]] = []
     vectors: list[np.ndarray] = []
     labels: list[str] = []
     for ex in examples:
-        for s, v in zip(ex.strings[name] + ex.fallback_strings[name], ex.vectors + ex.fallback_vectors, strict=True):
+        rows_s = ex.strings[name] + ex.fallback_strings[name] + (ex.implied_strings[name] if implied else [])
+        rows_v = ex.vectors + ex.fallback_vectors + (ex.implied_vectors if implied else [])
+        for s, v in zip(rows_s, rows_v, strict=True):
             strings.append(s)
             vectors.append(v)
             labels.append(ex.label)
     return _rows(strings, vectors, config), labels
 
 
-def fit(examples: Sequence[Example], name: str, config: FeatureConfig, c: float, seed: int) -> LinearModel:
-    rows, labels = training_rows(examples, name, config)
-    return fit_linear(rows, labels, C=c, seed=seed, labels=LABELS, spec=config.spec(), class_weight="balanced")
+@dataclass
+class Fitted:
+    polarity: LinearModel
+    topic: LinearModel | None  # None: no implied pairs
 
 
-def predict(model: LinearModel, ex: Example, name: str, config: FeatureConfig) -> tuple[str, np.ndarray | None]:
+def fit(
+    examples: Sequence[Example], name: str, config: FeatureConfig, c: float, seed: int, implied: bool = True
+) -> Fitted:
+    rows, labels = training_rows(examples, name, config, implied)
+    polarity = fit_linear(rows, labels, C=c, seed=seed, labels=LABELS, spec=config.spec(), class_weight="balanced")
+    return Fitted(polarity, fit_topic(examples, c, seed) if implied else None)
+
+
+def fit_topic(examples: Sequence[Example], c: float, seed: int) -> LinearModel:
+    """The target detector, on every statement whose target the lexicon has."""
+    known = [ex for ex in examples if ex.topic_label]
+    targets = load_lexicon().targets
+    return fit_linear(
+        topic_rows([ex.topic_strings for ex in known]),
+        [str(ex.topic_label) for ex in known],
+        C=c,
+        seed=seed,
+        labels=targets,
+        spec=TOPIC_SPEC,
+    )
+
+
+def predict(fitted: Fitted, ex: Example, name: str, config: FeatureConfig) -> tuple[str, np.ndarray | None]:
     """The system's label for a statement (neutral when it has no pair) and the chosen pair's logits."""
-    if not ex.found:
+    model = fitted.polarity
+    if ex.found:
+        strings, vectors = ex.strings[name], ex.vectors
+    elif fitted.topic is not None and ex.topic_label:
+        # an implied pair toward the labelled target exists when the detector picks that target
+        keep = [
+            i
+            for i, t in enumerate(ex.implied_topic)
+            if (hit := detect(fitted.topic, t))[0] == ex.topic_label and hit[1] >= MIN_PROBABILITY
+        ]
+        strings = [ex.implied_strings[name][i] for i in keep]
+        vectors = [ex.implied_vectors[i] for i in keep]
+    else:
+        strings, vectors = [], []
+    if not strings:
         return NEUTRAL, None
-    logits = model.logits(_rows(ex.strings[name], ex.vectors, config))
+    logits = model.logits(_rows(strings, vectors, config))
     best = choose(logits / model.temperature)
     return model.labels[int(np.argmax(logits[best]))], logits[best]
 
@@ -144,27 +211,37 @@ class CrossValidation:
     predicted: list[str]
     figures: dict[str, Any]
     temperature: float
+    implied_made: int = 0  # statements the rules do not pair that get an implied pair toward their target
 
 
 def cross_validate(
-    examples: Sequence[Example], name: str, config: FeatureConfig, *, c: float, folds: int, seed: int
+    examples: Sequence[Example],
+    name: str,
+    config: FeatureConfig,
+    *,
+    c: float,
+    folds: int,
+    seed: int,
+    implied: bool = True,
 ) -> CrossValidation:
     """Out-of-fold predictions grouped by source, their figures with bootstrap intervals, and the
     temperature that calibrates the out-of-fold logits."""
     predicted = [NEUTRAL] * len(examples)
     held_logits: list[np.ndarray] = []
     held_labels: list[int] = []
+    implied_made = 0
     for train, test in grouped_folds([ex.group for ex in examples], k=folds, seed=seed):
-        model = fit([examples[i] for i in train], name, config, c, seed)
+        model = fit([examples[i] for i in train], name, config, c, seed, implied)
         for i in test:
             predicted[i], logits = predict(model, examples[i], name, config)
+            implied_made += logits is not None and not examples[i].found
             if logits is not None:
                 held_logits.append(logits)
                 held_labels.append(LABELS.index(examples[i].label))
     gold = [ex.label for ex in examples]
     temperature = fit_temperature(np.array(held_logits), held_labels) if held_logits else 1.0
     figures = score_with_intervals(list(zip(gold, predicted, strict=True)), seed=seed)
-    return CrossValidation(predicted, figures, temperature)
+    return CrossValidation(predicted, figures, temperature, implied_made)
 
 
 # ---- the command ----------------------------------------------------------------------------------------
@@ -201,11 +278,16 @@ def train(
         )
     # the numbers choose; a tie keeps the earlier (simpler) candidate
     chosen = max(names, key=lambda n: (results[n].figures["macro_f1"], -names.index(n)))
-    model = fit(examples, chosen, configs[chosen], DEFAULT_C, seed)
+    # what the implied pairs add: the chosen features with named targets only
+    named_only = cross_validate(examples, chosen, configs[chosen], c=DEFAULT_C, folds=folds, seed=seed, implied=False)
+    final = fit(examples, chosen, configs[chosen], DEFAULT_C, seed)
+    model = final.polarity
     model.temperature = results[chosen].temperature
     model_path = Path(out_dir) / f"{MODEL_NAME}.npz"
     model.save(model_path)
-    fitted = [predict(model, ex, chosen, configs[chosen])[0] for ex in examples]
+    if final.topic is not None:
+        final.topic.save(topic_path(model_path))
+    fitted = [predict(final, ex, chosen, configs[chosen])[0] for ex in examples]
     training = score_with_intervals(list(zip([ex.label for ex in examples], fitted, strict=True)), seed=seed)
     cv = results[chosen].figures
     summary = {
@@ -217,7 +299,10 @@ def train(
         "training": {k: training[k] for k in ("macro_f1", "accuracy")},
         "temperature": model.temperature,
     }
-    _write_card(model_path.with_suffix(".md"), files, examples, results, chosen, training, folds, seed, summary)
+    summary["cv_named_targets_only"] = {k: named_only.figures[k] for k in ("macro_f1", "macro_f1_ci", "accuracy")}
+    _write_card(
+        model_path.with_suffix(".md"), files, examples, results, named_only, chosen, training, folds, seed, summary
+    )
     print(json.dumps(summary, sort_keys=True), file=out)
     return summary
 
@@ -233,6 +318,7 @@ def _write_card(
     files: Sequence[str | Path],
     examples: Sequence[Example],
     results: dict[str, CrossValidation],
+    named_only: CrossValidation,
     chosen: str,
     training: dict[str, Any],
     folds: int,
@@ -252,6 +338,11 @@ def _write_card(
             f"{r.figures['per_class'][NEUTRAL]['f1']:.3f}"
             for name, r in results.items()
         },
+        "implied pairs (cross-validated by source, chosen features, macro-F1 / accuracy / neutral F1)": {
+            name: f"{r.figures['macro_f1']:.3f} {r.figures['macro_f1_ci']} / {r.figures['accuracy']:.3f} "
+            f"{r.figures['accuracy_ci']} / {r.figures['per_class'][NEUTRAL]['f1']:.3f}"
+            for name, r in (("named and implied targets", results[chosen]), ("named targets only", named_only))
+        },
         "training (fitted on the same statements: optimistic)": {
             "macro-F1 (favor, against)": _figure(training, "macro_f1"),
             "accuracy": _figure(training, "accuracy"),
@@ -263,8 +354,11 @@ def _write_card(
         summary=(
             "Favor / against / neutral of one (speaker, target) pair, from the rules' speaker, target, cues and "
             "evidence sentences (`wirewatch.agents.stance_features`); multinomial logistic regression, "
-            "temperature-calibrated on out-of-fold predictions. Figures are end to end: a statement whose "
-            "speaker and target the system does not pair counts as `neutral`."
+            "temperature-calibrated on out-of-fold predictions. A speaker whose clauses name no target gets one "
+            "implied pair when the target detector (`stance_topic.npz`, multinomial logistic regression over the "
+            f"clauses' words and the targets the article names) gives a target probability >= {MIN_PROBABILITY}. "
+            "Figures are end to end: a statement whose speaker and target the system does not pair counts as "
+            "`neutral`; the detector is refitted inside every fold."
         ),
         data_files=files,
         counts={
@@ -272,6 +366,9 @@ def _write_card(
             **{label: labels.count(label) for label in LABELS},
             "source groups": len({ex.group for ex in examples}),
             "speaker and target paired by the rules": sum(ex.found for ex in examples),
+            "otherwise, the labelled speaker's clauses found (implied-pair candidates)": sum(
+                bool(ex.implied_topic) for ex in examples
+            ),
         },
         seed=seed,
         hyper_parameters={
@@ -286,6 +383,9 @@ def _write_card(
             "A statement whose speaker or target the rules miss gets no stance at all (counted as `neutral`): "
             f"the rules pair {summary['speaker_and_target_found']:.0%} of the labelled speakers with their target.",
             "Targets outside the five of the lexicon (`other`) are never found.",
+            "The target detector is weak on clauses with no target word: cross-validated, it makes an implied "
+            f"pair toward the labelled target for {results[chosen].implied_made} of the "
+            f"{sum(not ex.found for ex in examples)} statements the rules do not pair.",
             "Trained on a few hundred statements: intervals are wide; a new outlet's phrasing may be missed.",
             "Target terms were extended (drills, war games, snapback, missile programmes) after reading misses "
             "on these statements: the cross-validated figures are somewhat optimistic for target detection.",

@@ -6,6 +6,7 @@ The statements below are written for wirewatch (not taken from any labelled set)
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -22,7 +23,7 @@ from wirewatch.agents.detector import DetectorConfig
 from wirewatch.agents.enrichment import enrich_articles
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
-from wirewatch.agents.stance import AGAINST, FAVOR, NEUTRAL
+from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document
 from wirewatch.agents.stance_model import configure, current_model, shipped_path
 from wirewatch.agents.stance_tagger import tag_stances
 from wirewatch.agents.stance_train import train
@@ -144,6 +145,33 @@ def test_shipped_model_in_the_enrich_path(nlp: Language) -> None:
         assert s["evidence"]["text"] in text
 
 
+def test_a_target_only_implied_gets_an_implied_pair(nlp: Language) -> None:
+    """The quote names no target ("such reckless actions"): the detector's target makes the pair; without the
+    detector the speaker has no stance at all (nothing found, not a neutral)."""
+    text = (
+        "North Korea fired two ballistic missiles into the sea on Sunday. "
+        '"Such reckless actions threaten the whole region," Defence Minister Aiko Tanaka told reporters.'
+    )
+    doc = nlp(text)
+    model = current_model()
+    assert model.topic is not None
+    tanaka = [s for s in tag_stances(doc, entities_of(doc), model=model) if s.speaker_canonical == "Aiko Tanaka"]
+    assert [(s.target, s.stance) for s in tanaka] == [("provocation", AGAINST)]
+    assert tanaka[0].evidence[0].text.startswith('"Such reckless actions')
+    named_only = dataclasses.replace(model, topic=None)
+    without = tag_stances(doc, entities_of(doc), model=named_only)
+    assert [s for s in without if s.speaker_canonical == "Aiko Tanaka"] == []
+
+
+def test_clause_readings_have_a_speaker_and_no_vote(nlp: Language) -> None:
+    doc = nlp('Markets were calm. "Such reckless actions threaten us all," Aiko Tanaka said.')
+    readings, clauses = read_document(doc, entities_of(doc))
+    assert readings == []
+    assert [(r.speakers[0].canonical, r.vote, r.abstain, r.mention.target) for r in clauses] == [
+        ("Aiko Tanaka", 0, ABSTAIN_IMPLIED, IMPLIED)
+    ]
+
+
 def test_nothing_found_emits_no_stance(nlp: Language) -> None:
     doc = nlp("The weather in Madrid was mild on Monday and markets were calm.")
     assert tag_stances(doc, entities_of(doc)) == []
@@ -183,6 +211,28 @@ def test_user_model_in_the_child_process_analyzer(nlp: Language, user_model: Pat
     configure(str(user_model))
     expected = enrich_articles(nlp, articles, config=DetectorConfig())
     assert records[0]["stances"] == expected[0]["stances"]
+
+
+def test_a_model_without_a_target_detector_pairs_named_targets_only(
+    tmp_path: Path, user_model: Path, restore_model: None
+) -> None:
+    shutil.copy(user_model / "stance.npz", tmp_path / "stance.npz")
+    shutil.copy(user_model / "stance.json", tmp_path / "stance.json")
+    assert (user_model / "stance_topic.npz").exists()
+    stance_model.load_model.cache_clear()
+    assert configure(str(tmp_path)).topic is None
+    assert configure(str(user_model)).topic is not None
+
+
+def test_bad_target_detector_file_is_a_clear_error(tmp_path: Path, restore_model: None) -> None:
+    for name in ("stance.npz", "stance.json", "stance_topic.npz", "stance_topic.json"):
+        shutil.copy(shipped_path().parent / name, tmp_path / name)
+    meta = json.loads((tmp_path / "stance_topic.json").read_text(encoding="utf-8"))
+    meta["labels"] = [*meta["labels"][:-1], "weather"]
+    (tmp_path / "stance_topic.json").write_text(json.dumps(meta), encoding="utf-8")
+    stance_model.load_model.cache_clear()
+    with pytest.raises(ModelFileError, match=r"stance_topic\.npz"):
+        configure(str(tmp_path))
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "wrong_features", "wrong_labels"])
