@@ -112,6 +112,8 @@ class AlertModel:
     kind: LinearModel
     threshold: float
     spec: dict[str, Any]
+    #: kind sources (``named:srbm``...) found at odds with the training labels: the model's kind is taken instead
+    distrusted_kinds: tuple[str, ...] = ()
 
     def predict(self, rows: Any) -> tuple[np.ndarray, list[str], list[str]]:
         """(alert probability, modality, kind) per row."""
@@ -124,7 +126,13 @@ class AlertModel:
         directory = Path(directory)
         for part in PARTS:
             getattr(self, part).save(directory / f"{part}.npz")
-        meta = {"format": BUNDLE_FORMAT, "threshold": self.threshold, "spec": self.spec, **(extra or {})}
+        meta = {
+            "format": BUNDLE_FORMAT,
+            "threshold": self.threshold,
+            "spec": self.spec,
+            "distrusted_kinds": list(self.distrusted_kinds),
+            **(extra or {}),
+        }
         (directory / BUNDLE_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
@@ -140,6 +148,7 @@ class AlertModel:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             spec, threshold = dict(meta["spec"]), float(meta["threshold"])
+            distrusted = tuple(str(k) for k in meta.get("distrusted_kinds", ()))
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"{meta_path}: not a readable alert model file: {exc}") from exc
         if meta.get("format") != BUNDLE_FORMAT:
@@ -157,7 +166,7 @@ class AlertModel:
             unknown = set(parts[part].labels) - set(allowed)
             if unknown:
                 raise ModelFileError(f"{directory / (part + '.npz')}: unknown labels {sorted(unknown)}")
-        return cls(parts["alert"], parts["modality"], parts["kind"], threshold, spec)
+        return cls(parts["alert"], parts["modality"], parts["kind"], threshold, spec, distrusted)
 
 
 @lru_cache(maxsize=4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -489,8 +489,7 @@ def lexicon() -> _Lexicon:
         re.IGNORECASE,
     )
     weapons = [
-        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
-        for w in cues["weapons"]
+        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE)) for w in cues["weapons"]
     ]
     cue_prefixes = _prefixes([rx.pattern for rx in res.values()], words=True)
     res = {key: _Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
@@ -512,9 +511,7 @@ def lexicon() -> _Lexicon:
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
         anaphoric_subjects=frozenset(w.lower() for w in watch.get("anaphoric_subjects", [])),
         res=res,
-        system_prefixes=[
-            (p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])
-        ],
+        system_prefixes=[(p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])],
         context_neighbours={
             name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
         },
@@ -651,9 +648,7 @@ def _figurative(head: Token) -> bool:
 _GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
 
 
-def _merge_generic_heads(
-    mentions: list[tuple[int, int, str, bool]], text: str
-) -> list[tuple[int, int, str, bool]]:
+def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
     """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
     modifies are one mention of the system's kind."""
     out: list[tuple[int, int, str, bool]] = []
@@ -742,13 +737,7 @@ def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     out: list[tuple[int, int, str, str]] = []
     for m in lex.alias_re.finditer(text):
         alias = m.group(0)
-        kind = (
-            "alias"
-            if alias in lex.alias_to_actor
-            else "context"
-            if alias in lex.context_alias_to_actor
-            else "place"
-        )
+        kind = "alias" if alias in lex.alias_to_actor else "context" if alias in lex.context_alias_to_actor else "place"
         out.append((base + m.start(), base + m.end(), alias, kind))
     return out
 
@@ -885,7 +874,13 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     doc = sent.doc
     cols = token_columns(doc)  # every word of the sentence is looked at: columns, not Token objects
     lemmas, lowers, poses, tags, deps, heads, kids = (
-        cols.lemma, cols.lower, cols.pos, cols.tag, cols.dep, cols.heads, cols.children
+        cols.lemma,
+        cols.lower,
+        cols.pos,
+        cols.tag,
+        cols.dep,
+        cols.heads,
+        cols.children,
     )
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
@@ -922,9 +917,7 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     return out
 
 
-def _weapons_for(
-    trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int
-) -> tuple[list[_Weapon], bool]:
+def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
     """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
     lex = lexicon()
     cues = lex.cues
@@ -1060,11 +1053,7 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
-        if (
-            tok.dep_ == "prep"
-            and tok.lower_ == "against"
-            and tok.head.lemma_.lower() in cues["warn_against_verbs"]
-        ):
+        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
             return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
@@ -1090,9 +1079,7 @@ def _conditional(trigger: Token, sent: Span) -> bool:
     generic = set(lexicon().cues["generic_determiners"])
     if any(c.lower_ in lexicon().cues["simulated_modifiers"] for c in trigger.children if c.dep_ == "amod"):
         return True  # "the simulated launch of an ICBM" in an exercise
-    if trigger.pos_ in ("NOUN", "PROPN") and any(
-        c.dep_ == "det" and c.lower_ in generic for c in trigger.children
-    ):
+    if trigger.pos_ in ("NOUN", "PROPN") and any(c.dep_ == "det" and c.lower_ in generic for c in trigger.children):
         return True
     if (
         trigger.pos_ in ("NOUN", "PROPN")
@@ -1172,9 +1159,7 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     if m and first_since.search(text[max(0, m.start() - 48) : m.end()]):
         m = None  # "the first such test since the 1990s" dates a current event
     if m:
-        span = sent.doc.char_span(
-            sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand"
-        )
+        span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
         if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
             return True
     habitual = set(lex.cues["habitual_adverbs"])
@@ -1197,9 +1182,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     cut = len(chain)
     for depth, tok in enumerate(chain):
         # "as he supervised the test": the main clause's vow or plan does not colour this event
-        if tok.dep_ in ("advcl", "pcomp") and any(
-            c.dep_ == "mark" and c.lower_ in marks for c in tok.children
-        ):
+        if tok.dep_ in ("advcl", "pcomp") and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
             cut = depth + 1
             break
         if tok.dep_ == "pcomp" and tok.head.lower_ in marks:
@@ -1262,9 +1245,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
             saw_threat = True
         elif lemma in possible:
             saw_possible = True
-        if lemma == "be" and any(
-            c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")
-        ):
+        if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
             saw_possible = True
     # preparations ("is preparing", "launch preparations") and expectations read as possible
     if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
@@ -1356,11 +1337,7 @@ def _resolve_actor(
                 if actor:
                     return actor, "by"
         light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
-        if (
-            gov is not None
-            and gov.lemma_.lower() in light
-            and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass")
-        ):
+        if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
     suppliers = set(lex.cues["supplier_modifiers"])
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
@@ -1750,11 +1727,7 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
         if lex.res["apogee_cues"].search(before[-28:]):
             apogee = apogee if apogee is not None else km
         elif (
-            (
-                lex.res["range_cues"].search(before[-30:])
-                or lex.res["range_cues"].search(after)
-                or "range" in after
-            )
+            (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after) or "range" in after)
             and "off the coast" not in after
             and "outside" not in after
         ):
@@ -1785,9 +1758,7 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
                 for e in _ents_in(sent)
             ) or bool(_alias_matches(" ".join(t.text for t in tokens), 0))
             if child.lower_ in directional or named:
-                found.append(
-                    (0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text)
-                )
+                found.append((0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text))
     return min(found)[1] if found else None
 
 
@@ -1897,9 +1868,7 @@ def _doc_is_civil_space(doc: Doc) -> bool:
 def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool:
     """The cue sits in a conjunct coordinated with the trigger's ('could stage a parade or test-fire a
     missile', 'the engine test and the launch'): it describes another event."""
-    span = sent.doc.char_span(
-        sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand"
-    )
+    span = sent.doc.char_span(sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand")
     if span is None:
         return False
     conj_children = [c for c in trigger.children if c.dep_ == "conj"]
@@ -1957,7 +1926,13 @@ def detect(
     sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
     if config.learned and sentences:
         model = alert_model(config)
-        apply_decision(sentences, *model.predict(candidate_rows(sentences, model.spec)), model.threshold, config)
+        apply_decision(
+            sentences,
+            *model.predict(candidate_rows(sentences, model.spec)),
+            model.threshold,
+            config,
+            model.distrusted_kinds,
+        )
     return assemble(sentences, doc, entities, config)
 
 
@@ -1977,12 +1952,15 @@ def apply_decision(
     kind: Sequence[str],
     threshold: float,
     config: DetectorConfig,
+    distrusted_kinds: Collection[str] = (),
 ) -> None:
     """Set the model's verdicts on the candidates (in place). A sentence alerts when its probability reaches
     ``threshold``: its rule-alertable candidates, or its first candidate when the rules suppress them all,
     take the model's modality, a kind (the named system's, the rules' specific one, or the model's) and
     the probability. A sentence below it leaves only suppressed candidates (reason ``model``). Settings
-    (non-state rocket fire, unresolved actors) are applied as the rules do."""
+    (non-state rocket fire, unresolved actors) are applied as the rules do. ``distrusted_kinds``: kind
+    sources (``named:srbm``, ``rule:icbm``... see :func:`kind_sources`) the model's training found at odds
+    with the labels; the model's kind is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
         own = [c for c in sc.rule if not _policy_decides(c, config)]
@@ -1991,19 +1969,26 @@ def apply_decision(
         if p >= threshold:
             ruled = [c for c in own if c.reason is None]
             for c in ruled or [own[0]]:
-                rule_kind = _kind_of(c)
-                c.reason = None
-                c.modality = mod
                 # the named system's kind, else a specific kind the rules read off the weapon words (by
                 # grouped CV: kind accuracy 0.86 against 0.82 for the model's alone), else the model's
-                specific = rule_kind if rule_kind != "ballistic_unspecified" else None
-                c.kind_override = sc.named_kind or specific or predicted_kind
+                trusted = [k for source, k in kind_sources(sc, c) if f"{source}:{k}" not in distrusted_kinds]
+                c.reason = None
+                c.modality = mod
+                c.kind_override = trusted[0] if trusted else predicted_kind
                 c.probability = p
         else:
             for c in own:
                 if c.reason is None:
                     c.reason = "model"
                 c.probability = p
+
+
+def kind_sources(sc: SentenceCandidate, c: _Candidate) -> list[tuple[str, str]]:
+    """Where a kind for candidate ``c`` of sentence ``sc`` can come from before the model, in order: the
+    system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``)."""
+    out = [("named", sc.named_kind)] if sc.named_kind else []
+    rule_kind = _kind_of(c)
+    return out + ([("rule", rule_kind)] if rule_kind != "ballistic_unspecified" else [])
 
 
 def _policy_decides(c: _Candidate, config: DetectorConfig) -> bool:
@@ -2316,14 +2301,10 @@ def _analyse(
         reason = "no_actor"
     confidence = 0.55
     confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
-    confidence += (
-        0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
-    )
+    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
     confidence -= 0.15 if fallback else 0.0
     confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
-    return _Candidate(
-        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how
-    )
+    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how)
 
 
 def _capability_scope(trig: Token, sent: Span) -> bool:
@@ -2403,9 +2384,7 @@ def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
             c.modality = "possible"
 
 
-def _assemble(
-    cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
-) -> Detection:
+def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
     """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
     groups: list[list[_Candidate]] = []
     suppressed: list[_Candidate] = []
@@ -2421,9 +2400,7 @@ def _assemble(
                 break
         if not placed:
             groups.append([c])
-    findings = [
-        f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence
-    ]
+    findings = [f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:
