@@ -383,10 +383,17 @@ def _write_card(
             ]
         },
         weaknesses=[
-            "Precision is the weak side (see the cross-validated figures): most false alarms are background"
-            " launches cited as history, civil-defence drills and engine tests, civilian space launches, and"
-            " false-alarm reports; most misses are launches told without a missile word ('the test took"
-            " place on Tuesday') or threats without one.",
+            "Precision is the weak side (see the cross-validated figures and the error tables): the false alarms"
+            " are mostly single-sentence passages whose launch words are real but whose launch is not current or"
+            " not a launch: background launches cited as history (a named month or 'this September' with no"
+            " year), capability and deployment talk, denials and retracted false alerts, civil-defence drills,"
+            " and engine or static-fire tests at launch sites. Telling them apart needs the sentence's meaning"
+            " and the publication date; pooling over the passage's other sentences does not help (most false"
+            " alarms have one candidate sentence). Most misses are launches or threats told without a missile"
+            " word ('the test took place on Tuesday', 'more rocket drills').",
+            "Modality: announced or reported-but-unconfirmed launches (threatened, possible) are often called"
+            " occurred. Kind: the labels give a class (icbm, space_launch_vehicle) the passage itself may not"
+            " state; the model then says ballistic_unspecified.",
             "State rocket artillery (4 true passages) and counterfactuals in sanctions language ('a launch would"
             " violate the resolutions') are learned poorly: the model may miss the first and alert on the second.",
             "Trained on about a thousand short passages (1-4 sentences); long articles give the model more"

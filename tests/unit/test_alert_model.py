@@ -20,12 +20,14 @@ from wirewatch.agents.detector import (
     DetectorConfig,
     alert_model,
     analyze_docs,
+    apply_decision,
     detect,
     named_kind,
     sentence_candidates,
 )
 from wirewatch.agents.enrich import detector_config
 from wirewatch.agents.eval_alerts import evaluate
+from wirewatch.agents.learning.alerts_train import distrusted_kind_sources, load_items
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.streams.cli import main
@@ -181,3 +183,49 @@ def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> 
     for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy"):
         lo, hi = figures[f"{name}_ci"]
         assert lo <= figures[name] <= hi, name
+
+
+SCUD = "Syria fired two Scud missiles at rebel positions on Monday."  # written for the project
+
+
+def _scud_kinds(nlp: Language, distrusted: tuple[str, ...]) -> list[str | None]:
+    doc = nlp(SCUD)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    assert [sc.named_kind for sc in cands] == ["srbm"]
+    apply_decision(cands, [0.99], ["occurred"], ["ballistic_unspecified"], 0.5, DetectorConfig(), distrusted)
+    return [c.kind_override for sc in cands for c in sc.rule if c.reason is None]
+
+
+def test_a_distrusted_kind_source_leaves_the_kind_to_the_model(nlp: Language) -> None:
+    assert set(_scud_kinds(nlp, ())) == {"srbm"}  # the named system's kind comes first
+    assert set(_scud_kinds(nlp, ("named:srbm",))) == {"srbm"}  # then the rules' kind of the weapon words
+    assert set(_scud_kinds(nlp, ("named:srbm", "rule:srbm"))) == {"ballistic_unspecified"}  # the model's
+
+
+def test_training_distrusts_a_kind_source_the_labels_contradict(nlp: Language, tmp_path: Path) -> None:
+    # labels written for the project: the named system says srbm, the labels say ballistic_unspecified
+    texts = [
+        "Syria fired two Scud missiles at rebel positions on Monday.",
+        "Iraq launched a Scud missile toward the coast overnight.",
+        "Government forces fired Scud missiles at the northern city on Tuesday.",
+        "North Korea fired a Hwasong-15 intercontinental ballistic missile on Friday.",
+    ]
+    kinds = ["ballistic_unspecified"] * 3 + ["icbm"]
+    path = tmp_path / "labels.jsonl"
+    rows = [
+        {"id": f"s{i}", "source": f"https://example.org/{i}", "text": t, "expect_alert": True, "kind": k}
+        for i, (t, k) in enumerate(zip(texts, kinds, strict=True))
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data = load_items([path], nlp)
+    everything = np.arange(len(rows))
+    # both sources say srbm for a Scud; named:icbm and rule:icbm agree with their label
+    assert distrusted_kind_sources(data, everything) == ("named:srbm", "rule:srbm")
+    assert distrusted_kind_sources(data, everything[:2]) == ()  # seen on fewer than three items: kept
+    # the bundle keeps the list: written, read back, used by the detector
+    model = AlertModel.load(shipped_model_dir(), KINDS, MODALITIES)
+    model.distrusted_kinds = ("named:srbm",)
+    target = tmp_path / "model"
+    shutil.copytree(shipped_model_dir(), target)
+    model.save(target)
+    assert AlertModel.load(target, KINDS, MODALITIES).distrusted_kinds == ("named:srbm",)
