@@ -489,7 +489,8 @@ def lexicon() -> _Lexicon:
         re.IGNORECASE,
     )
     weapons = [
-        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE)) for w in cues["weapons"]
+        (w["kind"], re.compile(r"(?<![\w-])(?:" + w["pattern"] + r")(?![\w])", re.IGNORECASE))
+        for w in cues["weapons"]
     ]
     cue_prefixes = _prefixes([rx.pattern for rx in res.values()], words=True)
     res = {key: _Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
@@ -511,7 +512,9 @@ def lexicon() -> _Lexicon:
         generic_subjects=frozenset(w.lower() for w in watch.get("generic_military_subjects", [])),
         anaphoric_subjects=frozenset(w.lower() for w in watch.get("anaphoric_subjects", [])),
         res=res,
-        system_prefixes=[(p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])],
+        system_prefixes=[
+            (p.lower(), name) for name, spec in watch["states"].items() for p in spec.get("systems", [])
+        ],
         context_neighbours={
             name: frozenset(spec.get("context_neighbours", [])) for name, spec in watch["states"].items()
         },
@@ -648,7 +651,9 @@ def _figurative(head: Token) -> bool:
 _GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
 
 
-def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
+def _merge_generic_heads(
+    mentions: list[tuple[int, int, str, bool]], text: str
+) -> list[tuple[int, int, str, bool]]:
     """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
     modifies are one mention of the system's kind."""
     out: list[tuple[int, int, str, bool]] = []
@@ -737,7 +742,13 @@ def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     out: list[tuple[int, int, str, str]] = []
     for m in lex.alias_re.finditer(text):
         alias = m.group(0)
-        kind = "alias" if alias in lex.alias_to_actor else "context" if alias in lex.context_alias_to_actor else "place"
+        kind = (
+            "alias"
+            if alias in lex.alias_to_actor
+            else "context"
+            if alias in lex.context_alias_to_actor
+            else "place"
+        )
         out.append((base + m.start(), base + m.end(), alias, kind))
     return out
 
@@ -874,13 +885,7 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     doc = sent.doc
     cols = token_columns(doc)  # every word of the sentence is looked at: columns, not Token objects
     lemmas, lowers, poses, tags, deps, heads, kids = (
-        cols.lemma,
-        cols.lower,
-        cols.pos,
-        cols.tag,
-        cols.dep,
-        cols.heads,
-        cols.children,
+        cols.lemma, cols.lower, cols.pos, cols.tag, cols.dep, cols.heads, cols.children
     )
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
@@ -917,7 +922,9 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     return out
 
 
-def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
+def _weapons_for(
+    trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int
+) -> tuple[list[_Weapon], bool]:
     """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
     lex = lexicon()
     cues = lex.cues
@@ -1053,7 +1060,11 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         if tok is not trigger and lemma in cues["negating_verbs"]:
             return "suppressed"
-        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
+        if (
+            tok.dep_ == "prep"
+            and tok.lower_ == "against"
+            and tok.head.lemma_.lower() in cues["warn_against_verbs"]
+        ):
             return "suppressed"  # "warned North Korea against further launches"
         if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
             return "suppressed"
@@ -1079,7 +1090,9 @@ def _conditional(trigger: Token, sent: Span) -> bool:
     generic = set(lexicon().cues["generic_determiners"])
     if any(c.lower_ in lexicon().cues["simulated_modifiers"] for c in trigger.children if c.dep_ == "amod"):
         return True  # "the simulated launch of an ICBM" in an exercise
-    if trigger.pos_ in ("NOUN", "PROPN") and any(c.dep_ == "det" and c.lower_ in generic for c in trigger.children):
+    if trigger.pos_ in ("NOUN", "PROPN") and any(
+        c.dep_ == "det" and c.lower_ in generic for c in trigger.children
+    ):
         return True
     if (
         trigger.pos_ in ("NOUN", "PROPN")
@@ -1159,7 +1172,9 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     if m and first_since.search(text[max(0, m.start() - 48) : m.end()]):
         m = None  # "the first such test since the 1990s" dates a current event
     if m:
-        span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
+        span = sent.doc.char_span(
+            sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand"
+        )
         if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
             return True
     habitual = set(lex.cues["habitual_adverbs"])
@@ -1182,7 +1197,9 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     cut = len(chain)
     for depth, tok in enumerate(chain):
         # "as he supervised the test": the main clause's vow or plan does not colour this event
-        if tok.dep_ in ("advcl", "pcomp") and any(c.dep_ == "mark" and c.lower_ in marks for c in tok.children):
+        if tok.dep_ in ("advcl", "pcomp") and any(
+            c.dep_ == "mark" and c.lower_ in marks for c in tok.children
+        ):
             cut = depth + 1
             break
         if tok.dep_ == "pcomp" and tok.head.lower_ in marks:
@@ -1245,7 +1262,9 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
             saw_threat = True
         elif lemma in possible:
             saw_possible = True
-        if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
+        if lemma == "be" and any(
+            c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")
+        ):
             saw_possible = True
     # preparations ("is preparing", "launch preparations") and expectations read as possible
     if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
@@ -1337,7 +1356,11 @@ def _resolve_actor(
                 if actor:
                     return actor, "by"
         light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
-        if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
+        if (
+            gov is not None
+            and gov.lemma_.lower() in light
+            and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass")
+        ):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
     suppliers = set(lex.cues["supplier_modifiers"])
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
@@ -1727,7 +1750,11 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
         if lex.res["apogee_cues"].search(before[-28:]):
             apogee = apogee if apogee is not None else km
         elif (
-            (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after) or "range" in after)
+            (
+                lex.res["range_cues"].search(before[-30:])
+                or lex.res["range_cues"].search(after)
+                or "range" in after
+            )
             and "off the coast" not in after
             and "outside" not in after
         ):
@@ -1758,7 +1785,9 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
                 for e in _ents_in(sent)
             ) or bool(_alias_matches(" ".join(t.text for t in tokens), 0))
             if child.lower_ in directional or named:
-                found.append((0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text))
+                found.append(
+                    (0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text)
+                )
     return min(found)[1] if found else None
 
 
@@ -1868,7 +1897,9 @@ def _doc_is_civil_space(doc: Doc) -> bool:
 def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool:
     """The cue sits in a conjunct coordinated with the trigger's ('could stage a parade or test-fire a
     missile', 'the engine test and the launch'): it describes another event."""
-    span = sent.doc.char_span(sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand")
+    span = sent.doc.char_span(
+        sent.start_char + match.start(), sent.start_char + match.end(), alignment_mode="expand"
+    )
     if span is None:
         return False
     conj_children = [c for c in trigger.children if c.dep_ == "conj"]
@@ -1959,8 +1990,8 @@ def apply_decision(
     take the model's modality, a kind (the named system's, the rules' specific one, or the model's) and
     the probability. A sentence below it leaves only suppressed candidates (reason ``model``). Settings
     (non-state rocket fire, unresolved actors) are applied as the rules do. ``distrusted_kinds``: kind
-    sources (``named:srbm``, ``rule:icbm``... see :func:`kind_sources`) the model's training found at odds
-    with the labels; the model's kind is taken instead."""
+    sources (``named:srbm``... see :func:`kind_sources`) the model's training found at odds with the
+    labels; the next source, or the model's kind, is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
         own = [c for c in sc.rule if not _policy_decides(c, config)]
@@ -2301,10 +2332,14 @@ def _analyse(
         reason = "no_actor"
     confidence = 0.55
     confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
-    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
+    confidence += (
+        0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
+    )
     confidence -= 0.15 if fallback else 0.0
     confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
-    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how)
+    return _Candidate(
+        trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how
+    )
 
 
 def _capability_scope(trig: Token, sent: Span) -> bool:
@@ -2384,7 +2419,9 @@ def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
             c.modality = "possible"
 
 
-def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
+def _assemble(
+    cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
+) -> Detection:
     """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
     groups: list[list[_Candidate]] = []
     suppressed: list[_Candidate] = []
@@ -2400,7 +2437,9 @@ def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config
                 break
         if not placed:
             groups.append([c])
-    findings = [f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
+    findings = [
+        f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence
+    ]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:

@@ -55,7 +55,9 @@ _QUANTIFIERS = frozenset({"both", "two", "three", "all"})  # "the two countries 
 _CONTENT_PREPS = frozenset({"of", "including"})  # "the lifting OF sanctions", "action INCLUDING strikes"
 _NOMINAL_POS = frozenset({"DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM"})
 _SPEAKER_VERB_POS = frozenset({"VERB", "AUX", "ADJ"})  # speaker verbs, and attitude adjectives
-_COPULAS = frozenset({"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"})
+_COPULAS = frozenset(
+    {"be", "remain", "become", "seem", "have", "pose", "represent", "constitute", "look", "prove"}
+)
 # heads of speaker phrases that stand for their author ("a statement from the office of X said")
 _DOCUMENT_NOUNS = frozenset(
     {
@@ -91,7 +93,7 @@ _DESCRIBING_VERBS = frozenset(
 _QUOTE_OPEN = "“«„"
 _QUOTE_CLOSE = "”»"
 _STRIP = " \t\n\"'“”‘’«»,.:;()[]"
-_QUOTE_CHAR = re.compile(f'[{_QUOTE_OPEN}{_QUOTE_CLOSE}"]')
+_QUOTE_CHAR = re.compile(f"[{_QUOTE_OPEN}{_QUOTE_CLOSE}\"]")
 
 
 # ----------------------------------------------------------------------------------------------- records
@@ -381,7 +383,9 @@ def _find_mentions(ctx: _Context) -> list[_Mention]:
         # the root of a one-word span is that word (Span.root would build the span to find it)
         root = doc[i] if j == i + 1 and not doc.user_span_hooks else doc[i:j].root
         r = root.i
-        excluded = poses[r] == "VERB" and any(deps[c] == "dobj" and lemmas[c] in lex.excluded_objects for c in kids[r])
+        excluded = poses[r] == "VERB" and any(
+            deps[c] == "dobj" and lemmas[c] in lex.excluded_objects for c in kids[r]
+        )
         if not excluded:
             found.append(_Mention(term.target, term.polarity, root, i, j))
         free = j
@@ -505,7 +509,9 @@ class _Context:
         ents = self.entities
         if self._ent_starts is not None:
             # sorted by start: only entities starting in [start - longest, end) can overlap (same order)
-            ents = ents[bisect_left(self._ent_starts, start - self._ent_longest) : bisect_left(self._ent_starts, end)]
+            ents = ents[
+                bisect_left(self._ent_starts, start - self._ent_longest) : bisect_left(self._ent_starts, end)
+            ]
         return [m for m in ents if m.start < end and m.end > start]
 
     def affiliation_of_text(self, text: str) -> str | None:
@@ -693,7 +699,9 @@ class _Context:
                 or prev.affiliation == own.affiliation
                 or (same_role and prev.affiliation is None)
             ):
-                return _Speaker(own.surface, prev.canonical, prev.affiliation or own.affiliation, True, head.idx)
+                return _Speaker(
+                    own.surface, prev.canonical, prev.affiliation or own.affiliation, True, head.idx
+                )
         return own
 
     def resolve_pronoun(self, tok: Token) -> _Speaker:
@@ -750,7 +758,9 @@ class _Context:
         if tok.pos_ in ("PROPN", "PRON") or tok.ent_type_:
             return True
         lemma = tok.lemma_.lower()
-        return lemma in self.lex.role_nouns or lemma in self.lex.generic_holders or lemma in self.lex.agent_nouns
+        return (
+            lemma in self.lex.role_nouns or lemma in self.lex.generic_holders or lemma in self.lex.agent_nouns
+        )
 
     def holds(self, verb: Token, subj: Token) -> bool:
         """Whether ``subj`` is the holder of a position expressed by speaker verb ``verb``."""
@@ -875,7 +885,9 @@ class _Context:
 
 
 def _fallback_entities(doc: Doc) -> list[EntityMention]:
-    return [EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents]
+    return [
+        EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents
+    ]
 
 
 def subject_of(verb: Token, lex: Lexicon | None = None) -> Token | None:
@@ -1202,18 +1214,14 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     else:
         votes_from_modifier = False
     # a target verb carries its own stance: "Tehran would NOT negotiate", "we WILL strike"
-    cue = (
-        votes_from_modifier
-        or (
-            pos[t] == "VERB"
-            and (
-                scorer.negated(tok)
-                or any(dep[c] == "aux" and lower[c] in lex.intent_modals for c in kids[t])
-                or any(dep[c] in _SUBJECT_DEPS and lower[c] in lex.first_person for c in kids[t])
-            )
+    cue = votes_from_modifier or (
+        pos[t] == "VERB"
+        and (
+            scorer.negated(tok)
+            or any(dep[c] == "aux" and lower[c] in lex.intent_modals for c in kids[t])
+            or any(dep[c] in _SUBJECT_DEPS and lower[c] in lex.first_person for c in kids[t])
         )
-        or _denied_or_required_existence(tok, scorer)
-    )
+    ) or _denied_or_required_existence(tok, scorer)
     frozen = evaluated = judged_cue = False
     entered_as: str | None = None  # the role of the phrase by which the walk entered the current node
     holder: _Speaker | None = None
@@ -1264,10 +1272,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
         # a target inside a conditional clause counts only through a judgement of the main clause
         n = node.i
         marks = {lower[c] for c in kids[n] if dep[c] == "mark"}
-        if (
-            rel in ("ccomp", "pcomp", "xcomp", "acl")
-            and (marks | {lower[c] for c in kids[n] if dep[c] == "advmod" and c < n}) & lex.question_marks
-        ):
+        if rel in ("ccomp", "pcomp", "xcomp", "acl") and (
+            marks | {lower[c] for c in kids[n] if dep[c] == "advmod" and c < n}
+        ) & lex.question_marks:
             return None  # "asked WHETHER talks were planned", "no decision on WHETHER to strike": no side
         h = head.i
         cancels = lex.neutralizers.get(ctx.pred_key(head)) or lex.neutralizers.get(lemma[h], ())
@@ -1313,7 +1320,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
                     # "the decision to PULL OUT of talks was a MISTAKE": the judgement covers the cue
                     judged_cue = judged_cue or cue
         asked_of = (  # "urged North Korea TO ABANDON ...": what a speaker asks of someone is not theirs
-            dep[h] == "xcomp" and ctx.is_speaker_verb(head.head) and not any(dep[c] in _SUBJECT_DEPS for c in kids[h])
+            dep[h] == "xcomp"
+            and ctx.is_speaker_verb(head.head)
+            and not any(dep[c] in _SUBJECT_DEPS for c in kids[h])
         )
         if (
             ctx.is_speaker_verb(head)
@@ -1359,7 +1368,9 @@ def _read_mention(m: _Mention, ctx: _Context, scorer: _Scorer) -> _Reading | Non
     if holder is not None and outer and holder_verb is not None and _states_position(holder_verb, ctx):
         speakers += _spokesperson_of(holder, outer[0], speakers, ctx)
     speakers += [e for e in endorsers if e not in speakers]
-    return _Reading(speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m)
+    return _Reading(
+        speakers, _sign(total), max(1, min(2, abs(total))), _evidence(sent, tok, ctx.text), judged, m
+    )
 
 
 def _describes(verb: Token, via: Token | None = None) -> bool:
@@ -1417,10 +1428,8 @@ def _speakers_for(
     holder_words = [w for w in holder.canonical.lower().split() if w not in _POSSESSIVES | _QUANTIFIERS]
     phrase = " ".join(holder_words)
     singular = phrase[:-3] + "y" if phrase.endswith("ies") else phrase.removesuffix("s")
-    generic = (
-        holder.affiliation is None
-        and bool(holder_words)
-        and (phrase in ctx.lex.generic_holders or singular in ctx.lex.generic_holders)
+    generic = holder.affiliation is None and bool(holder_words) and (
+        phrase in ctx.lex.generic_holders or singular in ctx.lex.generic_holders
     )
     reporters = [s for s in outer if s.canonical and s.canonical != holder.canonical]
     if generic and reporters:
@@ -1461,13 +1470,18 @@ def _states_position(verb: Token, ctx: _Context) -> bool:
     return verb.tag_ in ("VBZ", "VBP") or any(a.tag_ in ("VBZ", "VBP") for a in auxes)
 
 
-def _spokesperson_of(holder: _Speaker, reporter: _Speaker, speakers: list[_Speaker], ctx: _Context) -> list[_Speaker]:
+def _spokesperson_of(
+    holder: _Speaker, reporter: _Speaker, speakers: list[_Speaker], ctx: _Context
+) -> list[_Speaker]:
     """'Mao Ning said China does not support ...': a person of unstated affiliation who reports a state's
     standing position speaks for that state (analysts and other outside voices excepted)."""
     state = (
         not holder.person
         and holder.affiliation is not None
-        and (holder.canonical in ctx.alias_values or ctx.affiliation_of_text(holder.canonical) == holder.affiliation)
+        and (
+            holder.canonical in ctx.alias_values
+            or ctx.affiliation_of_text(holder.canonical) == holder.affiliation
+        )
     )
     if not state or reporter.affiliation is not None or not reporter.person or not reporter.canonical:
         return []
@@ -1529,7 +1543,9 @@ def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer
             judged = head.lemma_.lower() in _DESCRIBING_VERBS or bool(scorer._listed_valence(head, "object"))
         elif tok.dep_ in _SUBJECT_DEPS and head.lemma_.lower() in _COPULAS:
             # "it is important TO keep talking" is extraposition: "it" stands for the infinitive
-            judged = bool(scorer.predicate_eval(head)) and not any(c.dep_ in ("xcomp", "ccomp") for c in head.children)
+            judged = bool(scorer.predicate_eval(head)) and not any(
+                c.dep_ in ("xcomp", "ccomp") for c in head.children
+            )
         else:
             judged = False
         if not judged:
@@ -1544,7 +1560,9 @@ def _anaphoric_mentions(mentions: list[_Mention], ctx: _Context, scorer: _Scorer
 
 
 # ----------------------------------------------------------------------------------------------- API
-def extract_stances(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None) -> list[Stance]:
+def extract_stances(
+    doc: Doc, entities: Sequence[EntityMention] = (), lexicon: Lexicon | None = None
+) -> list[Stance]:
     """One stance per (speaker, target) found in ``doc``, with all evidence sentences (strongest first).
 
     ``entities`` are the doc's :func:`wirewatch.agents.nlp.entities_of` mentions (canonical names); without
@@ -1582,6 +1600,8 @@ def extract_stances(doc: Doc, entities: Sequence[EntityMention] = (), lexicon: L
         confidence = round(max(0.3, agreement) * (1 - 0.4**n), 3)
         evidence = tuple(sorted(g["evidence"], key=lambda ev: (-g["evidence"][ev], ev.start)))
         spk: _Speaker = g["speaker"]
-        stances.append(Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence))
+        stances.append(
+            Stance(spk.surface, spk.canonical, spk.affiliation, target, label, confidence, evidence)
+        )
     stances.sort(key=lambda s: (s.evidence[0].start if s.evidence else 0, s.speaker_canonical, s.target))
     return stances
