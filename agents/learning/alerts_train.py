@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ..alert_model import ALERT_LABELS, REPRESENTATIONS, AlertModel, candidate_rows, feature_spec
+from ..alert_model import ALERT_LABELS, REPRESENTATIONS, AlertModel, candidate_rows, feature_spec, passage_columns
 from ..detector import (
     KINDS,
     MODALITIES,
@@ -87,12 +87,26 @@ def load_items(paths: Sequence[str | Path], nlp: Any, batch_size: int = 32) -> D
 
 def feature_matrix(data: Dataset, representation: str, dim: int = HASH_DIM) -> tuple[Any, dict[str, Any]]:
     # scipy comes with scikit-learn, a training-only dependency
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, vstack
 
     spec = feature_spec(representation, dim)
-    rows = candidate_rows([c for it in data.items for c in it.cands], spec)
-    values, indices, indptr, shape = rows.csr()
-    return csr_matrix((values, indices, indptr), shape=shape), spec
+    blocks = []
+    for it in data.items:  # one article at a time: the passage block reads the article's other candidates
+        if it.cands:
+            values, indices, indptr, shape = candidate_rows(it.cands, spec).csr()
+            blocks.append(csr_matrix((values, indices, indptr), shape=shape))
+    if not blocks:
+        width = candidate_rows([], spec).n_columns
+        return csr_matrix((0, width)), spec
+    return vstack(blocks, format="csr"), spec
+
+
+def alert_view(matrix: Any, spec: dict[str, Any]) -> Any:
+    """The matrix the alert model is fitted on: the passage block zeroed (its weights there stay 0)."""
+    mask = np.ones(matrix.shape[1])
+    cols = passage_columns(spec)
+    mask[cols.start : cols.stop] = 0.0
+    return matrix.multiply(mask.reshape(1, -1)).tocsr()
 
 
 # ------------------------------------------------------------------------------------------ fitting
@@ -167,11 +181,19 @@ def _positive_rows(data: Dataset, rows: np.ndarray, key: str, allowed: Sequence[
 
 
 def fit_bundle(
-    matrix: Any, data: Dataset, item_ids: np.ndarray, spec: dict[str, Any], seed: int, C: float, threshold: float
+    matrix: Any,
+    data: Dataset,
+    item_ids: np.ndarray,
+    spec: dict[str, Any],
+    seed: int,
+    C: float,
+    threshold: float,
+    alert_matrix: Any = None,
 ) -> AlertModel:
-    """The three models fitted on ``item_ids``' candidates (modality and kind on true items only)."""
+    """The three models fitted on ``item_ids``' candidates (modality and kind on true items only; the alert
+    model on ``alert_matrix``, by default :func:`alert_view` of ``matrix``)."""
     rows = _rows_of(data, item_ids)
-    alert = _fit_alert(matrix, data, rows, C, seed)
+    alert = _fit_alert(alert_view(matrix, spec) if alert_matrix is None else alert_matrix, data, rows, C, seed)
     mod_rows, mod_y = _positive_rows(data, rows, "modality", MODALITIES)
     modality = fit_linear(matrix[mod_rows], mod_y, C=C, seed=seed, labels=MODALITIES)
     kind_rows, kind_y = _positive_rows(data, rows, "kind", KINDS)
@@ -241,14 +263,15 @@ def cross_validate(
     data: Dataset, representation: str, k: int, seed: int, matrix_spec: tuple[Any, dict[str, Any]] | None = None
 ) -> CrossValidation:
     matrix, spec = matrix_spec or feature_matrix(data, representation)
+    alert_matrix = alert_view(matrix, spec)
     folds = grouped_folds(data.groups, k=k, seed=seed)
     dets: dict[int, Detection] = {}
     oof = np.zeros(matrix.shape[0])
     chosen = []
     for train, test in folds:
-        C, threshold = choose_c_and_threshold(matrix, data, train, seed)
+        C, threshold = choose_c_and_threshold(alert_matrix, data, train, seed)
         chosen.append((C, round(threshold, 4)))
-        model = fit_bundle(matrix, data, train, spec, seed, C, threshold)
+        model = fit_bundle(matrix, data, train, spec, seed, C, threshold, alert_matrix)
         test_rows = _rows_of(data, test)
         if len(test_rows):
             oof[test_rows] = model.alert.logits(matrix[test_rows])[:, 0]
@@ -292,8 +315,9 @@ def train(
     cv = results[chosen_rep]
     matrix, spec = matrices[chosen_rep]
     everything = np.arange(len(data.items))
-    C, threshold_raw = choose_c_and_threshold(matrix, data, everything, seed)
-    model = fit_bundle(matrix, data, everything, spec, seed, C, threshold_raw)
+    alert_matrix = alert_view(matrix, spec)
+    C, threshold_raw = choose_c_and_threshold(alert_matrix, data, everything, seed)
+    model = fit_bundle(matrix, data, everything, spec, seed, C, threshold_raw, alert_matrix)
     # calibration: one temperature for the alert probability, from the outer folds' held-out logits;
     # the threshold keeps its place (the same logit) on the calibrated scale
     y = np.asarray([1 if lab == "yes" else 0 for lab in _alert_labels(data, np.arange(matrix.shape[0]))])
