@@ -4,6 +4,7 @@ weapon-kind map. Passages here are written for the project."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -13,7 +14,13 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents import lexicons
-from wirewatch.agents.alert_model import FEATURE_VERSION, AlertModel, candidate_rows, shipped_model_dir
+from wirewatch.agents.alert_model import (
+    FEATURE_VERSION,
+    AlertModel,
+    candidate_rows,
+    passage_columns,
+    shipped_model_dir,
+)
 from wirewatch.agents.detector import (
     KINDS,
     MODALITIES,
@@ -230,3 +237,26 @@ def test_training_distrusts_a_kind_source_the_labels_contradict(nlp: Language, t
     shutil.copytree(shipped_model_dir(), target)
     model.save(target)
     assert AlertModel.load(target, KINDS, MODALITIES).distrusted_kinds == ("named:srbm",)
+
+
+def test_the_passage_block_reads_the_other_candidates_and_only_modality_and_kind_use_it(nlp: Language) -> None:
+    model = alert_model(DetectorConfig())
+    cols = passage_columns(model.spec)
+    two = nlp(LAUNCH + " Japan said the missile flew for about an hour before it fell into the sea.")
+    cands = sentence_candidates(two, entities_of(two), config=DetectorConfig(learned=False))
+    assert len(cands) == 2
+    _values, indices, indptr, _shape = candidate_rows(cands, model.spec).csr()
+    in_block = [
+        int(np.sum((indices[lo:hi] >= cols.start) & (indices[lo:hi] < cols.stop)))
+        for lo, hi in itertools.pairwise(indptr)
+    ]
+    assert all(n > 0 for n in in_block)  # each sentence sees the other's signals
+    one = nlp(LAUNCH)
+    _v, indices, _p, _s = candidate_rows(
+        sentence_candidates(one, entities_of(one), config=DetectorConfig(learned=False)), model.spec
+    ).csr()
+    assert not np.any((indices >= cols.start) & (indices < cols.stop))  # a lone candidate: an empty block
+    assert not np.any(model.alert.weights[:, cols.start : cols.stop])  # the alert model ignores the block
+    assert np.any(model.modality.weights[:, cols.start : cols.stop]) and np.any(
+        model.kind.weights[:, cols.start : cols.stop]
+    )
