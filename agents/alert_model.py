@@ -143,7 +143,7 @@ class AlertModel:
     kind: LinearModel
     threshold: float
     spec: dict[str, Any]
-    #: kind sources (``named:srbm``...) found at odds with the training labels: the model's kind is taken instead
+    #: kind sources (``named:srbm``...) found at odds with the training labels: skipped when the kind is chosen
     distrusted_kinds: tuple[str, ...] = ()
 
     def predict(self, rows: Any) -> tuple[np.ndarray, list[str], list[str]]:
