@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -1957,7 +1957,13 @@ def detect(
     sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
     if config.learned and sentences:
         model = alert_model(config)
-        apply_decision(sentences, *model.predict(candidate_rows(sentences, model.spec)), model.threshold, config)
+        apply_decision(
+            sentences,
+            *model.predict(candidate_rows(sentences, model.spec)),
+            model.threshold,
+            config,
+            model.distrusted_kinds,
+        )
     return assemble(sentences, doc, entities, config)
 
 
@@ -1977,12 +1983,15 @@ def apply_decision(
     kind: Sequence[str],
     threshold: float,
     config: DetectorConfig,
+    distrusted_kinds: Collection[str] = (),
 ) -> None:
     """Set the model's verdicts on the candidates (in place). A sentence alerts when its probability reaches
     ``threshold``: its rule-alertable candidates, or its first candidate when the rules suppress them all,
     take the model's modality, a kind (the named system's, the rules' specific one, or the model's) and
     the probability. A sentence below it leaves only suppressed candidates (reason ``model``). Settings
-    (non-state rocket fire, unresolved actors) are applied as the rules do."""
+    (non-state rocket fire, unresolved actors) are applied as the rules do. ``distrusted_kinds``: kind
+    sources (``named:srbm``... see :func:`kind_sources`) the model's training found at odds with the
+    labels; the next source, or the model's kind, is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
         own = [c for c in sc.rule if not _policy_decides(c, config)]
@@ -1991,19 +2000,26 @@ def apply_decision(
         if p >= threshold:
             ruled = [c for c in own if c.reason is None]
             for c in ruled or [own[0]]:
-                rule_kind = _kind_of(c)
-                c.reason = None
-                c.modality = mod
                 # the named system's kind, else a specific kind the rules read off the weapon words (by
                 # grouped CV: kind accuracy 0.86 against 0.82 for the model's alone), else the model's
-                specific = rule_kind if rule_kind != "ballistic_unspecified" else None
-                c.kind_override = sc.named_kind or specific or predicted_kind
+                trusted = [k for source, k in kind_sources(sc, c) if f"{source}:{k}" not in distrusted_kinds]
+                c.reason = None
+                c.modality = mod
+                c.kind_override = trusted[0] if trusted else predicted_kind
                 c.probability = p
         else:
             for c in own:
                 if c.reason is None:
                     c.reason = "model"
                 c.probability = p
+
+
+def kind_sources(sc: SentenceCandidate, c: _Candidate) -> list[tuple[str, str]]:
+    """Where a kind for candidate ``c`` of sentence ``sc`` can come from before the model, in order: the
+    system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``)."""
+    out = [("named", sc.named_kind)] if sc.named_kind else []
+    rule_kind = _kind_of(c)
+    return out + ([("rule", rule_kind)] if rule_kind != "ballistic_unspecified" else [])
 
 
 def _policy_decides(c: _Candidate, config: DetectorConfig) -> bool:

@@ -39,10 +39,12 @@ def write_card(
     figures: Mapping[str, Mapping[str, Any]],
     weaknesses: Sequence[str],
     date: datetime | None = None,
+    sections: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Write a markdown card to ``path``. ``figures`` maps a section title (say "cross-validated by
     source, 5 folds") to figures, each a number or ``{"value": v, "ci": [lo, hi]}``. ``date`` defaults
-    to today (UTC, day only, so that a rebuild on the same day writes the same bytes)."""
+    to today (UTC, day only, so that a rebuild on the same day writes the same bytes). ``sections``: more
+    sections after the figures, each a title and its markdown lines."""
     day = (date or datetime.now(UTC)).strftime("%Y-%m-%d")
     lines = [f"# {title}", "", summary, "", f"Trained: {day}; seed {seed}.", "", "## Data", ""]
     lines += ["| file | sha256 |", "|---|---|"]
@@ -54,6 +56,8 @@ def write_card(
     for section, values in figures.items():
         lines += ["", f"## Figures: {section}", "", "| figure | value [95 % bootstrap interval] |", "|---|---|"]
         lines += [f"| {k} | {_figure(v)} |" for k, v in values.items()]
+    for section, body in (sections or {}).items():
+        lines += ["", f"## {section}", *body]
     lines += ["", "## Known weaknesses", ""]
     lines += [f"- {w}" for w in weaknesses]
     path = Path(path)

@@ -4,6 +4,7 @@ weapon-kind map. Passages here are written for the project."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -13,19 +14,27 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents import lexicons
-from wirewatch.agents.alert_model import FEATURE_VERSION, AlertModel, candidate_rows, shipped_model_dir
+from wirewatch.agents.alert_model import (
+    FEATURE_VERSION,
+    AlertModel,
+    candidate_rows,
+    passage_columns,
+    shipped_model_dir,
+)
 from wirewatch.agents.detector import (
     KINDS,
     MODALITIES,
     DetectorConfig,
     alert_model,
     analyze_docs,
+    apply_decision,
     detect,
     named_kind,
     sentence_candidates,
 )
 from wirewatch.agents.enrich import detector_config
 from wirewatch.agents.eval_alerts import evaluate
+from wirewatch.agents.learning.alerts_train import distrusted_kind_sources, load_items
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.streams.cli import main
@@ -181,3 +190,73 @@ def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> 
     for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy"):
         lo, hi = figures[f"{name}_ci"]
         assert lo <= figures[name] <= hi, name
+
+
+SCUD = "Syria fired two Scud missiles at rebel positions on Monday."  # written for the project
+
+
+def _scud_kinds(nlp: Language, distrusted: tuple[str, ...]) -> list[str | None]:
+    doc = nlp(SCUD)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    assert [sc.named_kind for sc in cands] == ["srbm"]
+    apply_decision(cands, [0.99], ["occurred"], ["ballistic_unspecified"], 0.5, DetectorConfig(), distrusted)
+    return [c.kind_override for sc in cands for c in sc.rule if c.reason is None]
+
+
+def test_a_distrusted_kind_source_leaves_the_kind_to_the_model(nlp: Language) -> None:
+    assert set(_scud_kinds(nlp, ())) == {"srbm"}  # the named system's kind comes first
+    assert set(_scud_kinds(nlp, ("named:srbm",))) == {"srbm"}  # then the rules' kind of the weapon words
+    assert set(_scud_kinds(nlp, ("named:srbm", "rule:srbm"))) == {"ballistic_unspecified"}  # the model's
+
+
+def test_training_distrusts_a_kind_source_the_labels_contradict(nlp: Language, tmp_path: Path) -> None:
+    # labels written for the project: the named system says srbm, the labels say ballistic_unspecified
+    texts = [
+        "Syria fired two Scud missiles at rebel positions on Monday.",
+        "Iraq launched a Scud missile toward the coast overnight.",
+        "Government forces fired Scud missiles at the northern city on Tuesday.",
+        "North Korea fired a Hwasong-15 intercontinental ballistic missile on Friday.",
+    ]
+    kinds = ["ballistic_unspecified"] * 3 + ["icbm"]
+    path = tmp_path / "labels.jsonl"
+    rows = [
+        {"id": f"s{i}", "source": f"https://example.org/{i}", "text": t, "expect_alert": True, "kind": k}
+        for i, (t, k) in enumerate(zip(texts, kinds, strict=True))
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data = load_items([path], nlp)
+    everything = np.arange(len(rows))
+    # the map says srbm for a Scud against three labels; named:icbm agrees with its label; the rules' own
+    # kinds (rule:srbm here) are never dropped
+    assert distrusted_kind_sources(data, everything) == ("named:srbm",)
+    assert distrusted_kind_sources(data, everything[:2]) == ()  # seen on fewer than three items: kept
+    # the bundle keeps the list: written, read back, used by the detector
+    model = AlertModel.load(shipped_model_dir(), KINDS, MODALITIES)
+    model.distrusted_kinds = ("named:srbm",)
+    target = tmp_path / "model"
+    shutil.copytree(shipped_model_dir(), target)
+    model.save(target)
+    assert AlertModel.load(target, KINDS, MODALITIES).distrusted_kinds == ("named:srbm",)
+
+
+def test_the_passage_block_reads_the_other_candidates_and_only_modality_and_kind_use_it(nlp: Language) -> None:
+    model = alert_model(DetectorConfig())
+    cols = passage_columns(model.spec)
+    two = nlp(LAUNCH + " Japan said the missile flew for about an hour before it fell into the sea.")
+    cands = sentence_candidates(two, entities_of(two), config=DetectorConfig(learned=False))
+    assert len(cands) == 2
+    _values, indices, indptr, _shape = candidate_rows(cands, model.spec).csr()
+    in_block = [
+        int(np.sum((indices[lo:hi] >= cols.start) & (indices[lo:hi] < cols.stop)))
+        for lo, hi in itertools.pairwise(indptr)
+    ]
+    assert all(n > 0 for n in in_block)  # each sentence sees the other's signals
+    one = nlp(LAUNCH)
+    _v, indices, _p, _s = candidate_rows(
+        sentence_candidates(one, entities_of(one), config=DetectorConfig(learned=False)), model.spec
+    ).csr()
+    assert not np.any((indices >= cols.start) & (indices < cols.stop))  # a lone candidate: an empty block
+    assert not np.any(model.alert.weights[:, cols.start : cols.stop])  # the alert model ignores the block
+    assert np.any(model.modality.weights[:, cols.start : cols.stop]) and np.any(
+        model.kind.weights[:, cols.start : cols.stop]
+    )
