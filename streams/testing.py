@@ -107,6 +107,8 @@ def worker_env(
         WIREWATCH_APP_ID=app_id,
         WIREWATCH_WEB_PORT=str(free_port()),
         WIREWATCH_DATA_DIR=str(data_dir),
+        # A crash in native code (a segfault) then leaves every thread's Python stack in the worker's log.
+        PYTHONFAULTHANDLER="1",
     )
     env.update(extra)
     return env

@@ -41,7 +41,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(ENRICHED, "article id", "EnrichedArticle v1", large_records=True),
     TopicSpec(ALERTS, "incident id", "Alert v1"),
     TopicSpec(INCIDENTS, "incident id", "Incident v1", compacted=True),
-    TopicSpec(DEADLETTER, "original key", "DeadLetter v1"),
+    TopicSpec(DEADLETTER, "original key", "DeadLetter v1", large_records=True),  # carries the original record
     TopicSpec(SUBSCRIPTIONS, "subscription id", "Subscription (JSON; tombstone = removed)", compacted=True),
 )
 
