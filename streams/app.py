@@ -15,6 +15,7 @@ from wirewatch.agents import enrich as enrich_agent
 from wirewatch.agents.analyzer import analyzer_for, load_nlp
 
 from .feeds.push import register_push
+from .health import register_health
 from .pipeline import Pipeline
 from .settings import Settings
 from .sinks import SinkSet, load_sinks
@@ -92,7 +93,8 @@ def create_pipeline(
     for sink_set in sinks:
         register_sinks(pipeline, sink_set)
     # Also serves /metrics; must be registered before the web server starts (it owns "/").
-    register_dashboard(pipeline, settings.api_token or None)
+    dashboard = register_dashboard(pipeline, settings.api_token or None)
+    pipeline.health = register_health(pipeline, lambda: dashboard.lag)
     return pipeline
 
 
@@ -121,3 +123,5 @@ def run_worker(pipeline: Pipeline) -> None:
             raise
     finally:
         pipeline.analyzer.close()
+    if pipeline.health is not None and pipeline.health.exit_code is not None:
+        raise SystemExit(pipeline.health.exit_code)  # stopped by the watchdog: a supervisor restarts it

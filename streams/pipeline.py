@@ -36,6 +36,7 @@ class Pipeline:
     findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
     feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
     push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
+    health: Any = None  # streams.health.Health (/healthz, /readyz, the stall watchdog)
 
     async def send_json(self, topic: TopicT, key: bytes | str | None, value: dict[str, Any]) -> asyncio.Future:
         """Send ``value`` (orjson) and return the delivery future: await it before acking the input."""

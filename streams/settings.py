@@ -91,6 +91,10 @@ class Settings:
     #: Longest wait, in seconds, for a stopping worker to finish its in-flight batches before it stops
     #: anyway (their records are processed again after a restart).
     shutdown_timeout: float = 30.0
+    #: Watchdog: an owned partition with records waiting and no committed progress this long is a stall
+    #: (logged, counted, /readyz fails); with ``stall_exit`` the worker then exits for its supervisor.
+    stall_seconds: float = 120.0
+    stall_exit: bool = False
     log_level: str = "info"
     # Kafka security, passed through to Faust and to every aiokafka client wirewatch creates.
     security_protocol: str = "PLAINTEXT"
@@ -131,6 +135,8 @@ class Settings:
             raise SettingsError("WIREWATCH_INGEST_MAX_BYTES must be at least WIREWATCH_MAX_RECORD_BYTES")
         if self.shutdown_timeout <= 0:
             raise SettingsError("WIREWATCH_SHUTDOWN_TIMEOUT must be more than 0")
+        if self.stall_seconds <= 0:
+            raise SettingsError("WIREWATCH_STALL_SECONDS must be more than 0")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
         if self.security_protocol not in SECURITY_PROTOCOLS:
