@@ -17,10 +17,11 @@ from wirewatch.agents.analyzer import analyzer_for, load_nlp
 from .feeds.push import register_push
 from .health import register_health
 from .pipeline import Pipeline
+from .priority import Handoff, register_router
 from .settings import Settings
 from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
-from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
+from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, PRIORITY, RAW
 from .transport import App as WirewatchApp
 from .transport import Worker, broker_credentials
 from .web import register_dashboard
@@ -81,13 +82,16 @@ def create_pipeline(
         settings=settings,
         app=app,
         raw=_raw_topic(app, RAW, settings),
+        priority=_raw_topic(app, PRIORITY, settings),
         enriched=_raw_topic(app, ENRICHED, settings),
         alerts=_raw_topic(app, ALERTS, settings),
         incidents=_raw_topic(app, INCIDENTS, settings, compacting=True),
         deadletter=_raw_topic(app, DEADLETTER, settings),
         analyzer=analyzer_for(settings, nlp_loader or (lambda: load_nlp(settings))),
     )
-    enrich_agent.register(pipeline)
+    enrich_agent.register(pipeline, Handoff() if settings.priority_lane else None)
+    if settings.priority_lane:
+        register_router(pipeline)
     alert_agent.register(pipeline)
     pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
     for sink_set in sinks:

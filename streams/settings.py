@@ -59,6 +59,8 @@ class Settings:
     #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
     #: added latency when traffic is light.
     batch_within: float = 0.05
+    #: Copy likely launch reports from news.raw to news.raw.priority, which the enrich agent drains first.
+    priority_lane: bool = True
     incident_window_hours: float = 48.0
     alert_non_state_rockets: bool = False
     #: JSON: kind → severity, or kind → {"occurred": .., "warning": ..}; e.g. {"cruise": "high"}.

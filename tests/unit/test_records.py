@@ -82,11 +82,18 @@ def test_schema_rejects_alert_without_evidence() -> None:
 
 def test_topic_catalog_with_prefix_and_compaction() -> None:
     names = topic_names(Settings(topic_prefix="t1."))
-    assert names == ["t1.news.raw", "t1.news.enriched", "t1.news.alerts", "t1.news.incidents", "t1.news.deadletter"]
+    assert names == [
+        "t1.news.raw",
+        "t1.news.raw.priority",
+        "t1.news.enriched",
+        "t1.news.alerts",
+        "t1.news.incidents",
+        "t1.news.deadletter",
+    ]
     compacted = [spec.name for spec in CATALOG if spec.config().get("cleanup.policy") == "compact"]
     assert compacted == ["news.incidents"]
     large = {spec.name: spec.config(Settings(max_record_bytes=4_000_000)).get("max.message.bytes") for spec in CATALOG}
-    assert large["news.raw"] == large["news.enriched"] == str(4_000_000 + (1 << 20))
+    assert large["news.raw"] == large["news.raw.priority"] == large["news.enriched"] == str(4_000_000 + (1 << 20))
     assert large["news.alerts"] is None
 
 
