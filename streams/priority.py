@@ -25,6 +25,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from wirewatch.agents.priority import launch_candidate
 
@@ -132,21 +133,23 @@ class Router:
         settings = self.settings
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
-            group_id=settings.app_id,  # to read the group's committed offsets; it never joins nor commits
+            group_id=None,  # no part in the app's group: its committed offsets are read with the admin client
             enable_auto_commit=False,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_partition_fetch_bytes=max(4 * 1024 * 1024, settings.max_record_bytes + 65536),
             fetch_max_bytes=max(16 * 1024 * 1024, settings.max_record_bytes + 65536),
             **settings.aiokafka_security(),
         )
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **settings.aiokafka_security())
         await consumer.start()
+        await admin.start()
         try:
             current: set[TopicPartition] = set()
             while True:
                 try:
                     owned = self.owned()
                     if owned != current:
-                        await self._follow(consumer, owned)
+                        await self._follow(consumer, admin, owned)
                         current = owned
                     if not current:
                         await asyncio.sleep(0.5)
@@ -160,19 +163,21 @@ class Router:
                     await asyncio.sleep(1.0)
         finally:
             await consumer.stop()
+            await admin.close()
 
-    async def _follow(self, consumer: AIOKafkaConsumer, owned: set[TopicPartition]) -> None:
+    async def _follow(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient, owned: set[TopicPartition]) -> None:
         """Read the partitions Faust gave this worker: those kept where the router was, new ones from the
         group's committed offset (what the ordinary stage has not acknowledged yet)."""
         self._positions = {tp: pos for tp, pos in self._positions.items() if tp in owned}
+        new = sorted(tp for tp in owned if tp not in self._positions)
+        if new:
+            committed = await admin.list_consumer_group_offsets(self.settings.app_id, partitions=new)
+            beginnings = await consumer.beginning_offsets(new)
+            for tp in new:
+                meta = committed.get(tp)
+                self._positions[tp] = meta.offset if meta is not None and meta.offset >= 0 else beginnings[tp]
         consumer.assign(sorted(owned))
         for tp in owned:
-            if tp not in self._positions:
-                committed = await consumer.committed(tp)
-                if committed is None:
-                    self._positions[tp] = (await consumer.beginning_offsets([tp]))[tp]
-                else:
-                    self._positions[tp] = committed
             consumer.seek(tp, self._positions[tp])
 
     async def _copy(self, batch: dict[TopicPartition, list[Any]]) -> None:
