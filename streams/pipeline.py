@@ -66,7 +66,8 @@ def dead_letter_for(event: EventT, stage: str, reason: str, error: str, article_
     """A DeadLetter for the record behind a Faust event: its original bytes, key and position. A copy on the
     priority lane names its original's position on news.raw: the one record it stands for."""
     message = event.message
-    topic, partition, offset = origin_of(message.headers) or (message.topic, message.partition, message.offset)
+    origin = origin_of(getattr(message, "headers", None))  # a message built by hand may have no headers
+    topic, partition, offset = origin or (message.topic, message.partition, message.offset)
     return DeadLetter(
         stage=stage,
         reason=reason,
