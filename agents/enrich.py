@@ -22,6 +22,7 @@ from aiokafka.errors import (
 )
 from faust.types import EventT, TopicT
 
+from wirewatch.streams.priority import Handoff, Origin, is_priority, origin_of
 from wirewatch.streams.records import Article, DeadLetter, dumps
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.validation import InvalidRecord, parse_article
@@ -98,10 +99,15 @@ class EnrichStage:
 
     IN_FLIGHT = 2
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, handoff: Handoff | None = None, priority: bool = False) -> None:
+        """``handoff`` set: the priority lane is on. The ordinary stage (``priority`` false) then leaves the
+        records the router copies to the priority stage and acks them once their copy's outputs are sent
+        (see streams/priority.py); the priority stage reads the copies and reports each one done."""
         self.pipeline = pipeline
         settings = pipeline.settings
         self.detector_config = detector_config(settings)
+        self.handoff = handoff
+        self.priority = priority
         self.processed = 0
         self.dead_lettered = 0
 
@@ -110,7 +116,10 @@ class EnrichStage:
         in_flight: deque[asyncio.Task[None]] = deque()
         async for events in stream.noack_take(settings.batch_size, within=settings.batch_within):
             good, letters = self.validate(events)
+            good, handed_off = self.hand_off(good)
             analysis = asyncio.ensure_future(self._enrich(good, letters))  # queued behind the batch before
+            if handed_off:
+                analysis = asyncio.ensure_future(self._after_handoff(analysis, handed_off, letters))
             previous = in_flight[-1] if in_flight else None
             in_flight.append(asyncio.ensure_future(self._complete(stream, events, analysis, letters, previous)))
             while len(in_flight) >= self.IN_FLIGHT or (in_flight and in_flight[0].done()):
@@ -141,15 +150,54 @@ class EnrichStage:
                     error = f"{type(exc).__name__}: {exc}"
                     outputs += self.outputs([], [dead_letter_for(event, STAGE, "processing_error", error)])
         await self.deliver(outputs)
+        if self.priority and self.handoff is not None:
+            for event in events:
+                origin = origin_of(event.message.headers)
+                if origin is not None:
+                    self.handoff.finish(origin)
         for event in events:
             await stream.ack(event)
         log.debug("enriched batch of %d in %.1f ms", len(events), (time.perf_counter() - started) * 1e3)
+
+    def hand_off(
+        self, good: list[tuple[EventT, Article]]
+    ) -> tuple[list[tuple[EventT, Article]], list[tuple[EventT, Article, Origin]]]:
+        """Ordinary stage with the lane on: split off the articles the router copies to the priority lane."""
+        if self.priority or self.handoff is None:
+            return good, []
+        kept, handed_off = [], []
+        for event, article in good:
+            if is_priority(article):
+                message = event.message
+                handed_off.append((event, article, (message.topic, message.partition, message.offset)))
+            else:
+                kept.append((event, article))
+        return kept, handed_off
+
+    async def _after_handoff(
+        self,
+        analysis: asyncio.Future[list[tuple[EventT, dict[str, Any]]]],
+        handed_off: list[tuple[EventT, Article, Origin]],
+        letters: list[DeadLetter],
+    ) -> list[tuple[EventT, dict[str, Any]]]:
+        """The batch's analysis, plus the handed-off articles whose copy did not come in time (enriched here)."""
+        assert self.handoff is not None
+        enriched = await analysis
+        came = await asyncio.gather(*(self.handoff.wait(origin) for _, _, origin in handed_off))
+        missing = [(event, article) for (event, article, _), done in zip(handed_off, came, strict=True) if not done]
+        if missing:
+            log.warning("%d article(s) not done by the priority lane in time: enriching them here", len(missing))
+            enriched += await self._enrich(missing, letters)
+        return enriched
 
     def validate(self, events: Sequence[EventT]) -> tuple[list[tuple[EventT, Article]], list[DeadLetter]]:
         settings = self.pipeline.settings
         good: list[tuple[EventT, Article]] = []
         letters: list[DeadLetter] = []
         for event in events:
+            origin = origin_of(event.message.headers) if self.priority else None
+            if origin is not None and self.handoff is not None and self.handoff.done(origin):
+                continue  # the ordinary stage did the original: acked without output
             try:
                 article = parse_article(
                     event.message.value,
@@ -279,11 +327,20 @@ class EnrichStage:
         return enriched
 
 
-def register(pipeline: Pipeline) -> EnrichStage:
-    stage = EnrichStage(pipeline)
+def register(pipeline: Pipeline, handoff: Handoff | None = None) -> EnrichStage:
+    """The enrich agent on news.raw and, on news.raw.priority, its priority stage: a second agent, so its
+    batches reach the model behind at most the ordinary stage's batches in flight, never its backlog."""
+    stage = EnrichStage(pipeline, handoff)
 
     @pipeline.app.agent(pipeline.raw, name="enrich")
     async def enrich(stream: Any) -> None:
         await stage.run(stream)
+
+    if pipeline.priority is not None:
+        priority_stage = EnrichStage(pipeline, handoff, priority=True)
+
+        @pipeline.app.agent(pipeline.priority, name="enrich-priority")
+        async def enrich_priority(stream: Any) -> None:
+            await priority_stage.run(stream)
 
     return stage

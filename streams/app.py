@@ -16,7 +16,9 @@ from wirewatch.agents.analyzer import analyzer_for, load_nlp
 
 from .archive import register_archive
 from .feeds.push import register_push
+from .health import register_health
 from .pipeline import Pipeline
+from .priority import Handoff, register_router
 from .settings import Settings
 from .sinks import SinkSet, load_sinks
 from .sinks.agent import register_sinks
@@ -24,7 +26,7 @@ from .store import open_store
 from .subscriptions.agent import register_subscriptions
 from .subscriptions.router import SubscriptionRouter
 from .subscriptions.store import SubscriptionStore, load_file
-from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, RAW
+from .topics import ALERTS, DEADLETTER, ENRICHED, INCIDENTS, PRIORITY, RAW
 from .transport import App as WirewatchApp
 from .transport import Worker, broker_credentials
 from .web import register_dashboard
@@ -88,13 +90,16 @@ def create_pipeline(
         settings=settings,
         app=app,
         raw=_raw_topic(app, RAW, settings),
+        priority=_raw_topic(app, PRIORITY, settings),
         enriched=_raw_topic(app, ENRICHED, settings),
         alerts=_raw_topic(app, ALERTS, settings),
         incidents=_raw_topic(app, INCIDENTS, settings, compacting=True),
         deadletter=_raw_topic(app, DEADLETTER, settings),
         analyzer=analyzer_for(settings, nlp_loader or (lambda: load_nlp(settings))),
     )
-    enrich_agent.register(pipeline)
+    enrich_agent.register(pipeline, Handoff() if settings.priority_lane else None)
+    if settings.priority_lane:
+        register_router(pipeline)
     alert_agent.register(pipeline)
     pipeline.push = register_push(pipeline, settings.api_token or None, settings.ingest_max_bytes)
     for sink_set in sinks:
@@ -108,6 +113,7 @@ def create_pipeline(
     router, subscription_store = SubscriptionRouter(settings), SubscriptionStore(settings)
     register_subscriptions(pipeline, router, subscription_store, subscriptions_file)
     register_subscription_routes(app, router, subscription_store, dashboard)
+    pipeline.health = register_health(pipeline, lambda: dashboard.lag)
     return pipeline
 
 
@@ -136,3 +142,5 @@ def run_worker(pipeline: Pipeline) -> None:
             raise
     finally:
         pipeline.analyzer.close()
+    if pipeline.health is not None and pipeline.health.exit_code is not None:
+        raise SystemExit(pipeline.health.exit_code)  # stopped by the watchdog: a supervisor restarts it

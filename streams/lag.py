@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from .settings import Settings
-from .topics import ALERTS, CATALOG, RAW
+from .topics import ALERTS, CATALOG, PRIORITY, RAW
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,10 @@ def watched_topics(settings: Settings) -> list[str]:
 
 
 def own_input_topics(settings: Settings) -> list[str]:
-    """The topics the app's own group reads: news.raw, the findings topic, and news.alerts with webhooks."""
+    """The topics the app's own group reads: news.raw and its priority lane, the findings topic, and
+    news.alerts with webhooks."""
     webhooks = [settings.topic(ALERTS)] if settings.webhooks else []
-    return [settings.topic(RAW), *internal_topics(settings), *webhooks]
+    return [settings.topic(RAW), settings.topic(PRIORITY), *internal_topics(settings), *webhooks]
 
 
 class LagReader:

@@ -89,6 +89,12 @@ CONSUMER_LAG = Gauge(
     ["group", "topic", "partition"],
     registry=REGISTRY,
 )
+STALLS = Counter(
+    "wirewatch_stalls",
+    "Agents found stalled by the watchdog: records waiting, no progress for WIREWATCH_STALL_SECONDS",
+    ["agent"],
+    registry=REGISTRY,
+)
 
 #: Recent durations per stage (seconds) for the dashboard's exact percentiles; bounded, so cheap.
 _RECENT: dict[str, deque[float]] = {}
@@ -106,6 +112,11 @@ def alert(kind: str, severity: str) -> None:
 
 def dead_letter(stage: str, reason: str) -> None:
     DEADLETTERS.labels(stage=stage or "unknown", reason=reason or "unknown").inc()
+
+
+def stall(agent: str) -> None:
+    """Count one stall of ``agent`` found by the watchdog."""
+    STALLS.labels(agent=agent).inc()
 
 
 def sink_delivery(sink: str, outcome: str, alerts: int = 1) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 from faust.types import EventT, TopicT
 
+from .priority import origin_of
 from .records import DeadLetter, dumps
 from .settings import Settings
 
@@ -33,9 +34,11 @@ class Pipeline:
     incidents: TopicT
     deadletter: TopicT
     analyzer: Analyzer
+    priority: TopicT | None = None  # news.raw.priority: likely launch reports, enriched first
     findings: TopicT | None = None  # internal: alertable findings keyed by actor (set by agents.alert)
     feed_runner: Any = None  # streams.feeds.runner.FeedRunner when the worker runs feeds
     push: Any = None  # streams.feeds.push.PushIngest (POST /api/ingest)
+    health: Any = None  # streams.health.Health (/healthz, /readyz, the stall watchdog)
 
     async def send_json(self, topic: TopicT, key: bytes | str | None, value: dict[str, Any]) -> asyncio.Future:
         """Send ``value`` (orjson) and return the delivery future: await it before acking the input."""
@@ -60,16 +63,19 @@ class Pipeline:
 
 
 def dead_letter_for(event: EventT, stage: str, reason: str, error: str, article_id: str | None = None) -> DeadLetter:
-    """A DeadLetter for the record behind a Faust event: its original bytes, key and position."""
+    """A DeadLetter for the record behind a Faust event: its original bytes, key and position. A copy on the
+    priority lane names its original's position on news.raw: the one record it stands for."""
     message = event.message
+    origin = origin_of(getattr(message, "headers", None))  # a message built by hand may have no headers
+    topic, partition, offset = origin or (message.topic, message.partition, message.offset)
     return DeadLetter(
         stage=stage,
         reason=reason,
         error=error,
         original=message.value if isinstance(message.value, bytes) else b"",
         original_key=message.key if isinstance(message.key, bytes) else None,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
+        topic=topic,
+        partition=partition,
+        offset=offset,
         article_id=article_id,
     )

@@ -62,6 +62,8 @@ class Settings:
     #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
     #: added latency when traffic is light.
     batch_within: float = 0.05
+    #: Copy likely launch reports from news.raw to news.raw.priority, which the enrich agent drains first.
+    priority_lane: bool = True
     incident_window_hours: float = 48.0
     alert_non_state_rockets: bool = False
     #: Directory of a retrained alert model (``wirewatch train alerts --out DIR``); empty: the shipped one.
@@ -107,6 +109,10 @@ class Settings:
     #: Longest wait, in seconds, for a stopping worker to finish its in-flight batches before it stops
     #: anyway (their records are processed again after a restart).
     shutdown_timeout: float = 30.0
+    #: Watchdog: an owned partition with records waiting and no committed progress this long is a stall
+    #: (logged, counted, /readyz fails); with ``stall_exit`` the worker then exits for its supervisor.
+    stall_seconds: float = 120.0
+    stall_exit: bool = False
     log_level: str = "info"
     #: The archive: ``sqlite:///path`` or ``postgresql://user:pass@host/db`` (empty: SQLite in the data dir).
     store: str = field(default="", repr=False)
@@ -153,6 +159,8 @@ class Settings:
             raise SettingsError("WIREWATCH_SHUTDOWN_TIMEOUT must be more than 0")
         if self.store_retention_days < 0:
             raise SettingsError("WIREWATCH_STORE_RETENTION_DAYS must be 0 (keep) or more")
+        if self.stall_seconds <= 0:
+            raise SettingsError("WIREWATCH_STALL_SECONDS must be more than 0")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
         if self.security_protocol not in SECURITY_PROTOCOLS:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .settings import Settings
 
 RAW = "news.raw"
+PRIORITY = "news.raw.priority"
 ENRICHED = "news.enriched"
 ALERTS = "news.alerts"
 INCIDENTS = "news.incidents"
@@ -38,6 +39,7 @@ class TopicSpec:
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(RAW, "article id", "Article v1", large_records=True),
+    TopicSpec(PRIORITY, "article id", "Article v1", large_records=True),
     TopicSpec(ENRICHED, "article id", "EnrichedArticle v1", large_records=True),
     TopicSpec(ALERTS, "incident id", "Alert v1"),
     TopicSpec(INCIDENTS, "incident id", "Incident v1", compacted=True),

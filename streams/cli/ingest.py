@@ -15,6 +15,7 @@ from ..broker import resolve_bootstrap
 from ..records import Article, article_id, dumps, now_rfc3339
 from ..settings import Settings
 from ..topics import RAW
+from ..validation import InvalidRecord, check_depth
 
 
 def add_parser(sub: Any) -> None:
@@ -57,10 +58,19 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
             if not isinstance(fields, dict) or not isinstance(fields.get("text"), str):
                 yield None, raw, f"{path}:{number}: not an Article object with a text"
                 continue
+            try:
+                check_depth(fields)  # before writing it again: orjson refuses values nested over 254 levels
+            except InvalidRecord as exc:
+                yield None, raw, f"{path}:{number}: {exc.detail}"
+                continue
+            if not fields.get("id"):
+                try:
+                    fields["id"] = article_id(fields.get("url"), fields.get("title"), fields["text"])
+                except (TypeError, ValueError, AttributeError) as exc:  # the worker dead-letters it: bad_url...
+                    yield None, raw, f"{path}:{number}: no article id can be made from its url and title ({exc})"
+                    continue
             fields.setdefault("feed", args.feed)
             fields.setdefault("fetched_at", now_rfc3339())
-            if not fields.get("id"):
-                fields["id"] = article_id(fields.get("url"), fields.get("title"), fields["text"])
             yield str(fields["id"]).encode(), dumps(fields), None
 
 

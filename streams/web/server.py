@@ -1,8 +1,8 @@
 """The rules every route of the worker's web server obeys, whoever registered it (wirewatch or Faust).
 
 * One gate: with a token configured, a request reaches a handler only when it shows the token (or a
-  live session), except the routes in :data:`PUBLIC_ROUTES` (the sign-in page and its stylesheet). The
-  gate is a middleware, so a route added later (by Faust or a plugin) is closed by default.
+  live session), except the routes in :data:`PUBLIC_ROUTES` (the sign-in page and its stylesheet, the
+  health probes). The gate is a middleware, so a route added later (by Faust or a plugin) is closed by default.
 * A body the server cannot decode (say ``Content-Encoding: gzip`` on a plain body) is a 400 with one log
   line, not a 500 with a traceback (and one line, not a traceback, when the handler did not read it).
 * A client gets ``read_timeout`` seconds to send a request's headers (and the idle time between two
@@ -35,6 +35,11 @@ PUBLIC_ROUTES = frozenset(
         ("HEAD", "/logout"),
         ("GET", "/static/{name}"),
         ("HEAD", "/static/{name}"),
+        # Health probes (orchestrators send no token); they reveal states and counts only.
+        ("GET", "/healthz"),
+        ("HEAD", "/healthz"),
+        ("GET", "/readyz"),
+        ("HEAD", "/readyz"),
     }
 )
 UNAUTHORIZED = {"error": "unauthorized: send Authorization: Bearer TOKEN or sign in at /login"}

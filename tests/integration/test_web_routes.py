@@ -109,8 +109,13 @@ def status_line(answer: bytes) -> str:
 
 
 # ---- defect 2: every route needs the token -----------------------------------------------------------------
-def test_the_public_routes_are_the_sign_in_page_and_static_files() -> None:
-    assert {path for _, path in PUBLIC_ROUTES} == {"/login", "/logout", "/static/{name}"}
+#: The health probes are public (orchestrators send no token) and answer states and counts only.
+HEALTH_PROBES = {"/healthz", "/readyz"}
+HEALTH_FIELDS = {"status", "ready", "reasons", "partitions_assigned", "agents", "lag_checked_s_ago"}
+
+
+def test_the_public_routes_are_the_sign_in_page_static_files_and_health_probes() -> None:
+    assert {path for _, path in PUBLIC_ROUTES} == {"/login", "/logout", "/static/{name}", *HEALTH_PROBES}
 
 
 async def test_every_registered_route_needs_the_token(server: Server) -> None:
@@ -136,7 +141,10 @@ async def test_every_registered_route_needs_the_token(server: Server) -> None:
                     ) as response:
                         body = await response.read()
                     where = f"{verb} {path} {headers} {cookies}"
-                    if (verb, pattern) in PUBLIC_ROUTES:
+                    if (verb, pattern) in PUBLIC_ROUTES and pattern in HEALTH_PROBES:
+                        assert response.status in (200, 503), where
+                        assert verb == "HEAD" or set(orjson.loads(body)) <= HEALTH_FIELDS, where
+                    elif (verb, pattern) in PUBLIC_ROUTES:
                         # Served (a wrong sign-in is the form's own 401, not the gate's), with no data.
                         assert response.status in (200, 303) or b"Wrong token" in body, where
                         assert not response.headers.get("Content-Type", "").startswith("application/json"), where

@@ -113,3 +113,31 @@ def test_analyze_reads_jsonl_with_unicode_line_separators_as_articles(tmp_path: 
     path.write_bytes(unicode_breaks_file())
     articles = analyze_inputs([str(path)], feed="cli")
     assert [a.text for a in articles] == [SEPARATORS, "A second, ordinary line."]
+
+
+def test_ingest_sends_a_line_nested_too_deep_as_it_is(tmp_path: Path) -> None:
+    """Found by the fuzz test of `wirewatch ingest` (tests/integration/test_fuzz_inputs.py): a line nested
+    deeper than orjson writes (254 levels) crashed the command with "Recursion limit reached", and no line
+    of the file was sent. It is sent as it is, for the worker to dead-letter as too_deep."""
+    deep = b'{"text": "Seoul said so.", "meta": ' + b"[" * 300 + b"]" * 300 + b"}"
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(deep + b'\n{"text": "fine"}\n')
+    records = ingested(str(path))
+    key, value, problem = records[0]
+    assert key is None and value == deep
+    assert problem is not None and problem.startswith(f"{path}:1: ") and "nest" in problem
+    assert records[1][2] is None
+
+
+def test_ingest_sends_a_line_whose_id_cannot_be_made_as_it_is(tmp_path: Path) -> None:
+    """Found by the same fuzz test: a line without an id whose title is not a string, or whose url cannot be
+    parsed, crashed the command while it computed the id ("normalize() argument 2 must be str", "Invalid
+    IPv6 URL"), and no line was sent. Sent as it is: the worker dead-letters it (wrong_type, bad_url)."""
+    bad = [b'{"text": "Tokyo said so on Friday.", "title": [{}]}', b'{"text": "fine", "url": 7}']
+    bad.append(b'{"text": "fine", "url": "http://["}')
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(b"\n".join(bad) + b'\n{"text": "fine"}\n')
+    records = ingested(str(path))
+    assert [(key, value) for key, value, _ in records[:3]] == [(None, line) for line in bad]
+    assert all(problem and "no article id can be made" in problem for _, _, problem in records[:3])
+    assert records[3][2] is None

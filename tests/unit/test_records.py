@@ -82,13 +82,22 @@ def test_schema_rejects_alert_without_evidence() -> None:
 
 def test_topic_catalog_with_prefix_and_compaction() -> None:
     names = topic_names(Settings(topic_prefix="t1."))
-    assert names == ["t1.news.raw", "t1.news.enriched", "t1.news.alerts", "t1.news.incidents", "t1.news.deadletter",
-                     "t1.news.subscriptions"]
+    assert names == [
+        "t1.news.raw",
+        "t1.news.raw.priority",
+        "t1.news.enriched",
+        "t1.news.alerts",
+        "t1.news.incidents",
+        "t1.news.deadletter",
+        "t1.news.subscriptions",
+    ]
     compacted = [spec.name for spec in CATALOG if spec.config().get("cleanup.policy") == "compact"]
     assert compacted == ["news.incidents", "news.subscriptions"]
     large = {spec.name: spec.config(Settings(max_record_bytes=4_000_000)).get("max.message.bytes") for spec in CATALOG}
     # the dead letter carries the original record (cut to the limit): it needs the same room
-    assert large["news.raw"] == large["news.enriched"] == large["news.deadletter"] == str(4_000_000 + (1 << 20))
+    expected = str(4_000_000 + (1 << 20))
+    for name in ("news.raw", "news.raw.priority", "news.enriched", "news.deadletter"):
+        assert large[name] == expected, name
     assert large["news.alerts"] is None
 
 
