@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.log_level.lower() != "debug":
         logging.getLogger("aiokafka").setLevel(logging.WARNING)  # client chatter is noise in a CLI
     try:
-        return int(args.func(settings, args) or 0)
+        rc = int(args.func(settings, args) or 0)
+        sys.stdout.flush()  # a reader that has gone shows here, in the handler below, not at interpreter exit
+        return rc
     except BrokerError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 1
@@ -65,3 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`wirewatch alerts tail | head`): stop quietly, as Unix tools do. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
