@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ..broker import resolve_bootstrap
+from ..feeds.runner import StandaloneProducer
 from ..records import Article, article_id, dumps, now_rfc3339
 from ..settings import Settings
 from ..topics import RAW
@@ -75,18 +76,9 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
 
 
 async def _produce(settings: Settings, bootstrap: list[str], records: Sequence[tuple[bytes | None, bytes]]) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        max_request_size=settings.max_record_bytes + 65536,
-        **settings.aiokafka_security(),
-    )
-    await producer.start()
+    producer = await StandaloneProducer(settings, bootstrap).start()
     try:
-        futures = [await producer.send(settings.topic(RAW), value=v, key=k) for k, v in records]
-        await asyncio.gather(*futures)
+        await producer.send_many(records)
     finally:
         await producer.stop()
 

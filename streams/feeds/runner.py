@@ -75,6 +75,11 @@ class StandaloneProducer:
     async def send(self, key: bytes | None, value: bytes) -> None:
         await self._producer.send_and_wait(self.topic, value=value, key=key)
 
+    async def send_many(self, records: Sequence[tuple[bytes | None, bytes]]) -> None:
+        """Produce records in order, pipelined (not one round trip each), and return once all are acknowledged."""
+        futures = [await self._producer.send(self.topic, value=value, key=key) for key, value in records]
+        await asyncio.gather(*futures)
+
     async def stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
