@@ -37,7 +37,7 @@ HANG_TIMEOUT = 3.0
 # Passages written for the project (not third-party text): a warning, then a launch report, then a
 # second outlet's copy of the launch report.
 POSSIBLE = (
-    "Seoul - South Korean military officials warned on Tuesday that North Korea may be preparing to test-fire "
+    "Seoul - South Korean military officials warned on Thursday that North Korea may be preparing to test-fire "
     "an intercontinental ballistic missile in the coming days, citing increased activity around a launch pad "
     "near Pyongyang."
 )
@@ -313,6 +313,9 @@ async def test_seed_alerts_reach_each_channel_once(
 async def test_escalation_is_sent_and_another_outlets_copy_is_not(
     cluster: Cluster, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> None:
+    # The warning (Thursday) and the launch it warned of (Friday, within the 48 h window) are one incident:
+    # the launch report escalates it (possible → occurred) and the subscriber hears of that, marked as such;
+    # a second outlet's copy of the launch report sends nothing.
     inbox, smtp_port = smtp
     config = tmp_path / "subscriptions.toml"
     config.write_text(
@@ -320,7 +323,7 @@ async def test_escalation_is_sent_and_another_outlets_copy_is_not(
         '[[subscription.channel]]\ntype = "email"\nto = ["icbm@example.org"]\n'
     )
     worker = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}")
-    possible = Article.create(POSSIBLE, feed="wire-a", url="https://a.example/1", published_at="2026-11-17T08:00:00Z")
+    possible = Article.create(POSSIBLE, feed="wire-a", url="https://a.example/1", published_at="2026-11-19T08:00:00Z")
     launched = Article.create(LAUNCHED, feed="wire-a", url="https://a.example/2", published_at="2026-11-20T02:00:00Z")
     copy = Article.create(LAUNCHED, feed="wire-b", url="https://b.example/9", published_at="2026-11-20T03:00:00Z")
 
@@ -330,11 +333,31 @@ async def test_escalation_is_sent_and_another_outlets_copy_is_not(
     await until(lambda: len(inbox.to("icbm@example.org")) >= 2, 30, "the launch's e-mail", worker.log)
     await cluster.produce([(copy.id.encode(), copy.to_bytes())])
     alerts = await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == copy.id for r in rs))
-    assert {a["modality"] for a in alerts} == {"possible", "occurred"}
+    assert [a["modality"] for a in alerts] == ["possible", "occurred", "occurred"]
+    assert len({a["incident_id"] for a in alerts}) == 1, alerts  # one incident, escalated
+    assert [a["incident_version"] for a in alerts] == [1, 2, 2]
+    assert [a["escalates"] for a in alerts] == [None, {"modality": "possible", "severity": "high"}, None]
+    incident = alerts[0]["incident_id"]
+    states = await cluster.consume(
+        "news.incidents", lambda rs: any(copy.id in r["article_ids"] for r in rs if r["incident_id"] == incident)
+    )
+    final = [r for r in states if r["incident_id"] == incident][-1]
+    assert (final["modality"], final["max_severity"], final["version"], final["escalated_from"]) == (
+        "occurred",
+        "critical",
+        2,
+        "possible",
+    )
     await asyncio.sleep(3)  # the copy's alert was routed long before this: a message would be here
-    subjects = [str(m["Subject"]).strip() for m in inbox.to("icbm@example.org")]
+    mails = inbox.to("icbm@example.org")
+    subjects = [str(m["Subject"]).strip() for m in mails]
     assert len(subjects) == 2, subjects
-    assert subjects[0].startswith("[HIGH] North Korea: possible launch") and subjects[1].startswith("[CRITICAL]")
+    assert subjects[0].startswith("[HIGH] North Korea: possible launch"), subjects
+    assert subjects[1].startswith("[CRITICAL] Escalated (possible → occurred): North Korea: launch"), subjects
+    for mail in mails:
+        assert f"Incident: {incident}" in mail.get_body(("plain",)).get_content()
+    ids = [str(m["X-Wirewatch-Delivery"]) for m in mails]
+    assert len(set(ids)) == 2, ids  # two versions of the incident: two delivery ids
 
 
 # ---- a worker killed between the alert and its delivery ----------------------------------------------

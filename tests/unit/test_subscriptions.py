@@ -244,6 +244,18 @@ def test_subject_text_and_html() -> None:
     assert mail.get_body(("html",)) is not None and mail.get_body(("plain",)) is not None
 
 
+def test_an_escalation_says_from_what_in_subject_and_body() -> None:
+    raised = alert(modality="occurred", severity="critical", escalates={"modality": "possible", "severity": "high"})
+    assert (
+        message.subject(raised) == "[CRITICAL] Escalated (possible → occurred): North Korea: launch of 2 ICBMs "
+        "toward the Sea of Japan"
+    )
+    assert "Escalated: possible → occurred" in message.text([raised])
+    severity_only = alert(severity="critical", escalates={"modality": "possible", "severity": "high"})
+    assert message.subject(severity_only).startswith("[CRITICAL] Escalated (high → critical): ")
+    assert "Escalated" not in message.subject(alert()) and "Escalated" not in message.text([alert()])
+
+
 def test_every_severity_of_the_taxonomy_has_a_colour() -> None:
     assert set(message.SEVERITY_COLOURS) == set(TAXONOMY.severity_rank)
 
