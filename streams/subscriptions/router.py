@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from wirewatch.agents.taxonomy import TAXONOMY
+from wirewatch.agents.incidents import level as incident_level
 
 from .. import metrics
 from ..records import DeadLetter, parse_rfc3339
@@ -93,11 +93,8 @@ def build_sink(settings: Settings, sub: Subscription, index: int) -> AlertSink |
 
 
 def level(alert: Mapping[str, Any]) -> tuple[int, int]:
-    """An alert's escalation level: (modality rank, severity rank) from the taxonomy."""
-    return (
-        TAXONOMY.modality_rank.get(str(alert.get("modality")), 0),
-        TAXONOMY.severity_rank.get(str(alert.get("severity")), 0),
-    )
+    """An alert's escalation level: (modality rank, severity rank), as its incident's is counted."""
+    return incident_level(str(alert.get("modality")), str(alert.get("severity")))
 
 
 def delivery_id(sub_id: str, index: int, alert: Mapping[str, Any]) -> str:
@@ -136,6 +133,11 @@ Persist = Callable[[str, bytes | None], None]
 
 def _no_memory(key: str, value: bytes | None) -> None:
     """The default: nothing outlives the router (tests, ``wirewatch subscriptions test``)."""
+
+
+def every(sub: Subscription, index: int) -> float:
+    """Seconds between two digests of channel ``index``."""
+    return sub.channels[index].every_hours * 3600
 
 
 def level_key(sub_id: str, index: int, incident: str) -> str:
@@ -216,11 +218,10 @@ class SubscriptionRouter:
                 self.levels[(sub_id, index, parts[2])] = (int(data[0]), int(data[1]))
             elif kind == "digest" and len(parts) == 3:
                 body = str(data["body"]).encode()
-                self._digest(sub_id, index, sub.channels[index]).items[parts[2]] = SinkItem(
-                    body, orjson.loads(body), str(data["delivery_id"])
-                )
+                digest = self.digests.setdefault((sub_id, index), _Digest(self.clock() + every(sub, index)))
+                digest.items[parts[2]] = SinkItem(body, orjson.loads(body), str(data["delivery_id"]))
             elif kind == "due" and len(parts) == 2:
-                self._digest(sub_id, index, sub.channels[index]).due = float(data)
+                self.digests.setdefault((sub_id, index), _Digest(0.0)).due = float(data)
             else:
                 log.warning("subscriptions: unknown delivery memory %r skipped", key)
                 continue
