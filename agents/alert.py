@@ -106,7 +106,11 @@ def apply_findings(
     return open_incidents, alerts, list(changed.values())
 
 
-def alert_record(envelope: dict[str, Any], finding: Finding, incident: Incident) -> dict[str, Any]:
+def alert_record(
+    envelope: dict[str, Any], finding: Finding, incident: Incident, before: Incident | None = None
+) -> dict[str, Any]:
+    """The Alert v1 record of ``finding``; ``before``: its incident's state before it (None for a new one),
+    so that an alert that raised the incident's level says from what (``escalates``)."""
     now_ms = time.time() * 1000
     ingested = envelope.get("ingested_at_ms")
     return {
@@ -127,6 +131,12 @@ def alert_record(envelope: dict[str, Any], finding: Finding, incident: Incident)
         "speaker": finding.speaker,
         "detected_at": now_rfc3339(),
         "ingest_to_alert_ms": round(now_ms - ingested, 1) if isinstance(ingested, int | float) else None,
+        "incident_version": incident.version,
+        "escalates": (
+            {"modality": before.modality, "severity": before.max_severity}
+            if before is not None and incident.version > before.version
+            else None
+        ),
     }
 
 
@@ -154,11 +164,12 @@ def apply_finding(
     )
     if not changed:
         return open_incidents, None, None
+    before = next((i for i in open_incidents if i.incident_id == incident.incident_id), None)
     kept = [i for i in open_incidents if i.incident_id != incident.incident_id]
     # Incidents far outside the window can never be joined again: dropping them bounds the table.
     horizon = published - 4 * window
     kept = [i for i in kept if (parse_rfc3339(i.last_seen) or published) >= horizon]
-    return [*kept, incident], alert_record(envelope, finding, incident), incident_record(incident)
+    return [*kept, incident], alert_record(envelope, finding, incident, before), incident_record(incident)
 
 
 def alerts_for_records(

@@ -1,11 +1,19 @@
 """Incident grouping, pure: findings from many articles and feeds about one launch become one incident.
 
 Rules (docs/ARCHITECTURE.md "What counts as an alert"): same actor, kind family and event window (by published time,
-within ``window`` of the incident's first report) → one incident; a warning (possible/threatened) never
-merges with an occurred launch report; a ``ballistic_unspecified`` finding joins an open ballistic
-incident of the same actor and window, else opens a short-range one; the incident's kind is refined as
-better reports arrive; modality rank is occurred > threatened > possible. Ids are deterministic so that
-replays are no-ops.
+within ``window`` of the incident's first report) → one incident; a ``ballistic_unspecified`` finding joins
+an open ballistic incident of the same actor and window, else opens a short-range one; the incident's kind
+is refined as better reports arrive; modality rank is occurred > threatened > possible.
+
+Warnings and launches: a warning (possible/threatened) never merges into a launch reported before it (a
+warning after a launch is about the next one). A launch reported after a warning of the same actor and
+family within the window is the warned-of event: the warning's incident escalates (modality → occurred,
+severity up, ``version`` up, same id), and copies of the warning published before that launch report still
+join it. An unnamed "ballistic missile" launch does not escalate a warning that named a class. Within one
+article (same published time) a warning and a launch stay apart: "it fired one and may fire another" is
+two events.
+
+Ids are deterministic so that replays are no-ops.
 """
 
 from __future__ import annotations
@@ -32,8 +40,13 @@ def alert_id(article_id: str, finding: Finding) -> str:
 
 
 def modality_class(modality: str) -> str:
-    """'occurred' or 'warning': the two never share an incident."""
+    """'occurred' or 'warning' (a warning incident escalates to occurred; its id keeps the class it opened with)."""
     return "occurred" if modality == "occurred" else "warning"
+
+
+def level(modality: str, severity: str) -> tuple[int, int]:
+    """An incident's escalation level: (modality rank, severity rank); its ``version`` counts the rises."""
+    return MODALITY_RANK.get(modality, 0), SEVERITY_RANK.get(severity, 0)
 
 
 def incident_family(kind: str) -> str:
@@ -69,10 +82,17 @@ class Incident:
     details: dict[str, Any] = field(default_factory=dict)
     headline: str = ""
     alert_ids: list[str] = field(default_factory=list)  # which findings are in, so replays change nothing
+    version: int = 1  # 1, then +1 each time a report raises the level (modality or severity)
+    occurred_at: str | None = None  # published time of the first launch report (None while a warning)
+    escalated_from: str | None = None  # the warning's modality when a launch report escalated it
 
     @property
     def family(self) -> str:
         return incident_family(self.kind)
+
+    @property
+    def level(self) -> tuple[int, int]:
+        return level(self.modality, self.max_severity)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,17 +109,24 @@ class Incident:
             "details": dict(self.details),
             "headline": self.headline,
             "alert_ids": list(self.alert_ids),
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "escalated_from": self.escalated_from,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Incident:
-        """Inverse of :meth:`to_dict`; unknown keys (e.g. the record's ``schema``) are ignored."""
+        """Inverse of :meth:`to_dict`; unknown keys (e.g. the record's ``schema``) are ignored. State written
+        before versions and escalation (a table restored after an upgrade) reads as version 1, a launch
+        incident as occurred since its first report."""
+        modality, first_seen = str(data["modality"]), str(data["first_seen"])
+        occurred_at = data.get("occurred_at") or (first_seen if modality == "occurred" else None)
         return cls(
             incident_id=str(data["incident_id"]),
             actor=str(data["actor"]),
             kind=str(data["kind"]),
-            modality=str(data["modality"]),
-            first_seen=str(data["first_seen"]),
+            modality=modality,
+            first_seen=first_seen,
             last_seen=str(data["last_seen"]),
             article_ids=list(data.get("article_ids") or []),
             feeds=list(data.get("feeds") or []),
@@ -108,13 +135,16 @@ class Incident:
             details=dict(data.get("details") or {}),
             headline=str(data.get("headline") or ""),
             alert_ids=list(data.get("alert_ids") or []),
+            version=int(data.get("version") or 1),
+            occurred_at=str(occurred_at) if occurred_at else None,
+            escalated_from=str(data["escalated_from"]) if data.get("escalated_from") else None,
         )
 
 
 def _accepts(incident: Incident, finding: Finding, published_at: datetime, window: timedelta) -> bool:
     if incident.actor != finding.actor:
         return False
-    if modality_class(incident.modality) != modality_class(finding.modality):
+    if not _same_event_stage(incident, finding, published_at):
         return False
     # the event window is anchored on the first report, so a run of daily launches is not one endless
     # incident; a report published up to one window before it (late delivery) still joins
@@ -128,6 +158,21 @@ def _accepts(incident: Incident, finding: Finding, published_at: datetime, windo
         # an unspecified report waits for the class: any ballistic report of the window refines it
         return new_family in BALLISTIC_FAMILIES
     return new_family == incident.family
+
+
+def _same_event_stage(incident: Incident, finding: Finding, published_at: datetime) -> bool:
+    """Whether a report's modality fits the incident: warnings join warnings and launches join launches; a
+    launch reported strictly after the incident's first warning escalates it; a warning joins a launch
+    incident only when published strictly before its first launch report (a late copy of the warning that
+    preceded it). Strictly: a warning and a launch in one article are two events."""
+    if modality_class(finding.modality) == "occurred":
+        if incident.occurred_at is not None:
+            return True
+        # "a ballistic missile" does not confirm a warned-of ICBM: escalation needs the class, or a warning
+        # that named none
+        unnamed = kind_family(finding.kind) == "ballistic_unspecified" and incident.kind != "ballistic_unspecified"
+        return not unnamed and published_at > _parse(incident.first_seen)
+    return incident.occurred_at is None or published_at < _parse(incident.occurred_at)
 
 
 def _refined_kind(current: str, new: str) -> str:
@@ -226,12 +271,15 @@ def assign(
             details=details,
             headline=_headline_for(finding.actor, finding.kind, finding.modality, details, title),
             alert_ids=[this_alert],
+            occurred_at=_iso(published_at) if finding.modality == "occurred" else None,
         )
         return incident, True
-    # the incident closest in time to this report (most recent on ties)
+    # an incident at the report's own stage first (another outlet's copy, not an escalation), then the one
+    # closest in time to this report (most recent on ties)
     current = min(
         matches,
         key=lambda i: (
+            modality_class(i.modality) != modality_class(finding.modality),
             abs((_parse(i.last_seen) - published_at).total_seconds()),
             -_parse(i.last_seen).timestamp(),
         ),
@@ -242,6 +290,13 @@ def assign(
     details = _merge_details(current.details, finding.details)
     first = min(_parse(current.first_seen), published_at)
     last = max(_parse(current.last_seen), published_at)
+    occurred_at = current.occurred_at
+    escalated_from = current.escalated_from
+    if finding.modality == "occurred" and current.occurred_at is None:
+        occurred_at, escalated_from = _iso(published_at), current.modality
+    elif finding.modality == "occurred" and published_at < _parse(current.occurred_at or current.first_seen):
+        occurred_at = _iso(published_at)  # an earlier launch report arrived late
+    raised = level(modality, severity) > current.level
     updated = replace(
         current,
         kind=kind,
@@ -255,5 +310,8 @@ def assign(
         details=details,
         headline=_headline_for(current.actor, kind, modality, details, title),
         alert_ids=[*current.alert_ids, this_alert],
+        version=current.version + 1 if raised else current.version,
+        occurred_at=occurred_at,
+        escalated_from=escalated_from,
     )
     return updated, True

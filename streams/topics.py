@@ -13,6 +13,7 @@ ALERTS = "news.alerts"
 INCIDENTS = "news.incidents"
 DEADLETTER = "news.deadletter"
 SUBSCRIPTIONS = "news.subscriptions"
+SUBSCRIPTION_STATE = "news.subscriptions.state"
 
 
 #: Room above WIREWATCH_MAX_RECORD_BYTES for the record envelope and, on news.enriched, the entities.
@@ -45,6 +46,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(INCIDENTS, "incident id", "Incident v1", compacted=True),
     TopicSpec(DEADLETTER, "original key", "DeadLetter v1", large_records=True),  # carries the original record
     TopicSpec(SUBSCRIPTIONS, "subscription id", "Subscription (JSON; tombstone = removed)", compacted=True),
+    TopicSpec(SUBSCRIPTION_STATE, "kind/subscription/channel[/incident]", "delivery memory (JSON)", compacted=True),
 )
 
 

@@ -30,9 +30,23 @@ def summary(alert: Mapping[str, Any]) -> str:
     )
 
 
+def escalation(alert: Mapping[str, Any]) -> str | None:
+    """'possible → occurred' (or 'high → critical' when only the severity rose) for an alert that raised
+    its incident's level (the alert agent's ``escalates``); None for any other."""
+    before = alert.get("escalates")
+    if not isinstance(before, Mapping):
+        return None
+    if before.get("modality") != alert.get("modality"):
+        return f"{before.get('modality')} → {alert.get('modality')}"
+    return f"{before.get('severity')} → {alert.get('severity')}"
+
+
 def subject(alert: Mapping[str, Any], prefix: str = "") -> str:
-    """``[HIGH] North Korea: launch of 2 short-range ballistic missiles toward the Sea of Japan``."""
-    return f"{prefix}[{str(alert.get('severity') or '?').upper()}] {summary(alert)}"
+    """``[HIGH] North Korea: launch of 2 short-range ballistic missiles toward the Sea of Japan``; an
+    escalation says so: ``[CRITICAL] Escalated (possible → occurred): North Korea: launch of an ICBM``."""
+    raised = escalation(alert)
+    marker = f"Escalated ({raised}): " if raised else ""
+    return f"{prefix}[{str(alert.get('severity') or '?').upper()}] {marker}{summary(alert)}"
 
 
 def digest_subject(alerts: Sequence[Mapping[str, Any]], prefix: str = "") -> str:
@@ -60,6 +74,7 @@ def _facts(alert: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Source", str(alert.get("title") or "")),
         ("URL", str(alert.get("url") or "")),
         ("Incident", str(alert.get("incident_id"))),
+        ("Escalated", escalation(alert) or ""),
     ]
     return [(k, v) for k, v in facts if v and v != "None"]
 

@@ -1,6 +1,7 @@
 """The worker's side of subscriptions: the ``subscriptions`` agent on ``news.alerts``, and a task that
 loads ``WIREWATCH_SUBSCRIPTIONS`` into ``news.subscriptions``, re-reads the topic every
-``WIREWATCH_SUBSCRIPTIONS_REFRESH`` seconds and sends the digests that are due."""
+``WIREWATCH_SUBSCRIPTIONS_REFRESH`` seconds, brings back the delivery memory of ``news.subscriptions.state``
+when the worker starts, and sends the digests that are due."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..pipeline import Pipeline, dead_letter_for
 from ..sinks.base import DeliveryResult, InvalidAlert, SinkItem, decode_alert
 from .model import Subscription
 from .router import STAGE, SubscriptionRouter, digest_dead_letter
+from .state import DeliveryState
 from .store import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,8 @@ MAX_IN_FLIGHT = 256
 DIGEST_TICK = 1.0
 #: Longest wait for one read of news.subscriptions.
 READ_TIMEOUT = 30.0
+#: Seconds between tries to write the delivery memory while the broker does not take it.
+STATE_RETRY = 1.0
 
 
 def reason_for(channel: str) -> str:
@@ -29,8 +33,22 @@ def reason_for(channel: str) -> str:
     return f"{channel.rsplit(':', 1)[-1]}_failed"
 
 
-async def _finish(pipeline: Pipeline, stream: Any, event: Any, tasks: list[asyncio.Future]) -> None:
-    """Wait for one alert's deliveries, dead-letter the failed ones, then acknowledge the record."""
+async def save(state: DeliveryState) -> None:
+    """Write the delivery memory recorded so far, trying again until the broker takes it."""
+    while True:
+        try:
+            await state.flush()
+            return
+        except Exception as exc:  # the broker may be away for a while: the alert waits, unacknowledged
+            log.warning("subscriptions: could not write %s, trying again: %r", state.topic, exc)
+            await asyncio.sleep(STATE_RETRY)
+
+
+async def _finish(
+    pipeline: Pipeline, stream: Any, event: Any, tasks: list[asyncio.Future], state: DeliveryState
+) -> None:
+    """Wait for one alert's deliveries, dead-letter the failed ones, write what the router now remembers
+    (the version sent, the digest's new item), then acknowledge the record."""
     for channel, item, result in await asyncio.gather(*tasks):
         if not result.ok:
             letter = dead_letter_for(
@@ -41,6 +59,7 @@ async def _finish(pipeline: Pipeline, stream: Any, event: Any, tasks: list[async
                 item.alert.get("article_id") if isinstance(item.alert.get("article_id"), str) else None,
             )
             await (await pipeline.dead_letter(letter))
+    await save(state)
     await stream.ack(event)
 
 
@@ -51,6 +70,8 @@ def register_subscriptions(
     stored when the worker starts (the caller loads them first, so a bad file stops the worker)."""
     app = pipeline.app
     settings = pipeline.settings
+    state = DeliveryState(settings)
+    router.persist = state.record
 
     @app.agent(pipeline.alerts, name="subscriptions")
     async def route(stream: Any) -> None:
@@ -70,7 +91,7 @@ def register_subscriptions(
                         await (await pipeline.dead_letter(dead_letter_for(event, STAGE, exc.reason, exc.detail)))
                         await stream.ack(event)
                         continue
-                    task = asyncio.ensure_future(_finish(pipeline, stream, event, router.route(item)))
+                    task = asyncio.ensure_future(_finish(pipeline, stream, event, router.route(item), state))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                     while len(in_flight) >= MAX_IN_FLIGHT:
@@ -79,6 +100,7 @@ def register_subscriptions(
             for task in in_flight:  # not acknowledged: the next owner of the partition sends them again
                 task.cancel()
             await router.aclose()
+            await state.aclose()
 
     async def digest_letter(channel: str, item: SinkItem, result: DeliveryResult) -> None:
         letter = digest_dead_letter(pipeline.alerts.get_topic_name(), channel, item, result)
@@ -99,11 +121,15 @@ def register_subscriptions(
                     if set(found) != set(router.subscriptions) or not router.loaded.is_set():
                         log.info("subscriptions: %d on %s: %s", len(found), store.topic, ", ".join(sorted(found)))
                     router.replace(found.values())
+                    if not router.loaded.is_set():  # once, before the first alert is routed
+                        used = router.restore(await state.load(READ_TIMEOUT))
+                        log.info("subscriptions: %d delivery memory entries from %s", used, state.topic)
                     router.loaded.set()
                 except Exception as exc:  # the broker may be busy: keep the list we have, try again later
                     log.warning("subscriptions: could not read or write %s: %r", store.topic, exc)
                 next_read = loop.time() + settings.subscriptions_refresh
             await router.flush_digests(digest_letter)
+            await save(state)
             await asyncio.sleep(DIGEST_TICK)
 
     log.info("subscriptions: agent on %s, store %s", pipeline.alerts.get_topic_name(), store.topic)

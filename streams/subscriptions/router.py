@@ -8,8 +8,11 @@ Semantics (README "Subscriptions"):
   a report is not sent. The delivery id is a hash of (subscription, channel, incident, modality,
   severity): the same for every repeat of that version, on any worker, after any restart.
 * ``digest``: the latest alert of each incident since the last digest, sent every ``every_hours``;
-  nothing is sent when there is nothing new. Pending digests live in the worker's memory (a restart
-  loses the digest under way, not the alerts: they stay on ``news.alerts``).
+  nothing is sent when there is nothing new.
+* Memory: the versions sent and the pending digests are recorded through ``persist`` (the worker writes
+  them to ``news.subscriptions.state``, :mod:`.state`, before it acknowledges the alert) and brought back
+  by :meth:`SubscriptionRouter.restore` when a worker starts, so a restart neither loses a digest under
+  way nor sends another outlet's copy again.
 * Each channel is an :class:`~wirewatch.streams.sinks.base.AlertSink`: retries with backoff and the
   outcome's metrics are the sink interface's. A delivery runs in a task of its own, so a channel that
   hangs or fails delays neither the other channels nor the next alerts; the alert's record is
@@ -32,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from wirewatch.agents.taxonomy import TAXONOMY
+from wirewatch.agents.incidents import level as incident_level
 
 from .. import metrics
 from ..records import DeadLetter, parse_rfc3339
@@ -90,11 +93,8 @@ def build_sink(settings: Settings, sub: Subscription, index: int) -> AlertSink |
 
 
 def level(alert: Mapping[str, Any]) -> tuple[int, int]:
-    """An alert's escalation level: (modality rank, severity rank) from the taxonomy."""
-    return (
-        TAXONOMY.modality_rank.get(str(alert.get("modality")), 0),
-        TAXONOMY.severity_rank.get(str(alert.get("severity")), 0),
-    )
+    """An alert's escalation level: (modality rank, severity rank), as its incident's is counted."""
+    return incident_level(str(alert.get("modality")), str(alert.get("severity")))
 
 
 def delivery_id(sub_id: str, index: int, alert: Mapping[str, Any]) -> str:
@@ -127,6 +127,29 @@ class _Digest:
 
 #: Writes a dead letter for a delivery that finally failed: (subscription channel, item, result).
 DeadLetterWriter = Callable[[str, SinkItem, DeliveryResult], Any]
+#: Records a change of the delivery memory: (key, JSON value, or None to forget the key).
+Persist = Callable[[str, bytes | None], None]
+
+
+def _no_memory(key: str, value: bytes | None) -> None:
+    """The default: nothing outlives the router (tests, ``wirewatch subscriptions test``)."""
+
+
+def every(sub: Subscription, index: int) -> float:
+    """Seconds between two digests of channel ``index``."""
+    return sub.channels[index].every_hours * 3600
+
+
+def level_key(sub_id: str, index: int, incident: str) -> str:
+    return f"level/{sub_id}/{index}/{incident}"
+
+
+def digest_key(sub_id: str, index: int, incident: str) -> str:
+    return f"digest/{sub_id}/{index}/{incident}"
+
+
+def due_key(sub_id: str, index: int) -> str:
+    return f"due/{sub_id}/{index}"
 
 
 class SubscriptionRouter:
@@ -139,10 +162,12 @@ class SubscriptionRouter:
         subscriptions: Iterable[Subscription] = (),
         sink_factory: Callable[[Settings, Subscription, int], AlertSink | None] = build_sink,
         clock: Callable[[], float] = time.time,
+        persist: Persist = _no_memory,
     ) -> None:
         self.settings = settings
         self.sink_factory = sink_factory
         self.clock = clock
+        self.persist = persist
         self.subscriptions: dict[str, Subscription] = {}
         self.sinks: dict[tuple[str, int], AlertSink | None] = {}
         #: (subscription, channel, incident) → the highest level delivered or under way; the least recently
@@ -169,8 +194,41 @@ class SubscriptionRouter:
                         task.add_done_callback(self._closing.discard)
                 for key in [k for k in self.digests if k[0] == sub_id]:
                     if sub_id not in new or key[1] >= len(new[sub_id].channels):
-                        del self.digests[key]
+                        self._forget_digest(key, self.digests.pop(key))
         self.subscriptions = new
+
+    def restore(self, entries: Mapping[str, bytes]) -> int:
+        """Bring back the memory :attr:`persist` recorded (what ``news.subscriptions.state`` holds) for the
+        current subscriptions; returns how many entries were used. Call after :meth:`replace`."""
+        used = 0
+        for key, value in entries.items():
+            kind, _, rest = key.partition("/")
+            parts = rest.split("/")
+            try:
+                sub_id, index = parts[0], int(parts[1])
+                data = orjson.loads(value)
+            except (IndexError, ValueError, orjson.JSONDecodeError):
+                log.warning("subscriptions: unreadable delivery memory %r skipped", key)
+                continue
+            sub = self.subscriptions.get(sub_id)
+            if sub is None or index >= len(sub.channels):
+                self.persist(key, None)  # the subscription or its channel is gone
+                continue
+            if kind == "level" and len(parts) == 3:
+                self.levels[(sub_id, index, parts[2])] = (int(data[0]), int(data[1]))
+            elif kind == "digest" and len(parts) == 3:
+                body = str(data["body"]).encode()
+                digest = self.digests.setdefault((sub_id, index), _Digest(self.clock() + every(sub, index)))
+                digest.items[parts[2]] = SinkItem(body, orjson.loads(body), str(data["delivery_id"]))
+            elif kind == "due" and len(parts) == 2:
+                self.digests.setdefault((sub_id, index), _Digest(0.0)).due = float(data)
+            else:
+                log.warning("subscriptions: unknown delivery memory %r skipped", key)
+                continue
+            used += 1
+        while len(self.levels) > MAX_TRACKED:
+            self.levels.popitem(last=False)
+        return used
 
     def sink(self, sub: Subscription, index: int) -> AlertSink | None:
         key = (sub.id, index)
@@ -198,20 +256,37 @@ class SubscriptionRouter:
                 key = (sub.id, index, incident)
                 if key in self.levels and level(alert) <= self.levels[key]:
                     continue  # this version (or a higher one) was sent: another outlet's copy
+                # remembered at once (copies routed meanwhile are not sent), recorded once delivered (_deliver)
                 self.levels[key] = level(alert)
                 self.levels.move_to_end(key)
                 if len(self.levels) > MAX_TRACKED:
-                    self.levels.popitem(last=False)
+                    self.persist(level_key(*self.levels.popitem(last=False)[0]), None)
                 tasks.append(asyncio.ensure_future(self._deliver(sub, index, sink, [mine])))
         return tasks
 
-    def _add_to_digest(self, sub: Subscription, index: int, channel: Channel, incident: str, item: SinkItem) -> None:
-        digest = self.digests.get((sub.id, index))
+    def _digest(self, sub_id: str, index: int, channel: Channel) -> _Digest:
+        digest = self.digests.get((sub_id, index))
         if digest is None:
-            digest = self.digests[(sub.id, index)] = _Digest(self.clock() + channel.every_hours * 3600)
+            digest = self.digests[(sub_id, index)] = _Digest(self.clock() + channel.every_hours * 3600)
+            self.persist(due_key(sub_id, index), orjson.dumps(digest.due))
+        return digest
+
+    def _add_to_digest(self, sub: Subscription, index: int, channel: Channel, incident: str, item: SinkItem) -> None:
+        digest = self._digest(sub.id, index, channel)
         current = digest.items.get(incident)
         if current is None or level(item.alert) >= level(current.alert):
             digest.items[incident] = item
+            self.persist(
+                digest_key(sub.id, index, incident),
+                orjson.dumps({"delivery_id": item.delivery_id, "body": item.body.decode("utf-8", "replace")}),
+            )
+
+    def _forget_digest(self, key: tuple[str, int], digest: _Digest, keep: Iterable[str] = ()) -> None:
+        """Forget a sent (or dropped) digest's items, except ``keep`` (incidents already in the next one)."""
+        kept = set(keep)
+        for incident in digest.items:
+            if incident not in kept:
+                self.persist(digest_key(key[0], key[1], incident), None)
 
     async def flush_digests(self, dead_letter: DeadLetterWriter | None = None, force: bool = False) -> int:
         """Send every digest that is due (all with ``force``); an empty one sends nothing. Returns how
@@ -221,14 +296,16 @@ class SubscriptionRouter:
         for key, digest in due:
             sub = self.subscriptions.get(key[0])
             self.digests[key] = _Digest(now + sub.channels[key[1]].every_hours * 3600) if sub else _Digest(now)
+            self.persist(due_key(*key), orjson.dumps(self.digests[key].due))
             sink = self.sink(sub, key[1]) if sub else None
-            if sub is None or sink is None:
-                continue
-            items = list(digest.items.values())
-            _, _, result = await self._deliver(sub, key[1], sink, items)
-            if not result.ok and dead_letter is not None:
-                for item in items:
-                    await dead_letter(sub.channel_id(key[1]), item, result)
+            if sub is not None and sink is not None:
+                items = list(digest.items.values())
+                _, _, result = await self._deliver(sub, key[1], sink, items)
+                if not result.ok and dead_letter is not None:
+                    for item in items:
+                        await dead_letter(sub.channel_id(key[1]), item, result)
+            # sent or dead-lettered: forgotten, but for incidents that came in meanwhile (the next digest's)
+            self._forget_digest(key, digest, keep=self.digests[key].items)
         return len(due)
 
     async def _deliver(
@@ -246,12 +323,19 @@ class SubscriptionRouter:
         if result.ok:
             status.delivered += 1
             status.last_delivery = now
+            if sub.channels[index].mode == "immediate":
+                self.persist(
+                    level_key(sub.id, index, str(items[0].alert.get("incident_id"))),
+                    orjson.dumps(level(items[0].alert)),
+                )
         else:
             status.failed += 1
             status.last_error, status.last_error_at = result.describe(), now
             if sub.channels[index].mode == "immediate":
                 # a later report of the incident may try again; this one is dead-lettered
-                self.levels.pop((sub.id, index, str(items[0].alert.get("incident_id"))), None)
+                key = (sub.id, index, str(items[0].alert.get("incident_id")))
+                if self.levels.pop(key, None) is not None:
+                    self.persist(level_key(*key), None)  # a lower version may have been recorded
         return sub.channel_id(index), items[0], result
 
     def rows(self) -> list[dict[str, Any]]:

@@ -37,6 +37,43 @@ class _FileError(SubscriptionError):
         super().__init__("file", message)
 
 
+async def read_compacted(
+    settings: Settings, bootstrap: list[str], topic: str, timeout: float = 15.0
+) -> dict[str, bytes]:
+    """The latest value of each key of a compacted ``topic``, read from its beginning to its current end
+    without a consumer group (tombstones remove their key)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **settings.aiokafka_security())
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # a new consumer may not know the topic yet
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: dict[str, bytes] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            if loop.time() > deadline:
+                raise TimeoutError(f"reading {topic} took more than {timeout:g}s")
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    key = record.key.decode("utf-8", "replace") if record.key else ""
+                    if record.value is None:
+                        found.pop(key, None)
+                    else:
+                        found[key] = record.value
+        return found
+    finally:
+        await consumer.stop()
+
+
 class SubscriptionStore:
     """Reads and writes ``news.subscriptions`` on ``bootstrap``."""
 
@@ -48,41 +85,13 @@ class SubscriptionStore:
     async def read_all(self, timeout: float = 15.0) -> dict[str, Subscription]:
         """Every stored subscription, read from the beginning of the topic to its current end. A stored
         record that no longer passes the checks (say, a kind the taxonomy dropped) is logged and skipped."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, **self.settings.aiokafka_security()
-        )
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()  # a new consumer may not know the topic yet
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            if not tps:
-                return {}
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            found: dict[str, Subscription] = {}
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                if loop.time() > deadline:
-                    raise TimeoutError(f"reading {self.topic} took more than {timeout:g}s")
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    for record in records:
-                        key = record.key.decode("utf-8", "replace") if record.key else ""
-                        if record.value is None:
-                            found.pop(key, None)
-                            continue
-                        try:
-                            found[key] = parse_subscription(orjson.loads(record.value))
-                        except (orjson.JSONDecodeError, SubscriptionError) as exc:
-                            log.warning("%s: stored subscription %r skipped: %s", self.topic, key, exc)
-            return found
-        finally:
-            await consumer.stop()
+        found: dict[str, Subscription] = {}
+        for key, value in (await read_compacted(self.settings, self.bootstrap, self.topic, timeout)).items():
+            try:
+                found[key] = parse_subscription(orjson.loads(value))
+            except (orjson.JSONDecodeError, SubscriptionError) as exc:
+                log.warning("%s: stored subscription %r skipped: %s", self.topic, key, exc)
+        return found
 
     async def write(self, puts: Iterable[Subscription] = (), deletes: Iterable[str] = ()) -> None:
         """Store ``puts`` and remove ``deletes`` (tombstones); returns once the broker acknowledged all."""

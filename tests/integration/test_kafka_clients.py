@@ -103,3 +103,33 @@ async def test_aiokafka_reads_alerts_and_incidents(cluster: Cluster) -> None:
         for record in got:
             del record["_received"]
         assert sorted(orjson.dumps(r) for r in got) == sorted(v for _, v in sent[topic])
+
+
+async def test_java_console_consumer_reads_alerts_and_incidents(cluster: Cluster) -> None:
+    # The README's bin/kafka-console-consumer.sh command, run as that script runs it: the same class from
+    # the kafka-tools jars of the harness's pom (Apache Kafka 3.9.1, the broker docker-compose runs).
+    from tools.kafka.harness import HarnessError, tool_command  # the harness is only for this test and CI
+
+    command = shlex.split(
+        readme_block("java-console-consumer", "sh").strip().replace("127.0.0.1:9092", cluster.bootstrap)
+    )
+    assert command[0] == "bin/kafka-console-consumer.sh"
+    try:
+        base = tool_command("kafka-console-consumer.sh")
+    except HarnessError as exc:
+        pytest.skip(f"Kafka's Java tools are not available here: {exc}")
+    sent = await records(cluster)
+
+    async def read(topic: str) -> subprocess.CompletedProcess[str]:
+        args = list(command[1:])
+        args[args.index("--topic") + 1] = cluster.topic(topic)
+        # stop after the records sent (the README's command runs until Ctrl-C)
+        args += ["--max-messages", str(len(sent[topic])), "--timeout-ms", "90000"]
+        return await asyncio.to_thread(subprocess.run, [*base, *args], capture_output=True, text=True, timeout=150)
+
+    # Both topics at once: each console consumer joins a consumer group of its own, slow on Tansu.
+    done = dict(zip(TOPICS, await asyncio.gather(*(read(topic) for topic in TOPICS)), strict=True))
+    for topic in TOPICS:
+        assert done[topic].returncode == 0, done[topic].stderr[-3000:]
+        expected = sorted(f"{k.decode()}\t{v.decode()}" for k, v in sent[topic])
+        assert sorted(done[topic].stdout.splitlines()) == expected, done[topic].stderr[-3000:]

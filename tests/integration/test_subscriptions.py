@@ -20,14 +20,17 @@ import feedparser
 import orjson
 import pytest
 from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.local_http import serve_locally
 from wirewatch.streams.broker import free_port
 from wirewatch.streams.records import Article
+from wirewatch.streams.settings import Settings
+from wirewatch.streams.subscriptions.store import read_compacted
 
-from .conftest import Cluster
+from .conftest import PARTITIONS, Cluster
 
 pytestmark = pytest.mark.integration
 #: A Standard Webhooks secret ("whsec_" + base64 of the key).
@@ -37,7 +40,7 @@ HANG_TIMEOUT = 3.0
 # Passages written for the project (not third-party text): a warning, then a launch report, then a
 # second outlet's copy of the launch report.
 POSSIBLE = (
-    "Seoul - South Korean military officials warned on Tuesday that North Korea may be preparing to test-fire "
+    "Seoul - South Korean military officials warned on Thursday that North Korea may be preparing to test-fire "
     "an intercontinental ballistic missile in the coming days, citing increased activity around a launch pad "
     "near Pyongyang."
 )
@@ -313,6 +316,9 @@ async def test_seed_alerts_reach_each_channel_once(
 async def test_escalation_is_sent_and_another_outlets_copy_is_not(
     cluster: Cluster, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> None:
+    # The warning (Thursday) and the launch it warned of (Friday, within the 48 h window) are one incident:
+    # the launch report escalates it (possible → occurred) and the subscriber hears of that, marked as such;
+    # a second outlet's copy of the launch report sends nothing.
     inbox, smtp_port = smtp
     config = tmp_path / "subscriptions.toml"
     config.write_text(
@@ -320,7 +326,7 @@ async def test_escalation_is_sent_and_another_outlets_copy_is_not(
         '[[subscription.channel]]\ntype = "email"\nto = ["icbm@example.org"]\n'
     )
     worker = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}")
-    possible = Article.create(POSSIBLE, feed="wire-a", url="https://a.example/1", published_at="2026-11-17T08:00:00Z")
+    possible = Article.create(POSSIBLE, feed="wire-a", url="https://a.example/1", published_at="2026-11-19T08:00:00Z")
     launched = Article.create(LAUNCHED, feed="wire-a", url="https://a.example/2", published_at="2026-11-20T02:00:00Z")
     copy = Article.create(LAUNCHED, feed="wire-b", url="https://b.example/9", published_at="2026-11-20T03:00:00Z")
 
@@ -330,11 +336,31 @@ async def test_escalation_is_sent_and_another_outlets_copy_is_not(
     await until(lambda: len(inbox.to("icbm@example.org")) >= 2, 30, "the launch's e-mail", worker.log)
     await cluster.produce([(copy.id.encode(), copy.to_bytes())])
     alerts = await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == copy.id for r in rs))
-    assert {a["modality"] for a in alerts} == {"possible", "occurred"}
+    assert [a["modality"] for a in alerts] == ["possible", "occurred", "occurred"]
+    assert len({a["incident_id"] for a in alerts}) == 1, alerts  # one incident, escalated
+    assert [a["incident_version"] for a in alerts] == [1, 2, 2]
+    assert [a["escalates"] for a in alerts] == [None, {"modality": "possible", "severity": "high"}, None]
+    incident = alerts[0]["incident_id"]
+    states = await cluster.consume(
+        "news.incidents", lambda rs: any(copy.id in r["article_ids"] for r in rs if r["incident_id"] == incident)
+    )
+    final = [r for r in states if r["incident_id"] == incident][-1]
+    assert (final["modality"], final["max_severity"], final["version"], final["escalated_from"]) == (
+        "occurred",
+        "critical",
+        2,
+        "possible",
+    )
     await asyncio.sleep(3)  # the copy's alert was routed long before this: a message would be here
-    subjects = [str(m["Subject"]).strip() for m in inbox.to("icbm@example.org")]
+    mails = inbox.to("icbm@example.org")
+    subjects = [str(m["Subject"]).strip() for m in mails]
     assert len(subjects) == 2, subjects
-    assert subjects[0].startswith("[HIGH] North Korea: possible launch") and subjects[1].startswith("[CRITICAL]")
+    assert subjects[0].startswith("[HIGH] North Korea: possible launch"), subjects
+    assert subjects[1].startswith("[CRITICAL] Escalated (possible → occurred): North Korea: launch"), subjects
+    for mail in mails:
+        assert f"Incident: {incident}" in mail.get_body(("plain",)).get_content()
+    ids = [str(m["X-Wirewatch-Delivery"]) for m in mails]
+    assert len(set(ids)) == 2, ids  # two versions of the incident: two delivery ids
 
 
 # ---- a worker killed between the alert and its delivery ----------------------------------------------
@@ -360,3 +386,78 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
     await until(lambda: receiver.got("flaky", 200), 90, "the delivery by the next worker", second.log)
     delivered = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky", 200)}
     assert delivered == attempted and len(delivered) == 1
+
+
+# ---- a digest under way survives a restart ---------------------------------------------------------------
+async def committed_to_the_end(cluster: Cluster, topic: str) -> bool:
+    """Whether the workers' consumer group has committed every record of ``topic`` (a restarted worker
+    then reads none of them again)."""
+    # a consumer that names the group only to read its committed offsets (it never joins it)
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.bootstrap, group_id=cluster.app_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(cluster.topic(topic), p) for p in range(PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            if ends[tp] and (committed is None or committed < ends[tp]):
+                return False
+        return True
+    finally:
+        await consumer.stop()
+
+
+async def test_a_digest_under_way_survives_a_killed_worker_and_is_sent_once(
+    cluster: Cluster, seed_text: str, smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    inbox, smtp_port = smtp
+    config = tmp_path / "subscriptions.toml"
+    config.write_text(
+        '[[subscription]]\nid = "korea-digest"\nactors = ["North Korea"]\n'
+        '[[subscription.channel]]\ntype = "email"\nto = ["digest@example.org"]\nmode = "digest"\n'
+        "every_hours = 0.02\n"  # 72 s: the first worker is gone long before
+    )
+    smtp_url = f"smtp://127.0.0.1:{smtp_port}"
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=smtp_url)
+    seed = Article.create(seed_text, feed="seed", published_at="2019-12-12T10:00:00Z")
+    await cluster.produce([(seed.id.encode(), seed.to_bytes())])
+    alerts = await cluster.consume("news.alerts", lambda rs: len({r["incident_id"] for r in rs}) >= 2)
+    incidents = {a["incident_id"] for a in alerts}
+    assert len(incidents) == 2, first.log()[-3000:]
+    wanted = {f"digest/korea-digest/0/{incident}" for incident in incidents}
+    state = cluster.topic("news.subscriptions.state")
+    settings = Settings(broker=cluster.bootstrap)
+    await until_async(lambda: stored_keys(settings, cluster.bootstrap, state, wanted), 30, "the digest stored")
+    # The alerts were acknowledged and committed: the next worker will not read them again, so only the
+    # stored digest can bring them back.
+    await until_async(lambda: committed_to_the_end(cluster, "news.alerts"), 30, "the alerts committed")
+    assert first.process is not None
+    first.process.kill()  # SIGKILL: nothing in the worker's memory survives
+    first.process.wait()
+    first.process = None
+    assert inbox.to("digest@example.org") == []  # not due yet
+
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=smtp_url)
+    await until(lambda: len(inbox.to("digest@example.org")) >= 1, 120, "the digest", second.log)
+    await asyncio.sleep(5)  # a second copy would follow at once (the digest is flushed every second)
+    digests = inbox.to("digest@example.org")
+    assert len(digests) == 1
+    text = digests[0].get_body(("plain",)).get_content()
+    assert all(incident in text for incident in incidents) and "2 incidents" in str(digests[0]["Subject"])
+    # sent: forgotten in the store, so a third start sends nothing more
+    assert await stored_keys(settings, cluster.bootstrap, state, set(), absent=wanted)
+
+
+async def stored_keys(
+    settings: Settings, bootstrap: str, topic: str, present: set[str], absent: set[str] = frozenset()
+) -> bool:
+    found = await read_compacted(settings, [bootstrap], topic)
+    return present <= set(found) and not absent & set(found)
+
+
+async def until_async(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.5)

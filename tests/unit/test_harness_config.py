@@ -222,9 +222,26 @@ def test_fetch_skips_maven_when_the_cache_is_complete(tmp_path: Path,
     jars = ["kafka_2.13-x.jar", "kafka-clients-x.jar"]
     for jar in jars:
         (libs / jar).write_bytes(b"PK")
-    (libs / ".complete").write_text("\n".join(jars) + "\n")
+    (libs / ".complete").write_text(harness.manifest_text(jars))
     monkeypatch.setattr(harness.shutil, "which", lambda _name: None)  # any mvn call would now fail
     assert harness.fetch() == libs
+
+
+def test_fetch_refetches_when_the_pom_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cache fetched before the pom gained kafka-tools lacks the console consumer: it must not count.
+    monkeypatch.setenv("WIREWATCH_KAFKA_HOME", str(tmp_path))
+    libs = harness.libs_dir()
+    libs.mkdir(parents=True)
+    (libs / "kafka_2.13-x.jar").write_bytes(b"PK")
+    old_pom = tmp_path / "old-pom.xml"
+    old_pom.write_text("<project/>")
+    (libs / ".complete").write_text(harness.manifest_text(["kafka_2.13-x.jar"], pom=old_pom))
+    monkeypatch.setattr(harness.shutil, "which", lambda _name: None)
+    with pytest.raises(HarnessError, match="mvn"):
+        harness.fetch()
+    (libs / ".complete").write_text("kafka_2.13-x.jar\n")  # a manifest from before manifests named the pom
+    with pytest.raises(HarnessError, match="mvn"):
+        harness.fetch()
 
 
 def test_fetch_refetches_when_a_jar_went_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

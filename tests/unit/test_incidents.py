@@ -1,4 +1,4 @@
-"""Incident grouping (pure): one launch across feeds, warnings apart, replays, windows, refinement."""
+"""Incident grouping (pure): one launch across feeds, warnings escalating, replays, windows, refinement."""
 
 from __future__ import annotations
 
@@ -37,13 +37,9 @@ def finding(
     )
 
 
-def feed_in(
-    incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime
-) -> tuple[Incident, bool]:
+def feed_in(incidents: list[Incident], f: Finding, article: str, feed: str, at: datetime) -> tuple[Incident, bool]:
     """assign() plus the table bookkeeping the alert agent does."""
-    incident, changed = assign(
-        incidents, f, article_id=article, feed=feed, title=f"title {article}", published_at=at
-    )
+    incident, changed = assign(incidents, f, article_id=article, feed=feed, title=f"title {article}", published_at=at)
     if changed:
         incidents[:] = [i for i in incidents if i.incident_id != incident.incident_id] + [incident]
     return incident, changed
@@ -63,21 +59,92 @@ def test_five_feeds_one_launch_one_incident() -> None:
     assert only.first_seen.startswith("2031-05-04T06:00") and only.last_seen.startswith("2031-05-04T10:00")
 
 
-def test_warning_then_launch_are_two_incidents() -> None:
+def test_warning_then_launch_escalate_one_incident() -> None:
+    # Was "two incidents": a warning of an ICBM launch and the launch reported hours later are one event to
+    # a desk (the warning came true), so the incident escalates under the same id instead of a second one.
     incidents: list[Incident] = []
-    warn, _ = feed_in(
-        incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0
-    )
-    launch, _ = feed_in(
+    warn, _ = feed_in(incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0)
+    launch, changed = feed_in(
         incidents,
         finding("icbm", "occurred", sentence="It launched an ICBM."),
         "l1",
         "f",
         T0 + timedelta(hours=5),
     )
-    assert warn.incident_id != launch.incident_id
-    assert len(incidents) == 2
-    assert {i.modality for i in incidents} == {"possible", "occurred"}
+    assert changed and warn.incident_id == launch.incident_id and len(incidents) == 1
+    assert (warn.modality, warn.max_severity, warn.version) == ("possible", "high", 1)
+    assert (launch.modality, launch.max_severity, launch.version) == ("occurred", "critical", 2)
+    assert launch.escalated_from == "possible" and launch.occurred_at == "2031-05-04T11:00:00Z"
+    assert launch.article_ids == ["w1", "l1"]
+    # another outlet's copy of the launch joins without raising the version; a replay changes nothing
+    copy, changed = feed_in(
+        incidents, finding("icbm", "occurred", sentence="Pyongyang fired an ICBM."), "l2", "g", T0 + timedelta(hours=6)
+    )
+    assert changed and copy.incident_id == warn.incident_id and copy.version == 2
+    assert feed_in(
+        incidents, finding("icbm", "occurred", sentence="Pyongyang fired an ICBM."), "l2", "g", T0 + timedelta(hours=6)
+    ) == (copy, False)
+    # a late copy of the warning (published before the launch report) belongs to it too
+    late, changed = feed_in(
+        incidents, finding("icbm", "threatened", sentence="KCNA: we will launch."), "w2", "h", T0 + timedelta(hours=1)
+    )
+    assert changed and late.incident_id == warn.incident_id and late.modality == "occurred"
+    assert late.version == 2 and len(incidents) == 1
+
+
+def test_warning_after_a_launch_or_in_the_same_article_is_another_incident() -> None:
+    incidents: list[Incident] = []
+    launch, _ = feed_in(incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "a1", "f", T0)
+    # "it may launch another": published after the launch, about the next one
+    later, _ = feed_in(
+        incidents,
+        finding("icbm", "possible", sentence="It may launch another ICBM."),
+        "a2",
+        "f",
+        T0 + timedelta(hours=2),
+    )
+    assert later.incident_id != launch.incident_id and later.modality == "possible"
+    # one article, one published time: "it fired one and may fire another" are two events
+    same: list[Incident] = []
+    warn, _ = feed_in(same, finding("icbm", "possible", sentence="It may launch an ICBM soon."), "b1", "f", T0)
+    fired, _ = feed_in(same, finding("icbm", "occurred", sentence="It launched an ICBM.", start=40), "b1", "f", T0)
+    assert warn.incident_id != fired.incident_id and len(same) == 2
+
+
+def test_launch_escalates_only_a_warning_of_its_family_within_the_window() -> None:
+    incidents: list[Incident] = []
+    warn, _ = feed_in(incidents, finding("icbm", "possible", sentence="It may launch an ICBM."), "w1", "f", T0)
+    # a short-range launch, an unnamed "ballistic missile", a launch after the window: none is the ICBM
+    srbm, _ = feed_in(
+        incidents, finding("srbm", "occurred", sentence="It fired an SRBM."), "s1", "f", T0 + timedelta(hours=1)
+    )
+    unnamed, _ = feed_in(
+        incidents, finding(sentence="It fired a ballistic missile."), "u1", "f", T0 + timedelta(hours=2)
+    )
+    late, _ = feed_in(
+        incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "l1", "f", T0 + timedelta(hours=49)
+    )
+    assert warn.incident_id not in {srbm.incident_id, unnamed.incident_id, late.incident_id}
+    assert next(i for i in incidents if i.incident_id == warn.incident_id).modality == "possible"
+
+
+def test_a_launch_report_prefers_an_open_launch_incident_to_escalating_a_warning() -> None:
+    incidents: list[Incident] = []
+    first, _ = feed_in(incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "a1", "f", T0)
+    feed_in(incidents, finding("icbm", "possible", sentence="It may launch again."), "a2", "f", T0 + timedelta(hours=3))
+    copy, _ = feed_in(
+        incidents, finding("icbm", "occurred", sentence="Pyongyang fired an ICBM."), "a3", "g", T0 + timedelta(hours=4)
+    )
+    assert copy.incident_id == first.incident_id
+    assert {i.modality for i in incidents} == {"occurred", "possible"}
+
+
+def test_state_from_before_versions_reads_as_version_one() -> None:
+    incidents: list[Incident] = []
+    launch, _ = feed_in(incidents, finding("icbm", "occurred", sentence="It launched an ICBM."), "a1", "f", T0)
+    old = {k: v for k, v in launch.to_dict().items() if k not in ("version", "occurred_at", "escalated_from")}
+    restored = Incident.from_dict(old)
+    assert restored == launch and restored.version == 1 and restored.occurred_at == launch.first_seen
 
 
 def test_warnings_merge_and_threatened_outranks_possible() -> None:
@@ -138,9 +205,7 @@ def test_unspecified_is_refined_to_srbm_and_keeps_details() -> None:
     assert refined.details["range_km"] == 600 and refined.details["count"] == 1
     assert refined.headline == "North Korea: launch of a short-range ballistic missile"
     # a later unspecified report joins and does not undo the refinement
-    later, _ = feed_in(
-        incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3)
-    )
+    later, _ = feed_in(incidents, finding(sentence="A missile was fired."), "a3", "h", T0 + timedelta(hours=3))
     assert later.incident_id == first.incident_id and later.kind == "srbm"
 
 

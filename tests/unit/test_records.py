@@ -90,9 +90,10 @@ def test_topic_catalog_with_prefix_and_compaction() -> None:
         "t1.news.incidents",
         "t1.news.deadletter",
         "t1.news.subscriptions",
+        "t1.news.subscriptions.state",
     ]
     compacted = [spec.name for spec in CATALOG if spec.config().get("cleanup.policy") == "compact"]
-    assert compacted == ["news.incidents", "news.subscriptions"]
+    assert compacted == ["news.incidents", "news.subscriptions", "news.subscriptions.state"]
     large = {spec.name: spec.config(Settings(max_record_bytes=4_000_000)).get("max.message.bytes") for spec in CATALOG}
     # the dead letter carries the original record (cut to the limit): it needs the same room
     expected = str(4_000_000 + (1 << 20))

@@ -230,6 +230,56 @@ async def test_digest_sends_the_latest_of_each_incident_and_nothing_when_empty()
     assert await router.flush_digests() == 0 and len(sinks[("s", 0)].batches) == 1
 
 
+async def test_the_memory_brings_back_versions_sent_and_pending_digests_in_a_new_router() -> None:
+    subs = (
+        minimal(id="now", channel={"type": "email", "to": ["a@b.org"]}),
+        minimal(id="later", channel={"type": "email", "to": ["a@b.org"], "mode": "digest", "every_hours": 1}),
+    )
+    stored: dict[str, bytes] = {}  # what news.subscriptions.state would hold after compaction
+
+    def keep(key: str, value: bytes | None) -> None:
+        if value is None:
+            stored.pop(key, None)
+        else:
+            stored[key] = value
+
+    first, _ = router_with(*subs)
+    first.persist = keep
+    await route(first, alert())
+    await route(first, alert(alert_id="alr-2", incident_id="inc-2", modality="occurred", severity="critical"))
+    assert sorted(k for k in stored if not k.startswith("due/")) == [
+        "digest/later/0/inc-1",
+        "digest/later/0/inc-2",
+        "level/now/0/inc-1",
+        "level/now/0/inc-2",
+    ]
+
+    # a new worker: another outlet's copy is not sent, the digest holds both incidents and is due as before
+    second, sinks = router_with(*subs)
+    second.persist = keep
+    assert second.restore(stored) == 5
+    assert await route(second, alert(alert_id="alr-3", feed="wire-b")) == []
+    assert await second.flush_digests() == 0  # not due yet
+    second.clock_value[0] += 3601  # type: ignore[attr-defined]
+    assert await second.flush_digests() == 1
+    [batch] = sinks[("later", 0)].batches
+    assert sorted(i.alert["alert_id"] for i in batch) == ["alr-2", "alr-3"]  # inc-1's latest: the copy
+    assert [i.body for i in batch if i.alert["alert_id"] == "alr-2"] == [
+        orjson.dumps(alert(alert_id="alr-2", incident_id="inc-2", modality="occurred", severity="critical"))
+    ]
+    # sent: forgotten, so a third worker sends it no more
+    assert not [k for k in stored if k.startswith("digest/")]
+    third, sinks = router_with(*subs)
+    third.restore(stored)
+    third.clock_value[0] += 10_000  # type: ignore[attr-defined]
+    assert await third.flush_digests() == 0
+    # a removed subscription's memory is forgotten at restore
+    fourth, _ = router_with(subs[0])
+    fourth.persist = keep
+    fourth.restore(dict(stored))
+    assert not [k for k in stored if "/later/" in k]
+
+
 # ---- the messages -----------------------------------------------------------------------------------------
 def test_subject_text_and_html() -> None:
     record = alert(modality="occurred", kind="srbm", severity="high", title="<b>Launch</b>")
@@ -242,6 +292,18 @@ def test_subject_text_and_html() -> None:
     mail = EmailSink("e", server=SmtpServer("localhost", 25), to=["a@b.org"]).compose([item(record), item(alert())])
     assert "2 incidents" not in mail["Subject"] and "wirewatch digest: 1 incident" in mail["Subject"]
     assert mail.get_body(("html",)) is not None and mail.get_body(("plain",)) is not None
+
+
+def test_an_escalation_says_from_what_in_subject_and_body() -> None:
+    raised = alert(modality="occurred", severity="critical", escalates={"modality": "possible", "severity": "high"})
+    assert (
+        message.subject(raised) == "[CRITICAL] Escalated (possible → occurred): North Korea: launch of 2 ICBMs "
+        "toward the Sea of Japan"
+    )
+    assert "Escalated: possible → occurred" in message.text([raised])
+    severity_only = alert(severity="critical", escalates={"modality": "possible", "severity": "high"})
+    assert message.subject(severity_only).startswith("[CRITICAL] Escalated (high → critical): ")
+    assert "Escalated" not in message.subject(alert()) and "Escalated" not in message.text([alert()])
 
 
 def test_every_severity_of_the_taxonomy_has_a_colour() -> None:

@@ -12,6 +12,7 @@ Python stdlib only, so tests and CI can import it::
         cluster.restart(2)              # start it again and wait until it serves
 
     KafkaCluster(brokers=3, extra_properties=FAST_FAILOVER)   # leaders move ~3 s after a kill, not ~9 s
+    tool_command("kafka-console-consumer.sh", [...])            # Kafka's Java console consumer, same jars
 
 Command line::
 
@@ -27,6 +28,7 @@ import atexit
 import base64
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +50,7 @@ from typing import Self
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LOG4J = HERE / "log4j.properties"
+TOOLS_LOG4J = HERE / "tools-log4j.properties"
 STATE_FILE = "cluster.json"
 DEFAULT_BASE_PORT = 39092
 # Controller ports sit this far above the broker ports so both ranges stay contiguous and readable.
@@ -56,6 +59,10 @@ DEFAULT_HEAP = "512m"
 LOOPBACK = "127.0.0.1"
 KAFKA_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
+# What bin/kafka-console-consumer.sh runs since Kafka 3.7 (artifact kafka-tools; the core jar's
+# kafka.tools.ConsoleConsumer is gone).
+CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
+BIN_SCRIPTS = {"kafka-console-consumer.sh": CONSOLE_CONSUMER}
 
 # Settings that docker-compose.yml must carry too (as KAFKA_* environment variables) for a single node;
 # tests/unit/test_harness_config.py checks that both agree.
@@ -112,12 +119,26 @@ def libs_dir(version: str | None = None) -> Path:
     return cache_home() / f"kafka-{version or kafka_version()}" / "libs"
 
 
+def pom_digest(pom: Path = POM) -> str:
+    """SHA-256 of ``pom.xml``: a cache fetched for another dependency list is not complete."""
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def manifest_text(jars: Sequence[str], pom: Path = POM) -> str:
+    """The ``.complete`` manifest a finished fetch writes: the pom's digest, then one jar a line."""
+    return f"pom-sha256 {pom_digest(pom)}\n" + "".join(f"{j}\n" for j in jars)
+
+
 def _libs_complete(libs: Path) -> bool:
-    """True when a previous fetch finished: its manifest exists and lists only jars still present."""
+    """True when a previous fetch of this very pom finished: its manifest names the pom's digest and lists
+    only jars still present (a pom that gained an artifact, say kafka-tools, fetches again)."""
     manifest = libs / ".complete"
     if not manifest.is_file():
         return False
-    names = [n for n in manifest.read_text().splitlines() if n]
+    lines = [n for n in manifest.read_text().splitlines() if n]
+    if not lines or lines[0] != f"pom-sha256 {pom_digest()}":
+        return False
+    names = lines[1:]
     return bool(names) and all((libs / n).is_file() for n in names)
 
 
@@ -145,10 +166,22 @@ def fetch(force: bool = False, quiet: bool = True) -> Path:
     jars = sorted(p.name for p in tmp.glob("*.jar"))
     if not any(j.startswith("kafka_2.13-") for j in jars):
         raise HarnessError(f"mvn finished but {tmp} holds no kafka_2.13 jar")
-    (tmp / ".complete").write_text("\n".join(jars) + "\n")
+    (tmp / ".complete").write_text(manifest_text(jars))
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     return libs
+
+
+def tool_command(script: str, args: Sequence[str] = (), java: str = "java", libs: Path | None = None) -> list[str]:
+    """The java command that Kafka's ``bin/<script>`` runs, with the cached jars (fetched first if need be):
+    ``tool_command("kafka-console-consumer.sh", ["--bootstrap-server", ...])``."""
+    if script not in BIN_SCRIPTS:
+        raise HarnessError(f"no tool {script!r} here; known: {', '.join(sorted(BIN_SCRIPTS))}")
+    if shutil.which(java) is None:
+        raise HarnessError(f"no {java!r} on PATH: Kafka's tools need a JDK/JRE 11+")
+    libs = libs or fetch()
+    return [java, "-Xmx256m", "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{TOOLS_LOG4J}",
+            "-cp", f"{libs}/*", BIN_SCRIPTS[script], *args]
 
 
 # --------------------------------------------------------------------------------------------------
