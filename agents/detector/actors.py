@@ -106,10 +106,10 @@ def _resolve_actor(
                 actor = _actor_in_span(doc, *subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "by"
-        light = set(lex.cues["occurrence_light_verbs"]) - set(lex.cues["speech_verbs"])
+        light = set(lex.cues.occurrence_light_verbs) - set(lex.cues.speech_verbs)
         if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
             subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
-    suppliers = set(lex.cues["supplier_modifiers"])
+    suppliers = set(lex.cues.supplier_modifiers)
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
         head = doc[w.tokens[-1]]
         for child in head.children:
@@ -185,7 +185,7 @@ def _attribution_tokens(sent: Span) -> set[int]:
     lex = lexicon()
     out: set[int] = set()
     for tok in sent:
-        if tok.lemma_.lower() in lex.cues["speech_verbs"] and tok.pos_ in ("VERB", "AUX"):
+        if tok.lemma_.lower() in lex.cues.speech_verbs and tok.pos_ in ("VERB", "AUX"):
             for child in tok.children:
                 if child.dep_ in ("nsubj", "nsubjpass") or (child.dep_ == "agent"):
                     out.update(range(*subtree_bounds(child)))
@@ -201,8 +201,8 @@ def _attribution_tokens(sent: Span) -> set[int]:
 def _target_and_observer_tokens(sent: Span) -> set[int]:
     """Tokens of targets ('fired at northern Israel') and observers ('U.S. officials'): not launchers."""
     cues = lexicon().cues
-    preps, observers = set(cues["target_preps"]), set(cues["observer_nouns"])
-    verbs = set(cues["verb_triggers"])
+    preps, observers = set(cues.target_preps), set(cues.observer_nouns)
+    verbs = set(cues.verb_triggers)
     out: set[int] = set()
     for tok in sent:
         if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
@@ -266,7 +266,7 @@ def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
 
 def _conditional_clause_tokens(sent: Span) -> set[int]:
     """Tokens of if/unless clauses ('unless Washington halts the drills'): a condition, not a launcher."""
-    marks = set(lexicon().cues["conditional_marks"])
+    marks = set(lexicon().cues.conditional_marks)
     out: set[int] = set()
     for tok in sent:
         if tok.dep_ == "mark" and tok.lower_ in marks and tok.head.dep_ == "advcl":

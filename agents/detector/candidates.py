@@ -100,7 +100,7 @@ def _find_weapons(sent: Span) -> list[_Weapon]:
             continue  # "called the launch a missile aimed at the market leader"
         # "an intermediate-range ballistic missile target" is a defence-test target, not a launch
         nxt = sent.doc[span.end] if span.end < sent.end else None
-        if nxt is not None and nxt.lower_ in ("target", "targets") and not defence:
+        if nxt is not None and nxt.lower_ in lex.cues.defence_target_nouns and not defence:
             defence = True
         out.append(_Weapon(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
     return out
@@ -111,9 +111,9 @@ def _figurative(head: Token) -> bool:
     ('called the plan a missile'), or the object of 'like' / 'as' ('rose like a rocket', 'described the
     budget as a missile'). Naming a weapon ('called the Hwasong-18 its best missile') is literal."""
     cues = lexicon().cues
-    verbs = set(cues["figurative_verbs"])
+    verbs = set(cues.figurative_verbs)
     gov = head.head
-    if head.dep_ == "pobj" and gov.lower_ in cues["figurative_preps"]:
+    if head.dep_ == "pobj" and gov.lower_ in cues.figurative_preps:
         if gov.lower_ == "like":
             return True
         gov = gov.head
@@ -154,7 +154,7 @@ def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) 
 
 def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     lex = lexicon()
-    sets = lex.cue_sets
+    sets = lex.cues
     doc = sent.doc
     cols = token_columns(doc)  # every word of the sentence is looked at: columns, not Token objects
     lemmas, lowers, poses, tags, deps, heads, kids = (
@@ -168,17 +168,17 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     )
     weapon_tokens = {i for w in weapons for i in w.tokens}
     # "put three satellites into orbit": a launch told by its result
-    orbit_verbs = sets["orbit_verbs"] if lex.res["orbit_cue"].search(span_text(sent)) else frozenset()
+    orbit_verbs = sets.orbit_verbs if lex.res["orbit_cue"].search(span_text(sent)) else frozenset()
     # "hit back with missiles", "respond with missile launches": the weapon sits in a with-phrase
     retaliation = {
         heads[t]
         for t in range(sent.start, sent.end)
         if deps[t] == "prep"
         and lowers[t] == "with"
-        and lemmas[heads[t]] in sets["retaliation_verbs"]
+        and lemmas[heads[t]] in sets.retaliation_verbs
         and any(doc[t].left_edge.i <= i <= doc[t].right_edge.i for i in weapon_tokens)
     }
-    verb_triggers, noun_triggers = sets["verb_triggers"], sets["noun_triggers"]
+    verb_triggers, noun_triggers = sets.verb_triggers, sets.noun_triggers
     out = []
     for i in range(sent.start, sent.end):
         lemma = lemmas[i]
@@ -193,9 +193,9 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
                 continue
             if i in weapon_tokens:
                 continue
-            if deps[i] == "compound" and lemmas[heads[i]] not in sets["compound_launch_heads_kept"]:
+            if deps[i] == "compound" and lemmas[heads[i]] not in sets.compound_launch_heads_kept:
                 continue  # "launch pad", "launch site": not an event
-            if lemma == "flight" and not any(lowers[c] in sets["flight_needs_compound"] for c in kids[i]):
+            if lemma == "flight" and not any(lowers[c] in sets.flight_needs_compound for c in kids[i]):
                 continue
             out.append(doc[i])
     return out
@@ -218,20 +218,20 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
 
     if trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB"):
         subj = _subject_of(trigger)
-        if lemma in cues["weapon_subject_only_verbs"]:
+        if lemma in cues.weapon_subject_only_verbs:
             return (within(*subtree_bounds(subj)) if subj is not None else []), False
-        if lemma in cues["retaliation_verbs"] and lemma not in cues["verb_triggers"]:
+        if lemma in cues.retaliation_verbs and lemma not in cues.verb_triggers:
             withs = [c for c in trigger.children if c.dep_ == "prep" and c.lower_ == "with"]
             return _dedupe([w for c in withs for w in within(*subtree_bounds(c))]), False
-        if lemma in cues["orbit_verbs"] and lemma not in cues["verb_triggers"]:
+        if lemma in cues.orbit_verbs and lemma not in cues.verb_triggers:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*subtree_bounds(c)) if w.kind == "space_launch_vehicle"]
             return _dedupe(found), False
-        if lemma in cues["verbs_needing_weapon_object"]:
+        if lemma in cues.verbs_needing_weapon_object:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*subtree_bounds(c))]
             head = trigger.head
-            if not found and trigger.dep_ in ("xcomp", "advcl") and head.lemma_.lower() in cues["tool_verbs"]:
+            if not found and trigger.dep_ in ("xcomp", "advcl") and head.lemma_.lower() in cues.tool_verbs:
                 # "used ATACMS missiles to strike an air base": the weapon is the tool verb's object
                 found = [w for c in head.children if c.dep_ == "dobj" for w in within(*subtree_bounds(c))]
             return found, False
@@ -255,7 +255,7 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
             return _dedupe(found), False
     else:
         found = within(*subtree_bounds(trigger))
-        if lemma in cues["noun_triggers_needing_compound_weapon"]:
+        if lemma in cues.noun_triggers_needing_compound_weapon:
             found = [w for w in found if w.tokens and all(i < trigger.i for i in w.tokens)]
             purpose = trigger.head if trigger.dep_ == "pobj" and trigger.head.lower_ == "for" else None
             if not found and purpose is not None and purpose.head.pos_ in ("VERB", "AUX"):
@@ -269,7 +269,7 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
             found = within(*subtree_bounds(trigger.head))
         if not found:
             gov = governing_verb(trigger, sent)
-            if gov is not None and gov.lemma_.lower() in cues["occurrence_light_verbs"]:
+            if gov is not None and gov.lemma_.lower() in cues.occurrence_light_verbs:
                 for child in gov.children:
                     if child.dep_ in ("nsubj", "nsubjpass", "dobj", "attr"):
                         found.extend(within(*subtree_bounds(child)))
@@ -292,8 +292,8 @@ def _dedupe(ws: list[_Weapon]) -> list[_Weapon]:
 
 def _candidate_cue(sent: Span) -> Token | None:
     """The first launch word in a sentence that names no weapon ('The launch took place on Tuesday')."""
-    sets = lexicon().cue_sets
-    words = sets["verb_triggers"] | sets["noun_triggers"] | sets["candidate_cues"]
+    sets = lexicon().cues
+    words = sets.verb_triggers | sets.noun_triggers | sets.candidate_cues
     cols = token_columns(sent.doc)
     for i in range(sent.start, sent.end):
         if cols.lemma[i] in words or cols.lower[i] in words:

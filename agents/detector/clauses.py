@@ -11,7 +11,7 @@ from .lexicon import lexicon
 
 
 def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
-    return cols.lemma[i] in lexicon().cue_sets["speech_verbs"] and cols.pos[i] in ("VERB", "AUX")
+    return cols.lemma[i] in lexicon().cues.speech_verbs and cols.pos[i] in ("VERB", "AUX")
 
 
 def _chain(tok: Token, sent: Span) -> list[Token]:
@@ -53,7 +53,7 @@ def _speech_head(tok: Token, sent: Span) -> Token | None:
 def _is_headline(sent: Span) -> bool:
     """A short line without final punctuation: headlines report in the present tense."""
     text = span_text(sent).strip()
-    if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues["headline_max_tokens"]:
+    if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues.headline_max_tokens:
         return False
     return text[0].isupper()
 
@@ -63,11 +63,12 @@ def _has_neg(tok: Token) -> bool:
 
 
 def _has_neg_at(i: int, cols: TokenColumns) -> bool:
+    words = lexicon().cues.negation_words
     for c in cols.children[i]:
         dep = cols.dep[c]
         if dep == "neg":
             return True
-        if cols.lower[c] in ("no", "none", "neither", "nor", "never") and dep in (
+        if cols.lower[c] in words and dep in (
             "det",
             "nsubj",
             "advmod",
@@ -80,4 +81,4 @@ def _has_neg_at(i: int, cols: TokenColumns) -> bool:
 
 def _subject_of(tok: Token) -> Token | None:
     """:func:`~wirewatch.agents.document.subject_of` with the detector's speech verbs."""
-    return subject_of(tok, lexicon().cues["speech_verbs"])
+    return subject_of(tok, lexicon().cues.speech_verbs)

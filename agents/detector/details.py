@@ -16,7 +16,7 @@ from .lexicon import lexicon
 
 
 def _to_int(text: str) -> int | None:
-    words = lexicon().cues["count_words"]
+    words = lexicon().cues.count_words
     t = text.lower().replace(",", "")
     if t.isdigit():
         return int(t)
@@ -45,7 +45,7 @@ def _count(weapons: list[_Weapon], doc: Doc) -> int | None:
 def _distances(sent: Span) -> tuple[float | None, float | None]:
     """(range_km, apogee_km) from '380 kilometres (236 miles)', 'altitude of 97 km', '300 miles'."""
     lex = lexicon()
-    units = lex.cues["distance_units"]
+    units = lex.cues.distance_units
     rng: float | None = None
     apogee: float | None = None
     text = span_text(sent)
@@ -83,8 +83,8 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
     only with a named place in their phrase.
     """
     cues = lexicon().cues
-    directional = set(cues["direction_preps_always"])
-    preps = set(cues["direction_preps"]) | directional
+    directional = set(cues.direction_preps_always)
+    preps = set(cues.direction_preps) | directional
     heads = [trigger] + [sent.doc[w.tokens[-1]] for w in weapons]
     found: list[tuple[int, str]] = []
     for head in heads:

@@ -32,21 +32,21 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
     for tok in chain:
         lemma = tok.lemma_.lower()
         if _has_neg(tok):
-            if lemma in cues["contest_nouns"]:
+            if lemma in cues.contest_nouns:
                 return "contested"
             return "denied"
         if tok.lower_ in ("none",) or (
             tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.head.lower_ == "none"
         ):
             return "denied"
-        if tok is not trigger and lemma in cues["negating_verbs"]:
+        if tok is not trigger and lemma in cues.negating_verbs:
             return "suppressed"
-        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues["warn_against_verbs"]:
+        if tok.dep_ == "prep" and tok.lower_ == "against" and tok.head.lemma_.lower() in cues.warn_against_verbs:
             return "suppressed"  # "warned North Korea against further launches"
-        if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues["negating_nouns"]:
+        if tok is not trigger and tok.pos_ == "NOUN" and lemma in cues.negating_nouns:
             return "suppressed"
-    presupposing = set(cues["presupposing_nouns"])
-    temporal = set(cues["temporal_clause_marks"])
+    presupposing = set(cues.presupposing_nouns)
+    temporal = set(cues.temporal_clause_marks)
     prev = trigger
     for anc in ancestors_in(trigger, sent):
         if anc.pos_ in ("NOUN", "PROPN") and anc.lemma_.lower() in presupposing:
@@ -56,7 +56,7 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
             prev.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in temporal for c in prev.children)
         ):
             break
-        if anc.lemma_.lower() in cues["denial_verbs"]:
+        if anc.lemma_.lower() in cues.denial_verbs:
             return "denied"
         prev = anc
     return None
@@ -64,8 +64,8 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
 
 def _conditional(trigger: Token, sent: Span) -> bool:
     """Inside an if/unless clause, or a generic 'any launch' (not a specific event)."""
-    generic = set(lexicon().cues["generic_determiners"])
-    if any(c.lower_ in lexicon().cues["simulated_modifiers"] for c in trigger.children if c.dep_ == "amod"):
+    generic = set(lexicon().cues.generic_determiners)
+    if any(c.lower_ in lexicon().cues.simulated_modifiers for c in trigger.children if c.dep_ == "amod"):
         return True  # "the simulated launch of an ICBM" in an exercise
     if trigger.pos_ in ("NOUN", "PROPN") and any(c.dep_ == "det" and c.lower_ in generic for c in trigger.children):
         return True
@@ -75,7 +75,7 @@ def _conditional(trigger: Token, sent: Span) -> bool:
         and any(c.tag_ == "MD" and c.lower_ in ("would", "'d") for c in trigger.head.children)
     ):
         return True  # "a North Korean ICBM launch would violate the resolutions": counterfactual
-    marks = set(lexicon().cues["conditional_marks"])
+    marks = set(lexicon().cues.conditional_marks)
     for tok in _chain(trigger, sent):
         for child in tok.children:
             if child.dep_ == "mark" and child.lower_ in marks:
@@ -112,9 +112,6 @@ _TEMPORAL_DEPS = frozenset(
 )
 
 
-_TEMPORAL_MARKS = frozenset({"since", "after", "before", "when", "until", "while", "as"})
-
-
 def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     """A year (or 'last year', 'usually'...) that dates the trigger's clause to the past."""
     lex = lexicon()
@@ -136,7 +133,7 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
                 break
             # a temporal clause ("since the deal was signed in 2015") dates the event too
             temporal_clause = cur.dep_ in ("advcl", "ccomp") and any(
-                c.dep_ == "mark" and c.lower_ in _TEMPORAL_MARKS for c in cur.children
+                c.dep_ == "mark" and c.lower_ in lex.cues.year_clause_marks for c in cur.children
             )
             if cur.dep_ not in _TEMPORAL_DEPS and not temporal_clause:
                 ok = False
@@ -156,7 +153,7 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
         span = sent.doc.char_span(sent.start_char + m.start(), sent.start_char + m.end(), alignment_mode="expand")
         if span is not None and any(a.i in chain_ids for t in span for a in [t, *t.ancestors][:4]):
             return True
-    habitual = set(lex.cues["habitual_adverbs"])
+    habitual = set(lex.cues.habitual_adverbs)
     return any(c.lower_ in habitual for t in chain for c in t.children if c.dep_ == "advmod")
 
 
@@ -164,15 +161,15 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     lex = lexicon()
     cues = lex.cues
     chain = _chain(trigger, sent)
-    possible = set(cues["possible_lemmas"])
-    threat = set(cues["threat_lemmas"])
-    modal_possible = set(cues["modal_possible"])
-    future = set(cues["modal_future"])
+    possible = set(cues.possible_lemmas)
+    threat = set(cues.threat_lemmas)
+    modal_possible = set(cues.modal_possible)
+    future = set(cues.modal_future)
     is_verb = trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")
     saw_future = False
     saw_threat = False
     saw_possible = False
-    marks = set(cues["temporal_clause_marks"])
+    marks = set(cues.temporal_clause_marks)
     cut = len(chain)
     for depth, tok in enumerate(chain):
         # "as he supervised the test": the main clause's vow or plan does not colour this event
@@ -186,7 +183,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     if not is_verb:
         # "will meet to discuss North Korea's latest launch": a verb about the launch (discuss, condemn)
         # does not lend it its tense; verbs of doing, planning or expecting do
-        keep = set(cues["occurrence_light_verbs"]) | set(cues["verb_triggers"]) | threat | possible
+        keep = set(cues.occurrence_light_verbs) | set(cues.verb_triggers) | threat | possible
         # "will deploy and test-launch missiles" parsed with "launch" modifying "missiles": the verb that
         # governs the weapon is the event's own verb
         weapon_modifier = trigger.dep_ in ("compound", "nmod", "amod") and bool(
@@ -248,7 +245,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
     own_voice = speaker_actor is None or actor is None or speaker_actor == actor
     if saw_possible and not saw_threat and speaker_actor is not None and speaker_actor == actor:
         # "North Korea said it was ready to launch": readiness declared by the launcher is a threat
-        readiness = set(cues["readiness_lemmas"])
+        readiness = set(cues.readiness_lemmas)
         if any(t.lemma_.lower() in readiness for t in chain[1:]) and not _outside_possibility(chain):
             return "threatened"
     if saw_threat and not saw_possible:
@@ -263,13 +260,13 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
 def _outside_possibility(chain: list[Token]) -> bool:
     """A modal of possibility or a non-readiness possible cue ('may be preparing', 'signs of')"""
     cues = lexicon().cues
-    readiness = set(cues["readiness_lemmas"])
-    possible = set(cues["possible_lemmas"]) - readiness
+    readiness = set(cues.readiness_lemmas)
+    possible = set(cues.possible_lemmas) - readiness
     for tok in chain:
         if tok.lemma_.lower() in possible:
             return True
         for child in tok.children:
-            if child.tag_ == "MD" and child.lower_ in cues["modal_possible"]:
+            if child.tag_ == "MD" and child.lower_ in cues.modal_possible:
                 return True
             if child.dep_ in ("advmod", "amod", "acomp") and child.lemma_.lower() in possible:
                 return True
@@ -307,30 +304,24 @@ def _present_narrative(trigger: Token, sent: Span) -> bool:
 
 def _capability_scope(trig: Token, sent: Span) -> bool:
     """The trigger sits under 'capable of / ability to' (a capability, not an event)."""
+    cues = lexicon().cues
     for tok in _chain(trig, sent)[:4]:
-        if tok.lower_ in (
-            "capable",
-            "ability",
-            "capability",
-            "capabilities",
-            "able",
-            "technology",
-            "designed",
-        ):
+        if tok.lower_ in cues.capability_words:
             return True
         for child in tok.children:
-            if child.lower_ in ("capable", "ability", "able"):
+            if child.lower_ in cues.capability_modifiers:
                 return True
     return False
 
 
 def _unconfirmed(sent: Span) -> bool:
     """'could not confirm the reports', 'unconfirmed reports': the launch is contested."""
-    verbs = lexicon().cue_sets["contest_verbs"]
+    verbs = lexicon().cues.contest_verbs
+    unconfirmed = lexicon().cues.unconfirmed_words
     cols = token_columns(sent.doc)
     for i in range(sent.start, sent.end):
         if cols.lemma[i] in verbs and cols.pos[i] in ("VERB", "AUX") and _has_neg_at(i, cols):
             return True
-        if cols.lower[i] in ("unconfirmed", "unverified"):
+        if cols.lower[i] in unconfirmed:
             return True
     return False

@@ -86,18 +86,22 @@ def _analyse(
         reason = "no_state_actor"
     if actor is None and reason is None and not config.alert_unknown_actor:
         reason = "no_actor"
-    confidence = 0.55
-    confidence += 0.15 if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
-    confidence += 0.15 if actor and how in ("subject", "modifier", "weapon_modifier", "by", "origin") else 0.05
-    confidence -= 0.15 if fallback else 0.0
-    confidence += 0.1 if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
-    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, max(0.05, min(0.99, confidence)), fallback, how)
+    score = lex.cues.rule_score
+    confidence = score.base
+    confidence += score.specific_kind if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
+    confidence += score.grammatical_actor if actor and how in _SCORED_HOWS else score.guessed_actor
+    confidence -= score.fallback_pairing if fallback else 0.0
+    confidence += score.past_tense_occurrence if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
+    confidence = max(score.floor, min(score.ceiling, confidence))
+    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how)
 
 
 #: Ways of finding the actor that read it off the launch clause itself (not a guess from the sentence).
 _GRAMMATICAL_HOWS = frozenset(
     {"subject", "modifier", "weapon_modifier", "by", "origin", "possessive", "speaker_pronoun", "system"}
 )
+#: The ways of them that earn the rule score's ``grammatical_actor`` bonus (the others score as guesses).
+_SCORED_HOWS = frozenset({"subject", "modifier", "weapon_modifier", "by", "origin"})
 
 
 def _share_weapon_actor(cands: list[_Candidate]) -> None:

@@ -52,16 +52,17 @@ def _sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -
         m = res[key].search(text)
         if m and not (trigger is not None and _in_sibling_clause(m, sent, trigger)):
             return key
-    if kind in ("rocket_artillery", "space_launch_vehicle", "ballistic_unspecified"):
+    kinds = lex.cues.suppression_kinds
+    if kind in kinds.civil_cues:
         for key in ("fireworks", "model_rocket", "sports", "product"):
             if res[key].search(text) and not res["military_context_overrides_civil"].search(text):
                 return key
     if (
-        kind in ("space_launch_vehicle", "rocket_artillery", "ballistic_unspecified")
+        kind in kinds.civil_space_sentence
         and res["civil_space"].search(text)
         and not res["military_context_overrides_civil"].search(text)
     ):
         return "civilian_space"
-    if kind in ("space_launch_vehicle", "rocket_artillery") and _doc_is_civil_space(sent.doc):
+    if kind in kinds.civil_space_article and _doc_is_civil_space(sent.doc):
         return "civilian_space"
     return None
