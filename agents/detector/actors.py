@@ -18,12 +18,12 @@ from ..document import (
     subtree_bounds,
 )
 from ..nlp import doc_sents, doc_text, token_columns
-from .candidates import _Weapon
-from .clauses import _speech_head, _subject_of
+from .candidates import WeaponMention
+from .clauses import speech_head, verb_subject
 from .lexicon import lexicon
 
 
-def _alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
+def alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
     """(start, end, alias, kind) in doc offsets; kind is 'alias', 'context' or 'place'."""
     lex = lexicon()
     out: list[tuple[int, int, str, str]] = []
@@ -47,7 +47,7 @@ def _actor_of_alias(alias: str, kind: str, doc_states: set[str]) -> str | None:
     return lex.place_to_actor.get(alias)
 
 
-def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_states: set[str]) -> str | None:
+def actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_states: set[str]) -> str | None:
     """The actor named in doc[start:end] (token indices), preferring the one closest to ``head``."""
     if start >= end:
         return None
@@ -58,12 +58,12 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     # aliases in the text, plus entity mentions whose canonical name is an alias ("Kim" → Kim Jong Un)
     matches = [
         (s, e, _actor_of_alias(alias, kind, doc_states))
-        for s, e, alias, kind in _alias_matches(doc_text(doc)[first:last], first)
+        for s, e, alias, kind in alias_matches(doc_text(doc)[first:last], first)
     ]
-    matches += [(s, e, a) for s, e, a in _entity_actors(doc) if first <= s and e <= last]
+    matches += [(s, e, a) for s, e, a in entity_actors(doc) if first <= s and e <= last]
     if not matches:
         return None
-    datelines = _dateline_chars(doc)
+    datelines = dateline_chars(doc)
     for s, e, actor in matches:
         if any(lo <= s < hi for lo, hi in datelines):
             continue  # "SEOUL (AP) -" is where the story was filed
@@ -81,34 +81,34 @@ def _actor_in_span(doc: Doc, start: int, end: int, head: Token | None, doc_state
     return best[3] if best else None
 
 
-def _resolve_actor(
-    trigger: Token, sent: Span, weapons: list[_Weapon], doc_states: set[str], previous: _PreviousActor
+def resolve_actor(
+    trigger: Token, sent: Span, weapons: list[WeaponMention], doc_states: set[str], previous: PreviousActor
 ) -> tuple[str | None, str]:
     """(actor, how): from the subject, the weapon's modifiers, 'from X', the sentence, the context."""
     lex = lexicon()
     doc = sent.doc
     is_verb = trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")
-    subj = _subject_of(trigger) if is_verb else None
+    subj = verb_subject(trigger) if is_verb else None
     if not is_verb:
         gov = governing_verb(trigger, sent)
         # "a launch by X", "X's launch", "North Korean missile launch"
         for child in trigger.children:
             if child.dep_ == "poss" and child.pos_ == "PRON":
                 # "its test": the nearest actor named before it
-                actor = _nearest_actor(sent, child, doc_states, before_only=True)
+                actor = nearest_actor(sent, child, doc_states, before_only=True)
                 if actor:
                     return actor, "possessive"
             if child.dep_ in ("poss", "compound", "amod", "nmod"):
-                actor = _actor_in_span(doc, *subtree_bounds(child), child, doc_states)
+                actor = actor_in_span(doc, *subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "modifier"
             if child.dep_ == "prep" and child.lower_ in ("by", "from"):
-                actor = _actor_in_span(doc, *subtree_bounds(child), child, doc_states)
+                actor = actor_in_span(doc, *subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "by"
         light = set(lex.cues.occurrence_light_verbs) - set(lex.cues.speech_verbs)
         if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
-            subj = _subject_of(gov)  # "X conducted a test", "X pressed ahead with a launch"
+            subj = verb_subject(gov)  # "X conducted a test", "X pressed ahead with a launch"
     suppliers = set(lex.cues.supplier_modifiers)
     for w in weapons:  # "a North Korean missile", "Iran's Shahab-3"
         head = doc[w.tokens[-1]]
@@ -116,16 +116,16 @@ def _resolve_actor(
             if child.dep_ in ("poss", "compound", "amod", "nmod") and child.i not in w.tokens:
                 if child.lemma_.lower() in suppliers or child.lower_.rsplit("-", 1)[-1] in suppliers:
                     continue  # "U.S.-supplied missiles" were fired by someone else
-                actor = _actor_in_span(doc, *subtree_bounds(child), child, doc_states)
+                actor = actor_in_span(doc, *subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "weapon_modifier"
         for i in w.tokens:
-            actor = _actor_in_span(doc, i, i + 1, None, doc_states)
+            actor = actor_in_span(doc, i, i + 1, None, doc_states)
             if actor and doc[i].ent_type_ in ("NORP", "GPE"):
                 return actor, "weapon_modifier"
     if subj is not None and subj.i != trigger.i:
         lo, hi = subtree_bounds(subj)
-        actor = _actor_in_span(doc, lo, hi, subj, doc_states)
+        actor = actor_in_span(doc, lo, hi, subj, doc_states)
         if actor:
             return actor, "subject"
         anaphoric = subj.lemma_.lower() in lex.anaphoric_subjects and any(
@@ -133,15 +133,15 @@ def _resolve_actor(
         )
         if subj.lower_ in ("it", "they", "we", "he", "she") or subj.pos_ == "PRON" or anaphoric:
             # "the country would fire": like a pronoun, it refers back to an actor named before
-            speech = _speech_head(trigger, sent)
+            speech = speech_head(trigger, sent)
             if speech is not None and speech.lower_ != "according":
-                s2 = _subject_of(speech)
+                s2 = verb_subject(speech)
                 if s2 is not None:
-                    actor = _actor_in_span(doc, *subtree_bounds(s2), s2, doc_states)
+                    actor = actor_in_span(doc, *subtree_bounds(s2), s2, doc_states)
                     if actor:
                         return actor, "speaker_pronoun"
             # "it": the nearest actor named earlier in the sentence outside attributions, else before
-            actor = _nearest_actor(sent, trigger, doc_states, before_only=True)
+            actor = nearest_actor(sent, trigger, doc_states, before_only=True)
             if actor:
                 return actor, "pronoun_sentence"
             prev_actor = previous.get()
@@ -162,7 +162,7 @@ def _resolve_actor(
         owner = next((a for prefix, a in lex.system_prefixes if low.startswith(prefix)), None)
         if owner:
             return owner, "system"
-    actor = _nearest_actor(sent, trigger, doc_states, before_only=False)
+    actor = nearest_actor(sent, trigger, doc_states, before_only=False)
     if actor:
         return actor, "sentence"
     prev_actor = previous.get()
@@ -174,7 +174,7 @@ def _resolve_actor(
 def _origin_actor(trigger: Token, doc_states: set[str]) -> str | None:
     for child in trigger.children:
         if child.dep_ == "prep" and child.lower_ in ("from", "in", "at", "near", "off"):
-            actor = _actor_in_span(trigger.doc, *subtree_bounds(child), child, doc_states)
+            actor = actor_in_span(trigger.doc, *subtree_bounds(child), child, doc_states)
             if actor and (child.lower_ == "from" or actor in lexicon().place_to_actor.values()):
                 return actor
     return None
@@ -246,7 +246,7 @@ def _find_dateline(sent: Span) -> set[int]:
     return set()
 
 
-def _dateline_chars(doc: Doc) -> list[tuple[int, int]]:
+def dateline_chars(doc: Doc) -> list[tuple[int, int]]:
     """Char ranges of the datelines of the document's sentences (memoised per document)."""
     cache = doc_cache(doc)
     if "datelines" not in cache:
@@ -285,17 +285,17 @@ def _excluded_tokens(sent: Span) -> set[int]:
     return set(memo[key])
 
 
-def _sentence_aliases(sent: Span) -> list[tuple[int, int, str, str]]:
-    """:func:`_alias_matches` of a sentence, memoised per sentence."""
+def sentence_aliases(sent: Span) -> list[tuple[int, int, str, str]]:
+    """:func:`alias_matches` of a sentence, memoised per sentence."""
     memo = doc_memo(sent.doc, "sentence_aliases")
     key = (sent.start, sent.end)
     if key not in memo:
-        memo[key] = _alias_matches(span_text(sent), sent.start_char)
+        memo[key] = alias_matches(span_text(sent), sent.start_char)
     return list(memo[key])
 
 
-def _nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only: bool) -> str | None:
-    matches = _sentence_aliases(sent)
+def nearest_actor(sent: Span, trigger: Token, doc_states: set[str], before_only: bool) -> str | None:
+    matches = sentence_aliases(sent)
     if not matches:
         return None  # most sentences name no actor: skip the exclusion analysis
     excluded = _excluded_tokens(sent)
@@ -325,13 +325,13 @@ def _topic_actor(sent: Span, doc_states: set[str]) -> str | None:
     for c in cols.children[sent.root.i]:
         if cols.dep[c] in ("nsubj", "nsubjpass"):
             child = doc[c]
-            actor = _actor_in_span(doc, *subtree_bounds(child), child, doc_states)
+            actor = actor_in_span(doc, *subtree_bounds(child), child, doc_states)
             if actor:
                 return actor
-    return _nearest_actor(sent, doc[sent.start], doc_states, before_only=False)
+    return nearest_actor(sent, doc[sent.start], doc_states, before_only=False)
 
 
-def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None]:
+def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None]:
     """Watch-list actors named in the article and the most mentioned one."""
     lex = lexicon()
     counts: dict[str, int] = {}
@@ -339,7 +339,7 @@ def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None
         canonical = getattr(ent, "canonical", None)
         if canonical in lex.actors:
             counts[canonical] = max(counts.get(canonical, 0), int(getattr(ent, "count", 1)))
-    matches = _alias_matches(doc_text(doc), 0)
+    matches = alias_matches(doc_text(doc), 0)
     for _s, _e, alias, kind in matches:
         if kind == "alias":
             name = lex.alias_to_actor[alias]
@@ -355,28 +355,28 @@ def _doc_states(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | None
     return states | set(counts), dominant
 
 
-def _speaker(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
+def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
     """Who says it: the subject of the speech verb governing the trigger, with affiliation."""
-    speech = _speech_head(trigger, sent)
+    speech = speech_head(trigger, sent)
     if speech is None:
         return None
     if speech.lower_ == "according":
         pobj = [t for t in speech.nbor(1).subtree if t.dep_ == "pobj"]
         subj = pobj[0] if pobj else None
     else:
-        subj = _subject_of(speech)
+        subj = verb_subject(speech)
     if subj is None or subj.pos_ == "PRON":
         return None
     return name_with_affiliation(subj, doc, entities, _actor_anywhere)
 
 
-def _entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
+def entity_actors(doc: Doc) -> list[tuple[int, int, str]]:
     """(start, end, actor) for entity mentions whose canonical name is on the watch list; set by detect().
     Read only (not copied: it is read for every actor look-up)."""
     return doc_cache(doc).get("entity_actors", [])
 
 
-class _PreviousActor:
+class PreviousActor:
     """The actor 'it' / 'they' refers back to: the topic actor of the latest sentence that has one (see
     :func:`_topic_actor`), or an actor set by a launch sentence. Worked out only when a candidate asks for
     it, since most sentences are never looked back on."""
@@ -404,15 +404,15 @@ class _PreviousActor:
         return self._value
 
 
-def _quoted_continuation(sent: Span) -> bool:
+def quoted_continuation(sent: Span) -> bool:
     text = span_text(sent).lstrip()
     return text[:1] in ('"', "“", "'", "‘") or (text.count("“") + text.count('"')) % 2 == 1
 
 
-def _actor_of_text(speaker: str | None) -> str | None:
+def actor_of_text(speaker: str | None) -> str | None:
     if not speaker:
         return None
-    for _s, _e, alias, kind in _alias_matches(speaker, 0):
+    for _s, _e, alias, kind in alias_matches(speaker, 0):
         actor = _actor_of_alias(alias, kind, set())
         if actor:
             return actor
@@ -420,5 +420,5 @@ def _actor_of_text(speaker: str | None) -> str | None:
 
 
 def _actor_anywhere(doc: Doc, start: int, end: int, head: Token | None) -> str | None:
-    """:func:`_actor_in_span` with no article context: the affiliation of a speaker."""
-    return _actor_in_span(doc, start, end, head, set())
+    """:func:`actor_in_span` with no article context: the affiliation of a speaker."""
+    return actor_in_span(doc, start, end, head, set())

@@ -11,12 +11,12 @@ from spacy.tokens import Doc
 
 from ..document import evidence_sentence
 from ..evidence import Evidence
-from .candidates import SentenceCandidate, _Candidate
+from .candidates import SentenceCandidate, TriggerCandidate
 from .config import DetectorConfig
-from .details import _count, _distances, _location, _time_text, _weapon_name
-from .kinds import _kind_of, kind_sources
+from .details import distances, launch_count, location_of, time_text, weapon_name
+from .kinds import kind_of, kind_sources
 from .lexicon import lexicon
-from .records import KIND_RANK, UNKNOWN_ACTOR, Detection, Finding, Signal, _empty_details, kind_family
+from .records import KIND_RANK, UNKNOWN_ACTOR, Detection, Finding, Signal, empty_details, kind_family
 
 #: Rule reasons that are settings, not judgements: the model never overrides them.
 POLICY_REASONS = frozenset({"non_state", "no_actor"})
@@ -40,7 +40,7 @@ def apply_decision(
     labels; the next source, or the model's kind, is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
-        own = [c for c in sc.rule if not _policy_decides(c, config)]
+        own = [c for c in sc.rule if not policy_decides(c, config)]
         if not own:
             continue
         if p >= threshold:
@@ -60,7 +60,7 @@ def apply_decision(
                 c.probability = p
 
 
-def _policy_decides(c: _Candidate, config: DetectorConfig) -> bool:
+def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:
     """Candidates a setting decides: suppressed by a policy reason, or non-state rocket fire when the
     user asked to be alerted on it (WIREWATCH_ALERT_NON_STATE_ROCKETS)."""
     if c.reason in POLICY_REASONS:
@@ -77,64 +77,66 @@ def assemble(
     """The detection of decided candidate sentences: findings merged per event, and the signals."""
     # a stand-in the model did not alert on is no signal: the rules never saw a launch there
     cands = [c for sc in sentences for c in sc.rule if not (c.stand_in and c.reason is not None)]
-    return _assemble(cands, doc, entities, config)
+    return assemble_candidates(cands, doc, entities, config)
 
 
-def _assemble(cands: list[_Candidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig) -> Detection:
+def assemble_candidates(
+    cands: list[TriggerCandidate], doc: Doc, entities: Sequence[Any], config: DetectorConfig
+) -> Detection:
     """Merge same-event candidates (actor, kind family, modality) into findings; keep the rest as signals."""
-    groups: list[list[_Candidate]] = []
-    suppressed: list[_Candidate] = []
+    groups: list[list[TriggerCandidate]] = []
+    suppressed: list[TriggerCandidate] = []
     for c in cands:
         if c.reason is not None:
             suppressed.append(c)
             continue
         placed = False
         for g in groups:
-            if _same_event(g, c):
+            if same_event(g, c):
                 g.append(c)
                 placed = True
                 break
         if not placed:
             groups.append([c])
-    findings = [f for f in (_finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
+    findings = [f for f in (finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:
         # a suppressed candidate reads as what it is: denied, historical, or the reported modality
         shown = {"denied": "denied", "negated": "denied", "contested": "denied", "historical": "historical"}
-        finding = _finding_of([c], entities, config)
+        finding = finding_of([c], entities, config)
         finding = replace(finding, modality=shown.get(c.reason or "", finding.modality))
         signals.append(Signal(finding, False, c.reason, c.trigger.text))
     return Detection(findings=findings, signals=signals)
 
 
-def _same_event(group: list[_Candidate], c: _Candidate) -> bool:
+def same_event(group: list[TriggerCandidate], c: TriggerCandidate) -> bool:
     head = group[0]
     if (head.actor or "") != (c.actor or "") or head.modality != c.modality:
         return False
-    families = {kind_family(_kind_of(x)) for x in group}
-    fam = kind_family(_kind_of(c))
+    families = {kind_family(kind_of(x)) for x in group}
+    fam = kind_family(kind_of(c))
     if fam in families or fam == "ballistic_unspecified":
         return True
     ballistic = {"long_range", "short_range"}
     return families <= {"ballistic_unspecified"} and fam in ballistic | {"ballistic_unspecified"}
 
 
-def _finding_of(group: list[_Candidate], entities: Sequence[Any], config: DetectorConfig) -> Finding:
-    kind = max((_kind_of(c) for c in group), key=lambda k: KIND_RANK[k])
+def finding_of(group: list[TriggerCandidate], entities: Sequence[Any], config: DetectorConfig) -> Finding:
+    kind = max((kind_of(c) for c in group), key=lambda k: KIND_RANK[k])
     first = group[0]
     modality = first.modality
-    details = _empty_details()
+    details = empty_details()
     for c in group:
         ws = [w for w in c.weapons if not w.defence]
-        rng, apogee = _distances(c.sent)
+        rng, apogee = distances(c.sent)
         found = {
-            "count": _count(ws, c.sent.doc) if modality == "occurred" else None,
+            "count": launch_count(ws, c.sent.doc) if modality == "occurred" else None,
             "range_km": rng,
             "apogee_km": apogee,
-            "location": _location(c.trigger, ws, c.sent),
-            "time_text": _time_text(c.trigger, c.sent),
-            "weapon_name": _weapon_name(ws, c.sent, entities),
+            "location": location_of(c.trigger, ws, c.sent),
+            "time_text": time_text(c.trigger, c.sent),
+            "weapon_name": weapon_name(ws, c.sent, entities),
         }
         for key, value in found.items():
             if details[key] is None and value is not None:

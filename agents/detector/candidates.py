@@ -10,12 +10,12 @@ from spacy.tokens import Span, Token
 
 from ..document import doc_memo, governing_verb, span_text, subtree_bounds
 from ..nlp import token_columns
-from .clauses import _subject_of
+from .clauses import verb_subject
 from .lexicon import lexicon
 
 
 @dataclass(frozen=True)
-class _Weapon:
+class WeaponMention:
     kind: str
     start: int  # char offsets in the doc
     end: int
@@ -25,10 +25,10 @@ class _Weapon:
 
 
 @dataclass
-class _Candidate:
+class TriggerCandidate:
     trigger: Token
     sent: Span
-    weapons: list[_Weapon]
+    weapons: list[WeaponMention]
     modality: str
     actor: str | None
     reason: str | None
@@ -54,23 +54,23 @@ class SentenceCandidate:
 
     sent: Span
     index: int  # position among the article's sentences
-    rule: list[_Candidate]
+    rule: list[TriggerCandidate]
     signals: list[str]
     named_kind: str | None = None  # the kind of the missile system the sentence names (weapon_kinds.json)
     previous: Span | None = None
     following: Span | None = None
 
 
-def _weapons_in(sent: Span) -> list[_Weapon]:
+def weapons_in(sent: Span) -> list[WeaponMention]:
     """Weapon mentions in a sentence, longest match first, non-overlapping (defence systems included)."""
     memo = doc_memo(sent.doc, "weapons")
     key = (sent.start, sent.end)
     if key not in memo:
-        memo[key] = _find_weapons(sent)
+        memo[key] = find_weapons(sent)
     return list(memo[key])
 
 
-def _find_weapons(sent: Span) -> list[_Weapon]:
+def find_weapons(sent: Span) -> list[WeaponMention]:
     lex = lexicon()
     text, base = span_text(sent), sent.start_char
     # most sentences name no weapon: word look-ups pick the few patterns worth a scan, often none
@@ -92,21 +92,21 @@ def _find_weapons(sent: Span) -> list[_Weapon]:
         if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
             chosen.append(f)
     out = []
-    for s, e, kind, defence in _merge_generic_heads(sorted(chosen), text):
+    for s, e, kind, defence in merge_generic_heads(sorted(chosen), text):
         span = sent.doc.char_span(base + s, base + e, alignment_mode="expand")
         if span is None:
             continue
-        if not defence and _figurative(span.root):
+        if not defence and figurative(span.root):
             continue  # "called the launch a missile aimed at the market leader"
         # "an intermediate-range ballistic missile target" is a defence-test target, not a launch
         nxt = sent.doc[span.end] if span.end < sent.end else None
         if nxt is not None and nxt.lower_ in lex.cues.defence_target_nouns and not defence:
             defence = True
-        out.append(_Weapon(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
+        out.append(WeaponMention(kind, base + s, base + e, text[s:e], defence, tuple(t.i for t in span)))
     return out
 
 
-def _figurative(head: Token) -> bool:
+def figurative(head: Token) -> bool:
     """A weapon noun used as a figure for something that is no weapon: the second object of a naming verb
     ('called the plan a missile'), or the object of 'like' / 'as' ('rose like a rocket', 'described the
     budget as a missile'). Naming a weapon ('called the Hwasong-18 its best missile') is literal."""
@@ -134,10 +134,10 @@ def _figurative(head: Token) -> bool:
     return bool(named) or head.dep_ == "oprd"
 
 
-_GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
+GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
 
 
-def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
+def merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
     """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
     modifies are one mention of the system's kind."""
     out: list[tuple[int, int, str, bool]] = []
@@ -145,14 +145,14 @@ def _merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) 
         if out:
             s, e, kind, defence = out[-1]
             generic = m[2] in ("ballistic_unspecified", "rocket_artillery") and not m[3]
-            if generic and not text[e : m[0]].strip() and _GENERIC_HEAD.fullmatch(text[m[0] : m[1]]):
+            if generic and not text[e : m[0]].strip() and GENERIC_HEAD.fullmatch(text[m[0] : m[1]]):
                 out[-1] = (s, m[1], kind, defence)
                 continue
         out.append(m)
     return out
 
 
-def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
+def trigger_tokens(sent: Span, weapons: list[WeaponMention]) -> list[Token]:
     lex = lexicon()
     sets = lex.cues
     doc = sent.doc
@@ -201,13 +201,15 @@ def _trigger_tokens(sent: Span, weapons: list[_Weapon]) -> list[Token]:
     return out
 
 
-def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers: int) -> tuple[list[_Weapon], bool]:
+def weapons_for(
+    trigger: Token, sent: Span, weapons: list[WeaponMention], n_triggers: int
+) -> tuple[list[WeaponMention], bool]:
     """Weapons the trigger is about: in its subtree, its subject, or its governing verb's arguments."""
     lex = lexicon()
     cues = lex.cues
     lemma = trigger.lemma_.lower()
 
-    def within(lo: int, hi: int, exclude: tuple[int, int] | None = None) -> list[_Weapon]:
+    def within(lo: int, hi: int, exclude: tuple[int, int] | None = None) -> list[WeaponMention]:
         out = []
         for w in weapons:
             if any(lo <= i < hi for i in w.tokens):
@@ -217,16 +219,16 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
         return out
 
     if trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB"):
-        subj = _subject_of(trigger)
+        subj = verb_subject(trigger)
         if lemma in cues.weapon_subject_only_verbs:
             return (within(*subtree_bounds(subj)) if subj is not None else []), False
         if lemma in cues.retaliation_verbs and lemma not in cues.verb_triggers:
             withs = [c for c in trigger.children if c.dep_ == "prep" and c.lower_ == "with"]
-            return _dedupe([w for c in withs for w in within(*subtree_bounds(c))]), False
+            return dedupe_mentions([w for c in withs for w in within(*subtree_bounds(c))]), False
         if lemma in cues.orbit_verbs and lemma not in cues.verb_triggers:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*subtree_bounds(c)) if w.kind == "space_launch_vehicle"]
-            return _dedupe(found), False
+            return dedupe_mentions(found), False
         if lemma in cues.verbs_needing_weapon_object:
             objs = [c for c in trigger.children if c.dep_ in ("dobj", "prep")]
             found = [w for c in objs for w in within(*subtree_bounds(c))]
@@ -252,7 +254,7 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
         if not found and trigger.dep_ in ("acl", "relcl", "amod"):
             found = within(trigger.head.i, trigger.head.i + 1)  # "test-fired missiles" parsed as a modifier
         if found:
-            return _dedupe(found), False
+            return dedupe_mentions(found), False
     else:
         found = within(*subtree_bounds(trigger))
         if lemma in cues.noun_triggers_needing_compound_weapon:
@@ -274,14 +276,14 @@ def _weapons_for(trigger: Token, sent: Span, weapons: list[_Weapon], n_triggers:
                     if child.dep_ in ("nsubj", "nsubjpass", "dobj", "attr"):
                         found.extend(within(*subtree_bounds(child)))
         if found:
-            return _dedupe(found), False
+            return dedupe_mentions(found), False
     if n_triggers == 1:
         near = sorted(weapons, key=lambda w: abs(w.tokens[0] - trigger.i))
         return near[:1], True
     return [], False
 
 
-def _dedupe(ws: list[_Weapon]) -> list[_Weapon]:
+def dedupe_mentions(ws: list[WeaponMention]) -> list[WeaponMention]:
     seen, out = set(), []
     for w in ws:
         if w.start not in seen:
@@ -290,7 +292,7 @@ def _dedupe(ws: list[_Weapon]) -> list[_Weapon]:
     return out
 
 
-def _candidate_cue(sent: Span) -> Token | None:
+def candidate_cue(sent: Span) -> Token | None:
     """The first launch word in a sentence that names no weapon ('The launch took place on Tuesday')."""
     sets = lexicon().cues
     words = sets.verb_triggers | sets.noun_triggers | sets.candidate_cues

@@ -14,7 +14,7 @@ def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
     return cols.lemma[i] in lexicon().cues.speech_verbs and cols.pos[i] in ("VERB", "AUX")
 
 
-def _chain(tok: Token, sent: Span) -> list[Token]:
+def clause_chain(tok: Token, sent: Span) -> list[Token]:
     """The trigger and its ancestors up to (not including) the first speech verb: the clause spine."""
     memo = doc_memo(tok.doc, "chains")  # each candidate asks for its chain half a dozen times
     key = (tok.i, sent.start, sent.end)
@@ -24,7 +24,7 @@ def _chain(tok: Token, sent: Span) -> list[Token]:
 
 
 def _chain_above(tok: Token, sent: Span) -> list[Token]:
-    """The ancestors of :func:`_chain`."""
+    """The ancestors of :func:`clause_chain`."""
     doc = tok.doc
     cols = token_columns(doc)
     out = []
@@ -36,7 +36,7 @@ def _chain_above(tok: Token, sent: Span) -> list[Token]:
     return out
 
 
-def _speech_head(tok: Token, sent: Span) -> Token | None:
+def speech_head(tok: Token, sent: Span) -> Token | None:
     doc = tok.doc
     cols = token_columns(doc)
     for anc in ancestor_ids(tok.i, sent, cols.heads):
@@ -50,7 +50,7 @@ def _speech_head(tok: Token, sent: Span) -> Token | None:
     return None
 
 
-def _is_headline(sent: Span) -> bool:
+def is_headline(sent: Span) -> bool:
     """A short line without final punctuation: headlines report in the present tense."""
     text = span_text(sent).strip()
     if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues.headline_max_tokens:
@@ -58,11 +58,11 @@ def _is_headline(sent: Span) -> bool:
     return text[0].isupper()
 
 
-def _has_neg(tok: Token) -> bool:
-    return _has_neg_at(tok.i, token_columns(tok.doc))
+def has_neg(tok: Token) -> bool:
+    return has_neg_at(tok.i, token_columns(tok.doc))
 
 
-def _has_neg_at(i: int, cols: TokenColumns) -> bool:
+def has_neg_at(i: int, cols: TokenColumns) -> bool:
     words = lexicon().cues.negation_words
     for c in cols.children[i]:
         dep = cols.dep[c]
@@ -79,6 +79,6 @@ def _has_neg_at(i: int, cols: TokenColumns) -> bool:
     return False
 
 
-def _subject_of(tok: Token) -> Token | None:
+def verb_subject(tok: Token) -> Token | None:
     """:func:`~wirewatch.agents.document.subject_of` with the detector's speech verbs."""
     return subject_of(tok, lexicon().cues.speech_verbs)

@@ -9,9 +9,9 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from ..document import ents_in, span_text
-from .actors import _alias_matches
-from .candidates import _Weapon
-from .clauses import _chain
+from .actors import alias_matches
+from .candidates import WeaponMention
+from .clauses import clause_chain
 from .lexicon import lexicon
 
 
@@ -23,7 +23,7 @@ def _to_int(text: str) -> int | None:
     return words.get(t)
 
 
-def _count(weapons: list[_Weapon], doc: Doc) -> int | None:
+def launch_count(weapons: list[WeaponMention], doc: Doc) -> int | None:
     for w in weapons:
         head = doc[w.tokens[-1]]
         for child in head.children:
@@ -42,7 +42,7 @@ def _count(weapons: list[_Weapon], doc: Doc) -> int | None:
     return None
 
 
-def _distances(sent: Span) -> tuple[float | None, float | None]:
+def distances(sent: Span) -> tuple[float | None, float | None]:
     """(range_km, apogee_km) from '380 kilometres (236 miles)', 'altitude of 97 km', '300 miles'."""
     lex = lexicon()
     units = lex.cues.distance_units
@@ -76,7 +76,7 @@ def _distances(sent: Span) -> tuple[float | None, float | None]:
     return rng, apogee
 
 
-def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
+def location_of(trigger: Token, weapons: list[WeaponMention], sent: Span) -> str | None:
     """'toward the Sea of Japan', 'into the sea off its east coast', 'from the Pyongyang area'.
 
     Directions (toward, into, off, over...) count as they are; other prepositions (from, near, in...)
@@ -97,7 +97,7 @@ def _location(trigger: Token, weapons: list[_Weapon], sent: Span) -> str | None:
             named = any(
                 e.label_ in ("LOC", "GPE", "FAC") and tokens[0].i < e.start and e.end - 1 <= tokens[-1].i
                 for e in ents_in(sent)
-            ) or bool(_alias_matches(" ".join(t.text for t in tokens), 0))
+            ) or bool(alias_matches(" ".join(t.text for t in tokens), 0))
             if child.lower_ in directional or named:
                 found.append((0 if child.lower_ in directional else 1, sent.doc[tokens[0].i : tokens[-1].i + 1].text))
     return min(found)[1] if found else None
@@ -119,8 +119,8 @@ def _phrase_tokens(prep: Token) -> list[Token]:
     return out
 
 
-def _time_text(trigger: Token, sent: Span) -> str | None:
-    chain_ids = {t.i for t in _chain(trigger, sent)}
+def time_text(trigger: Token, sent: Span) -> str | None:
+    chain_ids = {t.i for t in clause_chain(trigger, sent)}
     dates = [e for e in ents_in(sent) if e.label_ in ("DATE", "TIME")]
     if not dates:
         return None
@@ -136,7 +136,7 @@ def _time_text(trigger: Token, sent: Span) -> str | None:
     return best.text
 
 
-def _weapon_name(weapons: list[_Weapon], sent: Span, entities: Sequence[Any]) -> str | None:
+def weapon_name(weapons: list[WeaponMention], sent: Span, entities: Sequence[Any]) -> str | None:
     for ent in entities:
         if getattr(ent, "label", "") == "WEAPON" and sent.start_char <= ent.start < sent.end_char:
             return str(getattr(ent, "canonical", "") or ent.text)

@@ -13,16 +13,16 @@ from spacy.tokens import Doc
 from ..alert_model import candidate_rows
 from ..document import doc_cache, line_sentences, span_text, year_of
 from ..nlp import entities_of
-from .actors import _doc_states, _PreviousActor
+from .actors import PreviousActor, doc_states_of
 from .assembly import apply_decision, assemble
-from .candidates import SentenceCandidate, _Candidate, _candidate_cue, _trigger_tokens, _weapons_for, _weapons_in
+from .candidates import SentenceCandidate, TriggerCandidate, candidate_cue, trigger_tokens, weapons_for, weapons_in
 from .config import DetectorConfig, alert_model
 from .kinds import named_kind
 from .lexicon import lexicon
-from .modality import _negation, _unconfirmed
+from .modality import negation_of, unconfirmed_report
 from .records import Detection
-from .rules import _analyse, _resolve_contested, _share_weapon_actor
-from .signals import _rule_signals
+from .rules import analyse_trigger, resolve_contested, share_weapon_actor
+from .signals import rule_signals
 
 
 def detect(
@@ -67,20 +67,20 @@ def sentence_candidates(
         for e in entities
         if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
     ]
-    doc_states, dominant = _doc_states(doc, entities)
+    doc_states, dominant = doc_states_of(doc, entities)
     pub_year = year_of(published_at)
     out: list[SentenceCandidate] = []
-    previous = _PreviousActor(doc_states)
+    previous = PreviousActor(doc_states)
     prev_speaker: str | None = None
     sents = list(line_sentences(doc))
     for index, sent in enumerate(sents):
-        weapons = _weapons_in(sent)
-        cue = _candidate_cue(sent) if not weapons else None
+        weapons = weapons_in(sent)
+        cue = candidate_cue(sent) if not weapons else None
         if not weapons and cue is None:
             previous.push(sent)
             continue
-        triggers = _trigger_tokens(sent, weapons) if weapons else []
-        contested = any(_negation(t, sent) == "contested" for t in triggers) or _unconfirmed(sent)
+        triggers = trigger_tokens(sent, weapons) if weapons else []
+        contested = any(negation_of(t, sent) == "contested" for t in triggers) or unconfirmed_report(sent)
         verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
         triggers = [
             t
@@ -88,18 +88,18 @@ def sentence_candidates(
             if t in verbs
             or not any(t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)
         ]
-        sent_candidates: list[_Candidate] = []
-        pairs = [(trig, *_weapons_for(trig, sent, weapons, len(triggers))) for trig in triggers]
+        sent_candidates: list[TriggerCandidate] = []
+        pairs = [(trig, *weapons_for(trig, sent, weapons, len(triggers))) for trig in triggers]
         if triggers and not any(ws for _t, ws, _f in pairs):
             # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
             trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
-            pairs = [(trig, *_weapons_for(trig, sent, weapons, 1))]
+            pairs = [(trig, *weapons_for(trig, sent, weapons, 1))]
         args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
         for trig, ws, fallback in pairs:
             if ws:
-                sent_candidates.append(_analyse(trig, sent, ws, fallback, *args))
-        _resolve_contested(sent_candidates, contested)
-        _share_weapon_actor(sent_candidates)
+                sent_candidates.append(analyse_trigger(trig, sent, ws, fallback, *args))
+        resolve_contested(sent_candidates, contested)
+        share_weapon_actor(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
         if named:
             previous.set(named[0])
@@ -112,7 +112,7 @@ def sentence_candidates(
         if not sent_candidates:
             # a cue the rules make nothing of: a stand-in candidate the model may still alert on
             anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
-            stand_in = _analyse(anchor, sent, weapons, True, *args)
+            stand_in = analyse_trigger(anchor, sent, weapons, True, *args)
             stand_in.stand_in = True
             if stand_in.reason is None:
                 stand_in.reason = "no_trigger"
@@ -122,7 +122,7 @@ def sentence_candidates(
                 sent=sent,
                 index=index,
                 rule=sent_candidates,
-                signals=_rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
+                signals=rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
                 named_kind=named_kind(span_text(sent)),
                 previous=sents[index - 1] if index > 0 else None,
                 following=sents[index + 1] if index + 1 < len(sents) else None,

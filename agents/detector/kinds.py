@@ -10,16 +10,16 @@ from spacy.tokens import Span
 
 from .. import lexicons
 from ..document import span_text
-from .candidates import SentenceCandidate, _Candidate, _weapons_in
+from .candidates import SentenceCandidate, TriggerCandidate, weapons_in
 from .lexicon import lexicon
 from .records import KIND_RANK, KINDS
 
 
-def kind_sources(sc: SentenceCandidate, c: _Candidate) -> list[tuple[str, str]]:
+def kind_sources(sc: SentenceCandidate, c: TriggerCandidate) -> list[tuple[str, str]]:
     """Where a kind for candidate ``c`` of sentence ``sc`` can come from before the model, in order: the
     system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``)."""
     out = [("named", sc.named_kind)] if sc.named_kind else []
-    rule_kind = _kind_of(c)
+    rule_kind = kind_of(c)
     return out + ([("rule", rule_kind)] if rule_kind != "ballistic_unspecified" else [])
 
 
@@ -46,7 +46,7 @@ def named_kind(text: str) -> str | None:
     return max(found, key=lambda k: KIND_RANK[k]) if found else None
 
 
-def _kind_of(c: _Candidate) -> str:
+def kind_of(c: TriggerCandidate) -> str:
     actor = lexicon().actors.get(c.actor or "")
     if actor is not None and not actor.state:
         return "rocket_artillery"
@@ -60,23 +60,23 @@ def _kind_of(c: _Candidate) -> str:
         # satellite or an orbit: a satellite rocket, not artillery
         res = lexicon().res
         about_space = res["orbit_cue"].search(span_text(c.sent)) or any(
-            w.kind == "space_launch_vehicle" for w in _weapons_in(c.sent)
+            w.kind == "space_launch_vehicle" for w in weapons_in(c.sent)
         )
         if c.trigger.lemma_.lower() == "launch" or about_space:
             return "space_launch_vehicle"
     if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(span_text(c.sent)):
         return "slbm"  # "fired a ballistic missile from a submarine"
     if kind == "ballistic_unspecified":
-        return _identified_kind(c.sent) or kind
+        return identified_kind(c.sent) or kind
     return kind
 
 
-def _identified_kind(sent: Span) -> str | None:
+def identified_kind(sent: Span) -> str | None:
     """'The missile, believed to be a KN-23, flew ...': the kind of the system a generic mention is
     identified as."""
     cue = lexicon().res["identification_cue"]
     text, base = span_text(sent), sent.start_char
-    for w in _weapons_in(sent):
+    for w in weapons_in(sent):
         if w.defence or w.kind in ("ballistic_unspecified", "rocket_artillery"):
             continue
         if cue.search(text[max(0, w.start - base - 60) : w.start - base]):

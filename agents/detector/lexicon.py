@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import lexicons
 from ..taxonomy import TAXONOMY
-from .prefilter import _alternation, _Cue, _Prefixes, _prefixes, _trie_alternation
+from .prefilter import Cue, Prefixes, alternation, prefixes_of, trie_alternation
 
 #: A regular expression (compiled case-insensitively); checked when the file is read.
 Pattern = str
@@ -237,51 +237,51 @@ def parse_watch_list(data: Any, where: str = "actors.json") -> WatchList:
 
 
 @dataclass(frozen=True)
-class _Actor:
+class WatchedActor:
     name: str
     state: bool
     space_launch_counts: bool
 
 
 @dataclass
-class _Lexicon:
+class Lexicon:
     cues: DetectorCues
     weapons: list[tuple[str, re.Pattern[str]]]
     defence: re.Pattern[str]
-    actors: dict[str, _Actor]
+    actors: dict[str, WatchedActor]
     alias_re: re.Pattern[str]
     alias_to_actor: dict[str, str]
     context_alias_to_actor: dict[str, str]
     place_to_actor: dict[str, str]
     generic_subjects: frozenset[str]
-    res: dict[str, _Cue]
+    res: dict[str, Cue]
     context_neighbours: dict[str, frozenset[str]]
     system_prefixes: list[tuple[str, str]]
     anaphoric_subjects: frozenset[str]
-    weapon_prefixes: _Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
+    weapon_prefixes: Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
 
 
 @cache
-def lexicon() -> _Lexicon:
+def lexicon() -> Lexicon:
     """Load, check and compile the cue lists and the actor watch list once per process (shipped data file +
     the user's extension, WIREWATCH_LEXICON_DIR)."""
     cues = parse_cues(lexicons.load("detector_cues.json"))
     watch = parse_watch_list(lexicons.load("actors.json"))
-    actors: dict[str, _Actor] = {}
+    actors: dict[str, WatchedActor] = {}
     aliases: dict[str, str] = {}
     context: dict[str, str] = {}
     places: dict[str, str] = {}
     for name, state in watch.states.items():
-        actors[name] = _Actor(name, True, state.space_launch_counts)
+        actors[name] = WatchedActor(name, True, state.space_launch_counts)
         aliases.update({a: name for a in [name, *state.aliases]})
         context.update({a: name for a in state.context_aliases})
         places.update({p: name for p in state.places})
     for name, group in watch.non_state.items():
-        actors[name] = _Actor(name, False, False)
+        actors[name] = WatchedActor(name, False, False)
         aliases.update({a: name for a in [name, *group.aliases]})
         places.update({p: name for p in group.origins})
     everything = {**aliases, **context, **places}
-    alias_re = re.compile(r"(?<![\w-])(?:" + _trie_alternation(everything) + r")(?![\w])")
+    alias_re = re.compile(r"(?<![\w-])(?:" + trie_alternation(everything) + r")(?![\w])")
     res = {key: re.compile(pattern, re.IGNORECASE) for key, pattern in cues.suppress_sentence.items()}
     for key in (
         "historical_date",
@@ -297,16 +297,16 @@ def lexicon() -> _Lexicon:
         "identification_cue",
     ):
         res[key] = re.compile(getattr(cues, key), re.IGNORECASE)
-    units = _alternation(cues.distance_units)
+    units = alternation(cues.distance_units)
     res["distance"] = re.compile(
         r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*-?\s*(?P<unit>" + units + r")\b",
         re.IGNORECASE,
     )
     weapons = [(w.kind, re.compile(r"(?<![\w-])(?:" + w.pattern + r")(?![\w])", re.IGNORECASE)) for w in cues.weapons]
-    cue_prefixes = _prefixes([rx.pattern for rx in res.values()], words=True)
-    res = {key: _Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
-    return _Lexicon(
-        weapon_prefixes=_prefixes([cues.defence_weapons, *(w.pattern for w in cues.weapons)]),
+    cue_prefixes = prefixes_of([rx.pattern for rx in res.values()], words=True)
+    res = {key: Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
+    return Lexicon(
+        weapon_prefixes=prefixes_of([cues.defence_weapons, *(w.pattern for w in cues.weapons)]),
         cues=cues,
         weapons=weapons,
         defence=re.compile(r"(?<![\w-])(?:" + cues.defence_weapons + r")(?![\w])", re.IGNORECASE),

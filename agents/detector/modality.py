@@ -9,12 +9,12 @@ from spacy.tokens import Span, Token
 
 from ..document import ancestors_in, doc_memo, span_text
 from ..nlp import token_columns
-from .candidates import _GENERIC_HEAD
-from .clauses import _chain, _has_neg, _has_neg_at, _is_headline
+from .candidates import GENERIC_HEAD
+from .clauses import clause_chain, has_neg, has_neg_at, is_headline
 from .lexicon import lexicon
 
 
-def _negation(trigger: Token, sent: Span) -> str | None:
+def negation_of(trigger: Token, sent: Span) -> str | None:
     """'denied', 'contested', 'suppressed' (avoid/ban...) or None for the trigger's clause spine."""
     memo = doc_memo(trigger.doc, "negation")  # asked once for the sentence, once for the candidate
     key = (trigger.i, sent.start, sent.end)
@@ -26,12 +26,12 @@ def _negation(trigger: Token, sent: Span) -> str | None:
 def _find_negation(trigger: Token, sent: Span) -> str | None:
     lex = lexicon()
     cues = lex.cues
-    chain = _chain(trigger, sent)
+    chain = clause_chain(trigger, sent)
     if trigger.lower_ in ("none",):
         return "denied"
     for tok in chain:
         lemma = tok.lemma_.lower()
-        if _has_neg(tok):
+        if has_neg(tok):
             if lemma in cues.contest_nouns:
                 return "contested"
             return "denied"
@@ -62,7 +62,7 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
     return None
 
 
-def _conditional(trigger: Token, sent: Span) -> bool:
+def conditional(trigger: Token, sent: Span) -> bool:
     """Inside an if/unless clause, or a generic 'any launch' (not a specific event)."""
     generic = set(lexicon().cues.generic_determiners)
     if any(c.lower_ in lexicon().cues.simulated_modifiers for c in trigger.children if c.dep_ == "amod"):
@@ -76,7 +76,7 @@ def _conditional(trigger: Token, sent: Span) -> bool:
     ):
         return True  # "a North Korean ICBM launch would violate the resolutions": counterfactual
     marks = set(lexicon().cues.conditional_marks)
-    for tok in _chain(trigger, sent):
+    for tok in clause_chain(trigger, sent):
         for child in tok.children:
             if child.dep_ == "mark" and child.lower_ in marks:
                 return True
@@ -112,10 +112,10 @@ _TEMPORAL_DEPS = frozenset(
 )
 
 
-def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
+def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     """A year (or 'last year', 'usually'...) that dates the trigger's clause to the past."""
     lex = lexicon()
-    chain = _chain(trigger, sent)
+    chain = clause_chain(trigger, sent)
     chain_ids = {t.i for t in chain} | {c.i for t in chain for c in t.children if c.dep_ == "xcomp"}
     first_since = lex.res["first_since"]
     # only a token that is a year matters: look for one in the text before walking the tokens
@@ -157,10 +157,10 @@ def _historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     return any(c.lower_ in habitual for t in chain for c in t.children if c.dep_ == "advmod")
 
 
-def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str | None) -> str:
+def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: str | None) -> str:
     lex = lexicon()
     cues = lex.cues
-    chain = _chain(trigger, sent)
+    chain = clause_chain(trigger, sent)
     possible = set(cues.possible_lemmas)
     threat = set(cues.threat_lemmas)
     modal_possible = set(cues.modal_possible)
@@ -187,7 +187,7 @@ def _modality(trigger: Token, sent: Span, actor: str | None, speaker_actor: str 
         # "will deploy and test-launch missiles" parsed with "launch" modifying "missiles": the verb that
         # governs the weapon is the event's own verb
         weapon_modifier = trigger.dep_ in ("compound", "nmod", "amod") and bool(
-            _GENERIC_HEAD.fullmatch(trigger.head.text)
+            GENERIC_HEAD.fullmatch(trigger.head.text)
         )
         for depth, tok in enumerate(chain[1:], 1):
             if tok.pos_ in ("VERB", "AUX"):
@@ -286,9 +286,9 @@ def _preceding_modal(verb: Token, sent: Span) -> Token | None:
     return None
 
 
-def _present_narrative(trigger: Token, sent: Span) -> bool:
+def present_narrative(trigger: Token, sent: Span) -> bool:
     """'... as the missile is launched.': present-tense narration outside a headline (fiction, scenarios)."""
-    if _is_headline(sent):
+    if is_headline(sent):
         return False
     if trigger.tag_ in ("VBZ", "VBP") and not any(c.tag_ == "MD" for c in trigger.children):
         return not any(c.dep_ == "aux" for c in trigger.children)
@@ -302,10 +302,10 @@ def _present_narrative(trigger: Token, sent: Span) -> bool:
     return False
 
 
-def _capability_scope(trig: Token, sent: Span) -> bool:
+def capability_scope(trig: Token, sent: Span) -> bool:
     """The trigger sits under 'capable of / ability to' (a capability, not an event)."""
     cues = lexicon().cues
-    for tok in _chain(trig, sent)[:4]:
+    for tok in clause_chain(trig, sent)[:4]:
         if tok.lower_ in cues.capability_words:
             return True
         for child in tok.children:
@@ -314,13 +314,13 @@ def _capability_scope(trig: Token, sent: Span) -> bool:
     return False
 
 
-def _unconfirmed(sent: Span) -> bool:
+def unconfirmed_report(sent: Span) -> bool:
     """'could not confirm the reports', 'unconfirmed reports': the launch is contested."""
     verbs = lexicon().cues.contest_verbs
     unconfirmed = lexicon().cues.unconfirmed_words
     cols = token_columns(sent.doc)
     for i in range(sent.start, sent.end):
-        if cols.lemma[i] in verbs and cols.pos[i] in ("VERB", "AUX") and _has_neg_at(i, cols):
+        if cols.lemma[i] in verbs and cols.pos[i] in ("VERB", "AUX") and has_neg_at(i, cols):
             return True
         if cols.lower[i] in unconfirmed:
             return True

@@ -14,12 +14,12 @@ from typing import Any
 from .. import lexicons
 
 
-def _alternation(words: Iterable[str]) -> str:
+def alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
-def _trie_alternation(words: Iterable[str]) -> str:
-    """The alternation of :func:`_alternation` factored by common prefixes: the regex engine follows one
+def trie_alternation(words: Iterable[str]) -> str:
+    """The alternation of :func:`alternation` factored by common prefixes: the regex engine follows one
     branch per position instead of trying every word. Branches part on distinct characters and a word's
     end is a greedy optional, so the longest word that matches (and passes a following look-ahead) still
     wins, as with the longest-first alternation."""
@@ -87,7 +87,7 @@ def _run_heads(text: str, words: bool) -> tuple[bytes, frozenset[bytes]] | None:
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity (a memo key)
-class _Prefixes:
+class Prefixes:
     """Per pattern, lower-cased openings one of which every match starts with."""
 
     by_head: dict[bytes, tuple[tuple[bytes, int], ...]]  # run head → (b" " + opening, pattern index)
@@ -115,8 +115,8 @@ class _Prefixes:
         return out
 
 
-def _prefixes(patterns: Sequence[str], words: bool = False) -> _Prefixes:
-    """The :class:`_Prefixes` of ``patterns``: each compiled as ``(?<![\\w-])(?:pattern)``, or, with
+def prefixes_of(patterns: Sequence[str], words: bool = False) -> Prefixes:
+    """The :class:`Prefixes` of ``patterns``: each compiled as ``(?<![\\w-])(?:pattern)``, or, with
     ``words``, each opening with ``\\b`` (a pattern that does not is always run)."""
     by_head: dict[bytes, list[tuple[bytes, int]]] = {}
     short: list[tuple[bytes, int]] = []
@@ -133,17 +133,17 @@ def _prefixes(patterns: Sequence[str], words: bool = False) -> _Prefixes:
                 short.append((needle, index))
             else:
                 by_head.setdefault(head, []).append((needle, index))
-    return _Prefixes(
+    return Prefixes(
         {k: tuple(v) for k, v in by_head.items()}, tuple(short), frozenset(always), words, frozenset(by_head)
     )
 
 
 @dataclass(frozen=True)
-class _Cue:
+class Cue:
     """A compiled cue pattern whose search first asks the pattern's openings whether it can match."""
 
     rx: re.Pattern[str]
-    prefixes: _Prefixes  # of all the cues of the lexicon: one look-up per text serves them all
+    prefixes: Prefixes  # of all the cues of the lexicon: one look-up per text serves them all
     index: int  # of this cue's pattern in ``prefixes``
 
     def search(self, text: str) -> re.Match[str] | None:
@@ -157,8 +157,8 @@ class _Cue:
 
 
 @lru_cache(maxsize=64)
-def _cached_candidates(prefixes: _Prefixes, text: str) -> frozenset[int] | None:
-    """:meth:`_Prefixes.candidates`, memoised: one sentence is asked about many cues in a row."""
+def _cached_candidates(prefixes: Prefixes, text: str) -> frozenset[int] | None:
+    """:meth:`Prefixes.candidates`, memoised: one sentence is asked about many cues in a row."""
     found = prefixes.candidates(text)
     return None if found is None else frozenset(found)
 

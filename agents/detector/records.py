@@ -41,7 +41,7 @@ def kind_family(kind: str) -> str:
 default_severity = TAXONOMY.default_severity  # the taxonomy's per-kind, per-modality default
 
 
-def _empty_details() -> dict[str, Any]:
+def empty_details() -> dict[str, Any]:
     return {
         "count": None,
         "range_km": None,
@@ -96,7 +96,7 @@ class Finding:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
         """Inverse of :meth:`to_dict`; extra keys (a signal's ``alertable``, ``reason``...) are ignored."""
-        details = _empty_details()
+        details = empty_details()
         details.update(data.get("details") or {})
         return cls(
             kind=str(data["kind"]),

@@ -9,67 +9,67 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from ..document import span_text
-from .actors import _actor_of_text, _PreviousActor, _quoted_continuation, _resolve_actor, _speaker
-from .candidates import _Candidate, _Weapon
+from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_actor, speaker_of
+from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
 from .lexicon import lexicon
-from .modality import _capability_scope, _conditional, _historical, _modality, _negation, _present_narrative
+from .modality import capability_scope, conditional, historical, modality_of, negation_of, present_narrative
 from .records import KIND_RANK
-from .suppression import _sentence_suppression
+from .suppression import sentence_suppression
 
 
-def _analyse(
+def analyse_trigger(
     trig: Token,
     sent: Span,
-    ws: list[_Weapon],
+    ws: list[WeaponMention],
     fallback: bool,
     doc: Doc,
     entities: Sequence[Any],
     doc_states: set[str],
     dominant: str | None,
-    previous: _PreviousActor,
+    previous: PreviousActor,
     prev_speaker: str | None,
     pub_year: int | None,
     config: DetectorConfig,
-) -> _Candidate:
+) -> TriggerCandidate:
     lex = lexicon()
     offensive = [w for w in ws if not w.defence]
     kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     reason: str | None = None
     if not offensive:
         reason = "missile_defence" if ws else "no_weapon"
-    actor, how = _resolve_actor(trig, sent, offensive or ws, doc_states, previous)
+    actor, how = resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
         reason = "non_actor_subject"
     if actor is None and how != "non_actor_subject":
         actor = dominant if dominant in doc_states else None
-    speaker = _speaker(trig, sent, doc, entities)
-    if speaker is None and _quoted_continuation(sent):
+    speaker = speaker_of(trig, sent, doc, entities)
+    if speaker is None and quoted_continuation(sent):
         speaker = prev_speaker
-    speaker_actor = _actor_of_text(speaker)
-    modality = _modality(trig, sent, actor, speaker_actor)
+    speaker_actor = actor_of_text(speaker)
+    modality = modality_of(trig, sent, actor, speaker_actor)
     if modality == "threatened" and speaker_actor and how in ("none", "sentence", "previous"):
         # "Kim threatened to fire an ICBM over Japan, the North's news agency said": a threat reported
         # by the threatening side's own voice names its launcher
         actor, how = speaker_actor, "speaker"
-        modality = _modality(trig, sent, actor, speaker_actor)
-    neg = _negation(trig, sent)
+        modality = modality_of(trig, sent, actor, speaker_actor)
+    neg = negation_of(trig, sent)
     if neg is None and any(
         c.lower_ in ("no", "none") and c.dep_ == "det" for w in offensive for c in doc[w.tokens[-1]].children
     ):
         neg = "denied"  # "No missile was fired"
     if reason is None and neg is not None:
         reason = "contested" if neg == "contested" else ("denied" if neg == "denied" else "negated")
-    if reason is None and _conditional(trig, sent):
+    if reason is None and conditional(trig, sent):
         reason = "hypothetical"
-    if reason is None and lex.res["capability_cues"].search(span_text(sent)) and _capability_scope(trig, sent):
+    if reason is None and lex.res["capability_cues"].search(span_text(sent)) and capability_scope(trig, sent):
         reason = "capability"
-    if reason is None and modality == "occurred" and _historical(trig, sent, pub_year):
+    if reason is None and modality == "occurred" and historical(trig, sent, pub_year):
         reason = "historical"
-    if reason is None and modality == "occurred" and _present_narrative(trig, sent):
+    if reason is None and modality == "occurred" and present_narrative(trig, sent):
         reason = "present_narrative"
     if reason in (None, "non_actor_subject"):
-        reason = _sentence_suppression(sent, kind, trig) or reason
+        reason = sentence_suppression(sent, kind, trig) or reason
     actor_info = lex.actors.get(actor) if actor else None
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"
@@ -93,7 +93,7 @@ def _analyse(
     confidence -= score.fallback_pairing if fallback else 0.0
     confidence += score.past_tense_occurrence if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
     confidence = max(score.floor, min(score.ceiling, confidence))
-    return _Candidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how)
+    return TriggerCandidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how)
 
 
 #: Ways of finding the actor that read it off the launch clause itself (not a guess from the sentence).
@@ -104,7 +104,7 @@ _GRAMMATICAL_HOWS = frozenset(
 _SCORED_HOWS = frozenset({"subject", "modifier", "weapon_modifier", "by", "origin"})
 
 
-def _share_weapon_actor(cands: list[_Candidate]) -> None:
+def share_weapon_actor(cands: list[TriggerCandidate]) -> None:
     """Triggers about the same weapon mention ('a missile launched from X flew 800 km') are one event:
     a guessed actor gives way to one read off the grammar."""
     for c in cands:
@@ -120,7 +120,7 @@ def _share_weapon_actor(cands: list[_Candidate]) -> None:
                 c.reason = donor.reason
 
 
-def _resolve_contested(cands: list[_Candidate], contested: bool) -> None:
+def resolve_contested(cands: list[TriggerCandidate], contested: bool) -> None:
     """One source says launch, another has no evidence: the launch is possible, not occurred."""
     if not contested and not any(c.reason == "contested" for c in cands):
         return

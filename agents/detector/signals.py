@@ -6,16 +6,21 @@ from __future__ import annotations
 from spacy.tokens import Span
 
 from ..document import ents_in, span_text
-from .candidates import _Candidate, _Weapon
-from .clauses import _is_headline
-from .kinds import _kind_of
+from .candidates import TriggerCandidate, WeaponMention
+from .clauses import is_headline
+from .kinds import kind_of
 from .lexicon import lexicon
-from .modality import _conditional, _historical, _negation, _present_narrative
-from .suppression import _doc_is_civil_space, _sentence_suppression
+from .modality import conditional, historical, negation_of, present_narrative
+from .suppression import doc_is_civil_space, sentence_suppression
 
 
-def _rule_signals(
-    sent: Span, cands: list[_Candidate], weapons: list[_Weapon], rule_made: bool, index: int, pub_year: int | None
+def rule_signals(
+    sent: Span,
+    cands: list[TriggerCandidate],
+    weapons: list[WeaponMention],
+    rule_made: bool,
+    index: int,
+    pub_year: int | None,
 ) -> list[str]:
     """The rules' view of a candidate sentence as feature names: cue, reasons, modality, kind, actor,
     speaker, and the suppression tests each asked on its own (the rules stop at the first that holds)."""
@@ -24,9 +29,9 @@ def _rule_signals(
     out = [f"index:{min(index, 3)}", f"weapons:{min(len(weapons), 3)}", "rule" if rule_made else "no_rule"]
     out += [f"wkind:{w.kind}" for w in weapons if not w.defence]
     out += ["defence"] if any(w.defence for w in weapons) else []
-    out += ["headline"] if _is_headline(sent) else []
+    out += ["headline"] if is_headline(sent) else []
     out += sorted({f"ent:{e.label_}" for e in ents_in(sent)})
-    out += ["doc_civil"] if _doc_is_civil_space(sent.doc) else []
+    out += ["doc_civil"] if doc_is_civil_space(sent.doc) else []
     for key in ("first_since", "historical_date", "capability_cues", "hypothetical_cues", "civil_space", "orbit_cue"):
         if lex.res[key].search(text):
             out.append(f"cue:{key}")
@@ -34,7 +39,7 @@ def _rule_signals(
         actor = lex.actors.get(c.actor or "")
         who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
         reason = c.reason or "alert"
-        kind = _kind_of(c)
+        kind = kind_of(c)
         trig = c.trigger
         out += [
             f"reason:{reason}",
@@ -57,11 +62,11 @@ def _rule_signals(
         ]
         for tok in (trig, trig.head):
             out += [f"aux:{a.lower_}" for a in tok.children if a.dep_ in ("aux", "auxpass", "neg") or a.tag_ == "MD"]
-        neg = _negation(trig, sent)
+        neg = negation_of(trig, sent)
         out += [f"neg:{neg}"] if neg else []
-        out += ["conditional"] if _conditional(trig, sent) else []
-        out += ["historical"] if _historical(trig, sent, pub_year) else []
-        out += ["present_narrative"] if _present_narrative(trig, sent) else []
-        suppression = _sentence_suppression(sent, kind, trig)
+        out += ["conditional"] if conditional(trig, sent) else []
+        out += ["historical"] if historical(trig, sent, pub_year) else []
+        out += ["present_narrative"] if present_narrative(trig, sent) else []
+        suppression = sentence_suppression(sent, kind, trig)
         out += [f"suppress:{suppression}"] if suppression else []
     return out

@@ -12,7 +12,7 @@ from ..nlp import doc_text
 from .lexicon import lexicon
 
 
-def _doc_is_civil_space(doc: Doc) -> bool:
+def doc_is_civil_space(doc: Doc) -> bool:
     cache = doc_cache(doc)
     if "civil" not in cache:
         res = lexicon().res
@@ -38,7 +38,7 @@ def _in_sibling_clause(match: re.Match[str], sent: Span, trigger: Token) -> bool
     return in_conj_child or in_conj_head
 
 
-def _sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -> str | None:
+def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -> str | None:
     lex = lexicon()
     res = lex.res
     text = span_text(sent)
@@ -63,6 +63,6 @@ def _sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) -
         and not res["military_context_overrides_civil"].search(text)
     ):
         return "civilian_space"
-    if kind in kinds.civil_space_article and _doc_is_civil_space(sent.doc):
+    if kind in kinds.civil_space_article and doc_is_civil_space(sent.doc):
         return "civilian_space"
     return None
