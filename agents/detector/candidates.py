@@ -301,3 +301,27 @@ def candidate_cue(sent: Span) -> Token | None:
         if cols.lemma[i] in words or cols.lower[i] in words:
             return sent.doc[i]
     return None
+
+
+def event_triggers(triggers: list[Token]) -> list[Token]:
+    """The triggers that stand for an event of their own: a noun inside a verb trigger's relative clause
+    ("missiles launched in a test") is that verb's event."""
+    verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
+    return [
+        t
+        for t in triggers
+        if t in verbs or not any(t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)
+    ]
+
+
+def trigger_pairs(
+    sent: Span, triggers: list[Token], weapons: list[WeaponMention]
+) -> list[tuple[Token, list[WeaponMention], bool]]:
+    """Each trigger with the weapons it is about and whether they were paired by proximity only; triggers
+    about no weapon are left out."""
+    pairs = [(trig, *weapons_for(trig, sent, weapons, len(triggers))) for trig in triggers]
+    if triggers and not any(ws for _t, ws, _f in pairs):
+        # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
+        trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
+        pairs = [(trig, *weapons_for(trig, sent, weapons, 1))]
+    return [(trig, ws, fallback) for trig, ws, fallback in pairs if ws]

@@ -15,13 +15,21 @@ from ..document import doc_cache, line_sentences, span_text, year_of
 from ..nlp import entities_of
 from .actors import PreviousActor, doc_states_of
 from .assembly import apply_decision, assemble
-from .candidates import SentenceCandidate, TriggerCandidate, candidate_cue, trigger_tokens, weapons_for, weapons_in
+from .candidates import (
+    SentenceCandidate,
+    TriggerCandidate,
+    candidate_cue,
+    event_triggers,
+    trigger_pairs,
+    trigger_tokens,
+    weapons_in,
+)
 from .config import DetectorConfig, alert_model
 from .kinds import named_kind
 from .lexicon import lexicon
 from .modality import negation_of, unconfirmed_report
 from .records import Detection
-from .rules import analyse_trigger, resolve_contested, share_weapon_actor
+from .rules import analyse_trigger, resolve_contested, share_weapon_actor, stand_in
 from .signals import rule_signals
 
 
@@ -81,23 +89,12 @@ def sentence_candidates(
             continue
         triggers = trigger_tokens(sent, weapons) if weapons else []
         contested = any(negation_of(t, sent) == "contested" for t in triggers) or unconfirmed_report(sent)
-        verbs = [t for t in triggers if t.pos_ in ("VERB", "AUX") or t.tag_.startswith("VB")]
-        triggers = [
-            t
-            for t in triggers
-            if t in verbs
-            or not any(t.left_edge.i <= v.i <= t.right_edge.i and v.dep_ in ("acl", "relcl") for v in verbs)
-        ]
-        sent_candidates: list[TriggerCandidate] = []
-        pairs = [(trig, *weapons_for(trig, sent, weapons, len(triggers))) for trig in triggers]
-        if triggers and not any(ws for _t, ws, _f in pairs):
-            # the parse linked no trigger to a weapon (it happens on odd parses): take the closest pair
-            trig = min(triggers, key=lambda t: min(abs(t.i - w.tokens[0]) for w in weapons))
-            pairs = [(trig, *weapons_for(trig, sent, weapons, 1))]
+        triggers = event_triggers(triggers)
         args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
-        for trig, ws, fallback in pairs:
-            if ws:
-                sent_candidates.append(analyse_trigger(trig, sent, ws, fallback, *args))
+        sent_candidates: list[TriggerCandidate] = [
+            analyse_trigger(trig, sent, ws, fallback, *args)
+            for trig, ws, fallback in trigger_pairs(sent, triggers, weapons)
+        ]
         resolve_contested(sent_candidates, contested)
         share_weapon_actor(sent_candidates)
         named = [c.actor for c in sent_candidates if c.actor]
@@ -112,11 +109,7 @@ def sentence_candidates(
         if not sent_candidates:
             # a cue the rules make nothing of: a stand-in candidate the model may still alert on
             anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
-            stand_in = analyse_trigger(anchor, sent, weapons, True, *args)
-            stand_in.stand_in = True
-            if stand_in.reason is None:
-                stand_in.reason = "no_trigger"
-            sent_candidates = [stand_in]
+            sent_candidates = [stand_in(anchor, sent, weapons, *args)]
         out.append(
             SentenceCandidate(
                 sent=sent,

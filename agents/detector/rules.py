@@ -127,3 +127,13 @@ def resolve_contested(cands: list[TriggerCandidate], contested: bool) -> None:
     for c in cands:
         if c.reason is None and c.modality == "occurred":
             c.modality = "possible"
+
+
+def stand_in(anchor: Token, sent: Span, weapons: list[WeaponMention], *args: Any) -> TriggerCandidate:
+    """The candidate of a cue sentence the rules made nothing of (anchored on its cue word, first trigger
+    or weapon): shown only if the learned model alerts on it. ``args`` as for :func:`analyse_trigger`."""
+    candidate = analyse_trigger(anchor, sent, weapons, True, *args)
+    candidate.stand_in = True
+    if candidate.reason is None:
+        candidate.reason = "no_trigger"
+    return candidate
