@@ -243,8 +243,11 @@ class WatchedActor:
     space_launch_counts: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lexicon:
+    """The rules compiled: the typed cues, the weapon and cue patterns with their prefilters, the watch list
+    as look-up tables."""
+
     cues: DetectorCues
     weapons: list[tuple[str, re.Pattern[str]]]
     defence: re.Pattern[str]
