@@ -204,7 +204,8 @@ def _record(cls: type[Any], data: Any, where: str) -> Any:
     unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
     if unknown:
         raise lexicons.LexiconError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    missing = sorted(n for n, f in known.items() if n not in data and f.default is MISSING)
+    required = {n for n, f in known.items() if f.default is MISSING and f.default_factory is MISSING}
+    missing = sorted(required - set(data))
     if missing:
         raise lexicons.LexiconError(f"{where}: missing key(s) {', '.join(missing)}")
     return cls(**{n: _value(str(known[n].type), v, f"{where}: {n}") for n, v in data.items() if n in known})

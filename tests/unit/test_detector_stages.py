@@ -99,6 +99,9 @@ def test_a_bad_actor_entry_is_refused_with_its_name() -> None:
     data["non_state"]["Hezbollah"]["origins"] = "Lebanon"
     with pytest.raises(lexicons.LexiconError, match="non_state 'Hezbollah': origins: expected a list of strings"):
         parse_watch_list(data)
+    with pytest.raises(lexicons.LexiconError, match=r"actors.json: missing key\(s\) states"):
+        parse_watch_list({"non_state": {}})
+    assert parse_watch_list({"states": {}}).non_state == {}  # optional parts may be left out
 
 
 def test_a_users_bad_entry_stops_the_detector_with_a_clear_error(nlp: Language, tmp_path: Path) -> None:
