@@ -173,7 +173,7 @@ def resolve_actor(
 
 def _origin_actor(trigger: Token, doc_states: set[str]) -> str | None:
     for child in trigger.children:
-        if child.dep_ == "prep" and child.lower_ in ("from", "in", "at", "near", "off"):
+        if child.dep_ == "prep" and child.lower_ in lexicon().cues.origin_preps:
             actor = actor_in_span(trigger.doc, *subtree_bounds(child), child, doc_states)
             if actor and (child.lower_ == "from" or actor in lexicon().place_to_actor.values()):
                 return actor

@@ -3,7 +3,6 @@ Also the records of the candidate stage (a trigger's candidate, a candidate sent
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
@@ -134,9 +133,6 @@ def figurative(head: Token) -> bool:
     return bool(named) or head.dep_ == "oprd"
 
 
-GENERIC_HEAD = re.compile(r"(?:ballistic )?(?:missiles?|rockets?)", re.IGNORECASE)
-
-
 def merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -> list[tuple[int, int, str, bool]]:
     """'Minuteman III' + 'missile', 'Patriot' + 'missiles': a named system and the generic noun it
     modifies are one mention of the system's kind."""
@@ -145,7 +141,7 @@ def merge_generic_heads(mentions: list[tuple[int, int, str, bool]], text: str) -
         if out:
             s, e, kind, defence = out[-1]
             generic = m[2] in ("ballistic_unspecified", "rocket_artillery") and not m[3]
-            if generic and not text[e : m[0]].strip() and GENERIC_HEAD.fullmatch(text[m[0] : m[1]]):
+            if generic and not text[e : m[0]].strip() and lexicon().generic_head.fullmatch(text[m[0] : m[1]]):
                 out[-1] = (s, m[1], kind, defence)
                 continue
         out.append(m)

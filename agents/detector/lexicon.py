@@ -60,6 +60,7 @@ class DetectorCues:
 
     weapons: tuple[WeaponCue, ...]
     defence_weapons: Pattern
+    generic_weapon_head: Pattern  # a generic noun that heads a named system ('Minuteman III missile')
     verb_triggers: frozenset[str]
     weapon_subject_only_verbs: frozenset[str]
     verbs_needing_weapon_object: frozenset[str]
@@ -107,6 +108,7 @@ class DetectorCues:
     unconfirmed_words: frozenset[str]
     simulated_modifiers: frozenset[str]
     direction_preps_always: frozenset[str]
+    origin_preps: frozenset[str]
     orbit_verbs: frozenset[str]
     orbit_cue: Pattern
     tool_verbs: frozenset[str]
@@ -262,6 +264,7 @@ class Lexicon:
     context_neighbours: dict[str, frozenset[str]]
     system_prefixes: list[tuple[str, str]]
     anaphoric_subjects: frozenset[str]
+    generic_head: re.Pattern[str]
     weapon_prefixes: Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
 
 
@@ -313,6 +316,7 @@ def lexicon() -> Lexicon:
         weapon_prefixes=prefixes_of([cues.defence_weapons, *(w.pattern for w in cues.weapons)]),
         cues=cues,
         weapons=weapons,
+        generic_head=re.compile(cues.generic_weapon_head, re.IGNORECASE),
         defence=re.compile(r"(?<![\w-])(?:" + cues.defence_weapons + r")(?![\w])", re.IGNORECASE),
         actors=actors,
         alias_re=alias_re,

@@ -9,7 +9,6 @@ from spacy.tokens import Span, Token
 
 from ..document import ancestors_in, doc_memo, span_text
 from ..nlp import token_columns
-from .candidates import GENERIC_HEAD
 from .clauses import clause_chain, has_neg, has_neg_at, is_headline
 from .lexicon import lexicon
 
@@ -187,7 +186,7 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
         # "will deploy and test-launch missiles" parsed with "launch" modifying "missiles": the verb that
         # governs the weapon is the event's own verb
         weapon_modifier = trigger.dep_ in ("compound", "nmod", "amod") and bool(
-            GENERIC_HEAD.fullmatch(trigger.head.text)
+            lex.generic_head.fullmatch(trigger.head.text)
         )
         for depth, tok in enumerate(chain[1:], 1):
             if tok.pos_ in ("VERB", "AUX"):
