@@ -56,7 +56,7 @@ def _patterns() -> _Patterns:
     return _Patterns(
         weapon=re.compile(rf"{weapons}|\b(?:{weapon_names}|rockets?)\b", re.IGNORECASE),
         actor=re.compile(rf"{lex.alias_re.pattern}|\b(?:{actor_names})\b"),
-        launch=_stems([*(w for name in LAUNCH_LISTS for w in cues[name]), *IRREGULAR]),
+        launch=_stems([*(w for name in LAUNCH_LISTS for w in getattr(cues, name)), *IRREGULAR]),
     )
 
 

@@ -42,6 +42,16 @@ def test_every_kind_has_cues_and_every_cue_names_a_kind() -> None:
     assert set(cue_kinds) == set(TAXONOMY.kind_names)
 
 
+def test_the_detectors_kind_lists_name_taxonomy_kinds() -> None:
+    cues = detector.lexicon().cues
+    assert {w.kind for w in cues.weapons} == set(TAXONOMY.kind_names)
+    for name in ("civil_cues", "civil_space_sentence", "civil_space_article"):
+        assert getattr(cues.suppression_kinds, name) <= set(TAXONOMY.kind_names), name
+    # the marks that date a year to a clause are temporal clause marks (a narrower list: "because" and
+    # "although" introduce a clause, not a date)
+    assert cues.year_clause_marks < cues.temporal_clause_marks
+
+
 def test_the_code_reads_the_taxonomy() -> None:
     assert {k.name: k.label for k in TAXONOMY.kinds} == incidents.KIND_LABELS
     assert set(incidents.KIND_LABELS) == set(TAXONOMY.kind_names)

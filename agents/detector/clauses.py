@@ -1,0 +1,84 @@
+"""The clause around a trigger: its spine up to the first speech verb, the speech verb that reports it,
+negated words, headlines."""
+
+from __future__ import annotations
+
+from spacy.tokens import Span, Token
+
+from ..document import ancestor_ids, doc_memo, span_text, subject_of
+from ..nlp import TokenColumns, token_columns
+from .lexicon import lexicon
+
+
+def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
+    return cols.lemma[i] in lexicon().cues.speech_verbs and cols.pos[i] in ("VERB", "AUX")
+
+
+def clause_chain(tok: Token, sent: Span) -> list[Token]:
+    """The trigger and its ancestors up to (not including) the first speech verb: the clause spine."""
+    memo = doc_memo(tok.doc, "chains")  # each candidate asks for its chain half a dozen times
+    key = (tok.i, sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _chain_above(tok, sent)
+    return [tok, *memo[key]]  # ``tok`` itself first: callers tell it apart by identity
+
+
+def _chain_above(tok: Token, sent: Span) -> list[Token]:
+    """The ancestors of :func:`clause_chain`."""
+    doc = tok.doc
+    cols = token_columns(doc)
+    out = []
+    for anc in ancestor_ids(tok.i, sent, cols.heads):
+        # "X said": X's claim starts a new clause; "launches are said to have taken place" does not
+        if _is_speech_verb(anc, cols) and not any(cols.dep[c] == "auxpass" for c in cols.children[anc]):
+            break
+        out.append(doc[anc])
+    return out
+
+
+def speech_head(tok: Token, sent: Span) -> Token | None:
+    doc = tok.doc
+    cols = token_columns(doc)
+    for anc in ancestor_ids(tok.i, sent, cols.heads):
+        if _is_speech_verb(anc, cols):
+            return doc[anc]
+    # "according to X" attached anywhere in the sentence
+    lower = cols.lower
+    for i in range(sent.start, sent.end):
+        if lower[i] == "according" and i + 1 < len(lower) and lower[i + 1] == "to":
+            return doc[i]
+    return None
+
+
+def is_headline(sent: Span) -> bool:
+    """A short line without final punctuation: headlines report in the present tense."""
+    text = span_text(sent).strip()
+    if not text or text[-1] in ".!?\"'”’)" or len(sent) > lexicon().cues.headline_max_tokens:
+        return False
+    return text[0].isupper()
+
+
+def has_neg(tok: Token) -> bool:
+    return has_neg_at(tok.i, token_columns(tok.doc))
+
+
+def has_neg_at(i: int, cols: TokenColumns) -> bool:
+    words = lexicon().cues.negation_words
+    for c in cols.children[i]:
+        dep = cols.dep[c]
+        if dep == "neg":
+            return True
+        if cols.lower[c] in words and dep in (
+            "det",
+            "nsubj",
+            "advmod",
+            "dep",
+            "preconj",
+        ):
+            return True
+    return False
+
+
+def verb_subject(tok: Token) -> Token | None:
+    """:func:`~wirewatch.agents.document.subject_of` with the detector's speech verbs."""
+    return subject_of(tok, lexicon().cues.speech_verbs)

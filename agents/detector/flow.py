@@ -1,0 +1,140 @@
+"""The detector's flow, top to bottom: sentences → weapons and triggers → one candidate per trigger (actor,
+speaker, modality, suppression) → candidate sentences with the rules' signals → the learned decision → the
+findings merged per event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..alert_model import candidate_rows
+from ..document import doc_cache, line_sentences, span_text, year_of
+from ..nlp import entities_of
+from .actors import PreviousActor, doc_states_of
+from .assembly import apply_decision, assemble
+from .candidates import (
+    SentenceCandidate,
+    TriggerCandidate,
+    candidate_cue,
+    event_triggers,
+    trigger_pairs,
+    trigger_tokens,
+    weapons_in,
+)
+from .config import DetectorConfig, alert_model
+from .kinds import named_kind
+from .lexicon import lexicon
+from .modality import negation_of, unconfirmed_report
+from .records import Detection
+from .rules import analyse_trigger, resolve_contested, share_weapon_actor, stand_in
+from .signals import rule_signals
+
+
+def detect(
+    doc: Doc,
+    entities: Sequence[Any] = (),
+    *,
+    published_at: str | None = None,
+    config: DetectorConfig | None = None,
+) -> Detection:
+    """Launch findings (alertable, merged per event) and every candidate signal of one parsed article.
+
+    The rules find the candidate sentences and describe them; the learned alert model (see
+    :mod:`wirewatch.agents.alert_model`) decides which alert, their modality and kind. With
+    ``config.learned`` off the rules decide alone.
+    """
+    config = config or DetectorConfig()
+    sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
+    if config.learned and sentences:
+        model = alert_model(config)
+        apply_decision(
+            sentences,
+            *model.predict(candidate_rows(sentences, model.spec)),
+            model.threshold,
+            config,
+            model.distrusted_kinds,
+        )
+    return assemble(sentences, doc, entities, config)
+
+
+def sentence_candidates(
+    doc: Doc,
+    entities: Sequence[Any] = (),
+    *,
+    published_at: str | None = None,
+    config: DetectorConfig | None = None,
+) -> list[SentenceCandidate]:
+    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals."""
+    config = config or DetectorConfig()
+    lex = lexicon()
+    doc_cache(doc)["entity_actors"] = [
+        (int(e.start), int(e.end), lex.alias_to_actor[e.canonical])
+        for e in entities
+        if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
+    ]
+    doc_states, dominant = doc_states_of(doc, entities)
+    pub_year = year_of(published_at)
+    out: list[SentenceCandidate] = []
+    previous = PreviousActor(doc_states)
+    prev_speaker: str | None = None
+    sents = list(line_sentences(doc))
+    for index, sent in enumerate(sents):
+        weapons = weapons_in(sent)
+        cue = candidate_cue(sent) if not weapons else None
+        if not weapons and cue is None:
+            previous.push(sent)
+            continue
+        triggers = trigger_tokens(sent, weapons) if weapons else []
+        contested = any(negation_of(t, sent) == "contested" for t in triggers) or unconfirmed_report(sent)
+        triggers = event_triggers(triggers)
+        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
+        sent_candidates: list[TriggerCandidate] = [
+            analyse_trigger(trig, sent, ws, fallback, *args)
+            for trig, ws, fallback in trigger_pairs(sent, triggers, weapons)
+        ]
+        resolve_contested(sent_candidates, contested)
+        share_weapon_actor(sent_candidates)
+        named = [c.actor for c in sent_candidates if c.actor]
+        if named:
+            previous.set(named[0])
+        else:
+            previous.push(sent)
+        speakers = [c.speaker for c in sent_candidates if c.speaker]
+        if speakers:
+            prev_speaker = speakers[0]
+        rule_made = bool(sent_candidates)
+        if not sent_candidates:
+            # a cue the rules make nothing of: a stand-in candidate the model may still alert on
+            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
+            sent_candidates = [stand_in(anchor, sent, weapons, *args)]
+        out.append(
+            SentenceCandidate(
+                sent=sent,
+                index=index,
+                rule=sent_candidates,
+                signals=rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
+                named_kind=named_kind(span_text(sent)),
+                previous=sents[index - 1] if index > 0 else None,
+                following=sents[index + 1] if index + 1 < len(sents) else None,
+            )
+        )
+    if any(c.reason is None for sc in out for c in sc.rule):
+        for sc in out:
+            sc.signals.append("doc_rule_alert")
+    return out
+
+
+def analyze_docs(
+    nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
+) -> list[tuple[list[Any], Detection]]:
+    """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
+    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here)."""
+    out = []
+    with nlp.memory_zone():
+        for doc in nlp.pipe(list(texts), batch_size=batch_size):
+            entities = entities_of(doc)
+            out.append((entities, detect(doc, entities, config=config)))
+    return out

@@ -1,0 +1,334 @@
+"""The detector's rules as typed data: ``data/detector_cues.json`` and ``data/actors.json`` (plus the
+user's extensions) read once, checked and compiled."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from .. import lexicons
+from ..taxonomy import TAXONOMY
+from .prefilter import Cue, Prefixes, alternation, prefixes_of, trie_alternation
+
+#: A regular expression (compiled case-insensitively); checked when the file is read.
+Pattern = str
+
+
+@dataclass(frozen=True)
+class WeaponCue:
+    """One weapon pattern of ``weapons``: a match names a weapon of ``kind`` (a taxonomy kind)."""
+
+    kind: str
+    pattern: Pattern
+
+
+@dataclass(frozen=True)
+class RuleScore:
+    """The rules' score of a candidate (its ``confidence`` when the learned model does not decide): a base,
+    raised for a specific kind, an actor read off the grammar (less for one guessed), a past-tense occurrence,
+    lowered for a trigger paired with its weapon by proximity only; kept within floor and ceiling."""
+
+    base: float
+    specific_kind: float
+    grammatical_actor: float
+    guessed_actor: float
+    fallback_pairing: float
+    past_tense_occurrence: float
+    floor: float
+    ceiling: float
+
+
+@dataclass(frozen=True)
+class SuppressionKinds:
+    """The kinds each kind-dependent sentence suppression applies to (a civil cue in a sentence about an
+    ICBM does not make it civil)."""
+
+    civil_cues: frozenset[str]  # fireworks, model rockets, sports, products
+    civil_space_sentence: frozenset[str]  # a civil space agency or company named in the sentence
+    civil_space_article: frozenset[str]  # ... anywhere in an article with no military context
+
+
+@dataclass(frozen=True)
+class DetectorCues:
+    """``detector_cues.json``: word lists (matched against lower-cased lemmas or words), patterns and the
+    numbers of the rules. What each list does is said where it is used."""
+
+    weapons: tuple[WeaponCue, ...]
+    defence_weapons: Pattern
+    generic_weapon_head: Pattern  # a generic noun that heads a named system ('Minuteman III missile')
+    verb_triggers: frozenset[str]
+    weapon_subject_only_verbs: frozenset[str]
+    verbs_needing_weapon_object: frozenset[str]
+    noun_triggers: frozenset[str]
+    candidate_cues: frozenset[str]
+    noun_triggers_needing_compound_weapon: frozenset[str]
+    flight_needs_compound: frozenset[str]
+    compound_launch_heads_kept: frozenset[str]
+    occurrence_light_verbs: frozenset[str]
+    speech_verbs: frozenset[str]
+    denial_verbs: frozenset[str]
+    negating_verbs: frozenset[str]
+    negating_nouns: frozenset[str]
+    negation_words: frozenset[str]
+    contest_nouns: frozenset[str]
+    modal_possible: frozenset[str]
+    modal_future: frozenset[str]
+    possible_lemmas: frozenset[str]
+    threat_lemmas: frozenset[str]
+    historical_date: Pattern
+    habitual_adverbs: frozenset[str]
+    first_since: Pattern
+    capability_cues: Pattern
+    capability_words: frozenset[str]
+    capability_modifiers: frozenset[str]
+    hypothetical_cues: Pattern
+    conditional_marks: frozenset[str]
+    suppress_sentence: Mapping[str, Pattern]
+    suppression_kinds: SuppressionKinds
+    civil_space: Pattern
+    military_context_overrides_civil: Pattern
+    headline_max_tokens: int
+    count_words: Mapping[str, int]
+    distance_units: Mapping[str, float]
+    apogee_cues: Pattern
+    range_cues: Pattern
+    direction_preps: frozenset[str]
+    observer_nouns: frozenset[str]
+    target_preps: frozenset[str]
+    temporal_clause_marks: frozenset[str]
+    year_clause_marks: frozenset[str]
+    generic_determiners: frozenset[str]
+    warn_against_verbs: frozenset[str]
+    contest_verbs: frozenset[str]
+    unconfirmed_words: frozenset[str]
+    simulated_modifiers: frozenset[str]
+    direction_preps_always: frozenset[str]
+    origin_preps: frozenset[str]
+    orbit_verbs: frozenset[str]
+    orbit_cue: Pattern
+    tool_verbs: frozenset[str]
+    presupposing_nouns: frozenset[str]
+    submarine_launch: Pattern
+    retaliation_verbs: frozenset[str]
+    readiness_lemmas: frozenset[str]
+    supplier_modifiers: frozenset[str]
+    identification_cue: Pattern
+    figurative_verbs: frozenset[str]
+    figurative_preps: frozenset[str]
+    defence_target_nouns: frozenset[str]
+    rule_score: RuleScore
+
+
+@dataclass(frozen=True)
+class StateActor:
+    """A state on the watch list: the names that mean it, and what its launches count as."""
+
+    aliases: tuple[str, ...] = ()
+    context_aliases: tuple[str, ...] = ()  # "the North": only when the article's other states allow it
+    places: tuple[str, ...] = ()  # launch sites that name their state
+    space_launch_counts: bool = False  # its satellite launches are military (a space launch vehicle alert)
+    context_neighbours: tuple[str, ...] = ()  # states named alongside it that do not block context aliases
+    systems: tuple[str, ...] = ()  # openings of the names of missile systems only it fields
+
+
+@dataclass(frozen=True)
+class NonStateActor:
+    """An armed group: its rocket fire is ``rocket_artillery``, alerted only if the user asks."""
+
+    aliases: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()  # places its fire comes from
+
+
+@dataclass(frozen=True)
+class WatchList:
+    """``actors.json``."""
+
+    states: Mapping[str, StateActor]
+    non_state: Mapping[str, NonStateActor] = field(default_factory=lambda: MappingProxyType({}))
+    generic_military_subjects: frozenset[str] = frozenset()  # nouns that may stand for a state as a launcher
+    anaphoric_subjects: frozenset[str] = frozenset()  # "the country": refers back like a pronoun
+
+
+def _words(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise lexicons.LexiconError(f"{where}: expected a list of strings")
+    return value
+
+
+def _pattern(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise lexicons.LexiconError(f"{where}: expected a regular expression (a string)")
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise lexicons.LexiconError(f"{where}: bad regular expression: {exc}") from None
+    return value
+
+
+def _value(kind: str, value: Any, where: str) -> Any:
+    """``value`` read as the annotated type ``kind`` (a field type of the records above)."""
+    if kind == "Pattern":
+        return _pattern(value, where)
+    if kind == "frozenset[str]":
+        return frozenset(_words(value, where))
+    if kind == "tuple[str, ...]":
+        return tuple(_words(value, where))
+    if kind in _SCALARS:
+        if not isinstance(value, _SCALARS[kind]) or (kind != "bool" and isinstance(value, bool)):
+            raise lexicons.LexiconError(f"{where}: expected {_SCALAR_NAMES[kind]}, not {json.dumps(value)}")
+        return value
+    if kind.startswith("tuple[") and kind.endswith(", ...]"):
+        if not isinstance(value, list):
+            raise lexicons.LexiconError(f"{where}: expected a list")
+        return tuple(_value(kind[6:-6], item, f"{where} #{i + 1}") for i, item in enumerate(value))
+    if kind.startswith("Mapping[str, "):
+        if not isinstance(value, dict):
+            raise lexicons.LexiconError(f"{where}: expected an object")
+        return MappingProxyType({str(k): _value(kind[13:-1], v, f"{where} {k!r}") for k, v in value.items()})
+    return _record(_RECORDS[kind], value, where)
+
+
+_SCALARS: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": (int, float), "str": str}
+_SCALAR_NAMES = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a string"}
+
+
+def _record(cls: type[Any], data: Any, where: str) -> Any:
+    """A ``cls`` from the JSON object ``data``: unknown keys (other than ``_`` comments) and missing keys
+    without a default are refused, each value is checked against its field's type."""
+    if not isinstance(data, dict):
+        raise lexicons.LexiconError(f"{where}: expected an object, not {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
+    if unknown:
+        raise lexicons.LexiconError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    required = {n for n, f in known.items() if f.default is MISSING and f.default_factory is MISSING}
+    missing = sorted(required - set(data))
+    if missing:
+        raise lexicons.LexiconError(f"{where}: missing key(s) {', '.join(missing)}")
+    return cls(**{n: _value(str(known[n].type), v, f"{where}: {n}") for n, v in data.items() if n in known})
+
+
+_RECORDS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, StateActor, NonStateActor)
+}
+
+
+def parse_cues(data: Any, where: str = "detector_cues.json") -> DetectorCues:
+    """``detector_cues.json`` (merged with the user's) as typed data; a bad entry is refused with its name.
+    Kinds are checked against the taxonomy."""
+    cues: DetectorCues = _record(DetectorCues, data, where)
+    kinds = set(TAXONOMY.kind_names)
+    named = [(f"weapons #{i + 1}", {w.kind}) for i, w in enumerate(cues.weapons)]
+    named += [
+        (f"suppression_kinds: {f.name}", getattr(cues.suppression_kinds, f.name)) for f in fields(SuppressionKinds)
+    ]
+    for entry, used in named:
+        if used - kinds:
+            unknown, known = ", ".join(sorted(used - kinds)), ", ".join(sorted(kinds))
+            raise lexicons.LexiconError(f"{where}: {entry}: unknown kind(s) {unknown} (one of {known})")
+    return cues
+
+
+def parse_watch_list(data: Any, where: str = "actors.json") -> WatchList:
+    """``actors.json`` (merged with the user's) as typed data; a bad entry is refused with its name."""
+    return _record(WatchList, data, where)
+
+
+@dataclass(frozen=True)
+class WatchedActor:
+    name: str
+    state: bool
+    space_launch_counts: bool
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The rules compiled: the typed cues, the weapon and cue patterns with their prefilters, the watch list
+    as look-up tables."""
+
+    cues: DetectorCues
+    weapons: list[tuple[str, re.Pattern[str]]]
+    defence: re.Pattern[str]
+    actors: dict[str, WatchedActor]
+    alias_re: re.Pattern[str]
+    alias_to_actor: dict[str, str]
+    context_alias_to_actor: dict[str, str]
+    place_to_actor: dict[str, str]
+    generic_subjects: frozenset[str]
+    res: dict[str, Cue]
+    context_neighbours: dict[str, frozenset[str]]
+    system_prefixes: list[tuple[str, str]]
+    anaphoric_subjects: frozenset[str]
+    generic_head: re.Pattern[str]
+    weapon_prefixes: Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
+
+
+@cache
+def lexicon() -> Lexicon:
+    """Load, check and compile the cue lists and the actor watch list once per process (shipped data file +
+    the user's extension, WIREWATCH_LEXICON_DIR)."""
+    cues = parse_cues(lexicons.load("detector_cues.json"))
+    watch = parse_watch_list(lexicons.load("actors.json"))
+    actors: dict[str, WatchedActor] = {}
+    aliases: dict[str, str] = {}
+    context: dict[str, str] = {}
+    places: dict[str, str] = {}
+    for name, state in watch.states.items():
+        actors[name] = WatchedActor(name, True, state.space_launch_counts)
+        aliases.update({a: name for a in [name, *state.aliases]})
+        context.update({a: name for a in state.context_aliases})
+        places.update({p: name for p in state.places})
+    for name, group in watch.non_state.items():
+        actors[name] = WatchedActor(name, False, False)
+        aliases.update({a: name for a in [name, *group.aliases]})
+        places.update({p: name for p in group.origins})
+    everything = {**aliases, **context, **places}
+    alias_re = re.compile(r"(?<![\w-])(?:" + trie_alternation(everything) + r")(?![\w])")
+    res = {key: re.compile(pattern, re.IGNORECASE) for key, pattern in cues.suppress_sentence.items()}
+    for key in (
+        "historical_date",
+        "first_since",
+        "capability_cues",
+        "hypothetical_cues",
+        "civil_space",
+        "military_context_overrides_civil",
+        "apogee_cues",
+        "range_cues",
+        "orbit_cue",
+        "submarine_launch",
+        "identification_cue",
+    ):
+        res[key] = re.compile(getattr(cues, key), re.IGNORECASE)
+    units = alternation(cues.distance_units)
+    res["distance"] = re.compile(
+        r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*-?\s*(?P<unit>" + units + r")\b",
+        re.IGNORECASE,
+    )
+    weapons = [(w.kind, re.compile(r"(?<![\w-])(?:" + w.pattern + r")(?![\w])", re.IGNORECASE)) for w in cues.weapons]
+    cue_prefixes = prefixes_of([rx.pattern for rx in res.values()], words=True)
+    res = {key: Cue(rx, cue_prefixes, index) for index, (key, rx) in enumerate(res.items())}
+    return Lexicon(
+        weapon_prefixes=prefixes_of([cues.defence_weapons, *(w.pattern for w in cues.weapons)]),
+        cues=cues,
+        weapons=weapons,
+        generic_head=re.compile(cues.generic_weapon_head, re.IGNORECASE),
+        defence=re.compile(r"(?<![\w-])(?:" + cues.defence_weapons + r")(?![\w])", re.IGNORECASE),
+        actors=actors,
+        alias_re=alias_re,
+        alias_to_actor=aliases,
+        context_alias_to_actor=context,
+        place_to_actor=places,
+        generic_subjects=frozenset(w.lower() for w in watch.generic_military_subjects),
+        anaphoric_subjects=frozenset(w.lower() for w in watch.anaphoric_subjects),
+        res=res,
+        system_prefixes=[(p.lower(), name) for name, state in watch.states.items() for p in state.systems],
+        context_neighbours={name: frozenset(state.context_neighbours) for name, state in watch.states.items()},
+    )
+
+
+lexicons.on_change(lexicon.cache_clear)

@@ -1,0 +1,257 @@
+"""Helpers over a parsed document that know nothing about launches or stances: a per-document memo, span
+text and entities without re-walking the document, tree walks (ancestors, subject of a verb, governing verb),
+line-cut sentences, the evidence sentence of a token, a speaker's full name and affiliation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from spacy.tokens import Doc, Span, Token
+
+from .evidence import Evidence
+from .nlp import doc_ents, doc_sents, doc_text, token_columns
+
+#: The actor (a state on the caller's watch list) named in ``doc[start:end]``, preferring the one nearest
+#: the token ``head``: how a caller tells whose spokesperson a speaker is.
+ActorLookup = Callable[[Doc, int, int, Token | None], str | None]
+
+
+def ancestor_ids(i: int, sent: Span, heads: list[int]) -> list[int]:
+    """Indices of ``doc[i].ancestors`` inside ``sent`` (read off the head column: no Token objects)."""
+    out = []
+    for _ in range(len(heads)):  # as Token.ancestors: at most as many steps as tokens
+        if heads[i] == i:
+            break
+        i = heads[i]
+        if sent.start <= i < sent.end:
+            out.append(i)
+    return out
+
+
+def ancestors_in(tok: Token, sent: Span) -> list[Token]:
+    doc = tok.doc
+    return [doc[a] for a in ancestor_ids(tok.i, sent, token_columns(doc).heads)]
+
+
+def depth_between(i: int, head: int, heads: list[int]) -> int:
+    """Steps up the tree from token ``i`` to token ``head`` (50 + steps to the root if not under it)."""
+    depth = 0
+    while i != head:
+        if heads[i] == i:
+            return 50 + depth
+        i = heads[i]
+        depth += 1
+        if depth > 40:
+            return 99
+    return depth
+
+
+def subtree_bounds(tok: Token) -> tuple[int, int]:
+    return tok.left_edge.i, tok.right_edge.i + 1
+
+
+def subject_of(tok: Token, speech_verbs: Collection[str]) -> Token | None:
+    """The subject of a verb, inherited through coordination ("launched and flew") and xcomp; a plan
+    announced by a speech verb (``speech_verbs``, lemmas) has no subject up the tree."""
+    cur = tok
+    for _ in range(4):
+        subjects = [c for c in cur.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+        if subjects:
+            # a dateline ("SEOUL, South Korea (AP) — North Korea fired") can parse as a second subject:
+            # the one closest before the verb is the real one
+            before = [c for c in subjects if c.i < cur.i]
+            return max(before, key=lambda c: c.i) if before else subjects[0]
+        for child in cur.children:
+            if child.dep_ == "agent":
+                pobj = [c for c in child.children if c.dep_ == "pobj"]
+                if pobj:
+                    return pobj[0]
+        if cur.tag_ == "VBD":
+            # a finite verb parsed without a subject ("— North Korea test-fired ..." as a modifier): the
+            # proper noun right before it is its subject
+            names = [
+                c
+                for c in cur.children
+                if c.i < cur.i and c.dep_ in ("compound", "npadvmod", "dep") and c.pos_ == "PROPN"
+            ]
+            if names:
+                return names[-1]
+        # "acomp": "they were prepared / ready / poised to fire": the subject of the copula
+        if cur.dep_ in ("conj", "xcomp", "advcl", "acl", "relcl", "pcomp", "acomp") and cur.head.i != cur.i:
+            if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBN":
+                return cur.head  # "missiles launched from X": the modified noun
+            if cur.dep_ in ("acl", "relcl") and cur.tag_ == "VBD":
+                return None  # a misparsed finite verb: its subject is not up the tree
+            if cur.dep_ in ("acl", "relcl"):
+                # "a plan to launch", "its attempt to launch": the planner is the subject of the plan's verb
+                noun = cur.head
+                if noun.dep_ == "poss" or any(c.dep_ == "poss" for c in noun.children):
+                    return next((c for c in noun.children if c.dep_ == "poss"), noun)
+                cur = noun
+                while cur.pos_ not in ("VERB", "AUX") and cur.head.i != cur.i:
+                    cur = cur.head
+                if cur.lemma_.lower() in speech_verbs:
+                    return None  # the reporter is not the planner
+                continue
+            cur = cur.head
+            continue
+        break
+    return None
+
+
+def governing_verb(tok: Token, sent: Span) -> Token | None:
+    cur = tok
+    for _ in range(8):
+        if cur.head.i == cur.i or not (sent.start <= cur.head.i < sent.end):
+            return None
+        cur = cur.head
+        if cur.pos_ in ("VERB", "AUX"):
+            return cur
+    return None
+
+
+def name_with_affiliation(subj: Token, doc: Doc, entities: Sequence[Any], actor_in: ActorLookup) -> str | None:
+    """The name the subject phrase of ``subj`` gives, with the state it speaks for: "Kelly Craft (United States)",
+    "South Korea's military", "KCNA (North Korea)"; None for a phrase that names no one."""
+    lo, hi = subtree_bounds(subj)
+    phrase = doc[lo:hi]
+    first, last = phrase.start_char, phrase.end_char
+    for ent in entities:  # the entity layer knows "Craft" is Kelly Craft
+        if getattr(ent, "label", "") == "PERSON" and first <= ent.start < last:
+            name = str(getattr(ent, "canonical", "") or ent.text)
+            state = affiliation(name, doc, actor_in) or affiliation(ent.text, doc, actor_in)
+            return f"{name} ({state})" if state else name
+    person = None
+    for ent in ents_in(phrase):
+        if ent.label_ == "PERSON":
+            person = ent
+            break
+    if person is None:
+        # an organisation or a state: "KCNA (North Korea)", "South Korea's military", "Iran"
+        actor = actor_in(doc, lo, hi, subj)
+        surface = doc[subj.left_edge.i : subj.i + 1].text
+        if subj.pos_ == "PROPN" or subj.ent_type_ in ("ORG", "GPE", "NORP") or actor:
+            if actor and actor not in surface:
+                return f"{surface} ({actor})"
+            return surface
+        return None
+    name = full_name(person, doc, entities)
+    state = affiliation(name, doc, actor_in)
+    return f"{name} ({state})" if state else name
+
+
+def full_name(person: Span, doc: Doc, entities: Sequence[Any]) -> str:
+    surname = person.text.split()[-1]
+    for ent in entities:
+        if getattr(ent, "label", "") == "PERSON" and getattr(ent, "text", "") == person.text:
+            canonical = getattr(ent, "canonical", "")
+            if canonical:
+                return canonical
+    longest = person.text
+    for ent in ents_in(doc[:]):
+        if ent.label_ == "PERSON" and ent.text.split()[-1] == surname and len(ent.text) > len(longest):
+            longest = ent.text
+    return longest
+
+
+def affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
+    """A state named right before the person's fullest mention ('US Ambassador ... Kelly Craft')."""
+    cache = doc_memo(doc, "affiliation")
+    if name not in cache:
+        cache[name] = _find_affiliation(name, doc, actor_in)
+    return cache[name]
+
+
+def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
+    for m in re.finditer(re.escape(name), doc_text(doc)):
+        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+        if span is None:
+            continue
+        lo = max(span.sent.start, span.start - 8)
+        hi = min(span.sent.end, span.end + 10)
+        before = actor_in(doc, lo, span.start, span.root)
+        if before:
+            return before
+        after = doc[span.end : hi]
+        if after.text[:2].startswith(","):
+            actor = actor_in(doc, span.end, hi, None)
+            if actor:
+                return actor
+    return None
+
+
+_CACHE_KEY = "wirewatch.detector"
+
+
+def doc_cache(doc: Doc) -> dict[str, Any]:
+    """Per-document memo (in ``doc.user_data``) so document-wide look-ups run once, not per candidate."""
+    try:  # (not setdefault: that builds a new dict on every one of thousands of calls)
+        return doc.user_data[_CACHE_KEY]
+    except KeyError:
+        cache: dict[str, Any] = {}
+        doc.user_data[_CACHE_KEY] = cache
+        return cache
+
+
+def doc_memo(doc: Doc, name: str) -> dict[Any, Any]:
+    """The per-document memo dict ``name`` in :func:`doc_cache` (created on first use)."""
+    cache = doc_cache(doc)
+    try:
+        return cache[name]
+    except KeyError:
+        memo: dict[Any, Any] = {}
+        cache[name] = memo
+        return memo
+
+
+def span_text(span: Span) -> str:
+    """``span.text`` as a slice of the cached article text (``Span.text`` materialises every token)."""
+    return doc_text(span.doc)[span.start_char : span.end_char]
+
+
+def ents_in(span: Span) -> list[Span]:
+    """The named entities inside ``span`` (``Span.ents`` walks the whole document on every call)."""
+    cache = doc_cache(span.doc)
+    if "ents" not in cache:
+        cache["ents"] = [(e.start, e.end, e) for e in doc_ents(span.doc)]
+    lo, hi = span.start, span.end
+    return [e for start, end, e in cache["ents"] if lo <= start and end <= hi]
+
+
+def line_sentences(doc: Doc) -> Iterable[Span]:
+    """The parser's sentences, further cut at line breaks: a paragraph end is always a sentence end."""
+    for sent in doc_sents(doc):
+        if "\n" not in span_text(sent):
+            yield sent  # no line break inside: no token walk needed
+            continue
+        start = sent.start
+        for tok in sent:
+            if tok.is_space and "\n" in tok.text:
+                if tok.i > start:
+                    yield doc[start : tok.i]
+                start = tok.i + 1
+        if start < sent.end:
+            yield doc[start : sent.end]
+
+
+def year_of(published_at: str | None) -> int | None:
+    if not published_at:
+        return None
+    m = re.match(r"(\d{4})", published_at)
+    return int(m.group(1)) if m else None
+
+
+def evidence_sentence(sent: Span, trigger: Token) -> Evidence:
+    """The trigger's sentence, cut at line breaks (the parser sometimes runs paragraphs together) and
+    stripped; offsets stay exact positions in the article text."""
+    text, base = span_text(sent), sent.start_char
+    at = trigger.idx - base
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    piece = piece.strip()
+    return Evidence(piece, base + start + lead, base + start + lead + len(piece))
