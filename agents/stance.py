@@ -604,6 +604,10 @@ class _Context:
                     return self.named_speaker(tok)
                 if tok.dep_ == "pobj" and tok.head.dep_ == "agent":
                     return self.named_speaker(tok)
+            # "the Foreign Ministry statement said", "Friday's ministry statement": the body that issued it
+            issuer = [c for c in head.children if c.dep_ in ("compound", "poss") and self._may_issue(c)]
+            if issuer:
+                return self.named_speaker(issuer[-1])
         surface, canonical, tokens, person = self._phrase_name(head)
         if " " not in canonical and canonical[:1].isupper():
             canonical = self._full_name(canonical)  # depends on the history so far: not memoised
@@ -611,6 +615,12 @@ class _Context:
         if key not in self._affiliations:
             self._affiliations[key] = self._affiliation(canonical, surface, tokens)
         return Speaker(surface, canonical, self._affiliations[key], person, self.starts[h])
+
+    def _may_issue(self, tok: Token) -> bool:
+        """A noun that may have issued a document: an agent, not a date ("Friday's statement")."""
+        return tok.ent_type_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL") and (
+            self.is_agent(tok) or tok.lemma_.lower() in self.lex.generic_holders
+        )
 
     def _phrase_name(self, head: Token) -> tuple[str, str, list[int], bool]:
         """Surface, canonical name (before surname completion), tokens and personhood of the noun phrase
@@ -940,8 +950,14 @@ def _subject_index(doc: Doc, cols: TokenColumns, v: int, lex: Lexicon | None) ->
             return holder
     h = heads[v]
     if dep[v] == "pcomp" and lower[h] == "as" and lemma[heads[h]] in quoting and lemma[v] in reporting:
-        quoted = next((c for c in kids[heads[h]] if dep[c] == "dobj"), None)
+        # "KCNA quoted KIM as saying", or passive: "KIM was quoted (by KCNA) as saying"
+        quoted = next((c for c in kids[heads[h]] if dep[c] in ("dobj", "nsubjpass")), None)
         if quoted is not None:
+            return quoted
+    if lemma[v] in quoting:
+        # "Kim was quoted by state radio as saying ...": the one quoted holds the words, not the outlet
+        quoted = next((c for c in kids[v] if dep[c] == "nsubjpass"), None)
+        if quoted is not None and any(lower[c] == "as" for c in kids[v]):
             return quoted
     if (
         lemma[v] in reporting
@@ -1386,6 +1402,10 @@ def _read_mention(m: Mention, ctx: _Context, scorer: _Scorer) -> Reading:
                     spk = ctx.speaker_of_subject(subj, quote_speaker)
                 if spk is not None:
                     if holder is None:
+                        if _reports_quote_of_another(spk, quote_speaker, qi, in_quote):
+                            # '"...," A said, B reported': the quote is A's (its nearest verb); B reports it
+                            outer.append(spk)
+                            spk = quote_speaker
                         holder, holder_verb = spk, head
                         frozen = True
                     else:
@@ -1426,6 +1446,17 @@ def _read_mention(m: Mention, ctx: _Context, scorer: _Scorer) -> Reading:
         in_quote=qi is not None,
         holder_verb=holder_verb.i if holder_verb is not None else None,
         reporters=reporters,
+    )
+
+
+def _reports_quote_of_another(spk: Speaker, quote_speaker: Speaker | None, qi: int | None, in_quote: bool) -> bool:
+    """A verb outside the quote the mention is in, whose subject is not the speaker the quote is attributed to."""
+    return (
+        qi is not None
+        and not in_quote
+        and quote_speaker is not None
+        and bool(quote_speaker.canonical)
+        and spk.canonical != quote_speaker.canonical
     )
 
 
@@ -1706,6 +1737,8 @@ def _clause_anchor(sent: Span, ctx: _Context) -> Token | None:
     if ctx.speaker_verb_at(root.i):
         for c in ctx.children[root.i]:
             if ctx.dep[c] in ("ccomp", "xcomp", "dobj", "advcl") and ctx.quote_of[c] is None:
+                if ctx.dep[c] == "advcl" and (ctx.speaker_verb_at(c) or ctx.lemma[c] in ctx.lex.quoting_verbs):
+                    continue  # "..., CITING state media", "ADDING that ...": another report, not the content
                 return ctx.doc[c]
         for i in range(sent.start, sent.end):
             if ctx.quote_of[i] is not None and ctx.quote_of[ctx.doc[i].head.i] is None:
