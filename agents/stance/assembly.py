@@ -3,8 +3,9 @@
 The stages (see the package's docstring): speakers and targets are found by the rules (:mod:`.speakers`,
 :mod:`.targets`, :mod:`.readings`), which also read cues and evidence; :mod:`.pairs` groups their readings
 into (speaker, target) pairs; :mod:`.features` turns a pair into features; :mod:`.model` decides favor /
-against / neutral with a calibrated probability (``confidence``). A pair the model calls ``neutral`` is a speaker who talks about the target
-without taking a side, or weighs both; a doc where the rules pair no one with a target has no stances.
+against / neutral with a calibrated probability (``confidence``). A pair the model calls ``neutral`` is a
+speaker who talks about the target without taking a side, or weighs both; a doc where the rules pair no one
+with a target has no stances.
 """
 
 from __future__ import annotations
