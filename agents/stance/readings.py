@@ -264,7 +264,7 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
     if holder is not None and outer and holder_verb is not None and states_position(holder_verb, ctx):
         speakers += spokesperson_of(holder, outer[0], speakers, ctx)
     speakers += [e for e in endorsers if e not in speakers]
-    reporters = find_reporters(sent, speakers, outer, pronoun if holder is not None else None, quote_speaker, ctx)
+    reporters = find_reporters(tok, sent, speakers, outer, pronoun if holder is not None else None, quote_speaker, ctx)
     if speakers == [AUTHOR]:
         reporters += actor_of(tok, ctx)
     return Reading(

@@ -629,6 +629,7 @@ def actor_of(tok: Token, ctx: DocContext) -> list[Speaker]:
 
 
 def find_reporters(
+    tok: Token,
     sent: Span,
     speakers: list[Speaker],
     outer: list[Speaker],
@@ -638,9 +639,10 @@ def find_reporters(
 ) -> list[Speaker]:
     """Who reports the holder's position without the rules making it theirs ("China opposes ..., the
     ministry said"; "HE said Germany remains committed"): outer speakers, the quote's speaker, an "according
-    to" source, a pronoun reporter; not those of another stated affiliation than the holder's."""
+    to" source, a pronoun reporter, a reporting verb the parser hung below the reported clause; not those of
+    another stated affiliation than the holder's."""
     holder = speakers[0]
-    found = [*outer, quote_speaker, ctx.according_to(sent)]
+    found = [*outer, quote_speaker, ctx.according_to(sent), trailing_reporter(tok, sent, ctx)]
     if pronoun is not None:
         found.append(ctx.resolve_pronoun(pronoun))
     keys = {s.canonical or s.surface for s in speakers}
@@ -683,7 +685,7 @@ def speakers_for(
         elif source is not None:
             holder = source
         else:
-            holder = _continued_quote_speaker(sent, ctx) or _trailing_reporter(tok, sent, ctx) or AUTHOR
+            holder = _continued_quote_speaker(sent, ctx) or trailing_reporter(tok, sent, ctx) or AUTHOR
     # "the government", "his government", "our country": the side of whoever reports it
     holder_words = [w for w in holder.canonical.lower().split() if w not in POSSESSIVES | QUANTIFIERS]
     phrase = " ".join(holder_words)
@@ -755,7 +757,7 @@ def _is_bare_role(spk: Speaker, lex: Lexicon) -> bool:
     return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
 
 
-def _trailing_reporter(tok: Token, sent: Span, ctx: DocContext) -> Speaker | None:
+def trailing_reporter(tok: Token, sent: Span, ctx: DocContext) -> Speaker | None:
     """'Talks must resume, the ministers said.' when the parser hangs 'said' under the clause it reports
     (advcl, parataxis, conj) instead of above it: a reporting verb after the target, outside quotes."""
     for i in range(max(sent.start, tok.i + 1), sent.end):
