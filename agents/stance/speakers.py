@@ -445,6 +445,12 @@ class DocContext:
         """:meth:`subject` of token ``i``."""
         if i not in self._subjects:
             found = _subject_index(self.doc, self.columns, i, self.lex)
+            if found is not None and self.quote_of[found] is not None and self.quote_of[found] != self.quote_of[i]:
+                # quoted words parsed as the subject of the verb that reports them ('"..., only sanctions by
+                # the UN," Holm, a ministry official, told ...'): the name in apposition, else none
+                found = next(
+                    (c for c in self.children[found] if self.dep[c] == "appos" and self.quote_of[c] is None), None
+                )
             self._subjects[i] = None if found is None else self.doc[found]
         return self._subjects[i]
 

@@ -383,7 +383,11 @@ def _write_card(
         weaknesses=[
             "A statement whose speaker or target the rules miss gets no stance at all (counted as `neutral`): "
             f"the rules pair {summary['speaker_and_target_found']:.0%} of the labelled speakers with their target.",
-            "Targets outside the five of the lexicon (`other`) are never found.",
+            "The labels' `other` target is never emitted (those statements count as `neutral`): it is a catch-all "
+            "defined by exclusion. Most of what it holds (freezing joint military exercises, a state's own "
+            "nuclear armament) is what the lexicon files under `military_action` and `denuclearization`, so no "
+            "term list or detector can tell it apart; the rest (a missile-defence deployment, a road map) has one "
+            "or two statements per topic.",
             "The target detector is weak on clauses with no target word: cross-validated, it makes an implied "
             f"pair toward the labelled target for {results[chosen].implied_made} of the "
             f"{sum(not ex.found for ex in examples)} statements the rules do not pair.",

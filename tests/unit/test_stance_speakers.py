@@ -77,3 +77,14 @@ def test_a_reporting_verb_hung_below_the_reported_clause_still_reports_it(nlp: L
     )
     pairs, _ = pairs_of(nlp, text)
     assert speakers(pairs, "sanctions") == {"Norway", "Foreign Ministry"}
+
+
+def test_quoted_words_are_not_the_subject_of_the_verb_that_reports_them(nlp: Language) -> None:
+    """The parser takes the quote's last noun as the subject of "told" and hangs the speaker on it in
+    apposition: the speaker is the name outside the quote."""
+    text = (
+        '"Norway does not accept unilateral sanctions, only sanctions by the United Nations," Lars Holm, state '
+        "secretary at Norway's trade ministry, told the BBC when asked about oil imports."
+    )
+    pairs, _ = pairs_of(nlp, text)
+    assert speakers(pairs, "sanctions") == {"Lars Holm"}
