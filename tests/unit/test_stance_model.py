@@ -149,7 +149,8 @@ def test_a_target_only_implied_gets_an_implied_pair(nlp: Language) -> None:
     detector the speaker has no stance at all (nothing found, not a neutral)."""
     text = (
         "North Korea fired two ballistic missiles into the sea on Sunday. "
-        '"Such reckless actions threaten the whole region," Defence Minister Aiko Tanaka told reporters.'
+        '"Such reckless actions threaten the whole region and violate Security Council resolutions," Defence '
+        "Minister Aiko Tanaka told reporters."
     )
     doc = nlp(text)
     model = current_model()
