@@ -1,7 +1,7 @@
 """Stance stage 4b: the target a speaker's clauses are about when they name none (a learned detector).
 
 A quote about "such actions" or "the operation" has a speaker but no target word: the rules' clause readings
-(:func:`.stance.read_document`) find who speaks; this detector says which of the lexicon's targets the
+(:func:`.readings.read_document`) find who speaks; this detector says which of the lexicon's targets the
 speaker's sentences are about, from their lemma unigrams and bigrams and the targets the article names
 anywhere (a launch named in the sentence before makes "such actions" a provocation). It is a multinomial
 logistic regression over the lexicon's targets, trained by ``wirewatch train stance`` beside the polarity

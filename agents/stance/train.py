@@ -399,7 +399,7 @@ def _write_card(
 
 
 def cmd_train(settings: Any, args: argparse.Namespace) -> int:
-    """``wirewatch train stance`` (its arguments: :mod:`.learning.train_cli`)."""
+    """``wirewatch train stance`` (its arguments: :mod:`wirewatch.agents.learning.train_cli`)."""
     from ..analyzer import load_nlp  # the configured pipeline (model, gazetteer, lexicons), as the worker loads it
 
     out_dir = Path(args.out) if args.out else shipped_path().parent
