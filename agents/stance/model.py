@@ -1,9 +1,8 @@
 """Stance stage 5b: the learned polarity of a (speaker, target) pair, and the model file it comes from.
 
-The model is a :class:`~wirewatch.agents.learning.linear.LinearModel`
-(favor / against / neutral, temperature-calibrated)
-over :mod:`.features`. It ships in ``data/models/stance/stance.npz`` (+ ``stance.json``, + the model
-card ``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
+The model is a :class:`~wirewatch.agents.learning.linear.LinearModel` (favor / against / neutral,
+temperature-calibrated) over :mod:`.features`. It ships in ``data/models/stance/stance.npz`` (+ ``stance.json``,
++ the model card ``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
 ``stance.npz``) written by ``wirewatch train stance``. It is loaded once per process: :func:`configure`
 at start-up (a missing or broken file fails there, with a :class:`ModelFileError`), then
 :func:`current_model` for every doc.
