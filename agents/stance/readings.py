@@ -307,10 +307,9 @@ def read_document(
     if not clauses:
         return readings, []
     clause_readings = []
-    for sent in ctx.sents:
-        anchor = _clause_anchor(sent, ctx)
-        if anchor is None:
-            continue
+    anchors = [a for sent in ctx.sents if (a := _clause_anchor(sent, ctx)) is not None]
+    anchors += _embedded_anchors(ctx, {a.i for a in anchors})
+    for anchor in anchors:
         reading = _read_mention(Mention(IMPLIED, 0, anchor, anchor.i, anchor.i + 1), ctx, scorer)
         if reading.speakers == [AUTHOR] and not reading.reporters:
             continue  # the author's own sentence: no one's position
@@ -334,6 +333,20 @@ def _clause_anchor(sent: Span, ctx: DocContext) -> Token | None:
             if ctx.quote_of[i] is not None and ctx.quote_of[ctx.doc[i].head.i] is None:
                 return ctx.doc[i]  # the top of the quoted words
     return root if not ctx.is_punct[root.i] else None
+
+
+def _embedded_anchors(ctx: DocContext, taken: set[int]) -> list[Token]:
+    """The content of speaker verbs below the sentence root ("threats by an official WHO ANNOUNCED that ...",
+    "..., SAYING it shows ..."): their complement outside quotes, one per verb."""
+    found = []
+    for i in ctx.verb_candidates:
+        if ctx.quote_of[i] is not None or ctx.dep[i] == "ROOT" or not ctx.speaker_verb_at(i):
+            continue
+        comp = next((c for c in ctx.children[i] if ctx.dep[c] in ("ccomp", "xcomp") and c not in taken), None)
+        if comp is not None:
+            taken.add(comp)
+            found.append(ctx.doc[comp])
+    return found
 
 
 def is_authors_unjudged(reading: Reading) -> bool:

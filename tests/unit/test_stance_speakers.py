@@ -88,3 +88,26 @@ def test_quoted_words_are_not_the_subject_of_the_verb_that_reports_them(nlp: Lan
     )
     pairs, _ = pairs_of(nlp, text)
     assert speakers(pairs, "sanctions") == {"Lars Holm"}
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # a speaker verb in a relative clause
+        (
+            'The remarks followed threats by a senior official, Reza Karimi, who announced on Monday that "we will '
+            'answer any attack within hours."',
+            "Reza Karimi",
+        ),
+        # a reporting participle below the root ("lashed out ..., SAYING it showed ...")
+        (
+            "Minister Lena Dahl lashed out at the decision, saying it showed the failure of the whole approach.",
+            "Lena Dahl",
+        ),
+    ],
+)
+def test_speaker_verbs_below_the_root_have_clause_readings(nlp: Language, text: str, speaker: str) -> None:
+    """What the target detector reads for a speaker whose words name no target: the content of every speaker
+    verb, not only of the sentence root's."""
+    _, groups = pairs_of(nlp, text)
+    assert speaker in speakers(groups)
