@@ -222,9 +222,12 @@ class DocContext:
         return Speaker(surface, canonical, self._affiliations[key], person, self.starts[h])
 
     def _may_issue(self, tok: Token) -> bool:
-        """A noun that may have issued a document: an agent, not a date ("Friday's statement")."""
-        return tok.ent_type_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL") and (
-            self.is_agent(tok) or tok.lemma_.lower() in self.lex.generic_holders
+        """A noun that may have issued a document: an agent, not a date ("Friday's statement") nor a pronoun
+        ("his statement": the phrase is kept, as before)."""
+        return (
+            tok.pos_ != "PRON"
+            and tok.ent_type_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL")
+            and (self.is_agent(tok) or tok.lemma_.lower() in self.lex.generic_holders)
         )
 
     def _phrase_name(self, head: Token) -> tuple[str, str, list[int], bool]:
