@@ -28,10 +28,11 @@ from spacy.language import Language
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 
-from . import lexicons, stance_model
+from . import lexicons
 from .detector import DetectorConfig
 from .enrichment import enrich_articles
 from .nlp import load_pipeline
+from .stance import model as stance_model
 
 log = logging.getLogger(__name__)
 

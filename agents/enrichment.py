@@ -19,8 +19,7 @@ from wirewatch.streams.records import ENRICHED_SCHEMA, Article
 
 from .detector import Detection, DetectorConfig, detect
 from .nlp import EntityMention, canonical_counts, entities_of
-from .stance import Stance
-from .stance_tagger import tag_stances
+from .stance import Stance, tag_stances
 
 # A cheap language gate: the English model on other languages yields confident nonsense entities, so
 # text with too few English function words is passed through unanalysed (and marked so).

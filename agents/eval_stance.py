@@ -23,8 +23,7 @@ from spacy.language import Language
 from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
 from .nlp import entities_of, load_pipeline
-from .stance import AGAINST, FAVOR, NEUTRAL, Stance, load_lexicon
-from .stance_tagger import tag_stances
+from .stance import AGAINST, FAVOR, NEUTRAL, Stance, load_lexicon, tag_stances
 
 LABELS = (FAVOR, AGAINST, NEUTRAL)
 BATCH_SIZE = 16
@@ -44,7 +43,7 @@ def _names(speaker: str) -> list[str]:
 
 
 class Attributed(Protocol):
-    """What speaker matching reads: a :class:`Stance` or a :class:`~.stance_pairs.Pair`."""
+    """What speaker matching reads: a :class:`Stance` or a :class:`~.stance.pairs.Pair`."""
 
     @property
     def speaker(self) -> str: ...

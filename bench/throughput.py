@@ -37,7 +37,7 @@ from corpus import make_corpus, word_count
 from wirewatch.agents.alert_model import candidate_rows
 from wirewatch.agents.detector import DetectorConfig, alert_model, detect, sentence_candidates
 from wirewatch.agents.nlp import entities_of, load_pipeline
-from wirewatch.agents.stance_tagger import tag_stances
+from wirewatch.agents.stance import tag_stances
 from wirewatch.streams import testing
 from wirewatch.streams.broker import EmbeddedBroker, free_port
 from wirewatch.streams.records import Article

@@ -32,7 +32,7 @@ def cmd_train(settings: Any, args: argparse.Namespace) -> int:
         print("wirewatch: training needs scikit-learn: pip install 'wirewatch[train]'", file=sys.stderr)
         return 2
     if args.what == "stance":
-        from ..stance_train import cmd_train as train_stance  # heavy imports kept off the CLI's start
+        from ..stance.train import cmd_train as train_stance  # heavy imports kept off the CLI's start
 
         return train_stance(settings, args)
     # heavy imports (spaCy, scikit-learn) kept off the CLI's start

@@ -6,7 +6,7 @@ the third-party eval set (docs/ARCHITECTURE.md, "Evaluation"); ids ho-s-001..070
 was changed because of it. The floors sit a little below the figures reached, so that a change that loses
 several statements fails CI.
 
-Since the stance polarity is learned (``agents/stance_model.py``, trained on real statements only, never on
+Since the stance polarity is learned (``agents/stance/model.py``, trained on real statements only, never on
 this file), these are the learned path's figures. The rules alone had reached macro-F1 0.894 / accuracy
 0.858 here, but they were tuned on these statements, and on real statements they score far lower (see the
 README's "Stance model"); the learned path loses most on ``neutral`` here.

@@ -17,16 +17,15 @@ import jsonschema
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents import stance_model
 from wirewatch.agents.analyzer import ProcessAnalyzer, load_nlp
 from wirewatch.agents.detector import DetectorConfig
 from wirewatch.agents.enrichment import enrich_articles
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
-from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document
-from wirewatch.agents.stance_model import configure, current_model, shipped_path
-from wirewatch.agents.stance_tagger import tag_stances
-from wirewatch.agents.stance_train import train
+from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document, tag_stances
+from wirewatch.agents.stance import model as stance_model
+from wirewatch.agents.stance.model import configure, current_model, shipped_path
+from wirewatch.agents.stance.train import train
 from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
@@ -150,7 +149,8 @@ def test_a_target_only_implied_gets_an_implied_pair(nlp: Language) -> None:
     detector the speaker has no stance at all (nothing found, not a neutral)."""
     text = (
         "North Korea fired two ballistic missiles into the sea on Sunday. "
-        '"Such reckless actions threaten the whole region," Defence Minister Aiko Tanaka told reporters.'
+        '"Such reckless actions threaten the whole region and violate Security Council resolutions," Defence '
+        "Minister Aiko Tanaka told reporters."
     )
     doc = nlp(text)
     model = current_model()

@@ -1,10 +1,11 @@
 """Stance stage 6, assembly: the stances of one doc, each pair's polarity decided by the learned model.
 
-The stages: speakers and targets are found by the rules (:mod:`.stance`), which also read cues and
-evidence; :mod:`.stance_pairs` groups their readings into (speaker, target) pairs; :mod:`.stance_features`
-turns a pair into features; :mod:`.stance_model` decides favor / against / neutral with a calibrated
-probability (``confidence``). A pair the model calls ``neutral`` is a speaker who talks about the target
-without taking a side, or weighs both; a doc where the rules pair no one with a target has no stances.
+The stages (see the package's docstring): speakers and targets are found by the rules (:mod:`.speakers`,
+:mod:`.targets`, :mod:`.readings`), which also read cues and evidence; :mod:`.pairs` groups their readings
+into (speaker, target) pairs; :mod:`.features` turns a pair into features; :mod:`.model` decides favor /
+against / neutral with a calibrated probability (``confidence``). A pair the model calls ``neutral`` is a
+speaker who talks about the target without taking a side, or weighs both; a doc where the rules pair no one
+with a target has no stances.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 from spacy.tokens import Doc
 
-from .nlp import EntityMention
-from .stance import Lexicon, Stance
-from .stance_features import pair_rows
-from .stance_model import StanceModel, current_model
-from .stance_pairs import find_pairs
+from ..nlp import EntityMention
+from .features import pair_rows
+from .lexicon import Lexicon
+from .model import StanceModel, current_model
+from .pairs import find_pairs
+from .records import Stance
 
 
 def tag_stances(

@@ -1,12 +1,12 @@
 """``wirewatch train stance FILE.jsonl [...]``: fit the learned stance polarity, cross-validated by source.
 
 Each labelled statement (JSON lines with ``text``, ``source``, ``speaker``, ``target``, ``stance``) is parsed
-with the configured pipeline; the rules find its (speaker, target) pairs (:mod:`.stance_pairs`) and the pairs of
+with the configured pipeline; the rules find its (speaker, target) pairs (:mod:`.pairs`) and the pairs of
 the labelled speaker toward the labelled target are training rows with the label. A statement where the
 rules miss the speaker still teaches polarity through the pairs of any speaker toward its target
 (``fallback`` rows, training only). Where the rules pair no one with the labelled target, the labelled
 speaker's clause readings are an implied pair toward it (training rows, and the target the detector of
-:mod:`.stance_topic` must find at prediction time; the detector is fitted on the same training statements).
+:mod:`.topic` must find at prediction time; the detector is fitted on the same training statements).
 Figures are end to end, as ``wirewatch eval stance`` scores: a statement whose speaker and target the
 system does not pair counts as ``neutral``.
 
@@ -28,20 +28,21 @@ from typing import Any, TextIO
 import numpy as np
 from spacy.language import Language
 
-from .eval_stance import LABELS, matching, score_with_intervals
-from .evidence import Evidence
-from .learning.card import write_card
-from .learning.data import read_jsonl, source_group
-from .learning.features import SparseRows, hashed_features
-from .learning.folds import grouped_folds
-from .learning.linear import LinearModel, fit_linear, fit_temperature
-from .nlp import entities_of
-from .stance import NEUTRAL, load_lexicon
-from .stance_features import HASH_DIM, VECTOR_DIM, FeatureConfig, pair_strings, pair_vector
-from .stance_model import MODEL_NAME, choose, shipped_path, topic_path
-from .stance_pairs import Pair, clause_groups, implied_pair
-from .stance_topic import MIN_PROBABILITY, detect, topic_rows, topic_strings
-from .stance_topic import SPEC as TOPIC_SPEC
+from ..eval_stance import LABELS, matching, score_with_intervals
+from ..evidence import Evidence
+from ..learning.card import write_card
+from ..learning.data import read_jsonl, source_group
+from ..learning.features import SparseRows, hashed_features
+from ..learning.folds import grouped_folds
+from ..learning.linear import LinearModel, fit_linear, fit_temperature
+from ..nlp import entities_of
+from .features import HASH_DIM, VECTOR_DIM, FeatureConfig, pair_strings, pair_vector
+from .lexicon import load_lexicon
+from .model import MODEL_NAME, choose, shipped_path, topic_path
+from .pairs import Pair, clause_groups, implied_pair
+from .records import NEUTRAL
+from .topic import MIN_PROBABILITY, detect, topic_rows, topic_strings
+from .topic import SPEC as TOPIC_SPEC
 
 BATCH_SIZE = 16
 DEFAULT_C = 1.0
@@ -353,7 +354,7 @@ def _write_card(
         title="Stance polarity model",
         summary=(
             "Favor / against / neutral of one (speaker, target) pair, from the rules' speaker, target, cues and "
-            "evidence sentences (`wirewatch.agents.stance_features`); multinomial logistic regression, "
+            "evidence sentences (`wirewatch.agents.stance.features`); multinomial logistic regression, "
             "temperature-calibrated on out-of-fold predictions. A speaker whose clauses name no target gets one "
             "implied pair when the target detector (`stance_topic.npz`, multinomial logistic regression over the "
             f"clauses' words and the targets the article names) gives a target probability >= {MIN_PROBABILITY}. "
@@ -382,7 +383,11 @@ def _write_card(
         weaknesses=[
             "A statement whose speaker or target the rules miss gets no stance at all (counted as `neutral`): "
             f"the rules pair {summary['speaker_and_target_found']:.0%} of the labelled speakers with their target.",
-            "Targets outside the five of the lexicon (`other`) are never found.",
+            "The labels' `other` target is never emitted (those statements count as `neutral`): it is a catch-all "
+            "defined by exclusion. Most of what it holds (freezing joint military exercises, a state's own "
+            "nuclear armament) is what the lexicon files under `military_action` and `denuclearization`, so no "
+            "term list or detector can tell it apart; the rest (a missile-defence deployment, a road map) has one "
+            "or two statements per topic.",
             "The target detector is weak on clauses with no target word: cross-validated, it makes an implied "
             f"pair toward the labelled target for {results[chosen].implied_made} of the "
             f"{sum(not ex.found for ex in examples)} statements the rules do not pair.",
@@ -394,8 +399,8 @@ def _write_card(
 
 
 def cmd_train(settings: Any, args: argparse.Namespace) -> int:
-    """``wirewatch train stance`` (its arguments: :mod:`.learning.train_cli`)."""
-    from .analyzer import load_nlp  # the configured pipeline (model, gazetteer, lexicons), as the worker loads it
+    """``wirewatch train stance`` (its arguments: :mod:`wirewatch.agents.learning.train_cli`)."""
+    from ..analyzer import load_nlp  # the configured pipeline (model, gazetteer, lexicons), as the worker loads it
 
     out_dir = Path(args.out) if args.out else shipped_path().parent
     try:

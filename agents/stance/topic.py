@@ -1,7 +1,7 @@
-"""Stance stage 3b: the target a speaker's clauses are about when they name none (a learned detector).
+"""Stance stage 4b: the target a speaker's clauses are about when they name none (a learned detector).
 
 A quote about "such actions" or "the operation" has a speaker but no target word: the rules' clause readings
-(:func:`.stance.read_document`) find who speaks; this detector says which of the lexicon's targets the
+(:func:`.readings.read_document`) find who speaks; this detector says which of the lexicon's targets the
 speaker's sentences are about, from their lemma unigrams and bigrams and the targets the article names
 anywhere (a launch named in the sentence before makes "such actions" a provocation). It is a multinomial
 logistic regression over the lexicon's targets, trained by ``wirewatch train stance`` beside the polarity
@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 
 from spacy.tokens import Doc
 
-from .evidence import Evidence
-from .learning.features import SparseRows, hashed_features
-from .learning.linear import LinearModel
-from .stance import Lexicon
+from ..evidence import Evidence
+from ..learning.features import SparseRows, hashed_features
+from ..learning.linear import LinearModel
+from .lexicon import Lexicon
 
 HASH_DIM = 1 << 14
 SPEC = {"features": "stance-topic", "version": 1, "hash_dim": HASH_DIM}

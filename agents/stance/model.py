@@ -1,8 +1,8 @@
-"""Stance stage 5: the learned polarity of a (speaker, target) pair, and the model file it comes from.
+"""Stance stage 5b: the learned polarity of a (speaker, target) pair, and the model file it comes from.
 
-The model is a :class:`~.learning.linear.LinearModel` (favor / against / neutral, temperature-calibrated)
-over :mod:`.stance_features`. It ships in ``data/models/stance/stance.npz`` (+ ``stance.json``, + the model
-card ``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
+The model is a :class:`~wirewatch.agents.learning.linear.LinearModel` (favor / against / neutral,
+temperature-calibrated) over :mod:`.features`. It ships in ``data/models/stance/stance.npz`` (+ ``stance.json``,
++ the model card ``stance.md``); ``WIREWATCH_STANCE_MODEL`` names another one (the ``.npz`` file, or a directory holding
 ``stance.npz``) written by ``wirewatch train stance``. It is loaded once per process: :func:`configure`
 at start-up (a missing or broken file fails there, with a :class:`ModelFileError`), then
 :func:`current_model` for every doc.
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from spacy.language import Language
 
-from .learning.linear import LinearModel, ModelFileError, probabilities
-from .stance import load_lexicon
-from .stance_features import HASH_DIM, VECTOR_DIM, FeatureConfig
-from .stance_topic import SPEC as TOPIC_SPEC
+from ..learning.linear import LinearModel, ModelFileError, probabilities
+from .features import HASH_DIM, VECTOR_DIM, FeatureConfig
+from .lexicon import load_lexicon
+from .topic import SPEC as TOPIC_SPEC
 
 MODEL_NAME = "stance"
 #: What every stance model's spec must say; the feature groups it uses may differ (FeatureConfig.from_spec).

@@ -1,4 +1,4 @@
-"""Stance stage 3: the rules' readings of target mentions grouped into (speaker, target) pairs.
+"""Stance stage 4: the rules' readings of target mentions grouped into (speaker, target) pairs.
 
 A pair is what the learned polarity decides on: one speaker's position toward one target in one article,
 with every reading the rules made of it (cues, abstentions, evidence sentences). A mention the rules
@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from .evidence import Evidence
-from .learning.linear import LinearModel
-from .nlp import EntityMention
-from .stance import Lexicon, Reading, Speaker, is_authors_unjudged, load_lexicon, read_document
-from .stance_topic import MIN_PROBABILITY, detect, topic_strings
+from ..evidence import Evidence
+from ..learning.linear import LinearModel
+from ..nlp import EntityMention
+from .lexicon import Lexicon, load_lexicon
+from .readings import is_authors_unjudged, read_document
+from .records import Reading, Speaker
+from .topic import MIN_PROBABILITY, detect, topic_strings
 
 
 @dataclass

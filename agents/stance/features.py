@@ -1,4 +1,4 @@
-"""Stance stage 4: the features of a (speaker, target) pair, for the learned polarity.
+"""Stance stage 5: the features of a (speaker, target) pair, for the learned polarity.
 
 Three kinds, all from the parse the enrich call has already made:
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from spacy.tokens import Doc
 
-from .learning.features import SparseRows, hashed_features, span_vector
-from .stance import Lexicon, load_lexicon
-from .stance_pairs import Pair
+from ..learning.features import SparseRows, hashed_features, span_vector
+from .lexicon import Lexicon, load_lexicon
+from .pairs import Pair
 
 HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
