@@ -1,0 +1,156 @@
+"""Which sentences of an article need the tagger, parser and lemmatizer (selective parsing, issue 16).
+
+The detector reads only sentences with a launch, missile or weapon cue; the stance tagger reads target
+mentions and what speakers say (reporting verbs, quotes). Everything else in an article is read for its
+entities alone, which the first pass (NER and ``senter``) already gives. A sentence is selected when it
+has one of these cues, read from the detector's and stance tagger's own data files (through
+:mod:`wirewatch.agents.lexicons`, so a user's additions count too):
+
+* a weapon (the ``weapons`` regexes of ``detector_cues.json``, a ``WEAPON`` entity of the gazetteer);
+* a launch or candidate word (``verb_triggers``, ``noun_triggers``, ``candidate_cues``);
+* a reporting or speaker verb (``speech_verbs``; ``speaker_verbs``, ``reporting_verbs``, ``quoting_verbs``
+  of ``stance_cues.json``) or a quotation mark;
+* a stance target term (``terms``, ``inverse_terms``, ``verb_objects`` and ``modified_nouns`` of
+  ``stance_targets.json``): a phrase counts when all its words are in the sentence;
+
+and the sentence before each selected one is selected too (actors and speakers that "it" and "he" refer
+back to). The cue lists hold lemmas and the first pass has none, so each lemma is matched by its
+inflected forms, made with the model's own lemmatizer tables (its exceptions and suffix rules read
+backwards): over-inclusive by design, since a missed sentence loses a finding, an extra one costs time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from spacy.attrs import ENT_TYPE, IDX, IS_QUOTE, LOWER, SENT_START
+from spacy.strings import get_string_id
+from spacy.tokens import Doc
+
+from . import lexicons
+
+#: Word lists of detector_cues.json whose lemmas select a sentence.
+DETECTOR_LISTS = ("verb_triggers", "noun_triggers", "candidate_cues", "speech_verbs")
+#: Word lists of stance_cues.json whose lemmas select a sentence.
+STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs")
+#: Sentences before each selected sentence that are selected too.
+CONTEXT_BEFORE = 1
+#: Entity label of the gazetteer's weapon systems.
+WEAPON_LABEL = "WEAPON"
+
+
+def inflections(lemma: str, exceptions: Mapping[str, Mapping[str, Any]], rules: Mapping[str, Any]) -> set[str]:
+    """Every form the lemmatizer could turn into ``lemma``: itself, the exceptions that map to it and the
+    suffix rules read backwards (``fire`` -> fired, fires, firing; ``fly`` -> flew, flies)."""
+    forms = {lemma}
+    for table in exceptions.values():
+        forms.update(form for form, lemmas in table.items() if lemma in lemmas)
+    for pairs in rules.values():
+        for old, new in pairs:
+            if lemma.endswith(new):
+                forms.add(lemma[: len(lemma) - len(new)] + old)
+    # doubled final consonant (planned, stopped), which the rules take from the exception table
+    if len(lemma) > 2 and lemma[-1] not in "aeiouwxy" and lemma[-2] in "aeiou":
+        forms.update(lemma + lemma[-1] + suffix for suffix in ("ed", "ing", "er"))
+    return forms
+
+
+def _phrase_words(term: str) -> tuple[str, ...]:
+    """``"talk/NOUN"`` -> ("talk",); ``"economic pressure"`` -> ("economic", "pressure")."""
+    return tuple(w.split("/")[0].lower() for w in term.split() if w.split("/")[0] and w != "-")
+
+
+def _target_phrases(targets: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    phrases: set[tuple[str, ...]] = set()
+    for target in targets.get("targets", {}).values():
+        for key in ("terms", "inverse_terms"):
+            phrases.update(_phrase_words(t) for t in target.get(key, ()))
+    for verbs in targets.get("verb_objects", {}).values():
+        for verb, objects in verbs.items():
+            phrases.update((verb.lower(), obj.lower()) for obj in objects if not obj.startswith("@"))
+            if any(obj.startswith("@") for obj in objects):
+                phrases.add((verb.lower(),))  # an entity object ("meet @PERSON"): the verb alone selects
+    for entry in targets.get("modified_nouns", ()):
+        modifiers, heads = entry.get("modifiers", ()), entry.get("heads", ())
+        phrases.update((m.lower(), h.lower()) for m in modifiers for h in heads)
+    return {p for p in phrases if p}
+
+
+@dataclass(frozen=True)
+class CueVocabulary:
+    """The cue words as string hashes (compared with the first pass's LOWER column), and the weapon regex."""
+
+    words: np.ndarray  # hashes of every form of a single-word cue
+    phrase_words: np.ndarray  # hashes of every form of a word of a multi-word target phrase
+    phrases: tuple[tuple[frozenset[int], ...], ...]  # per phrase, per word: the hashes of its forms
+    weapon: re.Pattern[str]
+
+
+def build_vocabulary(exceptions: Mapping[str, Any], rules: Mapping[str, Any]) -> CueVocabulary:
+    """The cue vocabulary from the current lexicons, inflected with the lemmatizer tables given."""
+    detector = lexicons.load("detector_cues.json")
+    stance = lexicons.load("stance_cues.json")
+    targets = lexicons.load("stance_targets.json")
+    singles = {w.lower() for name in DETECTOR_LISTS for w in detector.get(name, ())}
+    singles |= {w.lower() for name in STANCE_LISTS for w in stance.get(name, ())}
+    phrases = []
+    for words in _target_phrases(targets) | {_phrase_words(v) for v in singles if " " in v}:
+        if len(words) == 1:
+            singles.add(words[0])
+        else:
+            phrases.append(tuple(frozenset(map(get_string_id, inflections(w, exceptions, rules))) for w in words))
+    single_forms = {f for w in singles if " " not in w for f in inflections(w, exceptions, rules)}
+    weapon = re.compile("|".join(f"(?:{entry['pattern']})" for entry in detector.get("weapons", ())), re.I)
+    return CueVocabulary(
+        words=np.array(sorted(get_string_id(f) for f in single_forms), dtype=np.uint64),
+        phrase_words=np.array(sorted({h for p in phrases for word in p for h in word}), dtype=np.uint64),
+        phrases=tuple(phrases),
+        weapon=weapon,
+    )
+
+
+def sentence_starts(doc: Doc) -> list[int]:
+    """Token indices where the first pass's sentences start (the first token always does)."""
+    starts = np.flatnonzero(doc.to_array(SENT_START).astype(np.int64) == 1).tolist()
+    return starts if starts and starts[0] == 0 else [0, *starts]
+
+
+def selected_sentences(doc: Doc, vocab: CueVocabulary) -> list[tuple[int, int]]:
+    """The token ranges of the sentences of ``doc`` (first pass: entities and sentence starts) that need
+    the parse, with neighbouring sentences merged into one range."""
+    if not len(doc):
+        return []
+    starts = sentence_starts(doc)
+    bounds = list(zip(starts, [*starts[1:], len(doc)], strict=True))
+    columns = doc.to_array([LOWER, IS_QUOTE, ENT_TYPE, IDX])
+    lower = columns[:, 0]
+    cue = np.isin(lower, vocab.words) | (columns[:, 1] != 0)
+    cue |= columns[:, 2] == get_string_id(WEAPON_LABEL)
+    token_starts = columns[:, 3].astype(np.int64)
+    for match in vocab.weapon.finditer(doc.text):
+        cue[np.searchsorted(token_starts, match.start(), side="right") - 1] = True
+    phrase_word = np.isin(lower, vocab.phrase_words) if vocab.phrases else None
+    wanted = np.zeros(len(bounds), dtype=bool)
+    for index, (start, end) in enumerate(bounds):
+        if cue[start:end].any():
+            wanted[index] = True
+        elif phrase_word is not None and phrase_word[start:end].any():
+            present = set(lower[start:end][phrase_word[start:end]].tolist())
+            wanted[index] = any(all(present & word for word in phrase) for phrase in vocab.phrases)
+    for _ in range(CONTEXT_BEFORE):
+        wanted[:-1] |= wanted[1:]
+    return _merged(bound for bound, keep in zip(bounds, wanted.tolist(), strict=True) if keep)
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out

@@ -1,0 +1,139 @@
+"""Selective parsing: the tagger, parser and lemmatizer run only on the sentences that need them (issue 16).
+
+A spaCy component, so that every ``nlp.pipe`` caller (the enrich agent, ``wirewatch analyze`` and
+``eval``, the benchmarks) gets the same docs. The selective pipeline runs, in order:
+
+1. the gazetteer ruler, the NER (with its own tok2vec in en_core_web_sm) and the ``senter`` on all text;
+2. this component: it picks the sentences :mod:`.parse_cues` selects, makes each run of selected
+   sentences a fresh ``Doc`` of the same words, runs the pipeline's own (disabled) ``tok2vec``, ``tagger``,
+   ``parser``, ``attribute_ruler`` and ``lemmatizer`` over those docs, batched, and writes their tags,
+   morphology, lemmas, dependencies and token vectors back into the article's doc (``Doc.from_array``).
+
+A sentence not selected keeps the ``senter``'s boundaries (as a flat tree: every word hangs from the
+sentence's first word, with no label) and has no tags or lemmas; the detector and the stance tagger read
+nothing there. Everything happens on docs of the batch's memory zone, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import cache
+from itertools import islice
+
+import numpy as np
+from spacy.attrs import DEP, HEAD, LEMMA, MORPH, ORTH, POS, SPACY, TAG
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import lexicons
+from .parse_cues import CueVocabulary, build_vocabulary, selected_sentences, sentence_starts
+
+#: Name of the component in the pipeline.
+COMPONENT = "wirewatch_selective_parse"
+#: The full pipeline's components that the selective pipeline runs on selected sentences only, in order.
+PARSE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+#: The first pass's sentence splitter (shipped disabled in en_core_web_sm; its own tok2vec).
+SENTER = "senter"
+#: What the parse writes into a doc, copied from a selected run's doc into the article's.
+PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, DEP, HEAD]
+
+
+@cache
+def _vocabulary(nlp: Language) -> CueVocabulary:
+    lookups = nlp.get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
+    return build_vocabulary(lookups.get_table("lemma_exc"), lookups.get_table("lemma_rules"))
+
+
+lexicons.on_change(_vocabulary.cache_clear)
+
+
+class SelectiveParse:
+    """The second pass (see the module docstring)."""
+
+    def __init__(self, nlp: Language, name: str = COMPONENT, batch_size: int = 64) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.batch_size = batch_size
+        #: Tokens the first pass saw and the second pass parsed, since the pipeline was loaded.
+        self.tokens_seen = 0
+        self.tokens_parsed = 0
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._parse([doc])
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
+        docs = iter(docs)
+        while batch := list(islice(docs, batch_size)):
+            self._parse(batch)
+            yield from batch
+
+    def _parse(self, docs: list[Doc]) -> None:
+        vocab = _vocabulary(self.nlp)
+        runs = [(doc, start, end) for doc in docs for start, end in selected_sentences(doc, vocab)]
+        parsed = [_words_doc(doc, start, end) for doc, start, end in runs]
+        for name in PARSE_COMPONENTS:
+            parsed = list(self.nlp.get_pipe(name).pipe(parsed, batch_size=self.batch_size))  # type: ignore[attr-defined]
+        by_doc: dict[int, list[tuple[int, Doc]]] = {}
+        for (doc, start, _end), run in zip(runs, parsed, strict=True):
+            by_doc.setdefault(id(doc), []).append((start, run))
+        for doc in docs:
+            _write_back(doc, by_doc.get(id(doc), []))
+            self.tokens_seen += len(doc)
+        self.tokens_parsed += sum(len(run) for run in parsed)
+
+
+def _words_doc(doc: Doc, start: int, end: int) -> Doc:
+    """A new doc of the words of ``doc[start:end]``: what the tokenizer gives the full pipeline's tok2vec
+    (no entities, no sentence starts, which would constrain the parser)."""
+    columns = doc.to_array([ORTH, SPACY])[start:end]
+    strings = doc.vocab.strings
+    words = [strings[h] for h in columns[:, 0].tolist()]
+    return Doc(doc.vocab, words=words, spaces=[bool(s) for s in columns[:, 1].tolist()])
+
+
+def _write_back(doc: Doc, runs: list[tuple[int, Doc]]) -> None:
+    """Copy the parsed runs into ``doc``; sentences outside them keep the first pass's boundaries."""
+    if not len(doc):
+        return
+    array = np.zeros((len(doc), len(PARSE_ATTRS)), dtype=np.uint64)
+    head = PARSE_ATTRS.index(HEAD)
+    # unparsed sentences: a flat tree under their first word, which keeps the senter's boundaries
+    starts = sentence_starts(doc)
+    for start, end in zip(starts, [*starts[1:], len(doc)], strict=True):
+        array[start:end, head] = (start - np.arange(start, end)).astype(np.int64).view(np.uint64)
+    width = 0
+    for start, run in runs:
+        array[start : start + len(run)] = run.to_array(PARSE_ATTRS)
+        width = run.tensor.shape[1] if run.tensor is not None and run.tensor.ndim == 2 else width
+    doc.from_array(PARSE_ATTRS, array)
+    if width:
+        tensor = np.zeros((len(doc), width), dtype="float32")
+        for start, run in runs:
+            tensor[start : start + len(run)] = run.tensor
+        doc.tensor = tensor
+
+
+@Language.factory(COMPONENT, default_config={"batch_size": 64})
+def make_selective_parse(nlp: Language, name: str, batch_size: int) -> SelectiveParse:
+    return SelectiveParse(nlp, name, batch_size)
+
+
+def make_selective(nlp: Language) -> None:
+    """Turn a loaded full pipeline into the selective one (needs its ``senter``, loaded, not excluded)."""
+    for name in PARSE_COMPONENTS:
+        nlp.disable_pipe(name)
+    nlp.enable_pipe(SENTER)
+    nlp.add_pipe(COMPONENT, last=True)
+
+
+def is_selective(nlp: Language) -> bool:
+    return COMPONENT in nlp.pipe_names
+
+
+def share_parsed(nlp: Language) -> float:
+    """Share of the tokens seen that the second pass parsed (1.0 for a full pipeline)."""
+    if not is_selective(nlp):
+        return 1.0
+    component = nlp.get_pipe(COMPONENT)
+    return component.tokens_parsed / max(1, component.tokens_seen)  # type: ignore[attr-defined]
