@@ -6,17 +6,19 @@ entities alone, which the first pass (NER and ``senter``) already gives. A sente
 has one of these cues, read from the detector's and stance tagger's own data files (through
 :mod:`wirewatch.agents.lexicons`, so a user's additions count too):
 
-* a weapon (the ``weapons`` regexes of ``detector_cues.json``, a ``WEAPON`` entity of the gazetteer);
+* a weapon (the ``weapons`` and ``defence_weapons`` regexes of ``detector_cues.json``, a ``WEAPON``
+  entity of the gazetteer);
 * a launch or candidate word (``verb_triggers``, ``noun_triggers``, ``candidate_cues``);
 * a reporting or speaker verb (``speech_verbs``; ``speaker_verbs``, ``reporting_verbs``, ``quoting_verbs``
   of ``stance_cues.json``) or a quotation mark;
 * a stance target term (``terms``, ``inverse_terms``, ``verb_objects`` and ``modified_nouns`` of
   ``stance_targets.json``): a phrase counts when all its words are in the sentence;
 
-and the sentence before each selected one is selected too (actors and speakers that "it" and "he" refer
-back to). The cue lists hold lemmas and the first pass has none, so each lemma is matched by its
-inflected forms, made with the model's own lemmatizer tables (its exceptions and suffix rules read
-backwards): over-inclusive by design, since a missed sentence loses a finding, an extra one costs time.
+and the sentences on either side of each such sentence are selected too (actors and speakers that "it"
+and "he" refer back to; the alert model reads a candidate's neighbours). The cue lists hold lemmas and
+the first pass has none, so each lemma is matched by its inflected forms, made with the model's own
+lemmatizer tables (its exceptions and suffix rules read backwards): over-inclusive by design, since a
+missed sentence loses a finding, an extra one costs time.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from . import lexicons
 DETECTOR_LISTS = ("verb_triggers", "noun_triggers", "candidate_cues", "speech_verbs")
 #: Word lists of stance_cues.json whose lemmas select a sentence.
 STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs")
-#: Sentences before each selected sentence that are selected too.
+#: Sentences before and after each cue sentence that are parsed too: the detector and the stance tagger
+#: look back for actors and speakers, the alert model reads the sentences on both sides of a candidate.
 CONTEXT_BEFORE = 1
+CONTEXT_AFTER = 1
 #: Entity label of the gazetteer's weapon systems.
 WEAPON_LABEL = "WEAPON"
 
@@ -104,7 +108,8 @@ def build_vocabulary(exceptions: Mapping[str, Any], rules: Mapping[str, Any]) ->
         else:
             phrases.append(tuple(frozenset(map(get_string_id, inflections(w, exceptions, rules))) for w in words))
     single_forms = {f for w in singles if " " not in w for f in inflections(w, exceptions, rules)}
-    weapon = re.compile("|".join(f"(?:{entry['pattern']})" for entry in detector.get("weapons", ())), re.I)
+    weapons = [entry["pattern"] for entry in detector.get("weapons", ())] + [detector.get("defence_weapons", "")]
+    weapon = re.compile("|".join(f"(?:{pattern})" for pattern in weapons if pattern), re.I)
     return CueVocabulary(
         words=np.array(sorted(get_string_id(f) for f in single_forms), dtype=np.uint64),
         phrase_words=np.array(sorted({h for p in phrases for word in p for h in word}), dtype=np.uint64),
@@ -141,8 +146,11 @@ def selected_sentences(doc: Doc, vocab: CueVocabulary) -> list[tuple[int, int]]:
         elif phrase_word is not None and phrase_word[start:end].any():
             present = set(lower[start:end][phrase_word[start:end]].tolist())
             wanted[index] = any(all(present & word for word in phrase) for phrase in vocab.phrases)
-    for _ in range(CONTEXT_BEFORE):
-        wanted[:-1] |= wanted[1:]
+    cues = wanted.copy()
+    for n in range(1, CONTEXT_BEFORE + 1):
+        wanted[:-n] |= cues[n:]
+    for n in range(1, CONTEXT_AFTER + 1):
+        wanted[n:] |= cues[:-n]
     return _merged(bound for bound, keep in zip(bounds, wanted.tolist(), strict=True) if keep)
 
 

@@ -9,8 +9,14 @@ A spaCy component, so that every ``nlp.pipe`` caller (the enrich agent, ``wirewa
    ``parser``, ``attribute_ruler`` and ``lemmatizer`` over those docs, batched, and writes their tags,
    morphology, lemmas, dependencies and token vectors back into the article's doc (``Doc.from_array``).
 
+The token vectors of a run are those of the whole article: the tok2vec reads a window of words around each
+word (``depth`` x ``window_size`` of its encoder, 4 in en_core_web_sm), so it runs on the run widened by
+that many words each side, and the run's doc gets the slice of the result. The tagger and the parser read
+a doc's vectors from ``doc.tensor`` at prediction time (their ``Tok2VecListener``), so they then see what
+a full parse gives them; only the parser's view of where a run starts and ends can differ.
+
 A sentence not selected keeps the ``senter``'s boundaries (as a flat tree: every word hangs from the
-sentence's first word, with no label) and has no tags or lemmas; the detector and the stance tagger read
+sentence's first word, labelled ``dep``) and has no tags or lemmas; the detector and the stance tagger read
 nothing there. Everything happens on docs of the batch's memory zone, so nothing outlives it.
 """
 
@@ -21,7 +27,7 @@ from functools import cache
 from itertools import islice
 
 import numpy as np
-from spacy.attrs import DEP, HEAD, LEMMA, MORPH, ORTH, POS, SPACY, TAG
+from spacy.attrs import DEP, HEAD, LEMMA, MORPH, NORM, ORTH, POS, SPACY, TAG
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -34,8 +40,23 @@ COMPONENT = "wirewatch_selective_parse"
 PARSE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
 #: The first pass's sentence splitter (shipped disabled in en_core_web_sm; its own tok2vec).
 SENTER = "senter"
+#: Labels of the flat tree that keeps an unparsed sentence's boundaries: the parser's own "unclassified
+#: dependent" and root labels, so the strings are the model's (permanent, outside any memory zone).
+FLAT_LABEL, FLAT_ROOT = "dep", "ROOT"
 #: What the parse writes into a doc, copied from a selected run's doc into the article's.
 PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, DEP, HEAD]
+
+
+@cache
+def _tok2vec_context(nlp: Language) -> int:
+    """Words each side that a token's vector depends on (its encoder's depth x window size)."""
+    encoder = nlp.config["components"][PARSE_COMPONENTS[0]]["model"].get("encode", {})
+    return int(encoder.get("depth", 4)) * int(encoder.get("window_size", 1))
+
+
+@cache
+def _tok2vec_width(nlp: Language) -> int:
+    return int(nlp.get_pipe(PARSE_COMPONENTS[0]).model.get_dim("nO"))  # type: ignore[attr-defined]
 
 
 @cache
@@ -71,14 +92,22 @@ class SelectiveParse:
     def _parse(self, docs: list[Doc]) -> None:
         vocab = _vocabulary(self.nlp)
         runs = [(doc, start, end) for doc in docs for start, end in selected_sentences(doc, vocab)]
-        parsed = [_words_doc(doc, start, end) for doc, start, end in runs]
-        for name in PARSE_COMPONENTS:
+        margin = _tok2vec_context(self.nlp)
+        widened = [_words_doc(doc, max(0, start - margin), min(len(doc), end + margin)) for doc, start, end in runs]
+        widened = list(self.nlp.get_pipe(PARSE_COMPONENTS[0]).pipe(widened, batch_size=self.batch_size))  # type: ignore[attr-defined]
+        parsed = []
+        for (doc, start, end), wide in zip(runs, widened, strict=True):
+            run = _words_doc(doc, start, end)
+            offset = start - max(0, start - margin)
+            run.tensor = wide.tensor[offset : offset + len(run)]
+            parsed.append(run)
+        for name in PARSE_COMPONENTS[1:]:
             parsed = list(self.nlp.get_pipe(name).pipe(parsed, batch_size=self.batch_size))  # type: ignore[attr-defined]
         by_doc: dict[int, list[tuple[int, Doc]]] = {}
         for (doc, start, _end), run in zip(runs, parsed, strict=True):
             by_doc.setdefault(id(doc), []).append((start, run))
         for doc in docs:
-            _write_back(doc, by_doc.get(id(doc), []))
+            _write_back(doc, by_doc.get(id(doc), []), _tok2vec_width(self.nlp))
             self.tokens_seen += len(doc)
         self.tokens_parsed += sum(len(run) for run in parsed)
 
@@ -86,32 +115,35 @@ class SelectiveParse:
 def _words_doc(doc: Doc, start: int, end: int) -> Doc:
     """A new doc of the words of ``doc[start:end]``: what the tokenizer gives the full pipeline's tok2vec
     (no entities, no sentence starts, which would constrain the parser)."""
-    columns = doc.to_array([ORTH, SPACY])[start:end]
+    columns = doc.to_array([ORTH, SPACY, NORM])[start:end]
     strings = doc.vocab.strings
     words = [strings[h] for h in columns[:, 0].tolist()]
-    return Doc(doc.vocab, words=words, spaces=[bool(s) for s in columns[:, 1].tolist()])
+    run = Doc(doc.vocab, words=words, spaces=[bool(s) for s in columns[:, 1].tolist()])
+    run.from_array([NORM], columns[:, 2:])  # the tokenizer's exceptions set norms ("n't" -> "not"): tok2vec reads them
+    return run
 
 
-def _write_back(doc: Doc, runs: list[tuple[int, Doc]]) -> None:
+def _write_back(doc: Doc, runs: list[tuple[int, Doc]], width: int) -> None:
     """Copy the parsed runs into ``doc``; sentences outside them keep the first pass's boundaries."""
     if not len(doc):
         return
     array = np.zeros((len(doc), len(PARSE_ATTRS)), dtype=np.uint64)
-    head = PARSE_ATTRS.index(HEAD)
-    # unparsed sentences: a flat tree under their first word, which keeps the senter's boundaries
+    head, dep = PARSE_ATTRS.index(HEAD), PARSE_ATTRS.index(DEP)
+    # unparsed sentences: a flat tree under their first word, which keeps the senter's boundaries (a
+    # token without a label counts as unattached, and would join the sentence before)
     starts = sentence_starts(doc)
+    array[:, dep] = doc.vocab.strings[FLAT_LABEL]
     for start, end in zip(starts, [*starts[1:], len(doc)], strict=True):
         array[start:end, head] = (start - np.arange(start, end)).astype(np.int64).view(np.uint64)
-    width = 0
+        array[start, dep] = doc.vocab.strings[FLAT_ROOT]
     for start, run in runs:
         array[start : start + len(run)] = run.to_array(PARSE_ATTRS)
-        width = run.tensor.shape[1] if run.tensor is not None and run.tensor.ndim == 2 else width
     doc.from_array(PARSE_ATTRS, array)
-    if width:
-        tensor = np.zeros((len(doc), width), dtype="float32")
-        for start, run in runs:
-            tensor[start : start + len(run)] = run.tensor
-        doc.tensor = tensor
+    # every doc gets a tensor, as from a full parse (zeros where nothing was parsed)
+    tensor = np.zeros((len(doc), width), dtype="float32")
+    for start, run in runs:
+        tensor[start : start + len(run)] = run.tensor
+    doc.tensor = tensor
 
 
 @Language.factory(COMPONENT, default_config={"batch_size": 64})
