@@ -43,6 +43,8 @@ STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs")
 #: look back for actors and speakers, the alert model reads the sentences on both sides of a candidate.
 CONTEXT_BEFORE = 1
 CONTEXT_AFTER = 1
+#: ... and as many more as make that context at least this many tokens long (see _add_context).
+CONTEXT_MIN_TOKENS = 8
 #: Entity label of the gazetteer's weapon systems.
 WEAPON_LABEL = "WEAPON"
 
@@ -146,12 +148,23 @@ def selected_sentences(doc: Doc, vocab: CueVocabulary) -> list[tuple[int, int]]:
         elif phrase_word is not None and phrase_word[start:end].any():
             present = set(lower[start:end][phrase_word[start:end]].tolist())
             wanted[index] = any(all(present & word for word in phrase) for phrase in vocab.phrases)
-    cues = wanted.copy()
-    for n in range(1, CONTEXT_BEFORE + 1):
-        wanted[:-n] |= cues[n:]
-    for n in range(1, CONTEXT_AFTER + 1):
-        wanted[n:] |= cues[:-n]
+    sizes = [end - start for start, end in bounds]
+    for index in np.flatnonzero(wanted).tolist():
+        _add_context(wanted, sizes, index, -1, CONTEXT_BEFORE)
+        _add_context(wanted, sizes, index, 1, CONTEXT_AFTER)
     return _merged(bound for bound, keep in zip(bounds, wanted.tolist(), strict=True) if keep)
+
+
+def _add_context(wanted: np.ndarray, sizes: list[int], index: int, step: int, sentences: int) -> None:
+    """Select ``sentences`` sentences from ``index`` in direction ``step``, and more while they hold fewer
+    than CONTEXT_MIN_TOKENS tokens: the senter cuts datelines into fragments ("Moscow" | "[" | ...) that
+    the parser would join, and a run must not start or end inside what the parser reads as one sentence."""
+    tokens, taken, at = 0, 0, index + step
+    while 0 <= at < len(sizes) and (taken < sentences or tokens < CONTEXT_MIN_TOKENS):
+        wanted[at] = True
+        tokens += sizes[at]
+        taken += 1
+        at += step
 
 
 def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

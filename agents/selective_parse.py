@@ -3,11 +3,13 @@
 A spaCy component, so that every ``nlp.pipe`` caller (the enrich agent, ``wirewatch analyze`` and
 ``eval``, the benchmarks) gets the same docs. The selective pipeline runs, in order:
 
-1. the gazetteer ruler, the NER (with its own tok2vec in en_core_web_sm) and the ``senter`` on all text;
+1. the ``senter`` and the gazetteer ruler on all text;
 2. this component: it picks the sentences :mod:`.parse_cues` selects, makes each run of selected
    sentences a fresh ``Doc`` of the same words, runs the pipeline's own (disabled) ``tok2vec``, ``tagger``,
    ``parser``, ``attribute_ruler`` and ``lemmatizer`` over those docs, batched, and writes their tags,
-   morphology, lemmas, dependencies and token vectors back into the article's doc (``Doc.from_array``).
+   morphology, lemmas, dependencies and token vectors back into the article's doc (``Doc.from_array``);
+3. the NER (with its own tok2vec in en_core_web_sm) on all text, which keeps to the sentence boundaries
+   it is given: the parser's in a parsed run, as in a full pipeline.
 
 The token vectors of a run are those of the whole article: the tok2vec reads a window of words around each
 word (``depth`` x ``window_size`` of its encoder, 4 in en_core_web_sm), so it runs on the run widened by
@@ -156,7 +158,12 @@ def make_selective(nlp: Language) -> None:
     for name in PARSE_COMPONENTS:
         nlp.disable_pipe(name)
     nlp.enable_pipe(SENTER)
-    nlp.add_pipe(COMPONENT, last=True)
+    # before the NER: it keeps to the sentence boundaries it finds, and those of a parsed run are the
+    # parser's, as in a full pipeline (the gazetteer ruler's entities are kept through the parse)
+    if "ner" in nlp.pipe_names:
+        nlp.add_pipe(COMPONENT, before="ner")
+    else:
+        nlp.add_pipe(COMPONENT, last=True)
 
 
 def is_selective(nlp: Language) -> bool:

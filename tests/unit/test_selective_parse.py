@@ -51,7 +51,7 @@ def parsed(sent: object) -> bool:
 def test_pipelines(nlp: Language, selective: Language) -> None:
     assert is_selective(selective) and not is_selective(nlp)
     assert {"tagger", "parser", "lemmatizer"}.isdisjoint(selective.pipe_names)
-    assert "senter" in selective.pipe_names and selective.pipe_names[-1] == COMPONENT
+    assert selective.pipe_names == ["senter", "wirewatch_gazetteer", COMPONENT, "ner"]
 
 
 def test_cue_sentences_and_the_one_before_are_parsed(docs: tuple[Doc, Doc]) -> None:
