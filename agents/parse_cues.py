@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from spacy.attrs import ENT_TYPE, IDX, IS_QUOTE, LOWER, SENT_START
+from spacy.attrs import ENT_TYPE, IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LOWER, SENT_START
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
@@ -126,20 +126,56 @@ def sentence_starts(doc: Doc) -> list[int]:
     return starts if starts and starts[0] == 0 else [0, *starts]
 
 
-def selected_sentences(doc: Doc, vocab: CueVocabulary) -> list[tuple[int, int]]:
-    """The token ranges of the sentences of ``doc`` (first pass: entities and sentence starts) that need
-    the parse, with neighbouring sentences merged into one range."""
+def cue_tokens(doc: Doc, vocab: CueVocabulary) -> np.ndarray:
+    """Per token of ``doc`` (tokenized, gazetteer entities set): does it carry a one-word cue, a quotation
+    mark or a weapon? (Target phrases need a sentence: :func:`selected_sentences` adds them.)"""
     if not len(doc):
-        return []
-    starts = sentence_starts(doc)
-    bounds = list(zip(starts, [*starts[1:], len(doc)], strict=True))
+        return np.zeros(0, dtype=bool)
     columns = doc.to_array([LOWER, IS_QUOTE, ENT_TYPE, IDX])
-    lower = columns[:, 0]
-    cue = np.isin(lower, vocab.words) | (columns[:, 1] != 0)
+    cue = np.isin(columns[:, 0], vocab.words) | (columns[:, 1] != 0)
     cue |= columns[:, 2] == get_string_id(WEAPON_LABEL)
     token_starts = columns[:, 3].astype(np.int64)
     for match in vocab.weapon.finditer(doc.text):
         cue[np.searchsorted(token_starts, match.start(), side="right") - 1] = True
+    return cue
+
+
+def parsed_whole(doc: Doc, cue: np.ndarray) -> bool:
+    """True when every sentence of ``doc`` would be selected, judged without sentences: no stretch between
+    cues holds two sentence ends (".", "!", "?", a line break). Such a stretch holds at most one whole
+    sentence, next to a cue sentence; near the doc's edges likewise. A wrong guess costs time, not results:
+    a whole-doc parse is what the selection gives when it selects everything."""
+    at = np.flatnonzero(cue)
+    if not len(at):
+        return False
+    columns = doc.to_array([IS_PUNCT, IS_SPACE, LOWER])
+    ends = (columns[:, 0] != 0) & np.isin(columns[:, 2], _SENTENCE_END_HASHES)
+    ends |= (columns[:, 1] != 0) & np.isin(columns[:, 2], _line_break_hashes(doc))
+    before = np.concatenate([[0], np.cumsum(ends)])  # before[k]: sentence ends among tokens [0, k)
+    edges = np.concatenate([[-1], at, [len(cue)]])
+    return int((before[edges[1:]] - before[edges[:-1] + 1]).max()) < 2
+
+
+_SENTENCE_END_HASHES = np.array([get_string_id(p) for p in (".", "!", "?", "...")], dtype=np.uint64)
+
+
+def _line_break_hashes(doc: Doc) -> np.ndarray:
+    """Hashes of the doc's whitespace tokens that hold a line break."""
+    strings = doc.vocab.strings
+    spaces = {h for h in doc.to_array([IS_SPACE, LOWER]).tolist() if h[0]}
+    return np.array([h for _, h in spaces if "\n" in strings[h]], dtype=np.uint64)
+
+
+def selected_sentences(doc: Doc, vocab: CueVocabulary, cue: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """The token ranges of the sentences of ``doc`` (first pass: gazetteer entities and sentence starts)
+    that need the parse, with neighbouring sentences merged into one range. ``cue``: its
+    :func:`cue_tokens`, if the caller has them."""
+    if not len(doc):
+        return []
+    starts = sentence_starts(doc)
+    bounds = list(zip(starts, [*starts[1:], len(doc)], strict=True))
+    cue = cue_tokens(doc, vocab) if cue is None else cue
+    lower = doc.to_array(LOWER)
     phrase_word = np.isin(lower, vocab.phrase_words) if vocab.phrases else None
     wanted = np.zeros(len(bounds), dtype=bool)
     for index, (start, end) in enumerate(bounds):

@@ -3,11 +3,13 @@
 A spaCy component, so that every ``nlp.pipe`` caller (the enrich agent, ``wirewatch analyze`` and
 ``eval``, the benchmarks) gets the same docs. The selective pipeline runs, in order:
 
-1. the ``senter`` and the gazetteer ruler on all text;
-2. this component: it picks the sentences :mod:`.parse_cues` selects, makes each run of selected
-   sentences a fresh ``Doc`` of the same words, runs the pipeline's own (disabled) ``tok2vec``, ``tagger``,
-   ``parser``, ``attribute_ruler`` and ``lemmatizer`` over those docs, batched, and writes their tags,
-   morphology, lemmas, dependencies and token vectors back into the article's doc (``Doc.from_array``);
+1. the gazetteer ruler on all text;
+2. this component: on a doc whose cues are far apart it runs the ``senter`` (shipped disabled) and picks
+   the sentences :mod:`.parse_cues` selects; a doc with cues all through is taken whole. Each run of
+   selected sentences becomes a fresh ``Doc`` of the same words; the pipeline's own (disabled)
+   ``tok2vec``, ``tagger``, ``parser``, ``attribute_ruler`` and ``lemmatizer`` run over those docs,
+   batched, and their tags, morphology, lemmas, dependencies and token vectors are written back into the
+   article's doc (``Doc.from_array``);
 3. the NER (with its own tok2vec in en_core_web_sm) on all text, which keeps to the sentence boundaries
    it is given: the parser's in a parsed run, as in a full pipeline.
 
@@ -34,14 +36,23 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import lexicons
-from .parse_cues import CueVocabulary, build_vocabulary, selected_sentences, sentence_starts
+from .parse_cues import (
+    CueVocabulary,
+    build_vocabulary,
+    cue_tokens,
+    parsed_whole,
+    selected_sentences,
+    sentence_starts,
+)
 
 #: Name of the component in the pipeline.
 COMPONENT = "wirewatch_selective_parse"
 #: The full pipeline's components that the selective pipeline runs on selected sentences only, in order.
 PARSE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
-#: The first pass's sentence splitter (shipped disabled in en_core_web_sm; its own tok2vec).
+#: The sentence splitter for docs with few cues (shipped disabled in en_core_web_sm; its own tok2vec). It
+#: stays disabled in the pipeline: this component runs it on the docs that need it.
 SENTER = "senter"
+
 #: Labels of the flat tree that keeps an unparsed sentence's boundaries: the parser's own "unclassified
 #: dependent" and root labels, so the strings are the model's (permanent, outside any memory zone).
 FLAT_LABEL, FLAT_ROOT = "dep", "ROOT"
@@ -93,7 +104,19 @@ class SelectiveParse:
 
     def _parse(self, docs: list[Doc]) -> None:
         vocab = _vocabulary(self.nlp)
-        runs = [(doc, start, end) for doc in docs for start, end in selected_sentences(doc, vocab)]
+        cues = [cue_tokens(doc, vocab) for doc in docs]
+        # A doc with a cue every few words has every sentence selected: it is parsed whole, without the
+        # senter's pass (the same parse as the selection would give, for less).
+        sparse = [i for i, (doc, cue) in enumerate(zip(docs, cues, strict=True)) if not parsed_whole(doc, cue)]
+        for i, doc in zip(sparse, self.nlp.get_pipe(SENTER).pipe([docs[i] for i in sparse]), strict=True):  # type: ignore[attr-defined]
+            docs[i] = doc
+        sparse_set = set(sparse)
+        runs = [
+            (doc, start, end)
+            for i, (doc, cue) in enumerate(zip(docs, cues, strict=True))
+            for start, end in (selected_sentences(doc, vocab, cue) if i in sparse_set else [(0, len(doc))])
+            if end > start
+        ]
         margin = _tok2vec_context(self.nlp)
         widened = [_words_doc(doc, max(0, start - margin), min(len(doc), end + margin)) for doc, start, end in runs]
         widened = list(self.nlp.get_pipe(PARSE_COMPONENTS[0]).pipe(widened, batch_size=self.batch_size))  # type: ignore[attr-defined]
@@ -157,7 +180,7 @@ def make_selective(nlp: Language) -> None:
     """Turn a loaded full pipeline into the selective one (needs its ``senter``, loaded, not excluded)."""
     for name in PARSE_COMPONENTS:
         nlp.disable_pipe(name)
-    nlp.enable_pipe(SENTER)
+    nlp.get_pipe(SENTER)  # loaded (not excluded): an error here, not on the first article
     # before the NER: it keeps to the sentence boundaries it finds, and those of a parsed run are the
     # parser's, as in a full pipeline (the gazetteer ruler's entities are kept through the parse)
     if "ner" in nlp.pipe_names:

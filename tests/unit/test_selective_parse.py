@@ -14,7 +14,7 @@ from spacy.tokens import Doc
 from wirewatch.agents import lexicons
 from wirewatch.agents.enrichment import analyze_doc
 from wirewatch.agents.nlp import load_pipeline
-from wirewatch.agents.parse_cues import inflections
+from wirewatch.agents.parse_cues import inflections, parsed_whole
 from wirewatch.agents.selective_parse import COMPONENT, FLAT_LABEL, is_selective, share_parsed
 
 # Written for this project: sentences 2 and 6 have cues (a launch; a speaker and a stance target), the
@@ -51,7 +51,7 @@ def parsed(sent: object) -> bool:
 def test_pipelines(nlp: Language, selective: Language) -> None:
     assert is_selective(selective) and not is_selective(nlp)
     assert {"tagger", "parser", "lemmatizer"}.isdisjoint(selective.pipe_names)
-    assert selective.pipe_names == ["senter", "wirewatch_gazetteer", COMPONENT, "ner"]
+    assert selective.pipe_names == ["wirewatch_gazetteer", COMPONENT, "ner"]
 
 
 def test_cue_sentences_and_the_one_before_are_parsed(docs: tuple[Doc, Doc]) -> None:
@@ -119,3 +119,22 @@ def test_a_users_cue_word_is_selected(selective: Language, tmp_path: Path) -> No
             assert {i for i, s in enumerate(sents) if parsed(s)} == SELECTED | {0}
     finally:
         lexicons.configure(None)
+
+
+def test_a_doc_with_cues_all_through_is_parsed_whole(nlp: Language, selective: Language) -> None:
+    # written for this project: every sentence has a cue, so no senter pass is needed to know it
+    dense = (
+        "Iran fired a missile on Monday, officials said. Japan said the launch was a provocation. "
+        "The ministry said talks on sanctions would go on."
+    )
+    with selective.memory_zone(), nlp.memory_zone():
+        assert parsed_whole(selective.make_doc(dense), np.ones(3, dtype=bool))
+        sparse = selective.make_doc(PASSAGE)
+        one_cue = np.zeros(len(sparse), dtype=bool)
+        one_cue[30] = True  # in sentence 2: sentences 4 to 8 are far from it
+        assert not parsed_whole(sparse, one_cue)
+        got, want = selective(dense), nlp(dense)
+        assert [(t.tag_, t.dep_, t.head.i, t.lemma_) for t in got] == [
+            (t.tag_, t.dep_, t.head.i, t.lemma_) for t in want
+        ]
+        assert [s.text for s in got.sents] == [s.text for s in want.sents]
