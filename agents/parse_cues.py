@@ -10,7 +10,8 @@ has one of these cues, read from the detector's and stance tagger's own data fil
   entity of the gazetteer);
 * a launch or candidate word (``verb_triggers``, ``noun_triggers``, ``candidate_cues``);
 * a reporting or speaker verb (``speech_verbs``; ``speaker_verbs``, ``reporting_verbs``, ``quoting_verbs``
-  of ``stance_cues.json``) or a quotation mark;
+  of ``stance_cues.json``), an action verb or attitude adjective that makes its subject a stance holder
+  (``action_verbs``, ``attitude_adjectives``), or a quotation mark;
 * a stance target term (``terms``, ``inverse_terms``, ``verb_objects`` and ``modified_nouns`` of
   ``stance_targets.json``): a phrase counts when all its words are in the sentence;
 
@@ -38,7 +39,7 @@ from . import lexicons
 #: Word lists of detector_cues.json whose lemmas select a sentence.
 DETECTOR_LISTS = ("verb_triggers", "noun_triggers", "candidate_cues", "speech_verbs")
 #: Word lists of stance_cues.json whose lemmas select a sentence.
-STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs")
+STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs", "action_verbs", "attitude_adjectives")
 #: Sentences before and after each cue sentence that are parsed too: the detector and the stance tagger
 #: look back for actors and speakers, the alert model reads the sentences on both sides of a candidate.
 CONTEXT_BEFORE = 1
@@ -162,8 +163,9 @@ _SENTENCE_END_HASHES = np.array([get_string_id(p) for p in (".", "!", "?", "..."
 def _line_break_hashes(doc: Doc) -> np.ndarray:
     """Hashes of the doc's whitespace tokens that hold a line break."""
     strings = doc.vocab.strings
-    spaces = {h for h in doc.to_array([IS_SPACE, LOWER]).tolist() if h[0]}
-    return np.array([h for _, h in spaces if "\n" in strings[h]], dtype=np.uint64)
+    columns = doc.to_array([IS_SPACE, LOWER])
+    spaces = set(columns[columns[:, 0] != 0, 1].tolist())
+    return np.array([h for h in spaces if "\n" in strings[h]], dtype=np.uint64)
 
 
 def selected_sentences(doc: Doc, vocab: CueVocabulary, cue: np.ndarray | None = None) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ PASSAGE = (
     "Farmers harvested rice across the southern provinces. "
     "North Korea fired two ballistic missiles into the sea on Tuesday, the military said. "
     "Tourism numbers rose by ten percent over the summer. "
-    "Local football clubs opened their new season at the weekend. "
+    "Local football clubs began their new season at the weekend. "
     "Bakeries in the old town sold more bread than ever. "
     "The foreign minister said sanctions should be tightened. "
     "Prices of vegetables fell in markets across the region. "
@@ -138,3 +138,12 @@ def test_a_doc_with_cues_all_through_is_parsed_whole(nlp: Language, selective: L
             (t.tag_, t.dep_, t.head.i, t.lemma_) for t in want
         ]
         assert [s.text for s in got.sents] == [s.text for s in want.sents]
+
+
+def test_a_paragraph_break_ends_a_sentence_for_the_whole_doc_test(selective: Language) -> None:
+    with selective.memory_zone():
+        doc = selective.make_doc("Iran fired a missile\n\nRain fell\n\nJapan said so")
+        cue = np.array([t.lower_ in ("fired", "said") for t in doc])
+        assert not parsed_whole(doc, cue)  # two paragraph ends between the cues
+        cue[[t.i for t in doc if t.text == "Rain"]] = True
+        assert parsed_whole(doc, cue)
