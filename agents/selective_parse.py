@@ -122,6 +122,9 @@ class SelectiveParse:
         widened = list(self.nlp.get_pipe(PARSE_COMPONENTS[0]).pipe(widened, batch_size=self.batch_size))  # type: ignore[attr-defined]
         parsed = []
         for (doc, start, end), wide in zip(runs, widened, strict=True):
+            if len(wide) == end - start:  # nothing to widen by (a whole doc): the widened doc is the run
+                parsed.append(wide)
+                continue
             run = _words_doc(doc, start, end)
             offset = start - max(0, start - margin)
             run.tensor = wide.tensor[offset : offset + len(run)]
