@@ -25,9 +25,9 @@ OWN = ("holdout_alerts.jsonl", "holdout_stance.jsonl")
 
 # Written for this project: sentences with no launch, weapon, reporting or stance cue.
 FILLER = (
-    "The city council approved a new budget for public libraries. Heavy rain is likely across the northern "
-    "valleys this weekend. A local bakery won a regional prize for its rye bread. The museum extended its "
-    "opening hours during the holidays."
+    "Heavy rain is likely across the northern valleys this weekend. A local bakery won a regional prize for "
+    "its rye bread. The museum stays unlocked later during the holidays. Farmers in the south harvested more "
+    "rice than last year."
 )
 
 
