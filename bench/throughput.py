@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=320, help="articles of ~500 words (default 320)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of (b), (c), (a); medians reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of (b), (c), (a), (d), (e); medians")
     parser.add_argument("--keyed", action="store_true", help="partition by article key, not round-robin")
     args = parser.parse_args()
 
