@@ -127,18 +127,27 @@ def sentence_starts(doc: Doc) -> list[int]:
     return starts if starts and starts[0] == 0 else [0, *starts]
 
 
-def cue_tokens(doc: Doc, vocab: CueVocabulary) -> np.ndarray:
+def cue_tokens(doc: Doc, vocab: CueVocabulary, *, weapons: bool = True) -> np.ndarray:
     """Per token of ``doc`` (tokenized, gazetteer entities set): does it carry a one-word cue, a quotation
-    mark or a weapon? (Target phrases need a sentence: :func:`selected_sentences` adds them.)"""
+    mark or a gazetteer weapon, and with ``weapons`` a match of the weapon regexes (the costly part: a
+    few ms per article)? (Target phrases need a sentence: :func:`selected_sentences` adds them.)"""
     if not len(doc):
         return np.zeros(0, dtype=bool)
-    columns = doc.to_array([LOWER, IS_QUOTE, ENT_TYPE, IDX])
+    columns = doc.to_array([LOWER, IS_QUOTE, ENT_TYPE])
     cue = np.isin(columns[:, 0], vocab.words) | (columns[:, 1] != 0)
     cue |= columns[:, 2] == get_string_id(WEAPON_LABEL)
-    token_starts = columns[:, 3].astype(np.int64)
-    for match in vocab.weapon.finditer(doc.text):
-        cue[np.searchsorted(token_starts, match.start(), side="right") - 1] = True
+    if weapons:
+        cue |= weapon_tokens(doc, vocab)
     return cue
+
+
+def weapon_tokens(doc: Doc, vocab: CueVocabulary) -> np.ndarray:
+    """Per token of ``doc``: does a match of the detector's weapon regexes start in it?"""
+    found = np.zeros(len(doc), dtype=bool)
+    token_starts = doc.to_array(IDX).astype(np.int64)
+    for match in vocab.weapon.finditer(doc.text):
+        found[np.searchsorted(token_starts, match.start(), side="right") - 1] = True
+    return found
 
 
 def parsed_whole(doc: Doc, cue: np.ndarray) -> bool:

@@ -43,6 +43,7 @@ from .parse_cues import (
     parsed_whole,
     selected_sentences,
     sentence_starts,
+    weapon_tokens,
 )
 
 #: Name of the component in the pipeline.
@@ -104,17 +105,25 @@ class SelectiveParse:
 
     def _parse(self, docs: list[Doc]) -> None:
         vocab = _vocabulary(self.nlp)
-        cues = [cue_tokens(doc, vocab) for doc in docs]
         # A doc with a cue every few words has every sentence selected: it is parsed whole, without the
-        # senter's pass (the same parse as the selection would give, for less).
+        # senter's pass (the same parse as the selection would give, for less). Weapon matches only add
+        # cues, so the word cues alone decide that; the rest get them before their sentences are picked.
+        cues = [cue_tokens(doc, vocab, weapons=False) for doc in docs]
         sparse = [i for i, (doc, cue) in enumerate(zip(docs, cues, strict=True)) if not parsed_whole(doc, cue)]
+        for i in sparse:
+            cues[i] |= weapon_tokens(docs[i], vocab)
         for i, doc in zip(sparse, self.nlp.get_pipe(SENTER).pipe([docs[i] for i in sparse]), strict=True):  # type: ignore[attr-defined]
             docs[i] = doc
         sparse_set = set(sparse)
+        # a doc parsed whole is parsed in place, as the full pipeline does (its gazetteer entities are
+        # not read by these components)
+        whole = [doc for i, doc in enumerate(docs) if i not in sparse_set]
+        for name in PARSE_COMPONENTS:
+            whole = list(self.nlp.get_pipe(name).pipe(whole, batch_size=self.batch_size))  # type: ignore[attr-defined]
         runs = [
-            (doc, start, end)
-            for i, (doc, cue) in enumerate(zip(docs, cues, strict=True))
-            for start, end in (selected_sentences(doc, vocab, cue) if i in sparse_set else [(0, len(doc))])
+            (docs[i], start, end)
+            for i in sparse
+            for start, end in selected_sentences(docs[i], vocab, cues[i])
             if end > start
         ]
         margin = _tok2vec_context(self.nlp)
@@ -122,7 +131,7 @@ class SelectiveParse:
         widened = list(self.nlp.get_pipe(PARSE_COMPONENTS[0]).pipe(widened, batch_size=self.batch_size))  # type: ignore[attr-defined]
         parsed = []
         for (doc, start, end), wide in zip(runs, widened, strict=True):
-            if len(wide) == end - start:  # nothing to widen by (a whole doc): the widened doc is the run
+            if len(wide) == end - start:  # nothing to widen by: the widened doc is the run
                 parsed.append(wide)
                 continue
             run = _words_doc(doc, start, end)
@@ -134,10 +143,10 @@ class SelectiveParse:
         by_doc: dict[int, list[tuple[int, Doc]]] = {}
         for (doc, start, _end), run in zip(runs, parsed, strict=True):
             by_doc.setdefault(id(doc), []).append((start, run))
-        for doc in docs:
-            _write_back(doc, by_doc.get(id(doc), []), _tok2vec_width(self.nlp))
-            self.tokens_seen += len(doc)
-        self.tokens_parsed += sum(len(run) for run in parsed)
+        for i in sparse:
+            _write_back(docs[i], by_doc.get(id(docs[i]), []), _tok2vec_width(self.nlp))
+        self.tokens_seen += sum(len(doc) for doc in docs)
+        self.tokens_parsed += sum(len(run) for run in parsed) + sum(len(doc) for doc in whole)
 
 
 def _words_doc(doc: Doc, start: int, end: int) -> Doc:
