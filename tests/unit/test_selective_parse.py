@@ -147,3 +147,11 @@ def test_a_paragraph_break_ends_a_sentence_for_the_whole_doc_test(selective: Lan
         assert not parsed_whole(doc, cue)  # two paragraph ends between the cues
         cue[[t.i for t in doc if t.text == "Rain"]] = True
         assert parsed_whole(doc, cue)
+
+
+def test_according_to_selects_its_sentence(selective: Language) -> None:
+    # written for this project: the stance tagger takes "according to X" as a speaker ("according" is a
+    # speech cue of detector_cues.json)
+    text = "Rain fell in the north. Shops were busy until late. According to the ministry, such moves are wrong."
+    with selective.memory_zone():
+        assert parsed(list(selective(text).sents)[2])
