@@ -155,3 +155,14 @@ def test_according_to_selects_its_sentence(selective: Language) -> None:
     text = "Rain fell in the north. Shops were busy until late. According to the ministry, such moves are wrong."
     with selective.memory_zone():
         assert parsed(list(selective(text).sents)[2])
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n ", '"', "Hello."])
+def test_texts_without_sentences_to_parse_are_analysed(nlp: Language, selective: Language, text: str) -> None:
+    with selective.memory_zone(), nlp.memory_zone():
+        got, want = analyze_doc(selective(text)), analyze_doc(nlp(text))
+        assert (got.entities, got.stances, got.detection.signals) == (
+            want.entities,
+            want.stances,
+            want.detection.signals,
+        )
