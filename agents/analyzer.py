@@ -45,7 +45,8 @@ def load_nlp(settings: Settings, *, stance: bool = True) -> Language:
     _STANCE_MODEL): what the worker, ``wirewatch analyze`` and ``wirewatch eval`` all run. ``stance`` False:
     without the stance model (training one)."""
     lexicons.configure(settings.lexicon_dir or None)
-    nlp = load_pipeline(settings.model or None, gazetteer_paths=[settings.gazetteer] if settings.gazetteer else ())
+    gazetteers = [settings.gazetteer] if settings.gazetteer else ()
+    nlp = load_pipeline(settings.model or None, gazetteer_paths=gazetteers, parse=settings.parse)
     if stance:  # a bad model file, or one the pipeline cannot feed, stops start-up here
         stance_model.check_pipeline(stance_model.configure(settings.stance_model or None), nlp)
     return nlp

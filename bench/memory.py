@@ -4,7 +4,7 @@ spaCy's StringStore keeps every string it has seen; a news feed brings new names
 path runs each batch inside ``nlp.memory_zone()``, which frees the batch's strings afterwards. This
 benchmark runs the exact enrich function over many batches of articles full of never-seen words and
 prints RSS and StringStore size as it goes, beside the same run with the zone switched off.
-Ends with one JSON line. Run: ``python bench/memory.py [--batches N]``.
+Ends with one JSON line. Run: ``python bench/memory.py [--batches N] [--parse full|selective]``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from corpus import _made_up_word, make_article
 from wirewatch.agents.enrichment import analyze_doc, enrich_articles
 from wirewatch.agents.nlp import load_pipeline
 from wirewatch.streams.records import Article
+from wirewatch.streams.settings import PARSE_MODES
 
 
 def rss_mb() -> float:
@@ -43,8 +44,8 @@ def novel_batch(rng: random.Random, size: int, start: int) -> list[Article]:
     return batch
 
 
-def run(batches: int, batch_size: int, zone: bool, report_every: int) -> dict[str, list[float]]:
-    nlp = load_pipeline()
+def run(batches: int, batch_size: int, zone: bool, report_every: int, parse: str) -> dict[str, list[float]]:
+    nlp = load_pipeline(parse=parse)
     rng = random.Random(11)
     series: dict[str, list[float]] = {"rss_mb": [], "strings": []}
     for b in range(batches):
@@ -66,14 +67,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--parse", choices=PARSE_MODES, default="selective", help="as WIREWATCH_PARSE")
     args = parser.parse_args()
     every = max(1, args.batches // 6)
     print(f"{args.batches} batches of {args.batch_size} articles, each with ~40 never-seen names")
-    with_zone = run(args.batches, args.batch_size, True, every)
-    without = run(args.batches, args.batch_size, False, every)
+    with_zone = run(args.batches, args.batch_size, True, every, args.parse)
+    without = run(args.batches, args.batch_size, False, every, args.parse)
     half = len(with_zone["rss_mb"]) // 2
     figures = {
         "articles": args.batches * args.batch_size,
+        "parse": args.parse,
         "zone_rss_mb_first_half": with_zone["rss_mb"][half - 1],
         "zone_rss_mb_end": with_zone["rss_mb"][-1],
         "zone_strings_end": with_zone["strings"][-1],

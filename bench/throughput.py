@@ -3,7 +3,11 @@
 (a) raw ``nlp.pipe`` words/s of the exact pipeline the enrich agent uses;
 (b) end-to-end words/s through the embedded broker with one worker (produce all, time until the last
     enriched record arrives), and (b)/(a);
-(c) the same with two worker processes on the same partitions, and the 2-vs-1 ratio.
+(c) the same with two worker processes on the same partitions, and the 2-vs-1 ratio;
+(d) the whole analysis offline (``enrich_articles``: parse, entities, stances, detection) with a full parse;
+(e) the same with selective parsing (issue 16), and ``selective_speedup`` = (e)/(d).
+The workers run the configured parse (``WIREWATCH_PARSE``, default selective), so ``e2e_ratio`` is (b)
+against the offline analysis of the same mode: (e), or (d) with ``WIREWATCH_PARSE=full``.
 Ends with one JSON line of the figures (medians over rounds). Run: ``python bench/throughput.py
 [--articles N] [--rounds R] [--keyed]``; WIREWATCH_* variables (e.g. WIREWATCH_BATCH_SIZE) reach the
 workers.
@@ -36,6 +40,7 @@ from corpus import make_corpus, word_count
 
 from wirewatch.agents.alert_model import candidate_rows
 from wirewatch.agents.detector import DetectorConfig, alert_model, detect, sentence_candidates
+from wirewatch.agents.enrichment import enrich_articles
 from wirewatch.agents.nlp import entities_of, load_pipeline
 from wirewatch.agents.stance import tag_stances
 from wirewatch.streams import testing
@@ -45,8 +50,27 @@ from wirewatch.streams.settings import Settings
 
 
 @cache
-def _nlp() -> Language:
-    return load_pipeline()
+def _nlp(parse: str = "full") -> Language:
+    return load_pipeline(parse=parse)
+
+
+def analysis_words_per_second(articles: list[Article], batch_size: int, parse: str) -> float:
+    """Words/s of the whole enrich call (one ``nlp.pipe`` per batch, entities, stances, detection)."""
+    nlp = _nlp(parse)
+    enrich_articles(nlp, articles[:batch_size], batch_size=batch_size)  # warm-up
+    started = time.perf_counter()
+    for i in range(0, len(articles), batch_size):
+        enrich_articles(nlp, articles[i : i + batch_size], batch_size=batch_size)
+    return word_count(articles) / (time.perf_counter() - started)
+
+
+def offline_words_per_second(articles: list[Article], batch_size: int) -> dict[str, float]:
+    """(a) raw ``nlp.pipe``, (d) the analysis with a full parse, (e) with selective parsing, side by side."""
+    return {
+        "raw": raw_words_per_second(articles, batch_size),
+        "full": analysis_words_per_second(articles, batch_size, "full"),
+        "selective": analysis_words_per_second(articles, batch_size, "selective"),
+    }
 
 
 def raw_words_per_second(articles: list[Article], batch_size: int) -> float:
@@ -168,9 +192,7 @@ async def _end_to_end(
         started = time.time()
         spread = None if keyed else [i % partitions for i in range(len(articles))]
         await testing.produce(bootstrap, raw, [(a.id.encode(), a.to_bytes()) for a in articles], spread)
-        done = await testing.consume(
-            bootstrap, enriched, lambda rs: wanted <= {r["id"] for r in rs}, timeout=1800
-        )
+        done = await testing.consume(bootstrap, enriched, lambda rs: wanted <= {r["id"] for r in rs}, timeout=1800)
         last = max(r["_received"] for r in done if r["id"] in wanted)
         if not wanted <= {r["id"] for r in done}:
             raise RuntimeError("not every article was enriched in time")
@@ -186,7 +208,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=320, help="articles of ~500 words (default 320)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of (b), (c), (a); medians reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of (b), (c), (a), (d), (e); medians")
     parser.add_argument("--keyed", action="store_true", help="partition by article key, not round-robin")
     args = parser.parse_args()
 
@@ -204,25 +226,41 @@ def main() -> None:
     # Shared VMs drift by 10-20 % over minutes, so raw speed is measured between the rounds and each round
     # compares against the mean of the raw runs before and after it; the figures are medians over rounds.
     rounds: list[dict[str, float]] = []
+    workers_parse = Settings.from_env().parse
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         workdir = Path(tmp)
         with EmbeddedBroker(Settings(), port=free_port(), log_file=workdir / "tansu.log") as broker:
-            before = raw_words_per_second(articles, args.batch_size)
+            before = offline_words_per_second(articles, args.batch_size)
             for number in range(1, args.rounds + 1):
                 run = (broker.bootstrap, articles)
                 options = (args.partitions, args.batch_size, workdir, args.keyed)
                 e2e_wps, rss = asyncio.run(_end_to_end(*run, 1, *options))
                 two_wps, _ = asyncio.run(_end_to_end(*run, 2, *options))
-                after = raw_words_per_second(articles, args.batch_size)
-                raw_wps, before = (before + after) / 2, after
+                after = offline_words_per_second(articles, args.batch_size)
+                offline = {key: (before[key] + after[key]) / 2 for key in after}
+                before = after
+                raw_wps, full_wps, selective_wps = offline["raw"], offline["full"], offline["selective"]
+                analysis_wps = offline[workers_parse]
                 rounds.append(
-                    {"raw": raw_wps, "e2e": e2e_wps, "two": two_wps, "rss": rss or 0.0,
-                     "e2e_ratio": e2e_wps / raw_wps, "scaling": two_wps / e2e_wps}
+                    {
+                        "raw": raw_wps,
+                        "e2e": e2e_wps,
+                        "two": two_wps,
+                        "rss": rss or 0.0,
+                        "full": full_wps,
+                        "selective": selective_wps,
+                        "raw_ratio": e2e_wps / raw_wps,
+                        "e2e_ratio": e2e_wps / analysis_wps,
+                        "scaling": two_wps / e2e_wps,
+                        "selective_speedup": selective_wps / full_wps,
+                    }
                 )
                 print(
                     f"round {number}: (a) raw {raw_wps:6.0f} w/s | (b) 1 worker {e2e_wps:6.0f} w/s, "
-                    f"(b)/(a) {e2e_wps / raw_wps:.2f} | (c) 2 workers {two_wps:6.0f} w/s, "
-                    f"2-vs-1 {two_wps / e2e_wps:.2f} | worker peak RSS {rss or 0:.0f} MB",
+                    f"(b)/(a) {e2e_wps / raw_wps:.2f}, (b)/offline {workers_parse} {e2e_wps / analysis_wps:.2f} | "
+                    f"(c) 2 workers {two_wps:6.0f} w/s, 2-vs-1 {two_wps / e2e_wps:.2f} | (d) full analysis "
+                    f"{full_wps:6.0f} w/s, (e) selective {selective_wps:6.0f} w/s, (e)/(d) "
+                    f"{selective_wps / full_wps:.2f} | worker peak RSS {rss or 0:.0f} MB",
                     flush=True,
                 )
 
@@ -231,8 +269,10 @@ def main() -> None:
 
     print(
         f"median: (a) raw nlp.pipe {median('raw'):.0f} words/s; (b) end to end {median('e2e'):.0f} words/s, "
-        f"(b)/(a) = {median('e2e_ratio'):.2f}; (c) two workers {median('two'):.0f} words/s, "
-        f"2-vs-1 = {median('scaling'):.2f}"
+        f"(b)/(a) = {median('raw_ratio'):.2f}; (c) two workers {median('two'):.0f} words/s, "
+        f"2-vs-1 = {median('scaling'):.2f}; (d) full analysis {median('full'):.0f} words/s, (e) selective "
+        f"{median('selective'):.0f} words/s, (e)/(d) = {median('selective_speedup'):.2f}; (b) against the offline "
+        f"{workers_parse} analysis = {median('e2e_ratio'):.2f}"
     )
     figures = {
         "articles": len(articles),
@@ -241,13 +281,19 @@ def main() -> None:
         "partitioning": "keyed" if args.keyed else "round-robin",
         "raw_wps": round(median("raw"), 1),
         "e2e_wps": round(median("e2e"), 1),
+        "workers_parse": workers_parse,
+        "raw_ratio": round(median("raw_ratio"), 3),
         "e2e_ratio": round(median("e2e_ratio"), 3),
         "two_worker_wps": round(median("two"), 1),
         "scaling_ratio": round(median("scaling"), 3),
         "peak_rss_mb": round(max(r["rss"] for r in rounds), 1),
         "e2e_ratio_per_round": [round(r["e2e_ratio"], 3) for r in rounds],
         "scaling_ratio_per_round": [round(r["scaling"], 3) for r in rounds],
+        "full_analysis_wps": round(median("full"), 1),
+        "selective_analysis_wps": round(median("selective"), 1),
+        "selective_speedup_per_round": [round(r["selective_speedup"], 3) for r in rounds],
         "ms_per_article": steps,
+        "selective_speedup": round(median("selective_speedup"), 3),
     }
     print(orjson.dumps(figures).decode())
 

@@ -18,6 +18,8 @@ from wirewatch.agents.taxonomy import TAXONOMY
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+#: How much of each article the tagger, parser and lemmatizer run on (WIREWATCH_PARSE).
+PARSE_MODES = ("selective", "full")
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,9 @@ class Settings:
     #: Run the model in a child process of the worker (crash isolation; the event loop never waits on
     #: spaCy) instead of on a thread of the worker's own process.
     nlp_process: bool = False
+    #: ``selective``: entities and sentences on all text, tagger/parser/lemmatizer only on the sentences
+    #: the detector's and stance tagger's cues select; ``full``: every sentence parsed.
+    parse: str = "selective"
     #: Seconds to wait for a batch to fill: under load batches fill at once, so this only bounds the
     #: added latency when traffic is light.
     batch_within: float = 0.05
@@ -163,6 +168,8 @@ class Settings:
             raise SettingsError("WIREWATCH_STALL_SECONDS must be more than 0")
         if self.batch_size < 1:
             raise SettingsError("WIREWATCH_BATCH_SIZE must be at least 1")
+        if self.parse not in PARSE_MODES:
+            raise SettingsError(f"WIREWATCH_PARSE must be one of {', '.join(PARSE_MODES)}")
         if self.security_protocol not in SECURITY_PROTOCOLS:
             raise SettingsError(f"WIREWATCH_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:

@@ -16,6 +16,7 @@ def test_defaults_without_environment() -> None:
     assert settings.security_protocol == "PLAINTEXT"
     assert settings.aiokafka_security() == {"security_protocol": "PLAINTEXT"}
     assert broker_credentials(settings) is None
+    assert settings.parse == "selective"
 
 
 def test_environment_is_read_and_converted() -> None:
@@ -46,6 +47,7 @@ def test_environment_is_read_and_converted() -> None:
         ("WIREWATCH_ALERT_NON_STATE_ROCKETS", "perhaps"),
         ("WIREWATCH_SECURITY_PROTOCOL", "TLS"),
         ("WIREWATCH_MAX_ARTICLE_BYTES", "10"),
+        ("WIREWATCH_PARSE", "partial"),
     ],
 )
 def test_bad_values_are_clear_errors(name: str, value: str) -> None:
