@@ -182,7 +182,7 @@ def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
     return None
 
 
-_CACHE_KEY = "wirewatch.detector"
+_CACHE_KEY = "wirewatch.document"
 
 
 def doc_cache(doc: Doc) -> dict[str, Any]:
