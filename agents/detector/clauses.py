@@ -10,6 +10,7 @@ from ..nlp import TokenColumns, token_columns
 from .lexicon import lexicon
 
 
+# The stance tagger's speaker verbs differ (DocContext.is_speaker_verb: its own lexicon, attitude copulas).
 def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
     return cols.lemma[i] in lexicon().cues.speech_verbs and cols.pos[i] in ("VERB", "AUX")
 

@@ -107,6 +107,7 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
     quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
     node = tok
     span_ids = set(range(m.start, m.end))
+    # not document.governing_verb: the walk scores every head up to the first speaker verb, not the first verb
     for _ in range(40):
         head = node.head
         if head.i == node.i:
