@@ -1,6 +1,6 @@
 """Helpers over a parsed document that know nothing about launches or stances: a per-document memo, span
 text and entities without re-walking the document, tree walks (ancestors, subject of a verb, governing verb),
-line-cut sentences, the evidence sentence of a token, a speaker's full name and affiliation."""
+line-cut sentences, the evidence sentence of a token, negation, a speaker's full name and affiliation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from .evidence import Evidence
-from .nlp import doc_ents, doc_sents, doc_text, token_columns
+from .nlp import TokenColumns, doc_ents, doc_sents, doc_text, token_columns
 
 #: The actor (a state on the caller's watch list) named in ``doc[start:end]``, preferring the one nearest
 #: the token ``head``: how a caller tells whose spokesperson a speaker is.
@@ -101,6 +101,35 @@ def subject_of(tok: Token, speech_verbs: Collection[str]) -> Token | None:
     return None
 
 
+def negated_at(
+    i: int,
+    cols: TokenColumns,
+    words: Collection[str],
+    word_deps: Collection[str],
+    *,
+    contrast_pos: Collection[str] = (),
+) -> bool:
+    """Whether token ``i`` has a negating child: a ``neg`` dependent, or one of ``words`` (lowercase) attached
+    as one of ``word_deps``. Each caller passes its own lexicon's words. The detector asks whether a launch is
+    denied, so a negative subject counts ("NO missile was fired": nsubj, dep); the stance tagger asks whether
+    a word's valence flips, and passes ``contrast_pos``: a negator after a comma and before one of these parts
+    of speech contrasts a phrase (", not threats,") and does not negate the word it hangs from."""
+    dep, lower, kids = cols.dep, cols.lower, cols.children
+    for c in kids[i]:
+        d = dep[c]
+        if d == "neg" or (lower[c] in words and d in word_deps):
+            if (
+                contrast_pos
+                and c > 0
+                and cols.orth[c - 1] == ","
+                and c + 1 < len(dep)
+                and cols.pos[c + 1] in contrast_pos
+            ):
+                continue
+            return True
+    return False
+
+
 def governing_verb(tok: Token, sent: Span) -> Token | None:
     cur = tok
     for _ in range(8):
@@ -182,7 +211,7 @@ def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
     return None
 
 
-_CACHE_KEY = "wirewatch.detector"
+_CACHE_KEY = "wirewatch.document"
 
 
 def doc_cache(doc: Doc) -> dict[str, Any]:

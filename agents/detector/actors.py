@@ -404,6 +404,7 @@ class PreviousActor:
         return self._value
 
 
+# Not stance's _continued_quote_speaker: a yes/no from quote marks here; the stance finds the quote's speaker.
 def quoted_continuation(sent: Span) -> bool:
     text = span_text(sent).lstrip()
     return text[:1] in ('"', "“", "'", "‘") or (text.count("“") + text.count('"')) % 2 == 1

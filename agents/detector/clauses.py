@@ -1,15 +1,16 @@
 """The clause around a trigger: its spine up to the first speech verb, the speech verb that reports it,
-negated words, headlines."""
+negated words (through document.negated_at), headlines."""
 
 from __future__ import annotations
 
 from spacy.tokens import Span, Token
 
-from ..document import ancestor_ids, doc_memo, span_text, subject_of
+from ..document import ancestor_ids, doc_memo, negated_at, span_text, subject_of
 from ..nlp import TokenColumns, token_columns
 from .lexicon import lexicon
 
 
+# The stance tagger's speaker verbs differ (DocContext.is_speaker_verb: its own lexicon, attitude copulas).
 def _is_speech_verb(i: int, cols: TokenColumns) -> bool:
     return cols.lemma[i] in lexicon().cues.speech_verbs and cols.pos[i] in ("VERB", "AUX")
 
@@ -62,21 +63,13 @@ def has_neg(tok: Token) -> bool:
     return has_neg_at(tok.i, token_columns(tok.doc))
 
 
+#: How the detector's negation words attach when they deny a verb ("NO missile was fired": nsubj).
+_NEGATION_WORD_DEPS = frozenset({"det", "nsubj", "advmod", "dep", "preconj"})
+
+
 def has_neg_at(i: int, cols: TokenColumns) -> bool:
-    words = lexicon().cues.negation_words
-    for c in cols.children[i]:
-        dep = cols.dep[c]
-        if dep == "neg":
-            return True
-        if cols.lower[c] in words and dep in (
-            "det",
-            "nsubj",
-            "advmod",
-            "dep",
-            "preconj",
-        ):
-            return True
-    return False
+    """:func:`~wirewatch.agents.document.negated_at` with the detector's negation words."""
+    return negated_at(i, cols, lexicon().cues.negation_words, _NEGATION_WORD_DEPS)
 
 
 def verb_subject(tok: Token) -> Token | None:

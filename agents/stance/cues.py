@@ -6,8 +6,12 @@ from collections.abc import Iterable
 
 from spacy.tokens import Token
 
+from ..document import negated_at
 from .grammar import COPULAS, DESCRIBING_VERBS, NOMINAL_POS, OBJECT_DEPS, RELATIVE, SUBJECT_DEPS
 from .speakers import DocContext
+
+#: How a negator attaches when it flips the valence of the word it hangs from.
+_NEGATOR_DEPS = frozenset({"det", "advmod", "preconj"})
 
 
 def sign_of(x: float) -> int:
@@ -32,16 +36,7 @@ class Scorer:
         return found
 
     def _is_negated(self, i: int) -> bool:
-        ctx = self.ctx
-        for c in ctx.children[i]:
-            dep = ctx.dep[c]
-            if dep == "neg" or (ctx.lower[c] in self.lex.negators and dep in ("det", "advmod", "preconj")):
-                # ", not threats," contrasts a noun phrase: it does not negate the verb it hangs from
-                nxt_pos = ctx.pos[c + 1] if c + 1 < len(ctx.pos) else None
-                if c > 0 and ctx.orth[c - 1] == "," and nxt_pos is not None and nxt_pos in NOMINAL_POS:
-                    continue
-                return True
-        return False
+        return negated_at(i, self.ctx.columns, self.lex.negators, _NEGATOR_DEPS, contrast_pos=NOMINAL_POS)
 
     def valence(self, head: Token, role: str, via: Token | None = None) -> int:
         """The valence ``head`` gives a phrase in ``role`` (reached through its child ``via``); a copula

@@ -27,7 +27,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
-from ..evidence import Evidence
+from ..document import evidence_sentence
 from ..nlp import EntityMention
 from .cues import Scorer, denied_or_required_existence, sign_of
 from .grammar import CONTENT_PREPS, DESCRIBING_VERBS, OBJECT_DEPS, RELATIVE, STRIP, SUBJECT_DEPS
@@ -58,19 +58,6 @@ from .speakers import (
     states_position,
 )
 from .targets import anaphoric_mentions, find_mentions
-
-
-def _evidence(sent: Span, tok: Token, text: str) -> Evidence:
-    """The sentence around ``tok``, cut at paragraph breaks (the parser may run a sentence across them)."""
-    start, end = sent.start_char, sent.end_char
-    start = max(start, text.rfind("\n", 0, tok.idx) + 1)
-    nl = text.find("\n", tok.idx)
-    end = min(end, nl) if nl >= 0 else end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Evidence(text[start:end], start, end)
 
 
 def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
@@ -120,6 +107,7 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
     quote_speaker = ctx.quote_speakers[qi] if qi is not None else None
     node = tok
     span_ids = set(range(m.start, m.end))
+    # not document.governing_verb: the walk scores every head up to the first speaker verb, not the first verb
     for _ in range(40):
         head = node.head
         if head.i == node.i:
@@ -271,7 +259,7 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
         speakers,
         sign_of(total),
         max(1, min(2, abs(total))),
-        _evidence(sent, tok, ctx.text),
+        evidence_sentence(sent, tok),
         judged,
         m,
         abstain=abstain,

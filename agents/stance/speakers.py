@@ -116,6 +116,7 @@ class DocContext:
         self.quote_speakers: list[Speaker] = self._attribute_quotes()
 
     # -- entities and names
+    # Not document.ents_in: overlap in characters over the entity layer (canonical names), not containment in doc.ents.
     def ents_in(self, start: int, end: int) -> list[EntityMention]:
         """Entities overlapping [start, end), in their given order."""
         ents = self.entities
@@ -129,6 +130,7 @@ class DocContext:
             self._text_affiliations[text] = self.lex.aliases.get(text) or self.lex.aliases.get(normalise_name(text))
         return self._text_affiliations[text]
 
+    # Not document.affiliation: the stance lexicon (listed speakers, aliases, titles), not the watch list by position.
     def _affiliation(self, canonical: str, surface: str, tokens: list[int]) -> str | None:
         lex = self.lex
         if canonical in lex.speakers:
@@ -161,6 +163,7 @@ class DocContext:
     def end_char(self, i: int) -> int:
         return self.starts[i] + len(self.orth[i])
 
+    # = document.span_text(doc[first : last + 1]) on token indices: no Span built on this hot path.
     def span_text(self, first: int, last: int) -> str:
         """= ``doc[first : last + 1].text``."""
         return self.text[self.starts[first] : self.end_char(last)]
@@ -200,6 +203,7 @@ class DocContext:
             toks = toks[:-1]
         return toks or [head]
 
+    # Not document.name_with_affiliation: a Speaker (surface, canonical, person) with the stance lexicon's affiliation.
     def named_speaker(self, head: Token) -> Speaker:
         """A speaker from a noun phrase headed by ``head`` (no pronoun resolution)."""
         h = head.i
@@ -286,6 +290,7 @@ class DocContext:
                     return name  # not a place or body ("the envoy, North Korea, ...")
         return None
 
+    # Not document.full_name (longest same-surname person): only an unambiguous completion, named speakers included.
     def _full_name(self, surname: str) -> str:
         """A bare surname of a person named in full elsewhere in the article ("Ruiz" -> "Ana Ruiz")."""
         full = set(self._person_surnames.get(surname, ()))
@@ -408,6 +413,7 @@ class DocContext:
             if quote_of[i] is None and self.speaker_verb_at(i)
         ]
 
+    # Not detector.clauses._is_speech_verb: the stance lexicon's verb cues (phrasal keys) and attitude copulas too.
     def is_speaker_verb(self, tok: Token) -> bool:
         return self.speaker_verb_at(tok.i)
 
@@ -517,6 +523,7 @@ class DocContext:
         span = self.doc.char_span(name.start, name.end, alignment_mode="expand")
         return self.named_speaker(span.root) if span is not None else None
 
+    # Not detector speech_head's 'according' branch: skips quotes; 'to' must be its child, the pobj a child of 'to'.
     def according_to(self, sent: Span) -> Speaker | None:
         lower, dep, kids = self.lower, self.dep, self.children
         for i in range(sent.start, sent.end):
@@ -533,6 +540,7 @@ def _fallback_entities(doc: Doc) -> list[EntityMention]:
     return [EntityMention(e.text, e.label_, e.start_char, e.end_char, normalise_name(e.text), 1) for e in doc.ents]
 
 
+# Not document.subject_of: these reporting, quoting and passive rules pick other subjects (either swap changes output).
 def subject_of(verb: Token, lex: Lexicon | None = None) -> Token | None:
     """The subject of ``verb``, inherited through coordination, participles and control.
 
@@ -766,6 +774,7 @@ def _is_bare_role(spk: Speaker, lex: Lexicon) -> bool:
     return bool(words) and words[-1] in lex.role_nouns and spk.canonical == spk.canonical.lower()
 
 
+# Not document.governing_verb (the first verb above): a reporting verb after the target that the parser hung below it.
 def trailing_reporter(tok: Token, sent: Span, ctx: DocContext) -> Speaker | None:
     """'Talks must resume, the ministers said.' when the parser hangs 'said' under the clause it reports
     (advcl, parataxis, conj) instead of above it: a reporting verb after the target, outside quotes."""
@@ -784,6 +793,7 @@ def trailing_reporter(tok: Token, sent: Span, ctx: DocContext) -> Speaker | None
     return None
 
 
+# Not detector.actors.quoted_continuation (a yes/no from quote marks): the speaker of the quote spans found here.
 def _continued_quote_speaker(sent: Span, ctx: DocContext) -> Speaker | None:
     """A verbless sentence that quotes someone continues the previous speaker (… North Korea must stop its
     “provocative actions”)."""
