@@ -16,7 +16,7 @@ def test_defaults_without_environment() -> None:
     assert settings.security_protocol == "PLAINTEXT"
     assert settings.aiokafka_security() == {"security_protocol": "PLAINTEXT"}
     assert broker_credentials(settings) is None
-    assert settings.parse == "selective"
+    assert settings.parse == "full"
 
 
 def test_environment_is_read_and_converted() -> None:
