@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .learning.alert_context import context_strings
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
 from .nlp import token_columns
@@ -46,6 +47,7 @@ TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
 #: the alert model is fitted without them (its F1 fell from 0.827 to 0.811 with them).
 PASSAGE_DIM = 4096
 ALERT_LABELS = ("no", "yes")
+CONTEXT = True
 
 _DIGIT = re.compile(r"\d")
 
@@ -67,6 +69,8 @@ def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
     words and word pairs and its neighbours' words, and the names of systems it mentions."""
     out = [f"r:{s}" for s in sc.signals]
     out.append(f"named:{sc.named_kind or 'none'}")
+    if CONTEXT:
+        out += [f"c:{s}" for s in context_strings(sc.sent)]
     if "ngrams" in representation:
         words = _words(sc.sent)
         out += [f"w:{w}" for w in words]
