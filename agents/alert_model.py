@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector import
     from .detector import SentenceCandidate
 
 #: Bump when the features change: a model trained on other features is refused at load time.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 BUNDLE_FORMAT = "wirewatch-alert-model/1"
 BUNDLE_FILE = "alert_model.json"
 PARTS = ("alert", "modality", "kind")
@@ -47,7 +47,6 @@ TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
 #: the alert model is fitted without them (its F1 fell from 0.827 to 0.811 with them).
 PASSAGE_DIM = 4096
 ALERT_LABELS = ("no", "yes")
-CONTEXT = True
 
 _DIGIT = re.compile(r"\d")
 
@@ -65,12 +64,13 @@ def _words(span: Any) -> list[str]:
 
 
 def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
-    """The sparse features of a candidate sentence: the rules' signals, then (``+ngrams``) the sentence's
-    words and word pairs and its neighbours' words, and the names of systems it mentions."""
+    """The sparse features of a candidate sentence: the rules' signals, the kind of the system it names, its
+    context (time, tense and aspect, test and denial cues, the roles of its actors: see
+    :func:`~wirewatch.agents.learning.alert_context.context_strings`), then (``+ngrams``) the sentence's
+    words and word pairs and its neighbours' words."""
     out = [f"r:{s}" for s in sc.signals]
     out.append(f"named:{sc.named_kind or 'none'}")
-    if CONTEXT:
-        out += [f"c:{s}" for s in context_strings(sc.sent)]
+    out += [f"c:{s}" for s in context_strings(sc.sent)]
     if "ngrams" in representation:
         words = _words(sc.sent)
         out += [f"w:{w}" for w in words]

@@ -38,6 +38,7 @@ from .data import source_group
 from .errors import breakdown_markdown, error_breakdown
 from .folds import grouped_folds
 from .linear import LinearModel, fit_linear, fit_temperature, probabilities
+from .parse_cache import parse as parse_texts
 
 C_GRID = (0.1, 0.3, 1.0, 3.0)
 HASH_DIM = 2**16
@@ -45,7 +46,6 @@ INNER_FOLDS = 4
 MIN_KIND_SOURCE_ITEMS = 3
 #: The flag of a labelled passage written for the project (training folds only, never scored).
 WRITTEN_FLAG = "written_for_project"
-DROP_REDUNDANT_STAND_INS = True
 
 
 @dataclass
@@ -92,15 +92,19 @@ class Dataset:
         ]
 
 
-def load_items(paths: Sequence[str | Path], nlp: Any, batch_size: int = 32) -> Dataset:
-    """Read and parse the labelled files; each item's candidates come from the rules alone."""
+def load_items(
+    paths: Sequence[str | Path], nlp: Any, batch_size: int = 32, parse_cache: str | Path | None = None
+) -> Dataset:
+    """Read and parse the labelled files (docs kept in ``parse_cache`` between runs, see
+    :mod:`.parse_cache`); each item's candidates come from the rules alone."""
     labels = [item for path in paths for item in read_items(Path(path))]
     from ..nlp import entities_of  # spaCy's entity layer: the training run parses like the worker
 
     rules = DetectorConfig(learned=False)
     items: list[Item] = []
     row_item: list[int] = []
-    for label, doc in zip(labels, nlp.pipe([x["text"] for x in labels], batch_size=batch_size), strict=True):
+    docs = parse_texts(nlp, [x["text"] for x in labels], parse_cache, batch_size)
+    for label, doc in zip(labels, docs, strict=True):
         entities = entities_of(doc)
         cands = sentence_candidates(doc, entities, published_at=label.get("published_at"), config=rules)
         item = Item(label, source_group(str(label.get("source") or label.get("id") or "")), entities, doc, cands)
@@ -176,8 +180,6 @@ def alert_training_rows(data: Dataset, rows: np.ndarray) -> np.ndarray:
     rules made nothing of: "X confirmed the launch", "activity at the launch site") is not evidence of the
     launch, which the rule-made sentence carries: it is left out rather than taught as a positive
     (multi-instance learning: only the passage's witnesses are labelled)."""
-    if not DROP_REDUNDANT_STAND_INS:
-        return rows
     keep = []
     for r in rows.tolist():
         item = data.items[data.row_item[r]]
@@ -339,6 +341,7 @@ def train(
     nlp: Any = None,
     stream: TextIO = sys.stdout,
     dim: int = HASH_DIM,
+    parse_cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Cross-validate every representation, keep the best by CV F1, fit it on everything, write the
     weights and the card to ``out_dir``; returns the report (also printed, one line per figure)."""
@@ -346,7 +349,7 @@ def train(
         from ..nlp import load_pipeline  # heavy: loaded only when training runs
 
         nlp = load_pipeline()
-    data = load_items(paths, nlp)
+    data = load_items(paths, nlp, parse_cache=parse_cache)
     print(
         f"{len(data.items)} items, {len(set(data.groups))} sources, {len(data.row_item)} candidate sentences",
         file=stream,
@@ -448,6 +451,8 @@ def _write_card(
             " alerts`. Figures are per item (passage), scored as `wirewatch eval alerts` scores them; intervals"
             " are 95 % bootstrap intervals over items. C and the article threshold are chosen inside each outer"
             " fold by an inner grouped CV (nested), so the cross-validated figures are held-out estimates."
+            " Passages written for the project (marked `written_for_project`) join every training fold and are"
+            " never scored: every figure here is measured on the real news passages only."
         ),
         data_files=paths,
         counts=counts,

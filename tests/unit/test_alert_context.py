@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from spacy.language import Language
 
 from wirewatch.agents.detector import DetectorConfig, analyze_docs, sentence_candidates
@@ -21,6 +20,7 @@ from wirewatch.agents.learning.alerts_train import (
     alert_training_rows,
     load_items,
 )
+from wirewatch.agents.learning.parse_cache import parse
 from wirewatch.agents.nlp import entities_of
 
 WRITTEN = Path(__file__).parents[2] / "agents" / "learning" / "data" / "alerts_written.jsonl"
@@ -128,5 +128,24 @@ def test_the_written_passages_give_candidates(nlp: Language) -> None:
     items = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines() if line.strip()]
     docs = list(nlp.pipe([x["text"] for x in items]))
     rules = DetectorConfig(learned=False)
-    missing = [x["id"] for x, doc in zip(items, docs, strict=True) if not sentence_candidates(doc, entities_of(doc), config=rules)]
+    missing = [
+        x["id"]
+        for x, doc in zip(items, docs, strict=True)
+        if not sentence_candidates(doc, entities_of(doc), config=rules)
+    ]
     assert len(missing) <= len(items) // 10, missing
+
+
+def test_parsed_passages_are_kept_between_training_runs(nlp: Language, tmp_path: Path) -> None:
+    texts = [OBSERVER, SITE_ACTIVITY]
+    first = parse(nlp, texts, tmp_path)
+    [stored] = list(tmp_path.iterdir())
+    again = parse(nlp, texts, tmp_path)  # read back: tokens, entities and the tok2vec tensor
+    assert [d.to_bytes() for d in again] == [d.to_bytes() for d in first]
+    assert [e.text for e in again[0].ents] == [e.text for e in first[0].ents]
+    assert np.array_equal(again[0].tensor, first[0].tensor)
+    parse(nlp, [OBSERVER], tmp_path)  # other texts: another file
+    assert len(list(tmp_path.iterdir())) == 2
+    stored.write_bytes(b"not msgpack")  # a damaged file is parsed afresh and replaced
+    assert [d.text for d in parse(nlp, texts, tmp_path)] == texts
+    assert stored.read_bytes() != b"not msgpack"
