@@ -71,6 +71,11 @@ def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
     out = [f"r:{s}" for s in sc.signals]
     out.append(f"named:{sc.named_kind or 'none'}")
     out += [f"c:{s}" for s in context_strings(sc.sent)]
+    if "no_rule" in sc.signals and "doc_rule_alert" in sc.signals:
+        # a launch word the rules made nothing of, in an article where another sentence carries the launch
+        # ("Japan confirmed the launch"): the training leaves such sentences out of true passages (see
+        # alert_training_rows), so this conjunction is learned from the false passages alone
+        out.append("stand_in_beside_rule")
     if "ngrams" in representation:
         words = _words(sc.sent)
         out += [f"w:{w}" for w in words]
