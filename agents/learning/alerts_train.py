@@ -376,15 +376,14 @@ def train(
     model = fit_bundle(matrix, data, everything, spec, seed, C, threshold_raw, alert_matrix)
     # calibration: one temperature for the alert probability, from the outer folds' held-out logits;
     # the threshold keeps its place (the same logit) on the calibrated scale
-    scored = data.scored
-    scored_rows = _rows_of(data, scored)
+    scored_rows = _rows_of(data, real)
     y = np.asarray([1 if lab == "yes" else 0 for lab in _alert_labels(data, scored_rows)])
     temperature = fit_temperature(cv.oof_logits[scored_rows].reshape(-1, 1), y)
     model.alert.temperature = temperature
     logit_at = np.log(threshold_raw / (1 - threshold_raw))
     model.threshold = round(float(probabilities(np.array([[logit_at / temperature]]))[0, 1]), 4)
-    real_labels = [data.items[i].label for i in scored]
-    train_dets = detections(model, matrix, data, scored)
+    real_labels = [data.items[i].label for i in real]
+    train_dets = detections(model, matrix, data, real)
     training = figures_with_intervals(item_outcomes(real_labels, train_dets), seed=seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
