@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .learning.alert_context import context_strings
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
 from .nlp import token_columns
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector import
     from .detector import SentenceCandidate
 
 #: Bump when the features change: a model trained on other features is refused at load time.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 BUNDLE_FORMAT = "wirewatch-alert-model/1"
 BUNDLE_FILE = "alert_model.json"
 PARTS = ("alert", "modality", "kind")
@@ -63,10 +64,18 @@ def _words(span: Any) -> list[str]:
 
 
 def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
-    """The sparse features of a candidate sentence: the rules' signals, then (``+ngrams``) the sentence's
-    words and word pairs and its neighbours' words, and the names of systems it mentions."""
+    """The sparse features of a candidate sentence: the rules' signals, the kind of the system it names, its
+    context (time, tense and aspect, test and denial cues, the roles of its actors: see
+    :func:`~wirewatch.agents.learning.alert_context.context_strings`), then (``+ngrams``) the sentence's
+    words and word pairs and its neighbours' words."""
     out = [f"r:{s}" for s in sc.signals]
     out.append(f"named:{sc.named_kind or 'none'}")
+    out += [f"c:{s}" for s in context_strings(sc.sent)]
+    if "no_rule" in sc.signals and "doc_rule_alert" in sc.signals:
+        # a launch word the rules made nothing of, in an article where another sentence carries the launch
+        # ("Japan confirmed the launch"): the training leaves such sentences out of true passages (see
+        # alert_training_rows), so this conjunction is learned from the false passages alone
+        out.append("stand_in_beside_rule")
     if "ngrams" in representation:
         words = _words(sc.sent)
         out += [f"w:{w}" for w in words]

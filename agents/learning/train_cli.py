@@ -22,6 +22,12 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="compare only this representation (repeat the option; default: every one the model knows)",
     )
+    parser.add_argument(
+        "--parse-cache",
+        default=None,
+        metavar="DIR",
+        help="keep the parsed passages in DIR between runs (alerts; default: parse every run)",
+    )
     parser.set_defaults(func=cmd_train)
 
 
@@ -53,5 +59,6 @@ def cmd_train(settings: Any, args: argparse.Namespace) -> int:
         seed=args.seed,
         representations=args.representation or REPRESENTATIONS,
         nlp=load_nlp(settings),
+        parse_cache=args.parse_cache,
     )
     return 0
