@@ -76,6 +76,28 @@ async def ensure_topics(
     extra: Mapping[str, Mapping[str, str]] | None = None,
     timeout: float = 30.0,
 ) -> list[str]:
+    """:func:`create_topics`, tried again on a retriable broker error (a broker of the cluster restarting
+    answers "node not ready" or drops the connection for a few seconds) until ``timeout`` has passed: a
+    worker started in that moment waits for it instead of exiting."""
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            return await create_topics(settings, bootstrap, extra, timeout)
+        except KafkaError as exc:
+            if not exc.retriable or time.monotonic() + delay > deadline:
+                raise
+            log.warning("creating topics: %r; trying again in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def create_topics(
+    settings: Settings,
+    bootstrap: list[str] | None = None,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+    timeout: float = 30.0,
+) -> list[str]:
     """Create the catalog's topics (and ``extra``: name → topic config) that do not exist yet, wait until
     the broker's metadata shows every one of them, and return the names created.
 

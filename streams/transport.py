@@ -13,15 +13,20 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
 from mode.utils.futures import maybe_cancel
 
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: How long a topic declaration at start-up is tried again on a retriable broker error.
+TOPIC_DECLARE_RETRY_SECONDS = 60.0
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -39,6 +44,23 @@ class _Consumer(driver.Consumer):
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
+
+    async def _create_topic(
+        self, owner: Any, client: Any, topic: str, partitions: int, replication: int, **kwargs: Any
+    ) -> None:
+        # Faust declares every topic when the worker starts; a broker of the cluster restarting in that
+        # moment fails the request with a retriable error, and the worker would exit: wait for it instead.
+        deadline = time.monotonic() + TOPIC_DECLARE_RETRY_SECONDS
+        delay = 0.5
+        while True:
+            try:
+                return await super()._create_topic(owner, client, topic, partitions, replication, **kwargs)
+            except KafkaError as exc:
+                if not exc.retriable or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("declaring topic %s: %r; trying again in %.1f s", topic, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 class App(faust.App):
