@@ -1,5 +1,6 @@
-"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings, and a Faust
-worker whose shutdown is bounded.
+"""Faust's aiokafka transport with the consumer's fetch wait taken from wirewatch's settings, a consumer
+that never commits past a record it has not processed (see :class:`_Consumer`), and a Faust worker whose
+shutdown is bounded.
 
 faust-streaming creates its consumer with ``fetch_max_wait_ms=1500`` fixed. Apache Kafka answers a fetch
 as soon as data arrives, so that only bounds idle polling; Tansu holds every fetch for the full wait,
@@ -14,11 +15,13 @@ import logging
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP, Message
 from mode.utils.futures import maybe_cancel
 
 from .settings import Settings
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: How long a topic declaration at start-up is tried again on a retriable broker error.
 TOPIC_DECLARE_RETRY_SECONDS = 60.0
+#: A stream partition delivers nothing between its assignment and its seek, for at most this long (Faust
+#: seeks once table recovery is done; should it never, the partition is not held up for good).
+SEEK_WAIT_LIMIT_SECONDS = 300.0
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -38,8 +44,132 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(driver.Consumer):
+    """Faust's consumer, with three fixes to its offset bookkeeping; each let a worker commit past records it
+    never processed, so a crash or a rebalance afterwards lost them (docs/ARCHITECTURE.md, "The flow of an
+    article"; the chaos test, tests/failure/test_chaos.py, found them).
+
+    1. **Records fetched before a partition's seek are not delivered.** After a rebalance Faust resumes the
+       stream partitions and only then seeks them back to their committed offsets; records fetched in
+       between came from the old position, and Faust read the jump back as a gap in the partition (what
+       compaction or transaction markers leave): it counted the offsets in between as done and dropped
+       them as already read when they came again. Here a newly assigned stream partition delivers nothing
+       until its seek, then nothing fetched before it; gaps recorded before a seek are forgotten.
+    2. **Every assigned partition is sought.** aiokafka seeks only those with a committed offset above 0;
+       the others went on from wherever the fetch had been, past records dropped before.
+    3. **A commit never passes the lowest unacknowledged offset.** Faust's test for a hole at the head of
+       the acknowledged offsets is off by one, and skipped when nothing is committed yet. An agent that
+       acknowledges out of order (the subscriptions agent) could commit past a delivery still under way.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Stream partitions assigned and not sought yet (monotonic time of the assignment).
+        self._awaiting_seek: dict[TP, float] = {}
+        #: Per partition, the offset of the last seek until a record from it is delivered.
+        self._seek_positions: dict[TP, int] = {}
+        #: Per partition, the first offset delivered since its seek (the head when it has no committed offset).
+        self._first_delivered: dict[TP, int] = {}
+        #: Records dropped as fetched before a seek, per partition, since that seek.
+        self.stale_dropped_by_tp: dict[TP, int] = {}
+
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self.await_seek(assigned)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def await_seek(self, assigned: set[TP]) -> None:
+        """Hold the stream partitions of a new assignment until their seek (changelogs are read by table
+        recovery, which seeks them itself)."""
+        changelogs, now = self.app.tables.changelog_topics, time.monotonic()
+        self._awaiting_seek = {tp: now for tp in assigned if tp.topic not in changelogs}
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        # Faust set its read offsets to the committed ones (None for none); no await since.
+        committed = {tp: self._read_offset.get(tp) for tp in self._awaiting_seek}
+        self._seek_positions = {tp: offset for tp, offset in self._read_offset.items() if offset}
+        for tp in set(self._awaiting_seek) | set(self._seek_positions):
+            self._gap.pop(tp, None)  # recorded from records fetched before the seek: the partition is read again
+        self._first_delivered.clear()
+        self.stale_dropped_by_tp.clear()
+        # Sought again, each one, here: aiokafka skipped those without a committed offset above 0, and records
+        # fetched after its seek but before this point were dropped above as awaiting it.
+        for tp, offset in committed.items():
+            try:
+                await self.seek(tp, offset or 0)
+            except Exception as exc:  # revoked meanwhile: its next owner reads it from the committed offset
+                log.warning("%s: seek to offset %s failed: %r", tp, offset or 0, exc)
+            self._awaiting_seek.pop(tp, None)
+        self._awaiting_seek.clear()
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._seek_positions[partition] = offset
+        self._first_delivered.pop(partition, None)
+        self.stale_dropped_by_tp.pop(partition, None)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:
+            self._awaiting_seek.pop(tp, None)
+            self._seek_positions.pop(tp, None)
+            self._first_delivered.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        positions: dict[TP, int | None] = {}  # aiokafka's, asked once per batch: it moves only between batches
+        async for tp, message in super().getmany(timeout):
+            if await self._fetched_before_seek(tp, message.offset, positions):
+                if self.stale_dropped_by_tp.get(tp, 0) == 0:
+                    log.info("%s: records from offset %d on were fetched before its seek: dropped", tp, message.offset)
+                self.stale_dropped_by_tp[tp] = self.stale_dropped_by_tp.get(tp, 0) + 1
+                continue
+            self._first_delivered.setdefault(tp, message.offset)  # in offset order: the lowest since the seek
+            yield tp, message
+
+    async def _fetched_before_seek(self, tp: TP, offset: int, positions: dict[TP, int | None]) -> bool:
+        """Is this record from a batch fetched before the partition's seek? Until the seek after its assignment,
+        every record is. After it, the first record is at the seek's offset, or (after a real gap) beyond
+        it but below aiokafka's position, which moves on only as batches are handed out: a record at or
+        beyond that position was fetched before the seek."""
+        assigned_at = self._awaiting_seek.get(tp)
+        if assigned_at is not None:
+            if time.monotonic() - assigned_at < SEEK_WAIT_LIMIT_SECONDS:
+                return True
+            log.warning(
+                "%s: no seek %.0f s after its assignment; delivering from the fetch position",
+                tp,
+                SEEK_WAIT_LIMIT_SECONDS,
+            )
+            del self._awaiting_seek[tp]
+        expected = self._seek_positions.get(tp)
+        if expected is None or offset < expected:
+            return False  # below the seek's offset Faust drops it itself (under its read offset)
+        if offset > expected:
+            if tp not in positions:
+                try:
+                    positions[tp] = await self.position(tp)
+                except Exception:  # no longer assigned: its new owner reads it from the committed offset
+                    positions[tp] = None
+                    return True
+            position = positions[tp]
+            if position is None or offset >= position:
+                return True
+        del self._seek_positions[tp]
+        self.stale_dropped_by_tp.pop(tp, None)
+        return False
+
+    def _new_offset(self, tp: TP) -> int | None:
+        head = self._committed_offset[tp]
+        if head is None:
+            head = self._first_delivered.get(tp)
+        acked, gaps = self._acked[tp], self._gap[tp]
+        if head is not None and acked:
+            lowest = min(min(acked), gaps.begin()) if gaps else min(acked)
+            if lowest > head:
+                return None  # the record at ``head`` is not acknowledged yet: nothing to commit
+        return super()._new_offset(tp)
 
 
 class _Transport(driver.Transport):

@@ -82,7 +82,8 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 @dataclass
 class Receiver:
     base: str = ""
-    released: bool = False  # /flaky answers 503 until then
+    released: bool = False  # /flaky answers 503 until then; /held holds the ``held`` articles' alerts until then
+    held: set[str] = field(default_factory=set)
     requests: dict[str, list[tuple[float, dict[str, str], bytes, int]]] = field(default_factory=dict)
 
     def got(self, name: str, status: int | None = None) -> list[tuple[float, dict[str, str], bytes, int]]:
@@ -100,6 +101,9 @@ async def receiver() -> AsyncIterator[Receiver]:
         if name == "fail" or (name == "flaky" and not rec.released):
             status = 500 if name == "fail" else 503
         rec.requests.setdefault(name, []).append((time.monotonic(), dict(request.headers), body, status))
+        if name == "held" and orjson.loads(body)["article_id"] in rec.held:
+            while not rec.released:
+                await asyncio.sleep(0.1)
         if name == "hang":
             await asyncio.sleep(30)
         return web.Response(status=status, text="ok" if status == 200 else "no")
@@ -386,6 +390,61 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
     await until(lambda: receiver.got("flaky", 200), 90, "the delivery by the next worker", second.log)
     delivered = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky", 200)}
     assert delivered == attempted and len(delivered) == 1
+
+
+# ---- a delivery still under way when later ones are done ----------------------------------------------
+def launch_of(actor: str, day: str) -> Article:
+    """A launch report written for the project: one incident per actor."""
+    return Article.create(
+        f"{actor} fired a short-range ballistic missile toward the sea on {day}, officials said. "
+        "The missile flew about 300 km.",
+        feed="wire-held",
+        published_at="2026-11-23T08:00:00Z",
+    )
+
+
+async def test_a_delivery_under_way_is_not_committed_over_by_later_ones(
+    cluster: Cluster, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The subscriptions agent acknowledges each alert when its own deliveries end, so out of order: the
+    consumer must not commit past an alert whose delivery is still under way, or a crash loses it."""
+    config = tmp_path / "subscriptions.toml"
+    config.write_text(
+        f'[[subscription]]\nid = "all"\n[[subscription.channel]]\ntype = "webhook"\nurl = "{receiver.base}/held"\n'
+        "max_attempts = 100\ntimeout = 300\n"
+    )
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    held = [launch_of(actor, "Monday") for actor in ("North Korea", "Iran")]
+    later = [launch_of(actor, "Tuesday") for actor in ("Russia", "China", "India", "Pakistan", "Israel", "France")]
+    receiver.held = {a.id for a in held}
+
+    def bodies(status: int | None = None, since: float = 0.0) -> list[dict[str, Any]]:
+        got = [r for r in receiver.got("held", status) if r[0] >= since]
+        return [orjson.loads(body) | {"_id": headers["webhook-id"]} for _, headers, body, _ in got]
+
+    # The held alerts first on news.alerts, their deliveries under way; then later alerts, delivered.
+    await cluster.produce([(a.id.encode(), a.to_bytes()) for a in held])
+    await until(lambda: {b["article_id"] for b in bodies()} >= receiver.held, 90, "the held deliveries", first.log)
+    await cluster.produce([(a.id.encode(), a.to_bytes()) for a in later])
+    later_ids = {a.id for a in later}
+    await until(lambda: {b["article_id"] for b in bodies(200)} >= later_ids, 90, "the later deliveries", first.log)
+    await asyncio.sleep(8)  # several commit intervals: anything the consumer would commit is committed now
+    attempted = {b["_id"] for b in bodies() if b["article_id"] in receiver.held}
+    assert first.process is not None
+    first.process.kill()  # SIGKILL: the held deliveries never end
+    first.process.wait()
+    first.process = None
+
+    receiver.released = True
+    restarted = time.monotonic()  # requests are stamped when they arrive: the held ones came before this
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+
+    def sent_again() -> set[str]:
+        return {b["article_id"] for b in bodies(200, since=restarted)}
+
+    await until(lambda: sent_again() >= receiver.held, 90, "the held alerts sent again", second.log)
+    delivered = {b["_id"] for b in bodies(200, since=restarted) if b["article_id"] in receiver.held}
+    assert delivered == attempted  # the same delivery ids: a receiver can tell a re-delivery
 
 
 # ---- a digest under way survives a restart ---------------------------------------------------------------
