@@ -401,7 +401,8 @@ def _static(name: str) -> bytes:
     return (resources.files("wirewatch.streams") / "web" / "static" / name).read_bytes()
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """``data`` as JSON with the dashboard's security headers (the archive's API answers with it too)."""
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=SECURITY_HEADERS
     )
@@ -486,17 +487,17 @@ def build_routes(
         raise response
 
     async def api_status(request: web.Request) -> web.Response:
-        return _json(dashboard.status())
+        return json_response(dashboard.status())
 
     async def api_alerts(request: web.Request) -> web.Response:
         try:
             limit = max(1, min(int(request.query.get("limit", "50")), dashboard.keep_alerts))
         except ValueError:
             limit = 50
-        return _json({"alerts": list(dashboard.alerts)[:limit]})
+        return json_response({"alerts": list(dashboard.alerts)[:limit]})
 
     async def api_lag(request: web.Request) -> web.Response:
-        return _json(dashboard.lag_status())
+        return json_response(dashboard.lag_status())
 
     async def api_alert_stream(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
