@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..store import QueryError, Store, incident_request, search_request
 from .dashboard import json_response, link_of, shown
+from .server import Route, add_routes
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -38,7 +39,7 @@ def displayed(value: Any) -> Any:
     return shown(value)
 
 
-def build_archive_routes(store: Store) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]]:
+def build_archive_routes(store: Store) -> list[Route]:
     async def answer(request: web.Request, work: Callable[[], Any], missing: str = "") -> web.Response:
         """The JSON of ``work()`` (run on a thread); a 404 saying ``missing`` when it returns None, a 400
         with the reason when it raises QueryError (a bad parameter: the handlers parse them in ``work``)."""
@@ -84,8 +85,7 @@ def register_archive_routes(pipeline: Pipeline, store: Store) -> None:
     """Serve the archive's API from ``pipeline.app``'s web server (after the dashboard, whose gate covers
     these routes too); the store is closed when the server shuts down."""
     web_app = pipeline.app.web.web_app
-    for _method, path, handler in build_archive_routes(store):
-        web_app.router.add_get(path, handler)
+    add_routes(web_app.router, build_archive_routes(store))
 
     async def close_store(_: web.Application) -> None:
         await asyncio.to_thread(store.close)

@@ -35,7 +35,7 @@ from aiohttp import web
 from .. import metrics
 from ..lag import LagReader, LagSnapshot, parse_groups
 from . import auth
-from .server import secure_server
+from .server import Route, add_routes, secure_server
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -419,9 +419,7 @@ LOGIN_PAGE = """<!doctype html>
 """
 
 
-def build_routes(
-    dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30.0
-) -> list[tuple[str, str, Callable[..., Any]]]:
+def build_routes(dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30.0) -> list[Route]:
     """(method, path, handler) of the dashboard; ``/`` first (see :func:`register_dashboard`). Access is
     checked by the server's gate (:mod:`.server`) before any of these run."""
     token = gate.token
@@ -576,11 +574,7 @@ def register_dashboard(
     router = app.web.web_app.router
     # "/" first: Faust mounts its own index at "/" when the web server starts; aiohttp resolves a path to
     # the first resource registered for it, which is this one. GET routes answer HEAD too.
-    for method, path, handler in build_routes(dashboard, gate, settings.web_read_timeout):
-        if method == "GET":
-            router.add_get(path, handler)
-        else:
-            router.add_route(method, path, handler)
+    add_routes(router, build_routes(dashboard, gate, settings.web_read_timeout))
     # No token of its own: the gate above guards /metrics like every other route (bearer or session).
     metrics.register_metrics(pipeline, token=None)
 
