@@ -75,6 +75,7 @@ def compare(name: str, texts: list[str], full: Language, selective: Language, ba
 
 
 def words_per_second(nlp: Language, texts: list[str], words: int, batch_size: int) -> float:
+    """``words`` (the texts' word count) over the seconds ``nlp.pipe`` takes on the texts, after a warm-up batch."""
     with nlp.memory_zone():
         for _ in nlp.pipe(texts[:batch_size], batch_size=batch_size):
             pass

@@ -37,6 +37,7 @@ from spacy.language import Language
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import make_corpus, word_count
+from parse_identity import words_per_second
 
 from wirewatch.agents.alert_model import candidate_rows
 from wirewatch.agents.detector import DetectorConfig, alert_model, detect, sentence_candidates
@@ -74,16 +75,7 @@ def offline_words_per_second(articles: list[Article], batch_size: int) -> dict[s
 
 
 def raw_words_per_second(articles: list[Article], batch_size: int) -> float:
-    nlp = _nlp()
-    texts = [a.text for a in articles]
-    with nlp.memory_zone():
-        for _ in nlp.pipe(texts[:batch_size], batch_size=batch_size):  # warm-up
-            pass
-    started = time.perf_counter()
-    with nlp.memory_zone():
-        for _ in nlp.pipe(texts, batch_size=batch_size):
-            pass
-    return word_count(articles) / (time.perf_counter() - started)
+    return words_per_second(_nlp(), [a.text for a in articles], word_count(articles), batch_size)
 
 
 def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, float]:

@@ -16,10 +16,22 @@ from wirewatch.agents.lexicons import LexiconError
 from ..broker import BrokerError
 from ..feeds.base import FeedConfigError
 from ..settings import Settings, SettingsError
+from ..store import QueryError, StoreError
 from . import alerts, analysis, feeds, ingest, lag, search, subscriptions, worker
 
 #: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
 COMMAND_GROUPS = (worker, ingest, analysis, alerts, subscriptions, feeds, lag, search, train_cli)
+#: The errors a command ends with: what the message says after "wirewatch: ", and the exit code (2: the
+#: user's input or configuration is wrong). The first entry the error is an instance of applies.
+COMMAND_ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
+    (BrokerError, "", 1),
+    (LexiconError, "lexicon error: ", 2),
+    (ModelFileError, "model error: ", 2),
+    (SettingsError, "configuration error: ", 2),  # a sink's configuration, checked when the worker starts
+    (FeedConfigError, "feed configuration error: ", 2),
+    (QueryError, "bad query: ", 2),
+    (StoreError, "archive: ", 1),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,21 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc = int(args.func(settings, args) or 0)
         sys.stdout.flush()  # a reader that has gone shows here, in the handler below, not at interpreter exit
         return rc
-    except BrokerError as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
-        return 1
-    except LexiconError as exc:
-        print(f"wirewatch: lexicon error: {exc}", file=sys.stderr)
-        return 2
-    except ModelFileError as exc:
-        print(f"wirewatch: model error: {exc}", file=sys.stderr)
-        return 2
-    except SettingsError as exc:  # a sink's configuration, checked when the worker starts
-        print(f"wirewatch: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except FeedConfigError as exc:
-        print(f"wirewatch: feed configuration error: {exc}", file=sys.stderr)
-        return 2
+    except tuple(error for error, _, _ in COMMAND_ERRORS) as exc:
+        label, code = next((label, code) for error, label, code in COMMAND_ERRORS if isinstance(exc, error))
+        print(f"wirewatch: {label}{exc}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

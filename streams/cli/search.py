@@ -14,7 +14,7 @@ import orjson
 from ..archive import Archiver
 from ..broker import resolve_bootstrap
 from ..settings import Settings
-from ..store import QueryError, Store, StoreError, incident_request, open_store, search_request
+from ..store import Store, incident_request, open_store, search_request
 from ..web.archive import displayed
 
 #: Terminal control characters (ANSI escapes start with ESC) are not printed from article text.
@@ -48,19 +48,13 @@ def _snippet(segments: list[dict[str, Any]]) -> Any:
 
 
 def _run(settings: Settings, work: Any) -> int:
-    store: Store | None = None
+    """``work(store)`` on the archive WIREWATCH_STORE names, closed after; its QueryError and StoreError are
+    reported by the CLI's main like every command's errors (``COMMAND_ERRORS``)."""
+    store = open_store(settings)
     try:
-        store = open_store(settings)
         return int(work(store) or 0)
-    except QueryError as exc:
-        print(f"wirewatch: bad query: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
-        print(f"wirewatch: archive: {exc}", file=sys.stderr)
-        return 1
     finally:
-        if store is not None:
-            store.close()
+        store.close()
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

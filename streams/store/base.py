@@ -328,6 +328,17 @@ def parse_time(value: str | None, name: str) -> float | None:
     return parsed.timestamp()
 
 
+def parse_limit(limit: int | str | None, default: int, maximum: int) -> int:
+    """A page size from user input: ``default`` when not given; QueryError unless a number in 1..maximum."""
+    try:
+        size = default if limit in (None, "") else int(limit)
+    except ValueError:
+        raise QueryError(f"limit must be a number, not {limit!r}") from None
+    if not 1 <= size <= maximum:
+        raise QueryError(f"limit must be between 1 and {maximum}")
+    return size
+
+
 def search_request(
     q: str | None = None,
     *,
@@ -343,12 +354,7 @@ def search_request(
 ) -> SearchRequest:
     """Build a SearchRequest from user input (query parameters, CLI options); QueryError says what is wrong."""
     query = parse(q) if q and q.strip() else None
-    try:
-        size = DEFAULT_LIMIT if limit in (None, "") else int(limit)
-    except ValueError:
-        raise QueryError(f"limit must be a number, not {limit!r}") from None
-    if not 1 <= size <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+    size = parse_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
     chosen = order or ("relevance" if query else "time")
     if chosen not in ORDERS:
         raise QueryError(f"order must be one of {', '.join(ORDERS)}")
@@ -375,12 +381,7 @@ def incident_request(
     limit: int | str | None = None,
 ) -> IncidentFilter:
     """Build an IncidentFilter from user input (query parameters, CLI options); QueryError says what is wrong."""
-    try:
-        size = DEFAULT_INCIDENTS if limit in (None, "") else int(limit)
-    except ValueError:
-        raise QueryError(f"limit must be a number, not {limit!r}") from None
-    if not 1 <= size <= MAX_INCIDENTS:
-        raise QueryError(f"limit must be between 1 and {MAX_INCIDENTS}")
+    size = parse_limit(limit, DEFAULT_INCIDENTS, MAX_INCIDENTS)
     return IncidentFilter(
         actor=actor or None,
         kind=kind or None,

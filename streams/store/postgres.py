@@ -16,8 +16,6 @@ from .base import (
     SearchPage,
     SearchRequest,
     StoreError,
-    next_cursor,
-    search_result,
 )
 from .migrations import migrations
 from .query import render_websearch
@@ -116,11 +114,7 @@ class PostgresStore(SqlStore):
             f" FROM page JOIN articles a ON a.id = page.id ORDER BY {order}"
         )
         args += [text, TITLE_HEADLINE, text, TEXT_HEADLINE]
-        rows = self._rows(sql, args)
-        results = [search_result(*row) for row in rows]
-        return SearchPage(
-            results, next_cursor(request, len(results), self.rank_window), request.order, str(request.query)
-        )
+        return self._ranked_page(request, self._rows(sql, args))
 
     def optimize(self) -> None:
         with self._open().connection() as conn:

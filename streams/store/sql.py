@@ -166,6 +166,13 @@ class SqlStore(Store):
         results = [search_result(*row[:7], None, None, row[7]) for row in rows]
         return SearchPage(results, next_cursor(request, len(results)), "time")
 
+    def _ranked_page(self, request: SearchRequest, rows: list[tuple[Any, ...]]) -> SearchPage:
+        """A text search's page from the store's result rows (``search_result``'s fields, in its order)."""
+        results = [search_result(*row) for row in rows]
+        return SearchPage(
+            results, next_cursor(request, len(results), self.rank_window), request.order, str(request.query)
+        )
+
     def incidents(self, filters: IncidentFilter) -> list[dict[str, Any]]:
         where: list[str] = []
         params: list[Any] = []

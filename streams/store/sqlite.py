@@ -19,8 +19,6 @@ from .base import (
     SearchPage,
     SearchRequest,
     StoreError,
-    next_cursor,
-    search_result,
 )
 from .migrations import migrations
 from .query import render_fts5
@@ -135,11 +133,7 @@ class SqliteStore(SqlStore):
             f" {joined} ORDER BY {order} LIMIT ? OFFSET ?"
         )
         markers = [HIT_START, HIT_END, HIT_START, HIT_END]
-        rows = self._rows(sql, [*markers, *match, request.limit, request.offset])
-        results = [search_result(*row) for row in rows]
-        return SearchPage(
-            results, next_cursor(request, len(results), self.rank_window), request.order, str(request.query)
-        )
+        return self._ranked_page(request, self._rows(sql, [*markers, *match, request.limit, request.offset]))
 
     def optimize(self) -> None:
         self._write([("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')", [()])])

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
 from ..store import QueryError, Store, incident_request, search_request
-from .dashboard import SECURITY_HEADERS, link_of, shown
+from .dashboard import json_response, link_of, shown
+from .server import Route, add_routes
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -39,56 +39,36 @@ def displayed(value: Any) -> Any:
     return shown(value)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=SECURITY_HEADERS
-    )
-
-
-def build_archive_routes(store: Store) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]]:
+def build_archive_routes(store: Store) -> list[Route]:
     async def answer(request: web.Request, work: Callable[[], Any], missing: str = "") -> web.Response:
-        """The JSON of ``work()`` (run on a thread); a 404 saying ``missing`` when it returns None."""
+        """The JSON of ``work()`` (run on a thread); a 404 saying ``missing`` when it returns None, a 400
+        with the reason when it raises QueryError (a bad parameter: the handlers parse them in ``work``)."""
         try:
             result = await asyncio.to_thread(work)
-            return _json({"error": missing}, 404) if result is None else _json(displayed(result))
+            return json_response({"error": missing}, 404) if result is None else json_response(displayed(result))
         except QueryError as exc:
-            return _json({"error": str(exc)}, 400)
+            return json_response({"error": str(exc)}, 400)
         except Exception as exc:  # the database's text is for the log, not for the client
             log.warning("%s %s: archive error: %s: %s", request.method, request.path, type(exc).__name__, exc)
-            return _json({"error": "the archive is unavailable; see the worker's log"}, 503)
+            return json_response({"error": "the archive is unavailable; see the worker's log"}, 503)
 
     async def api_search(request: web.Request) -> web.Response:
         q = request.query
-        try:
-            search = search_request(
-                q.get("q"),
-                actor=q.get("actor"),
-                kind=q.get("kind"),
-                modality=q.get("modality"),
-                feed=q.get("feed"),
-                since=q.get("since"),
-                until=q.get("until"),
-                limit=q.get("limit"),
-                cursor=q.get("cursor"),
-                order=q.get("order"),
-            )
-        except QueryError as exc:
-            return _json({"error": str(exc)}, 400)
-        return await answer(request, lambda: store.search(search).to_dict())
+
+        def search() -> dict[str, Any]:
+            parameters = ("actor", "kind", "modality", "feed", "since", "until", "limit", "cursor", "order")
+            return store.search(search_request(q.get("q"), **{p: q.get(p) for p in parameters})).to_dict()
+
+        return await answer(request, search)
 
     async def api_incidents(request: web.Request) -> web.Response:
-        try:
-            q = request.query
-            filters = incident_request(
-                actor=q.get("actor"),
-                kind=q.get("kind"),
-                since=q.get("since"),
-                until=q.get("until"),
-                limit=q.get("limit"),
-            )
-        except QueryError as exc:
-            return _json({"error": str(exc)}, 400)
-        return await answer(request, lambda: {"incidents": store.incidents(filters)})
+        q = request.query
+
+        def incidents() -> dict[str, Any]:
+            parameters = ("actor", "kind", "since", "until", "limit")
+            return {"incidents": store.incidents(incident_request(**{p: q.get(p) for p in parameters}))}
+
+        return await answer(request, incidents)
 
     async def api_incident(request: web.Request) -> web.Response:
         incident_id = request.match_info["id"]
@@ -105,8 +85,7 @@ def register_archive_routes(pipeline: Pipeline, store: Store) -> None:
     """Serve the archive's API from ``pipeline.app``'s web server (after the dashboard, whose gate covers
     these routes too); the store is closed when the server shuts down."""
     web_app = pipeline.app.web.web_app
-    for _method, path, handler in build_archive_routes(store):
-        web_app.router.add_get(path, handler)
+    add_routes(web_app.router, build_archive_routes(store))
 
     async def close_store(_: web.Application) -> None:
         await asyncio.to_thread(store.close)

@@ -35,7 +35,7 @@ from aiohttp import web
 from .. import metrics
 from ..lag import LagReader, LagSnapshot, parse_groups
 from . import auth
-from .server import secure_server
+from .server import Route, add_routes, secure_server
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -401,7 +401,8 @@ def _static(name: str) -> bytes:
     return (resources.files("wirewatch.streams") / "web" / "static" / name).read_bytes()
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """``data`` as JSON with the dashboard's security headers (the archive's API answers with it too)."""
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=SECURITY_HEADERS
     )
@@ -418,9 +419,7 @@ LOGIN_PAGE = """<!doctype html>
 """
 
 
-def build_routes(
-    dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30.0
-) -> list[tuple[str, str, Callable[..., Any]]]:
+def build_routes(dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30.0) -> list[Route]:
     """(method, path, handler) of the dashboard; ``/`` first (see :func:`register_dashboard`). Access is
     checked by the server's gate (:mod:`.server`) before any of these run."""
     token = gate.token
@@ -486,17 +485,17 @@ def build_routes(
         raise response
 
     async def api_status(request: web.Request) -> web.Response:
-        return _json(dashboard.status())
+        return json_response(dashboard.status())
 
     async def api_alerts(request: web.Request) -> web.Response:
         try:
             limit = max(1, min(int(request.query.get("limit", "50")), dashboard.keep_alerts))
         except ValueError:
             limit = 50
-        return _json({"alerts": list(dashboard.alerts)[:limit]})
+        return json_response({"alerts": list(dashboard.alerts)[:limit]})
 
     async def api_lag(request: web.Request) -> web.Response:
-        return _json(dashboard.lag_status())
+        return json_response(dashboard.lag_status())
 
     async def api_alert_stream(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -575,11 +574,7 @@ def register_dashboard(
     router = app.web.web_app.router
     # "/" first: Faust mounts its own index at "/" when the web server starts; aiohttp resolves a path to
     # the first resource registered for it, which is this one. GET routes answer HEAD too.
-    for method, path, handler in build_routes(dashboard, gate, settings.web_read_timeout):
-        if method == "GET":
-            router.add_get(path, handler)
-        else:
-            router.add_route(method, path, handler)
+    add_routes(router, build_routes(dashboard, gate, settings.web_read_timeout))
     # No token of its own: the gate above guards /metrics like every other route (bearer or session).
     metrics.register_metrics(pipeline, token=None)
 

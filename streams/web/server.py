@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -45,6 +45,17 @@ PUBLIC_ROUTES = frozenset(
 UNAUTHORIZED = {"error": "unauthorized: send Authorization: Bearer TOKEN or sign in at /login"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: (method, path, handler): what each part of the server (dashboard, archive, subscriptions) serves.
+Route = tuple[str, str, Handler]
+
+
+def add_routes(router: web.UrlDispatcher, routes: Iterable[Route]) -> None:
+    """Register each route; a GET route answers HEAD too (aiohttp's ``add_get``)."""
+    for method, path, handler in routes:
+        if method == "GET":
+            router.add_get(path, handler)
+        else:
+            router.add_route(method, path, handler)
 
 
 def route_of(request: web.Request) -> str | None:

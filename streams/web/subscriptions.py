@@ -23,6 +23,7 @@ from ..sinks import message
 from ..subscriptions.model import Filter, SubscriptionError, parse_subscription
 from ..subscriptions.router import SubscriptionRouter, level
 from ..subscriptions.store import SubscriptionStore
+from .server import Route, add_routes
 
 #: Largest subscription body the API reads.
 MAX_BODY = 64 * 1024
@@ -87,7 +88,7 @@ async def _body(request: web.Request) -> Any:
 
 def build_routes(
     router: SubscriptionRouter, store: SubscriptionStore, recent_alerts: Callable[[], Iterable[Mapping[str, Any]]]
-) -> list[tuple[str, str, Callable[..., Any]]]:
+) -> list[Route]:
     async def stored() -> dict[str, Any]:
         subs = await store.read_all()
         router.replace(subs.values())  # this worker applies the change at once; others on their next read
@@ -163,10 +164,5 @@ def register_subscription_routes(
 ) -> None:
     """Add the routes to the worker's web server (behind its gate) and the per-subscription rows to the
     dashboard's status."""
-    web_router = app.web.web_app.router
-    for method, path, handler in build_routes(router, store, lambda: list(dashboard.alerts)):
-        if method == "GET":
-            web_router.add_get(path, handler)
-        else:
-            web_router.add_route(method, path, handler)
+    add_routes(app.web.web_app.router, build_routes(router, store, lambda: list(dashboard.alerts)))
     dashboard.panels["subscriptions"] = router.rows

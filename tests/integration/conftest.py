@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +47,20 @@ class Cluster:
         worker = WorkerProcess(env, self.tmp_path / f"worker{len(self.workers)}.log")
         self.workers.append(worker)
         return worker.start()
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``wirewatch ARGS`` as a subprocess on this cluster's broker, topics, group and workers' data dir
+        (where the archive is); the caller's other WIREWATCH_* variables are dropped."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+        env.update(
+            WIREWATCH_BROKER=f"kafka://{self.bootstrap}",
+            WIREWATCH_TOPIC_PREFIX=self.prefix,
+            WIREWATCH_APP_ID=self.app_id,
+            WIREWATCH_DATA_DIR=str(self.tmp_path / "data"),
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "wirewatch.streams.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        )
 
     async def create_topics(self) -> None:
         """Create the catalog's topics as a worker would (Apache Kafka here does not auto-create)."""

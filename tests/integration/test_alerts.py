@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,12 +12,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.readme import readme_block
 from wirewatch.streams.records import Article, json_schema
 
 from .conftest import Cluster
 
 pytestmark = pytest.mark.integration
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def incidents_by_modality(incidents: list[dict]) -> dict[str, dict]:
@@ -65,15 +64,8 @@ async def test_seed_yields_exactly_two_incidents_and_replay_changes_nothing(
     assert seed_alerts == sorted(a["alert_id"] for a in alerts)
 
 
-def readme_consumer_code() -> str:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- alerts-consumer -->\s*```python\n(.*?)```", text, re.S)
-    assert match, "README lost its aiokafka consumer example"
-    return match.group(1)
-
-
 async def test_readme_aiokafka_consumer_reads_alerts(cluster: Cluster, tmp_path: Path) -> None:
-    code = readme_consumer_code()
+    code = readme_block("alerts-consumer", "python")
     assert len(code.strip().splitlines()) <= 16
     script = tmp_path / "consumer.py"
     script.write_text(code)

@@ -5,9 +5,7 @@ a replayed topic or a rebuild changes no count."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from typing import Any
 
 import aiohttp
@@ -48,19 +46,6 @@ def written_articles(seed_text: str) -> list[Article]:
         published_at="2022-11-20T09:00:00Z",
     )
     return [seed, launch, calm]
-
-
-def cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    env.update(
-        WIREWATCH_BROKER=f"kafka://{cluster.bootstrap}",
-        WIREWATCH_TOPIC_PREFIX=cluster.prefix,
-        WIREWATCH_APP_ID=cluster.app_id,
-        WIREWATCH_DATA_DIR=str(cluster.tmp_path / "data"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "wirewatch.streams.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def json_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
@@ -114,14 +99,14 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
             assert response.status == 401  # the archive's routes are behind the token like every route
 
     # The CLI reads the same store.
-    hits = json_lines(cli(cluster, "search", "ballistic missile", "--json"))
+    hits = json_lines(cluster.cli("search", "ballistic missile", "--json"))
     assert articles[0].id in [h["id"] for h in hits]
-    incidents = json_lines(cli(cluster, "incidents", "--actor", "North Korea", "--json"))
+    incidents = json_lines(cluster.cli("incidents", "--actor", "North Korea", "--json"))
     assert len(incidents) == 3
     for incident in incidents:
         assert {"id", "kind", "modality", "actor", "reports"} <= set(incident)
     assert sum(articles[0].id in {r["article_id"] for r in i["reports"]} for i in incidents) == 2
-    bad = cli(cluster, "search", "launch OR -missile")
+    bad = cluster.cli("search", "launch OR -missile")
     assert bad.returncode == 2 and "not excluded" in bad.stderr
 
     # Replay news.enriched, news.alerts and news.incidents into themselves: the archive group reads every
@@ -149,10 +134,10 @@ async def test_the_pipeline_fills_the_archive_and_a_replay_changes_no_count(clus
     assert await asyncio.to_thread(store.counts) == before
     letters = await cluster.consume("news.deadletter", lambda rs: any(r.get("stage") == "archive" for r in rs))
     assert [r["reason"] for r in letters if r.get("stage") == "archive"] == ["invalid_json"]
-    caught = json_lines(cli(cluster, "archive"))[0]  # from the group's offsets: nothing left to write
+    caught = json_lines(cluster.cli("archive"))[0]  # from the group's offsets: nothing left to write
     assert caught["written"]["articles"] == 0 and caught["store"] == before
 
     # A rebuild from the beginning of every topic writes everything again and changes no count either.
-    rebuilt = json_lines(cli(cluster, "archive", "--from-beginning"))[0]
+    rebuilt = json_lines(cluster.cli("archive", "--from-beginning"))[0]
     assert rebuilt["written"]["articles"] == 2 * on_topic["news.enriched"] and rebuilt["store"] == before
     store.close()

@@ -9,10 +9,11 @@ reload, every article text shown as text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,28 @@ TOKEN = "dashboard-test-token"
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 # A right-to-left override would make the title read backwards; the URL is relative (same origin).
 RTL_TITLE = "Launch report \u202etxet desrever\u202c ends"
+
+
+@contextlib.asynccontextmanager
+async def browser_page(height: int) -> AsyncIterator[tuple[Any, list[str]]]:
+    """A page 1400 px wide in headless Debian chromium, and the messages of the dialogs it opened (each one
+    dismissed: on these pages a dialog is a script from article text that ran)."""
+    from playwright.async_api import async_playwright  # only the browser tests need playwright
+
+    dialogs: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": height})
+
+            async def on_dialog(dialog: Any) -> None:
+                dialogs.append(dialog.message)
+                await dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            yield page, dialogs
+        finally:
+            await browser.close()
 
 
 def base_url(worker: WorkerProcess) -> str:
@@ -103,7 +126,7 @@ def articles(seed_text: str) -> list[Article]:
 async def test_dashboard_shows_lag_then_live_alerts_as_text(
     cluster: Cluster, seed_text: str, tmp_path: Path
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     env = {
         "WIREWATCH_PARTITIONS": "1",
@@ -134,62 +157,50 @@ async def test_dashboard_shows_lag_then_live_alerts_as_text(
     batch = articles(seed_text)
 
     assert worker.pid is not None
-    dialogs: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    async with browser_page(height=1000) as (page, dialogs):
+        # The token guards the page: a browser signs in once, then carries an HttpOnly cookie.
+        await page.goto(base_url(viewer) + "/")
+        await expect(page).to_have_url(base_url(viewer) + "/login")
+        await page.fill("input[name=token]", TOKEN)
+        await page.click("button[type=submit]")
+        await expect(page).to_have_url(base_url(viewer) + "/")
+        cookies = await page.context.cookies()
+        assert any(c["name"] == "wirewatch_session" and c["httpOnly"] for c in cookies)
+        await expect(page.locator("#stream-state")).to_have_text("alerts: live", timeout=30_000)
+
+        os.kill(worker.pid, signal.SIGSTOP)
         try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-
-            async def on_dialog(dialog: Any) -> None:
-                dialogs.append(dialog.message)
-                await dialog.dismiss()
-
-            page.on("dialog", on_dialog)
-            # The token guards the page: a browser signs in once, then carries an HttpOnly cookie.
-            await page.goto(base_url(viewer) + "/")
-            await expect(page).to_have_url(base_url(viewer) + "/login")
-            await page.fill("input[name=token]", TOKEN)
-            await page.click("button[type=submit]")
-            await expect(page).to_have_url(base_url(viewer) + "/")
-            cookies = await page.context.cookies()
-            assert any(c["name"] == "wirewatch_session" and c["httpOnly"] for c in cookies)
-            await expect(page.locator("#stream-state")).to_have_text("alerts: live", timeout=30_000)
-
-            os.kill(worker.pid, signal.SIGSTOP)
-            try:
-                await cluster.produce([(a.id.encode(), a.to_bytes()) for a in batch])
-                lagging = page.locator("#lag tbody tr.lagging", has_text=raw)
-                await expect(lagging).to_have_count(1, timeout=30_000)
-                await expect(lagging.locator("td").last).to_have_text(str(len(batch)), timeout=30_000)
-                assert (await lagging.locator("td").first.text_content()) == cluster.app_id
-                await expect(page.locator("#alerts li")).to_have_count(0)  # nothing processed yet
-                await page.screenshot(path=str(tmp_path / "dashboard-lag.png"), full_page=True)
-            finally:
-                os.kill(worker.pid, signal.SIGCONT)
-
-            # The page is not reloaded: alerts arrive over the server-sent event stream.
-            alerts = page.locator("#alerts li.alert")
-            await expect(alerts.filter(has_text="Sea of Japan")).to_have_count(1, timeout=90_000)
-            await expect(alerts.filter(has_text="Kelly Craft")).to_have_count(1, timeout=30_000)
-            hostile = alerts.filter(has_text=XSS_TITLE)
-            await expect(hostile).to_have_count(1, timeout=30_000)
-            await expect(hostile.locator(".title")).to_have_text(XSS_TITLE)
-            link = hostile.locator("a.title")
-            await expect(link).to_have_attribute("href", "https://news.example.org/2020/06/02/launch")
-            assert await page.locator("#alerts img").count() == 0
-            # The override is dropped from what is shown, and a relative URL is not a link into the page.
-            rtl = alerts.filter(has_text="Launch report")
-            await expect(rtl).to_have_count(1, timeout=30_000)
-            await expect(rtl.locator(".title")).to_have_text("Launch report txet desrever ends")
-            assert await rtl.locator("a").count() == 0
-            assert set(await alerts.locator(".actor").all_text_contents()) == {"North Korea"}
-            # Newest first: detection times never increase down the list.
-            times = await alerts.locator(".line .muted").all_text_contents()
-            assert times == sorted(times, reverse=True)
-            await expect(page.locator("#lag tbody tr.lagging", has_text=raw)).to_have_count(0, timeout=30_000)
-            await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+            await cluster.produce([(a.id.encode(), a.to_bytes()) for a in batch])
+            lagging = page.locator("#lag tbody tr.lagging", has_text=raw)
+            await expect(lagging).to_have_count(1, timeout=30_000)
+            await expect(lagging.locator("td").last).to_have_text(str(len(batch)), timeout=30_000)
+            assert (await lagging.locator("td").first.text_content()) == cluster.app_id
+            await expect(page.locator("#alerts li")).to_have_count(0)  # nothing processed yet
+            await page.screenshot(path=str(tmp_path / "dashboard-lag.png"), full_page=True)
         finally:
-            await browser.close()
+            os.kill(worker.pid, signal.SIGCONT)
+
+        # The page is not reloaded: alerts arrive over the server-sent event stream.
+        alerts = page.locator("#alerts li.alert")
+        await expect(alerts.filter(has_text="Sea of Japan")).to_have_count(1, timeout=90_000)
+        await expect(alerts.filter(has_text="Kelly Craft")).to_have_count(1, timeout=30_000)
+        hostile = alerts.filter(has_text=XSS_TITLE)
+        await expect(hostile).to_have_count(1, timeout=30_000)
+        await expect(hostile.locator(".title")).to_have_text(XSS_TITLE)
+        link = hostile.locator("a.title")
+        await expect(link).to_have_attribute("href", "https://news.example.org/2020/06/02/launch")
+        assert await page.locator("#alerts img").count() == 0
+        # The override is dropped from what is shown, and a relative URL is not a link into the page.
+        rtl = alerts.filter(has_text="Launch report")
+        await expect(rtl).to_have_count(1, timeout=30_000)
+        await expect(rtl.locator(".title")).to_have_text("Launch report txet desrever ends")
+        assert await rtl.locator("a").count() == 0
+        assert set(await alerts.locator(".actor").all_text_contents()) == {"North Korea"}
+        # Newest first: detection times never increase down the list.
+        times = await alerts.locator(".line .muted").all_text_contents()
+        assert times == sorted(times, reverse=True)
+        await expect(page.locator("#lag tbody tr.lagging", has_text=raw)).to_have_count(0, timeout=30_000)
+        await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert dialogs == [], f"a script from article text ran: {dialogs}"
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
 

@@ -16,18 +16,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.readme import readme_block
+
 from .conftest import Cluster
 
 pytestmark = pytest.mark.integration
-README = Path(__file__).resolve().parents[2] / "README.md"
 TOPICS = ("news.alerts", "news.incidents")
 EMBEDDED = os.environ.get("WIREWATCH_TEST_BROKER", "tansu") == "tansu"
-
-
-def readme_block(marker: str, lang: str) -> str:
-    match = re.search(rf"<!-- {marker} -->\s*```{lang}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert match, f"README lost its {marker} example"
-    return match.group(1)
 
 
 async def records(cluster: Cluster) -> dict[str, list[tuple[bytes, bytes]]]:

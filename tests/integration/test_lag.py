@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import orjson
 import pytest
@@ -17,20 +14,6 @@ from wirewatch.streams.settings import Settings
 from .conftest import Cluster
 
 pytestmark = pytest.mark.integration
-
-
-def run_cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    env.update(
-        WIREWATCH_BROKER=f"kafka://{cluster.bootstrap}",
-        WIREWATCH_TOPIC_PREFIX=cluster.prefix,
-        WIREWATCH_APP_ID=cluster.app_id,
-        WIREWATCH_DATA_DIR=str(cluster.tmp_path / "cli"),
-    )
-    code = "import sys; from wirewatch.streams.cli import main; sys.exit(main())"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
@@ -97,7 +80,7 @@ async def test_lag_cli_matches_committed_and_end_offsets(cluster: Cluster) -> No
     alert_tp = max(alert_ends, key=lambda tp: alert_ends[tp])  # a partition that holds records
     await commit(cluster.bootstrap, siem, {alert_tp: alert_ends[alert_tp] - 1})
 
-    result = run_cli(cluster, "lag", "--json", "--group", siem)
+    result = cluster.cli("lag", "--json", "--group", siem)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = orjson.loads(result.stdout)
     by_key = {(r["group"], r["topic"], r["partition"]): r for r in rows}
@@ -118,11 +101,11 @@ async def test_lag_cli_matches_committed_and_end_offsets(cluster: Cluster) -> No
     # A group lists only what it committed: the subscriber never read news.raw.
     assert not any(g == siem and t == raw for g, t, _ in by_key)
 
-    table = run_cli(cluster, "lag", "--group", siem)
+    table = cluster.cli("lag", "--group", siem)
     assert table.returncode == 0, table.stderr[-2000:]
     assert siem in table.stdout and raw in table.stdout
     total = sum(r["lag"] for r in rows)
     assert f"total lag: {total}" in table.stdout
 
-    nonzero = orjson.loads(run_cli(cluster, "lag", "--json", "--nonzero", "--group", siem).stdout)
+    nonzero = orjson.loads(cluster.cli("lag", "--json", "--nonzero", "--group", siem).stdout)
     assert nonzero and all(r["lag"] > 0 for r in nonzero)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from wirewatch.agents.detector import Evidence, Finding, default_severity
+from wirewatch.agents.detector.records import empty_details
 from wirewatch.agents.incidents import Incident, alert_id, assign, incident_family
 
 T0 = datetime(2031, 5, 4, 6, 0, tzinfo=UTC)
@@ -17,20 +18,12 @@ def finding(
     sentence: str = "North Korea fired a missile.",
     start: int = 0,
 ) -> Finding:
-    details = {
-        "count": None,
-        "range_km": None,
-        "apogee_km": None,
-        "location": None,
-        "time_text": None,
-        "weapon_name": None,
-    }
     return Finding(
         kind=kind,
         modality=modality,
         actor=actor,
         speaker=None,
-        details=details,
+        details=empty_details(),
         severity=default_severity(kind, modality),
         confidence=0.8,
         evidence=(Evidence(sentence, start, start + len(sentence)),),

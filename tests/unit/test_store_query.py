@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wirewatch.streams.settings import Settings, SettingsError
-from wirewatch.streams.store import search_request, store_location
+from wirewatch.streams.store import incident_request, search_request, store_location
 from wirewatch.streams.store.base import decode_cursor, encode_cursor, segments
 from wirewatch.streams.store.query import QueryError, Term, parse, render_fts5, render_websearch
 
@@ -65,6 +65,18 @@ def test_request_validation_errors_are_query_errors() -> None:
     assert request.since == 1575158400.0 and request.offset == 40 and request.tags == ["actor:north korea"]
     assert search_request(None).order == "time" and search_request("x").order == "relevance"
     assert decode_cursor(None) == 0
+
+
+def test_incident_request_bounds_its_own_limit() -> None:
+    # The same limit rules as a search, with the incidents' default and maximum (100, 200).
+    assert incident_request().limit == 100 and incident_request(limit="").limit == 100
+    assert incident_request(limit="200").limit == 200
+    with pytest.raises(QueryError, match="limit must be between 1 and 200"):
+        incident_request(limit=201)
+    with pytest.raises(QueryError, match="limit must be a number, not 'ten'"):
+        incident_request(limit="ten")
+    with pytest.raises(QueryError, match="limit must be between 1 and 100"):
+        search_request("missile", limit=101)
 
 
 def test_snippet_segments_carry_hits_as_data_not_markup() -> None:

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from tests.readme import readme_block
 from wirewatch.agents.taxonomy import TAXONOMY
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.sinks import message
@@ -334,8 +335,6 @@ def test_standard_webhooks_signature_verifies_with_the_reference_library(secret:
 
 def test_readme_subscriptions_example_is_valid() -> None:
     import tomllib
-
-    from tests.unit.test_webhook import readme_block
 
     [sub] = parse_subscriptions(tomllib.loads(readme_block("subscriptions-toml", "toml")), "README.md")
     assert [c.type for c in sub.channels] == ["email", "slack", "webhook"]

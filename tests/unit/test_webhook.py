@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import itertools
-import re
 import time
 import tomllib
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ import pytest
 from aiohttp import web
 
 from tests.local_http import serve_locally
+from tests.readme import readme_block
 from wirewatch import __version__
 from wirewatch.streams import metrics
 from wirewatch.streams.records import DeadLetter, json_schema
@@ -43,7 +43,6 @@ from wirewatch.streams.sinks import (
 from wirewatch.streams.sinks.webhook import deliver_event, retry_after
 
 SECRET = "s3cret-of-the-desk"
-README = Path(__file__).resolve().parents[2] / "README.md"
 FAST = Backoff(initial=0.01, factor=2.0, maximum=0.05, jitter=0.0)
 
 # Deliberately not orjson's compact form: the receiver must get these bytes, not a re-serialisation.
@@ -434,12 +433,6 @@ def test_the_sink_loader_refuses_a_bad_webhooks_file(tmp_path: Path) -> None:
 
 
 # ---- the README ----------------------------------------------------------------------------------------------
-def readme_block(marker: str, lang: str) -> str:
-    match = re.search(rf"<!-- {marker} -->\s*```{lang}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert match, f"README lost its {marker} example"
-    return match.group(1)
-
-
 def test_readme_config_example_is_valid() -> None:
     hooks = parse_webhooks(tomllib.loads(readme_block("webhooks-toml", "toml")), environ={"DESK_HOOK_SECRET": "x"})
     assert [h.id for h in hooks]

@@ -388,6 +388,7 @@ def probe(host: str, port: int, timeout: float = 2.0) -> MetadataInfo | None:
 # Processes
 
 
+# The same check as wirewatch.streams.broker.port_is_free, kept here: the harness is stdlib-only (no wirewatch).
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
