@@ -54,6 +54,20 @@ class SuppressionKinds:
 
 
 @dataclass(frozen=True)
+class NegationScope:
+    """Where a negation stops reaching a launch word (see :func:`.clauses.negation_scope`): adjunct
+    prepositions, the verbs whose negation denies their subject, the words that open an indirect question,
+    the verbs whose negation is a hedge ('rule out': lemma, then particle), and the verbs whose negated
+    complement is a demand."""
+
+    blocking_preps: frozenset[str]
+    subject_verbs: frozenset[str]
+    indirect_question_words: frozenset[str]
+    hedge_verbs: frozenset[str]
+    directive_verbs: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DetectorCues:
     """``detector_cues.json``: word lists (matched against lower-cased lemmas or words), patterns and the
     numbers of the rules. What each list does is said where it is used."""
@@ -75,6 +89,7 @@ class DetectorCues:
     negating_verbs: frozenset[str]
     negating_nouns: frozenset[str]
     negation_words: frozenset[str]
+    negation_scope: NegationScope
     contest_nouns: frozenset[str]
     modal_possible: frozenset[str]
     modal_future: frozenset[str]
@@ -214,7 +229,7 @@ def _record(cls: type[Any], data: Any, where: str) -> Any:
 
 
 _RECORDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, StateActor, NonStateActor)
+    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, NegationScope, StateActor, NonStateActor)
 }
 
 
