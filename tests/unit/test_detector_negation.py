@@ -52,51 +52,63 @@ def test_a_negation_of_the_launch_itself_is_a_denial(nlp: Language, text: str, t
 # --- negations of something else in the sentence --------------------------------------------------------
 
 
-def test_a_coordinated_clause_with_its_own_subject_is_not_denied(nlp: Language) -> None:
-    text = "The missile programme will never stop, and North Korea has two missiles ready to be fired this week."
-    assert reading(nlp, text, "fired") is None
-
-
-def test_an_adverbial_clause_is_not_denied(nlp: Language) -> None:
-    text = "Seoul is not lowering its guard even though the window for North Korea's satellite launch has closed."
-    assert reading(nlp, text, "launch") is None
-
-
-def test_a_denial_verb_does_not_reach_its_participial_adjunct(nlp: Language) -> None:
-    text = "Iran's navy chief denied the reports, saying the missiles would be launched in the coming days."
-    assert reading(nlp, text, "launched") is None
-
-
 @pytest.mark.parametrize(
     ("text", "trigger"),
     [
-        ("It is not yet clear which missile Pakistan will test-fire during the exercise.", "fire"),
-        ("It is not known whether the rocket launched on Sunday reached orbit.", "launched"),
-        ("The spokesman did not specify what kind of missile had been tested.", "tested"),
+        pytest.param(
+            "The missile programme will never stop, and North Korea has two missiles ready to be fired this week.",
+            "fired",
+            id="coordinated clause with its own subject",
+        ),
+        pytest.param(
+            "Seoul is not lowering its guard even though the window for North Korea's satellite launch has closed.",
+            "launch",
+            id="adverbial clause",
+        ),
+        pytest.param(
+            "Iran's navy chief denied the reports, saying the missiles would be launched in the coming days.",
+            "launched",
+            id="participial adjunct of a denial verb",
+        ),
+        pytest.param(
+            "It is not yet clear which missile Pakistan will test-fire during the exercise.",
+            "fire",
+            id="indirect question: which",
+        ),
+        pytest.param(
+            "It is not known whether the rocket launched on Sunday reached orbit.",
+            "launched",
+            id="indirect question: whether",
+        ),
+        pytest.param(
+            "The spokesman did not specify what kind of missile had been tested.",
+            "tested",
+            id="indirect question: what",
+        ),
+        pytest.param(
+            "Washington was not involved in the accident during the launch of the Iranian rocket, the president said.",
+            "launch",
+            id="prepositional adjunct of another party's denial",
+        ),
+        pytest.param(
+            "The missile launches did not demonstrate the full range of the system, an official said.",
+            "launches",
+            id="subject of another negated predicate",
+        ),
+        pytest.param(
+            '"We do not rule out the use of our new missile against military targets," the minister said.',
+            "of",
+            id="hedge: not rule out",
+        ),
+        pytest.param(
+            "If North Korea does not fire the missile this week, it may launch it next month.",
+            "fire",
+            id="negation inside a condition",
+        ),
     ],
 )
-def test_an_indirect_question_is_not_denied(nlp: Language, text: str, trigger: str) -> None:
+def test_a_negation_of_something_else_is_no_denial(nlp: Language, text: str, trigger: str) -> None:
     assert reading(nlp, text, trigger) is None
-
-
-def test_a_launch_in_an_adjunct_of_another_partys_denial_is_not_denied(nlp: Language) -> None:
-    text = "Washington was not involved in the accident during the launch of the Iranian rocket, the president said."
-    assert reading(nlp, text, "launch") is None
-
-
-def test_a_launch_that_is_the_subject_of_another_negated_predicate_is_not_denied(nlp: Language) -> None:
-    text = "The missile launches did not demonstrate the full range of the system, an official said."
-    assert reading(nlp, text, "launches") is None
-
-
-def test_not_ruling_out_a_missile_strike_is_no_denial(nlp: Language) -> None:
-    text = '"We do not rule out the use of our new missile against military targets," the minister said.'
-    assert reading(nlp, text, "of") is None
-
-
-def test_a_negation_inside_a_condition_is_no_denial(nlp: Language) -> None:
-    text = "If North Korea does not fire the missile this week, it may launch it next month."
-    assert reading(nlp, text, "fire") is None
 
 
 def test_a_demand_not_to_launch_is_a_suppression_not_a_denial(nlp: Language) -> None:
