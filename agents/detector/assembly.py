@@ -20,6 +20,10 @@ from .records import KIND_RANK, UNKNOWN_ACTOR, Detection, Finding, Signal, empty
 
 #: Rule reasons that are settings, not judgements: the model never overrides them.
 POLICY_REASONS = frozenset({"non_state", "no_actor"})
+#: The rules' denial: a launch said not to have happened (negated in its own clause: "had not detected any
+#: missile launch"), or a false alarm. The model never overrides it either: by grouped CV, this veto took
+#: precision from 0.812 to 0.820 at recall 0.860 to 0.858 once the negation's reach was read off the parse.
+DENIAL = "denied"
 
 
 def apply_decision(
@@ -35,12 +39,13 @@ def apply_decision(
     ``threshold``: its rule-alertable candidates, or its first candidate when the rules suppress them all,
     take the model's modality, a kind (the named system's, the rules' specific one, or the model's) and
     the probability. A sentence below it leaves only suppressed candidates (reason ``model``). Settings
-    (non-state rocket fire, unresolved actors) are applied as the rules do. ``distrusted_kinds``: kind
+    (non-state rocket fire, unresolved actors) are applied as the rules do, and so are the rules' denials
+    (:func:`rules_deny`). ``distrusted_kinds``: kind
     sources (``named:srbm``... see :func:`kind_sources`) the model's training found at odds with the
     labels; the next source, or the model's kind, is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
-        own = [c for c in sc.rule if not policy_decides(c, config)]
+        own = [c for c in sc.rule if not (policy_decides(c, config) or rules_deny(c))]
         if not own:
             continue
         if p >= threshold:
@@ -58,6 +63,11 @@ def apply_decision(
                 if c.reason is None:
                     c.reason = "model"
                 c.probability = p
+
+
+def rules_deny(c: TriggerCandidate) -> bool:
+    """The rules read the candidate as denied (its own negation, or a false alarm): no probability alerts it."""
+    return c.negation == DENIAL or c.reason == DENIAL
 
 
 def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:

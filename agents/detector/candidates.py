@@ -40,6 +40,8 @@ class TriggerCandidate:
     probability: float | None = None
     #: made for a cue sentence the rules made no candidate of: shown only if the model alerts on it
     stand_in: bool = False
+    #: how the rules read a negation of the trigger ('denied', 'contested', 'suppressed'; see modality.negation_of)
+    negation: str | None = None
 
 
 @dataclass

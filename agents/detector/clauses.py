@@ -1,5 +1,5 @@
 """The clause around a trigger: its spine up to the first speech verb, the speech verb that reports it,
-negated words (through document.negated_at), headlines."""
+negated words (through document.negated_at), how far a negation reaches it, headlines."""
 
 from __future__ import annotations
 
@@ -75,3 +75,44 @@ def has_neg_at(i: int, cols: TokenColumns) -> bool:
 def verb_subject(tok: Token) -> Token | None:
     """:func:`~wirewatch.agents.document.subject_of` with the detector's speech verbs."""
     return subject_of(tok, lexicon().cues.speech_verbs)
+
+
+def negation_scope(tok: Token, sent: Span) -> list[Token]:
+    """The trigger and those of its ancestors a negation on which reaches it: the climb stops below a
+    coordinated clause with its own subject ('... will never stop, and Tehran has missiles ready to be
+    fired'), an adverbial clause ('did not let its guard down even though the window for the launch has
+    expired'), an indirect question ('it is not clear which missile will be fired'), a prepositional adjunct
+    ('was not involved in the accident during launch preparations') and a predicate of which the launch is
+    the subject ('the launches did not demonstrate the range'), unless that predicate says whether a launch
+    happened or was seen (the lexicon's ``negation_scope``) or negates or denies it."""
+    memo = doc_memo(tok.doc, "negation_scope")
+    key = (tok.i, sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _scope_above(tok, sent)
+    return [tok, *memo[key]]
+
+
+def _scope_above(tok: Token, sent: Span) -> list[Token]:
+    """The ancestors of :func:`negation_scope`."""
+    cues = lexicon().cues
+    scope = cues.negation_scope
+    reaching_subject = scope.subject_verbs | cues.negating_verbs | cues.denial_verbs
+    doc = tok.doc
+    out: list[Token] = []
+    child = tok
+    for anc in ancestor_ids(tok.i, sent, token_columns(doc).heads):
+        head = doc[anc]
+        dep = child.dep_
+        if dep == "advcl":
+            break
+        if dep == "conj" and any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in child.children):
+            break
+        if dep in ("ccomp", "xcomp", "csubj", "pcomp") and child.left_edge.lower_ in scope.indirect_question_words:
+            break
+        if dep == "prep" and child.lower_ in scope.blocking_preps:
+            break
+        if dep in ("nsubj", "nsubjpass") and head.lemma_.lower() not in reaching_subject:
+            break
+        out.append(head)
+        child = head
+    return out

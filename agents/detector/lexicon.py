@@ -3,20 +3,17 @@ user's extensions) read once, checked and compiled."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from types import MappingProxyType
 from typing import Any
 
 from .. import lexicons
 from ..taxonomy import TAXONOMY
+from ..typed_data import Pattern, read_record
 from .prefilter import Cue, Prefixes, alternation, prefixes_of, trie_alternation
-
-#: A regular expression (compiled case-insensitively); checked when the file is read.
-Pattern = str
 
 
 @dataclass(frozen=True)
@@ -54,6 +51,20 @@ class SuppressionKinds:
 
 
 @dataclass(frozen=True)
+class NegationScope:
+    """Where a negation stops reaching a launch word (see :func:`.clauses.negation_scope`): adjunct
+    prepositions, the verbs whose negation denies their subject, the words that open an indirect question,
+    the verbs whose negation is a hedge ('rule out': lemma, then particle), and the verbs whose negated
+    complement is a demand."""
+
+    blocking_preps: frozenset[str]
+    subject_verbs: frozenset[str]
+    indirect_question_words: frozenset[str]
+    hedge_verbs: frozenset[str]
+    directive_verbs: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DetectorCues:
     """``detector_cues.json``: word lists (matched against lower-cased lemmas or words), patterns and the
     numbers of the rules. What each list does is said where it is used."""
@@ -75,6 +86,7 @@ class DetectorCues:
     negating_verbs: frozenset[str]
     negating_nouns: frozenset[str]
     negation_words: frozenset[str]
+    negation_scope: NegationScope
     contest_nouns: frozenset[str]
     modal_possible: frozenset[str]
     modal_future: frozenset[str]
@@ -154,74 +166,15 @@ class WatchList:
     anaphoric_subjects: frozenset[str] = frozenset()  # "the country": refers back like a pronoun
 
 
-def _words(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise lexicons.LexiconError(f"{where}: expected a list of strings")
-    return value
-
-
-def _pattern(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise lexicons.LexiconError(f"{where}: expected a regular expression (a string)")
-    try:
-        re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise lexicons.LexiconError(f"{where}: bad regular expression: {exc}") from None
-    return value
-
-
-def _value(kind: str, value: Any, where: str) -> Any:
-    """``value`` read as the annotated type ``kind`` (a field type of the records above)."""
-    if kind == "Pattern":
-        return _pattern(value, where)
-    if kind == "frozenset[str]":
-        return frozenset(_words(value, where))
-    if kind == "tuple[str, ...]":
-        return tuple(_words(value, where))
-    if kind in _SCALARS:
-        if not isinstance(value, _SCALARS[kind]) or (kind != "bool" and isinstance(value, bool)):
-            raise lexicons.LexiconError(f"{where}: expected {_SCALAR_NAMES[kind]}, not {json.dumps(value)}")
-        return value
-    if kind.startswith("tuple[") and kind.endswith(", ...]"):
-        if not isinstance(value, list):
-            raise lexicons.LexiconError(f"{where}: expected a list")
-        return tuple(_value(kind[6:-6], item, f"{where} #{i + 1}") for i, item in enumerate(value))
-    if kind.startswith("Mapping[str, "):
-        if not isinstance(value, dict):
-            raise lexicons.LexiconError(f"{where}: expected an object")
-        return MappingProxyType({str(k): _value(kind[13:-1], v, f"{where} {k!r}") for k, v in value.items()})
-    return _record(_RECORDS[kind], value, where)
-
-
-_SCALARS: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": (int, float), "str": str}
-_SCALAR_NAMES = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a string"}
-
-
-def _record(cls: type[Any], data: Any, where: str) -> Any:
-    """A ``cls`` from the JSON object ``data``: unknown keys (other than ``_`` comments) and missing keys
-    without a default are refused, each value is checked against its field's type."""
-    if not isinstance(data, dict):
-        raise lexicons.LexiconError(f"{where}: expected an object, not {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
-    if unknown:
-        raise lexicons.LexiconError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    required = {n for n, f in known.items() if f.default is MISSING and f.default_factory is MISSING}
-    missing = sorted(required - set(data))
-    if missing:
-        raise lexicons.LexiconError(f"{where}: missing key(s) {', '.join(missing)}")
-    return cls(**{n: _value(str(known[n].type), v, f"{where}: {n}") for n, v in data.items() if n in known})
-
-
 _RECORDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, StateActor, NonStateActor)
+    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, NegationScope, StateActor, NonStateActor)
 }
 
 
 def parse_cues(data: Any, where: str = "detector_cues.json") -> DetectorCues:
     """``detector_cues.json`` (merged with the user's) as typed data; a bad entry is refused with its name.
     Kinds are checked against the taxonomy."""
-    cues: DetectorCues = _record(DetectorCues, data, where)
+    cues: DetectorCues = read_record(DetectorCues, data, where, _RECORDS)
     kinds = set(TAXONOMY.kind_names)
     named = [(f"weapons #{i + 1}", {w.kind}) for i, w in enumerate(cues.weapons)]
     named += [
@@ -236,7 +189,7 @@ def parse_cues(data: Any, where: str = "detector_cues.json") -> DetectorCues:
 
 def parse_watch_list(data: Any, where: str = "actors.json") -> WatchList:
     """``actors.json`` (merged with the user's) as typed data; a bad entry is refused with its name."""
-    return _record(WatchList, data, where)
+    return read_record(WatchList, data, where, _RECORDS)
 
 
 @dataclass(frozen=True)

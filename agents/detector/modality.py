@@ -7,9 +7,9 @@ import re
 
 from spacy.tokens import Span, Token
 
-from ..document import ancestors_in, doc_memo, span_text
+from ..document import doc_memo, span_text
 from ..nlp import token_columns
-from .clauses import clause_chain, has_neg, has_neg_at, is_headline
+from .clauses import clause_chain, has_neg, has_neg_at, is_headline, negation_scope
 from .lexicon import lexicon
 
 
@@ -25,14 +25,17 @@ def negation_of(trigger: Token, sent: Span) -> str | None:
 def _find_negation(trigger: Token, sent: Span) -> str | None:
     lex = lexicon()
     cues = lex.cues
-    chain = clause_chain(trigger, sent)
+    scope = negation_scope(trigger, sent)
+    chain = clause_chain(trigger, sent)[: len(scope)]  # the clause spine, as far as a negation reaches
     if trigger.lower_ in ("none",):
         return "denied"
     for tok in chain:
         lemma = tok.lemma_.lower()
-        if has_neg(tok):
-            if lemma in cues.contest_nouns:
+        if has_neg(tok) and not _negation_leaves_launch(tok):
+            if lemma in cues.contest_nouns or _contrasted(tok):
                 return "contested"
+            if _demanded(tok):
+                return "suppressed"  # "urged North Korea not to proceed with the launch": a demand
             return "denied"
         if tok.lower_ in ("none",) or (
             tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.head.lower_ == "none"
@@ -47,7 +50,7 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
     presupposing = set(cues.presupposing_nouns)
     temporal = set(cues.temporal_clause_marks)
     prev = trigger
-    for anc in ancestors_in(trigger, sent):
+    for anc in scope[1:]:
         if anc.pos_ in ("NOUN", "PROPN") and anc.lemma_.lower() in presupposing:
             break  # "rejected criticism of the launch": the launch itself is taken as given
         # "rejected talks after launching missiles": a temporal clause is not what is denied
@@ -59,6 +62,42 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
             return "denied"
         prev = anc
     return None
+
+
+def _contrasted(tok: Token) -> bool:
+    """A negated adjective contrasted with an affirmed one: "suggestive, but not conclusive, of preparations
+    for a launch" hedges the launch rather than denying it."""
+    head = tok.head
+    return (
+        tok.pos_ == "ADJ"
+        and tok.dep_ == "conj"
+        and any(c.dep_ == "cc" and c.lower_ == "but" for c in (*head.children, *tok.children))
+        and not has_neg(head)
+    )
+
+
+def _demanded(tok: Token) -> bool:
+    """The complement of a directive verb, in the infinitive or the bare subjunctive: "urged North Korea not
+    to launch", "demanded that North Korea not proceed" (not "told reporters it had not detected...")."""
+    if tok.head.lemma_.lower() not in lexicon().cues.negation_scope.directive_verbs:
+        return False
+    if tok.dep_ == "xcomp":
+        return True
+    auxiliaries = [c for c in tok.children if c.dep_ in ("aux", "auxpass") and c.tag_ != "TO"]
+    return tok.dep_ == "ccomp" and tok.tag_ == "VB" and not auxiliaries
+
+
+def _negation_leaves_launch(tok: Token) -> bool:
+    """A negated word whose negation does not deny what hangs from it: a hedge ("we do not rule out the use
+    of the missile": possible) and a negation inside an if/unless clause (hypothetical: :func:`conditional`)."""
+    cues = lexicon().cues
+    particles = [c.lemma_.lower() for c in tok.children if c.dep_ == "prt"]
+    lemma = tok.lemma_.lower()
+    if lemma in cues.negation_scope.hedge_verbs or any(
+        f"{lemma} {p}" in cues.negation_scope.hedge_verbs for p in particles
+    ):
+        return True
+    return any(c.dep_ == "mark" and c.lower_ in cues.conditional_marks for c in tok.children)
 
 
 def conditional(trigger: Token, sent: Span) -> bool:

@@ -93,7 +93,7 @@ def analyse_trigger(
     confidence -= score.fallback_pairing if fallback else 0.0
     confidence += score.past_tense_occurrence if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
     confidence = max(score.floor, min(score.ceiling, confidence))
-    return TriggerCandidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how)
+    return TriggerCandidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how, negation=neg)
 
 
 #: Ways of finding the actor that read it off the launch clause itself (not a guess from the sentence).

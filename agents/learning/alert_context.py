@@ -11,67 +11,43 @@ role of the states the sentence names), never a particular labelled passage.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from .. import lexicons
+from ..typed_data import Pattern, read_record
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
 
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-_NUMBER_WORDS = "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|dozens|many|multiple"
 
-#: Families of cue words, each a feature ``cue3:NAME`` when the sentence matches it.
-CUE_FAMILIES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.IGNORECASE)
-    for name, pattern in {
-        # time
-        "year": r"\b(?:19[4-9]\d|20[0-4]\d)\b",
-        "in_year": r"\b(?:in|since|until|by|from|of|during)\s+(?:(?:early|late|mid-?)\s*)?(?:19|20)\d\d\b",
-        "decade": r"\b(?:19|20)\d0s\b|\bdecades?\b",
-        "since": r"\bsince\b",
-        "ago": r"\bago\b",
-        "last_period": r"\b(?:last|previous|past)\s+(?:year|month|summer|winter|spring|autumn|fall|decade)\b",
-        "earlier_this": r"\bearlier\s+this\s+(?:year|month)\b|\bthis\s+year\b",
-        "month_name": rf"\b(?:{_MONTHS})\b",
-        "weekday": rf"\b(?:{_WEEKDAYS})\b",
-        "today": r"\b(?:today|tonight|yesterday|this morning|this afternoon|this evening|hours? (?:ago|later)|"
-        r"early\s+(?:on\s+)?(?:{_WEEKDAYS}))\b".replace("{_WEEKDAYS}", _WEEKDAYS),
-        "count_of_launches": rf"\b(?:\d+|{_NUMBER_WORDS})(?:th|st|nd|rd)?\s+(?:\w+\s+){{0,3}}"
-        r"(?:launch(?:es)?|tests?|firings?)\s+(?:this|since|so far)\b|\bso far this year\b",
-        "first_ever": r"\bfirst[- ]ever\b|\bfor the first time\b|\bhistor(?:y|ic)\b|\banniversary\b",
-        # denial and false alarms
-        "false_alarm": r"\bfalse\s+(?:alarm|alert|report)s?\b|\bby mistake\b|\bmistaken(?:ly)?\b|\berroneous(?:ly)?\b"
-        r"|\bretract(?:ed|s)?\b|\baccidental(?:ly)?\b|\bin error\b",
-        "denial": r"\bden(?:y|ies|ied|ial)\b|\brumou?rs?\b|\bno (?:evidence|sign|indication)s?\b"
-        r"|\bnot (?:detect|confirm)|\bbaseless\b|\bunfounded\b|\bfabricat",
-        # tests that are not a launch of a missile at someone
-        "defence_test": r"\bintercept(?:or|ors|ed|ion|s)?\b|\btarget missile\b|\bshot down\b|\bshoot down\b"
-        r"|\bmissile[- ]defen[cs]e\b|\bTHAAD\b|\bAegis\b|\bPatriot\b|\bIron Dome\b|\bS-[34]00\b",
-        "engine_test": r"\bengines?\b|\bstatic[- ]fire\b|\bhot[- ]fire\b|\bground (?:test|jet)\b|\bcombustion\b"
-        r"|\bthrust\b|\bmotor test\b|\bsolid[- ]fuel(?:led)? motor\b",
-        "preparation": r"\bsatellite (?:images?|imagery|photos?|pictures?)\b|\bimagery\b|\bactivity\b|\bpreparations?\b"
-        r"|\bpreparing\b|\bmovements?\b|\bsigns? of\b|\bappears? to\b|\bcould be\b|\bready to\b",
-        "capability": r"\bcapable of\b|\bcapabilit(?:y|ies)\b|\brange of\b|\bcan (?:reach|hit|strike|carry)\b"
-        r"|\bdeploy(?:ed|s|ment)?\b|\barsenal\b|\bdevelop(?:ing|ment|ed|s)?\b|\bprogram(?:me)?s?\b",
-        "policy": r"\bsanctions?\b|\bresolutions?\b|\bSecurity Council\b|\btreaty\b|\bmoratorium\b|\btalks\b"
-        r"|\bagreement\b|\bdiplomac|\bnegotiat",
-        "observer_verb": r"\b(?:detected|confirmed|tracked|monitored|observed|spotted|condemned|protested)\b",
-        "toward": r"\b(?:toward|towards|into the sea|off the coast|landed in|fell in|splashed down|over)\b",
-    }.items()
-}
+@dataclass(frozen=True)
+class ContextCues:
+    """``data/alert_context.json``: the cue families (a feature ``cue3:NAME`` when the sentence matches),
+    the verbs whose subject observes a launch or makes it, the entity labels of states and organisations,
+    and the prepositions whose object is a target."""
 
-#: Verbs whose subject watches or talks about a launch rather than making it.
-OBSERVER_VERBS = frozenset(
-    {
-        *("detect", "confirm", "report", "say", "track", "monitor", "observe", "spot", "condemn", "protest"),
-        *("warn", "announce", "tell", "state", "believe", "assess", "analyze", "analyse", "estimate", "show"),
-        "reveal",
-    }
-)
-#: Verbs whose subject makes the launch.
-LAUNCH_VERBS = frozenset(["launch", "fire", "test", "conduct", "carry", "fly", "send", "shoot", "lob"])
-_ACTOR_LABELS = frozenset({"GPE", "NORP", "ORG"})
-_TOWARD_PREPS = frozenset({"toward", "towards", "at", "into", "over", "near", "off", "against"})
+    cue_families: Mapping[str, Pattern]
+    observer_verbs: frozenset[str]
+    launch_verbs: frozenset[str]
+    actor_labels: frozenset[str]
+    toward_preps: frozenset[str]
+
+
+def parse_context_cues(data: Any, where: str = "alert_context.json") -> ContextCues:
+    """The context cues as typed data; a bad entry (unknown or missing key, wrong type, a regular expression
+    that does not compile) is refused with its name."""
+    return read_record(ContextCues, data, where)
+
+
+@cache
+def context_cues() -> tuple[ContextCues, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """The shipped context cues and their compiled cue families, read once. Not extended by the user's
+    lexicon directory: these are the trained model's features, changed only with a retrained model."""
+    cues = parse_context_cues(lexicons.shipped("alert_context.json"))
+    return cues, tuple((name, re.compile(rx, re.IGNORECASE)) for name, rx in cues.cue_families.items())
 
 
 def _verb_aspect(tok: Token) -> list[str]:
@@ -100,9 +76,10 @@ def _actor_roles(sent: Span) -> set[str]:
     """The grammatical roles of the states and organisations the sentence names: subject of a launch verb
     (the launcher), subject of a detect/confirm/report verb (an observer), the object of 'toward', 'at',
     'into'... (a target), inside the subject of the main verb, or elsewhere."""
+    cues, _families = context_cues()
     roles: set[str] = set()
     for ent in sent.ents:
-        if ent.label_ not in _ACTOR_LABELS:
+        if ent.label_ not in cues.actor_labels:
             continue
         root = ent.root
         # climb from a possessor or compound to the noun it modifies ("Japan's defence ministry")
@@ -111,13 +88,13 @@ def _actor_roles(sent: Span) -> set[str]:
             head = head.head
         if head.dep_ in ("nsubj", "nsubjpass"):
             verb = head.head.lemma_.lower()
-            if verb in OBSERVER_VERBS:
+            if verb in cues.observer_verbs:
                 roles.add("actor_role:observer_subject")
-            elif verb in LAUNCH_VERBS:
+            elif verb in cues.launch_verbs:
                 roles.add("actor_role:launch_subject")
             else:
                 roles.add("actor_role:other_subject")
-        elif head.dep_ == "pobj" and head.head.lower_ in _TOWARD_PREPS:
+        elif head.dep_ == "pobj" and head.head.lower_ in cues.toward_preps:
             roles.add("actor_role:target")
         elif head.dep_ == "pobj" and head.head.lower_ == "by":
             roles.add("actor_role:agent")
@@ -131,20 +108,21 @@ def _actor_roles(sent: Span) -> set[str]:
 def context_strings(sent: Span) -> list[str]:
     """The sentence's context features: cue families, the tense and aspect of its root and of its launch
     verbs, the roles of its actors, and whether 'launch' only modifies another noun ('launch site')."""
+    cues, families = context_cues()
     text = sent.text
-    out = [f"cue3:{name}" for name, rx in CUE_FAMILIES.items() if rx.search(text)]
+    out = [f"cue3:{name}" for name, rx in families if rx.search(text)]
     root = sent.root
     out += [f"root_{f}" for f in _verb_aspect(root)]
     out.append(f"root_lemma:{root.lemma_.lower()}")
     for tok in sent:
         lemma = tok.lemma_.lower()
-        if lemma in LAUNCH_VERBS and tok.pos_ in ("VERB", "AUX"):
+        if lemma in cues.launch_verbs and tok.pos_ in ("VERB", "AUX"):
             out += [f"launch_{f}" for f in _verb_aspect(tok)]
             subj = next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass")), None)
             out.append(f"launch_subj:{subj.ent_type_ or subj.pos_ if subj is not None else 'none'}")
         if lemma == "launch" and tok.dep_ in ("compound", "amod"):
             out.append(f"launch_modifies:{tok.head.lemma_.lower()}")
-        if lemma in OBSERVER_VERBS and tok.pos_ == "VERB":
+        if lemma in cues.observer_verbs and tok.pos_ == "VERB":
             obj = [c for c in tok.children if c.dep_ in ("dobj", "ccomp")]
             if obj:
                 out.append(f"observed_{obj[0].dep_}")

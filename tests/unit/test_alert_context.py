@@ -4,6 +4,7 @@ written for the project."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from spacy.language import Language
 
+from wirewatch.agents import lexicons
 from wirewatch.agents.detector import DetectorConfig, analyze_docs, sentence_candidates
-from wirewatch.agents.learning.alert_context import context_strings
+from wirewatch.agents.learning.alert_context import ContextCues, context_cues, context_strings, parse_context_cues
 from wirewatch.agents.learning.alerts_train import (
     WRITTEN_FLAG,
     Dataset,
@@ -156,3 +158,39 @@ def test_parsed_passages_are_kept_between_training_runs(nlp: Language, tmp_path:
     stored.write_bytes(b"not msgpack")  # a damaged file is parsed afresh and replaced
     assert [d.text for d in parse(nlp, texts, tmp_path)] == texts
     assert stored.read_bytes() != b"not msgpack"
+
+
+# --- the cue families as data ---------------------------------------------------------------------------
+
+
+def test_the_context_cues_load_as_typed_frozen_data() -> None:
+    cues, families = context_cues()
+    assert isinstance(cues, ContextCues) and "denial" in cues.cue_families and "fire" in cues.launch_verbs
+    assert [name for name, _rx in families] == list(cues.cue_families)
+    with pytest.raises(AttributeError):
+        cues.launch_verbs = frozenset()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cues.cue_families["year"] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("unknown key", r"alert_context.json: unknown key\(s\) launch_verb"),
+        ("missing key", r"alert_context.json: missing key\(s\) toward_preps"),
+        ("bad regex", "cue_families 'year': bad regular expression"),
+        ("words as text", "observer_verbs: expected a list of strings"),
+    ],
+)
+def test_a_bad_context_cue_entry_is_refused_with_its_name(change: str, message: str) -> None:
+    data = copy.deepcopy(lexicons.shipped("alert_context.json"))
+    if change == "unknown key":
+        data["launch_verb"] = ["fire"]
+    elif change == "missing key":
+        del data["toward_preps"]
+    elif change == "bad regex":
+        data["cue_families"]["year"] = "(?:19"
+    elif change == "words as text":
+        data["observer_verbs"] = "detect"
+    with pytest.raises(lexicons.LexiconError, match=message):
+        parse_context_cues(data)

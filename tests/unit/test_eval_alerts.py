@@ -46,10 +46,11 @@ ITEMS = [
         "modality": "occurred",
         "actor": "North Korea",
     },
-    # no weapon named: the detector cannot see it, a false negative
+    # no weapon or launch word: the detector cannot see it, a false negative ("The test went exactly as
+    # planned" was one until the model retrained with the denial veto learned to alert on it, rightly)
     {
         "id": "t5",
-        "text": "The test went exactly as planned, the air force said.",
+        "text": "Everything went exactly as planned, the air force said.",
         "expect_alert": True,
         "kind": "icbm",
         "modality": "occurred",
