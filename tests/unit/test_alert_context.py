@@ -72,8 +72,8 @@ def test_context_names_tests_and_denials(nlp: Language) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="the observer's sentence still alerts (p 0.76 against 0.45 with the model before the denial veto):"
-    " the context features (observer as subject) and leaving such stand-ins out of training did not lower it enough, and teaching"
-    " them as negatives cost F1 in grouped CV (0.834 to 0.821, precision 0.804 to 0.783)",
+    " the context features (observer as subject) and leaving such stand-ins out of training did not lower it"
+    " enough, and teaching them as negatives cost F1 in grouped CV (0.834 to 0.821, precision 0.804 to 0.783)",
 )
 def test_an_observer_of_a_launch_is_not_its_actor(nlp: Language) -> None:
     [(_e, detection)] = analyze_docs(nlp, [OBSERVER])
