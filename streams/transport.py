@@ -70,7 +70,7 @@ class _Consumer(driver.Consumer):
         #: Per partition, the first offset delivered since its seek (the head when it has no committed offset).
         self._first_delivered: dict[TP, int] = {}
         #: Records dropped as fetched before a seek, per partition, since that seek.
-        self.stale_dropped_by_tp: dict[TP, int] = {}
+        self._stale_dropped: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -93,7 +93,7 @@ class _Consumer(driver.Consumer):
         for tp in set(self._awaiting_seek) | set(self._seek_positions):
             self._gap.pop(tp, None)  # recorded from records fetched before the seek: the partition is read again
         self._first_delivered.clear()
-        self.stale_dropped_by_tp.clear()
+        self._stale_dropped.clear()
         # Sought again, each one, here: aiokafka skipped those without a committed offset above 0, and records
         # fetched after its seek but before this point were dropped above as awaiting it.
         for tp, offset in committed.items():
@@ -108,7 +108,7 @@ class _Consumer(driver.Consumer):
         await super().seek(partition, offset)
         self._seek_positions[partition] = offset
         self._first_delivered.pop(partition, None)
-        self.stale_dropped_by_tp.pop(partition, None)
+        self._stale_dropped.pop(partition, None)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         for tp in revoked:
@@ -121,9 +121,9 @@ class _Consumer(driver.Consumer):
         positions: dict[TP, int | None] = {}  # aiokafka's, asked once per batch: it moves only between batches
         async for tp, message in super().getmany(timeout):
             if await self._fetched_before_seek(tp, message.offset, positions):
-                if self.stale_dropped_by_tp.get(tp, 0) == 0:
+                if self._stale_dropped.get(tp, 0) == 0:
                     log.info("%s: records from offset %d on were fetched before its seek: dropped", tp, message.offset)
-                self.stale_dropped_by_tp[tp] = self.stale_dropped_by_tp.get(tp, 0) + 1
+                self._stale_dropped[tp] = self._stale_dropped.get(tp, 0) + 1
                 continue
             self._first_delivered.setdefault(tp, message.offset)  # in offset order: the lowest since the seek
             yield tp, message
@@ -157,7 +157,7 @@ class _Consumer(driver.Consumer):
             if position is None or offset >= position:
                 return True
         del self._seek_positions[tp]
-        self.stale_dropped_by_tp.pop(tp, None)
+        self._stale_dropped.pop(tp, None)
         return False
 
     def _new_offset(self, tp: TP) -> int | None:
