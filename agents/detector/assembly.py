@@ -17,6 +17,7 @@ from .details import distances, launch_count, location_of, time_text, weapon_nam
 from .kinds import kind_of, kind_sources
 from .lexicon import lexicon
 from .records import KIND_RANK, UNKNOWN_ACTOR, Detection, Finding, Signal, empty_details, kind_family
+from .suppression import TESTED_REASONS
 
 #: Rule reasons that are settings, not judgements: the model never overrides them.
 POLICY_REASONS = frozenset({"non_state", "no_actor"})
@@ -45,6 +46,9 @@ def apply_decision(
     labels; the next source, or the model's kind, is taken instead."""
     for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
         p = float(p)
+        for c in sc.rule:
+            if c.reason is None and c.tested is not None:
+                c.reason = TESTED_REASONS[c.tested]  # ruled out below: it must not stand as the rules' alert
         own = [c for c in sc.rule if not (policy_decides(c, config) or rules_deny(c))]
         if not own:
             continue
@@ -66,8 +70,10 @@ def apply_decision(
 
 
 def rules_deny(c: TriggerCandidate) -> bool:
-    """The rules read the candidate as denied (its own negation, or a false alarm): no probability alerts it."""
-    return c.negation == DENIAL or c.reason == DENIAL
+    """The rules read the candidate as denied (its own negation, or a false alarm), or as a test of an engine
+    or a missile-defence weapon read off the trigger's own arguments (:func:`.suppression.tested_thing`): no
+    probability alerts it."""
+    return c.negation == DENIAL or c.reason == DENIAL or c.tested is not None
 
 
 def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:

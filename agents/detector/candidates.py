@@ -42,6 +42,9 @@ class TriggerCandidate:
     stand_in: bool = False
     #: how the rules read a negation of the trigger ('denied', 'contested', 'suppressed'; see modality.negation_of)
     negation: str | None = None
+    #: what the trigger itself tests or launches when that is no alertable launch ('engine', 'defence'; see
+    #: suppression.tested_thing)
+    tested: str | None = None
 
 
 @dataclass

@@ -133,6 +133,8 @@ class DetectorCues:
     figurative_verbs: frozenset[str]
     figurative_preps: frozenset[str]
     defence_target_nouns: frozenset[str]
+    ground_test_nouns: frozenset[str]
+    ground_test_modifiers: frozenset[str]
     rule_score: RuleScore
 
 

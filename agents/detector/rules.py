@@ -15,7 +15,7 @@ from .config import DetectorConfig
 from .lexicon import lexicon
 from .modality import capability_scope, conditional, historical, modality_of, negation_of, present_narrative
 from .records import KIND_RANK
-from .suppression import sentence_suppression
+from .suppression import sentence_suppression, tested_thing
 
 
 def analyse_trigger(
@@ -68,6 +68,7 @@ def analyse_trigger(
         reason = "historical"
     if reason is None and modality == "occurred" and present_narrative(trig, sent):
         reason = "present_narrative"
+    tested = tested_thing(trig, ws)
     if reason in (None, "non_actor_subject"):
         reason = sentence_suppression(sent, kind, trig) or reason
     actor_info = lex.actors.get(actor) if actor else None
@@ -93,7 +94,9 @@ def analyse_trigger(
     confidence -= score.fallback_pairing if fallback else 0.0
     confidence += score.past_tense_occurrence if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
     confidence = max(score.floor, min(score.ceiling, confidence))
-    return TriggerCandidate(trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how, negation=neg)
+    return TriggerCandidate(
+        trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how, negation=neg, tested=tested
+    )
 
 
 #: Ways of finding the actor that read it off the launch clause itself (not a guess from the sentence).

@@ -1,5 +1,6 @@
 """Sentence-level suppressions: fiction, false alarms, missile-defence tests, engine tests and parades,
-fireworks and products, civilian space launches."""
+fireworks and products, civilian space launches; and what a trigger itself tests or launches (an engine on
+the ground, a missile-defence weapon or a target missile)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from spacy.tokens import Doc, Span, Token
 
 from ..document import doc_cache, span_text
 from ..nlp import doc_text
+from .candidates import WeaponMention
 from .lexicon import lexicon
 
 
@@ -65,4 +67,50 @@ def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) ->
         return "civilian_space"
     if kind in kinds.civil_space_article and doc_is_civil_space(sent.doc):
         return "civilian_space"
+    return None
+
+
+#: The suppression reason of a trigger that tests an engine or launches a missile-defence weapon or target
+#: (:func:`tested_thing`).
+TESTED_REASONS = {"engine": "engine_test", "defence": "missile_defence"}
+
+
+def _launched_things(trigger: Token) -> list[Token]:
+    """The words that say what the trigger launches, fires or tests: a verb's object, its passive subject or
+    the subject of a verb with no object ('an interceptor blasted off'); a noun's modifiers and its 'of'
+    object ('the test of a rocket engine'); for a trigger that modifies a noun ('static firing test'), that
+    noun's modifiers too."""
+    heads = [trigger]
+    if trigger.dep_ in ("compound", "amod") and trigger.head.pos_ == "NOUN":
+        heads.append(trigger.head)
+    things: list[Token] = []
+    for head in heads:
+        has_object = any(c.dep_ == "dobj" for c in head.children)
+        for c in head.children:
+            if c.dep_ in ("dobj", "nsubjpass", "compound", "amod") or (
+                c.dep_ == "nsubj" and head.pos_ == "VERB" and not has_object
+            ):
+                things.append(c)
+            elif c.dep_ == "prep" and c.lower_ == "of":
+                things += [g for g in c.children if g.dep_ == "pobj"]
+    return [t for t in things if t is not trigger]
+
+
+def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
+    """``'engine'`` when the trigger fires or tests an engine or motor, or is a static or ground test ('tested a
+    solid-fuel motor', 'engine combustion tests', 'the static firing test'); ``'defence'`` when what it
+    launches or tests is a missile-defence weapon or a target missile ('an interceptor blasted off', 'a
+    target missile was launched', 'will test its Patriot system'); else None. Read off the trigger's own
+    arguments, so 'launch a satellite, having tested engines for it' is neither."""
+    cues = lexicon().cues
+    things = _launched_things(trigger)
+    for t in things:
+        if t.dep_ == "nsubj":
+            continue  # an engine that acts ('the engine exploded in flight') is no engine under test
+        lemma = t.lemma_.lower()
+        if lemma in cues.ground_test_nouns or (t.dep_ in ("amod", "compound") and lemma in cues.ground_test_modifiers):
+            return "engine"
+    defence = {i for w in weapons if w.defence for i in w.tokens}
+    if any(t.i in defence for t in things):
+        return "defence"
     return None

@@ -1,0 +1,108 @@
+"""What a launch word itself tests or launches: an engine on the ground, a missile-defence weapon or a target
+missile, read off the trigger's own arguments with the real spaCy pipeline; and the learned decision's
+respect for that reading (such a candidate never alerts).
+
+Sentences here were written for the project."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
+from wirewatch.agents.nlp import entities_of
+
+RULES = DetectorConfig(learned=False)
+
+
+def tested_readings(nlp: Language, text: str) -> dict[str, str | None]:
+    """What each rule candidate's trigger word (lower-cased) tests or launches, as the rules read it."""
+    doc = nlp(text)
+    return {
+        c.trigger.lower_: c.tested for sc in sentence_candidates(doc, entities_of(doc), config=RULES) for c in sc.rule
+    }
+
+
+def reading(nlp: Language, text: str, trigger: str) -> str | None:
+    found = tested_readings(nlp, text)
+    assert trigger in found, f"no candidate on {trigger!r}: {found}"
+    return found[trigger]
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param("North Korea has tested a high-thrust solid-fuel motor, state media said.", "tested", id="object"),
+        pytest.param("The North has been conducting engine combustion tests since July.", "tests", id="modifier"),
+        pytest.param("The static firing test proved the motor's reliability, KCNA said.", "firing", id="test-noun"),
+        pytest.param("Engineers will fire all four engines of the rocket at the same time.", "fire", id="fire-engines"),
+        pytest.param(
+            "Analysts said Iran was preparing the test of a rocket engine at the site.", "test", id="of-object"
+        ),
+    ],
+)
+def test_an_engine_under_test_is_read_as_an_engine_test(nlp: Language, text: str, trigger: str) -> None:
+    assert reading(nlp, text, trigger) == "engine"
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param("Poland will test its first Patriot missile defence system on Friday.", "test", id="object"),
+        pytest.param("A long-range interceptor blasted off from the base on Tuesday.", "blasted", id="intransitive"),
+        pytest.param("A target missile was launched from the atoll, the agency said.", "launched", id="passive"),
+    ],
+)
+def test_a_defence_weapon_or_target_launched_is_read_as_a_defence_test(nlp: Language, text: str, trigger: str) -> None:
+    assert reading(nlp, text, trigger) == "defence"
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param(
+            "Iran test launched its new satellite carrier rocket with its most powerful solid-fuel engine.",
+            "launched",
+            id="engine-in-an-adjunct",
+        ),
+        pytest.param(
+            "North Korea may try to launch a spy satellite next month, noting that it has been testing engines.",
+            "launch",
+            id="engine-tested-in-another-clause",
+        ),
+        pytest.param(
+            "The rocket exploded in flight after a newly developed engine failed, North Korea said.",
+            "exploded",
+            id="engine-that-acts",
+        ),
+        pytest.param(
+            "Over 200 missiles were fired from Iran towards Israel, and most of them were intercepted.",
+            "fired",
+            id="attack-that-was-intercepted",
+        ),
+        pytest.param("North Korea fired a ballistic missile into the sea on Tuesday.", "fired", id="plain-launch"),
+    ],
+)
+def test_a_launch_whose_object_is_no_engine_or_defence_weapon_is_neither(
+    nlp: Language, text: str, trigger: str
+) -> None:
+    assert reading(nlp, text, trigger) is None
+
+
+def test_the_model_never_alerts_an_engine_or_defence_test(nlp: Language) -> None:
+    doc = nlp(
+        "North Korea has tested a high-thrust solid-fuel motor, state media said. "
+        "Poland will test its first Patriot missile defence system on Friday."
+    )
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    n = len(cands)
+    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
+    assert assemble(cands, doc, entities_of(doc), RULES).findings == []
+
+
+def test_the_model_still_decides_the_attack_beside_an_interception(nlp: Language) -> None:
+    doc = nlp("Iran fired dozens of ballistic missiles at Israel overnight, and Patriot interceptors shot down most.")
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    n = len(cands)
+    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
+    assert [f.actor for f in assemble(cands, doc, entities_of(doc), RULES).findings] == ["Iran"]
