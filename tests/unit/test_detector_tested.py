@@ -15,7 +15,7 @@ from wirewatch.agents.nlp import entities_of
 RULES = DetectorConfig(learned=False)
 
 
-def tested_readings(nlp: Language, text: str) -> dict[str, str | None]:
+def readings_of(nlp: Language, text: str) -> dict[str, str | None]:
     """What each rule candidate's trigger word (lower-cased) tests or launches, as the rules read it."""
     doc = nlp(text)
     return {
@@ -24,7 +24,7 @@ def tested_readings(nlp: Language, text: str) -> dict[str, str | None]:
 
 
 def reading(nlp: Language, text: str, trigger: str) -> str | None:
-    found = tested_readings(nlp, text)
+    found = readings_of(nlp, text)
     assert trigger in found, f"no candidate on {trigger!r}: {found}"
     return found[trigger]
 
