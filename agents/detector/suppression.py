@@ -100,7 +100,8 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
     """``'engine'`` when the trigger fires or tests an engine or motor, or is a static or ground test ('tested a
     solid-fuel motor', 'engine combustion tests', 'the static firing test'); ``'defence'`` when what it
     launches or tests is a missile-defence weapon or a target missile ('an interceptor blasted off', 'a
-    target missile was launched', 'will test its Patriot system'); else None. Read off the trigger's own
+    target missile was launched', 'will test its Patriot system'), or the only weapons it has are such;
+    else None. Read off the trigger's own
     arguments, so 'launch a satellite, having tested engines for it' is neither."""
     cues = lexicon().cues
     things = _launched_things(trigger)
@@ -110,6 +111,8 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
         lemma = t.lemma_.lower()
         if lemma in cues.ground_test_nouns or (t.dep_ in ("amod", "compound") and lemma in cues.ground_test_modifiers):
             return "engine"
+    if weapons and all(w.defence for w in weapons):
+        return "defence"  # the only weapons it has are missile-defence weapons: nothing offensive is launched
     defence = {i for w in weapons if w.defence for i in w.tokens}
     if any(t.i in defence for t in things):
         return "defence"

@@ -51,6 +51,9 @@ def test_an_engine_under_test_is_read_as_an_engine_test(nlp: Language, text: str
         pytest.param("Poland will test its first Patriot missile defence system on Friday.", "test", id="object"),
         pytest.param("A long-range interceptor blasted off from the base on Tuesday.", "blasted", id="intransitive"),
         pytest.param("A target missile was launched from the atoll, the agency said.", "launched", id="passive"),
+        pytest.param(
+            "Israel launched its Iron Dome batteries into action overnight.", "launched", id="only-defence-weapons"
+        ),
     ],
 )
 def test_a_defence_weapon_or_target_launched_is_read_as_a_defence_test(nlp: Language, text: str, trigger: str) -> None:
