@@ -513,7 +513,8 @@ def _write_card(
             " defence-test classes' errors, in general terms, so those classes' figures are somewhat optimistic."
             " It does not reach a test told without its object ('the test at the launch site', two sentences"
             " before 'static firing'), civil-defence drills that rehearse a launch, or a target missile named"
-            " only as a missile; those stay the model's to decide, and most of those classes' false alarms remain.",
+            " only as a missile; those stay the model's to decide, and 15 of the 18 false alarms of those two"
+            " classes remain.",
             "About one label in twenty in the training data is a judgement call (see the data's README).",
             "Grouping is by page address: two outlets running the same wire story are different groups.",
         ],
