@@ -101,8 +101,8 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
     solid-fuel motor', 'engine combustion tests', 'the static firing test'); ``'defence'`` when what it
     launches or tests is a missile-defence weapon or a target missile ('an interceptor blasted off', 'a
     target missile was launched', 'will test its Patriot system'), or the only weapons it has are such;
-    else None. Read off the trigger's own
-    arguments, so 'launch a satellite, having tested engines for it' is neither."""
+    else None. Read off the trigger's own arguments, so 'launch a satellite, having tested engines for it'
+    is neither."""
     cues = lexicon().cues
     things = _launched_things(trigger)
     for t in things:
