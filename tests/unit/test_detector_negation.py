@@ -5,14 +5,17 @@ Sentences here were written for the project."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
+from wirewatch.agents.detector import DetectorConfig, Finding, sentence_candidates
 from wirewatch.agents.detector.modality import negation_of
 from wirewatch.agents.nlp import entities_of
 
 RULES = DetectorConfig(learned=False)
+FindingsOf = Callable[[str], list[Finding]]
 
 
 def readings(nlp: Language, text: str) -> dict[str, str | None]:
@@ -130,19 +133,16 @@ def test_a_false_alert_about_a_launch_is_suppressed_as_denied(nlp: Language) -> 
 # --- the learned decision ---------------------------------------------------------------------------------
 
 
-def test_the_model_never_alerts_a_launch_the_rules_read_as_denied(nlp: Language) -> None:
-    doc = nlp("South Korea's military said it had not detected any missile launch by the North.")
+def test_the_model_never_alerts_a_launch_the_rules_read_as_denied(
+    nlp: Language, findings_if_model_sure: FindingsOf
+) -> None:
+    text = "South Korea's military said it had not detected any missile launch by the North."
+    doc = nlp(text)
     cands = sentence_candidates(doc, entities_of(doc), config=RULES)
     assert cands and all(c.negation == "denied" for sc in cands for c in sc.rule)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    assert assemble(cands, doc, entities_of(doc), RULES).findings == []
+    assert findings_if_model_sure(text) == []
 
 
-def test_the_model_still_decides_a_launch_whose_negation_is_elsewhere(nlp: Language) -> None:
-    doc = nlp("The missile programme will never stop, and North Korea fired two ballistic missiles on Tuesday.")
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    findings = assemble(cands, doc, entities_of(doc), RULES).findings
-    assert [f.actor for f in findings] == ["North Korea"]
+def test_the_model_still_decides_a_launch_whose_negation_is_elsewhere(findings_if_model_sure: FindingsOf) -> None:
+    text = "The missile programme will never stop, and North Korea fired two ballistic missiles on Tuesday."
+    assert [f.actor for f in findings_if_model_sure(text)] == ["North Korea"]

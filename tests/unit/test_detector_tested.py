@@ -6,13 +6,16 @@ Sentences here were written for the project."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
+from wirewatch.agents.detector import DetectorConfig, Finding, sentence_candidates
 from wirewatch.agents.nlp import entities_of
 
 RULES = DetectorConfig(learned=False)
+FindingsOf = Callable[[str], list[Finding]]
 
 
 def readings_of(nlp: Language, text: str) -> dict[str, str | None]:
@@ -92,20 +95,14 @@ def test_a_launch_whose_object_is_no_engine_or_defence_weapon_is_neither(
     assert reading(nlp, text, trigger) is None
 
 
-def test_the_model_never_alerts_an_engine_or_defence_test(nlp: Language) -> None:
-    doc = nlp(
+def test_the_model_never_alerts_an_engine_or_defence_test(findings_if_model_sure: FindingsOf) -> None:
+    text = (
         "North Korea has tested a high-thrust solid-fuel motor, state media said. "
         "Poland will test its first Patriot missile defence system on Friday."
     )
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    assert assemble(cands, doc, entities_of(doc), RULES).findings == []
+    assert findings_if_model_sure(text) == []
 
 
-def test_the_model_still_decides_the_attack_beside_an_interception(nlp: Language) -> None:
-    doc = nlp("Iran fired dozens of ballistic missiles at Israel overnight, and Patriot interceptors shot down most.")
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    assert [f.actor for f in assemble(cands, doc, entities_of(doc), RULES).findings] == ["Iran"]
+def test_the_model_still_decides_the_attack_beside_an_interception(findings_if_model_sure: FindingsOf) -> None:
+    text = "Iran fired dozens of ballistic missiles at Israel overnight, and Patriot interceptors shot down most."
+    assert [f.actor for f in findings_if_model_sure(text)] == ["Iran"]
