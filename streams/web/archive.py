@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..store import QueryError, Store, incident_request, search_request
-from .dashboard import json_response, link_of, shown
-from .server import Route, add_routes
+from .dashboard import link_of, shown
+from .server import Route, add_routes, json_response
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline

@@ -35,7 +35,7 @@ from aiohttp import web
 from .. import metrics
 from ..lag import LagReader, LagSnapshot, parse_groups
 from . import auth
-from .server import Route, add_routes, secure_server
+from .server import Route, add_routes, json_response, secure_server
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -43,18 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"app.js": "application/javascript", "style.css": "text/css", "index.html": "text/html"}
-#: Security headers on every dashboard response: no framing, no sniffing, scripts only from this origin.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-
-
 #: Bidirectional controls (embeddings, overrides, isolates, marks): article text could use them to make
 #: what the page shows read differently from what it says ("Trojan Source"); they are dropped for display.
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -401,13 +389,6 @@ def _static(name: str) -> bytes:
     return (resources.files("wirewatch.streams") / "web" / "static" / name).read_bytes()
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    """``data`` as JSON with the dashboard's security headers (the archive's API answers with it too)."""
-    return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=SECURITY_HEADERS
-    )
-
-
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wirewatch: sign in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -430,21 +411,17 @@ def build_routes(dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30
             text=LOGIN_PAGE.format(message=message),
             status=status,
             content_type="text/html",
-            headers={**SECURITY_HEADERS, **(headers or {})},
+            headers=headers,
         )
 
     async def index(request: web.Request) -> web.StreamResponse:
-        return web.Response(
-            body=static["index.html"], content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS
-        )
+        return web.Response(body=static["index.html"], content_type="text/html", charset="utf-8")
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in ("app.js", "style.css"):
             raise web.HTTPNotFound()
-        return web.Response(
-            body=static[name], content_type=STATIC_FILES[name], charset="utf-8", headers=SECURITY_HEADERS
-        )
+        return web.Response(body=static[name], content_type=STATIC_FILES[name], charset="utf-8")
 
     async def login_form(request: web.Request) -> web.Response:
         if not token:
@@ -503,7 +480,6 @@ def build_routes(dashboard: Dashboard, gate: auth.Gate, read_timeout: float = 30
                 "Content-Type": "text/event-stream",
                 "Cache-Control": "no-cache",
                 "X-Accel-Buffering": "no",  # proxies must not buffer the stream
-                **SECURITY_HEADERS,
             }
         )
         await response.prepare(request)

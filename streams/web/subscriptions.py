@@ -23,7 +23,7 @@ from ..sinks import message
 from ..subscriptions.model import Filter, SubscriptionError, parse_subscription
 from ..subscriptions.router import SubscriptionRouter, level
 from ..subscriptions.store import SubscriptionStore
-from .server import Route, add_routes
+from .server import Route, add_routes, json_response
 
 #: Largest subscription body the API reads.
 MAX_BODY = 64 * 1024
@@ -66,12 +66,8 @@ def atom_feed(
     return feed.atom_str(pretty=True)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
 def _refused(exc: SubscriptionError) -> web.Response:
-    return _json({"error": str(exc), "field": exc.field}, 400)
+    return json_response({"error": str(exc), "field": exc.field}, 400)
 
 
 async def _body(request: web.Request) -> Any:
@@ -97,13 +93,13 @@ def build_routes(
     async def list_subscriptions(request: web.Request) -> web.Response:
         subs = await stored()
         status = {row["id"]: row for row in router.rows()}
-        return _json({"subscriptions": [{**s.to_dict(), "status": status.get(s.id)} for s in subs.values()]})
+        return json_response({"subscriptions": [{**s.to_dict(), "status": status.get(s.id)} for s in subs.values()]})
 
     async def get_subscription(request: web.Request) -> web.Response:
         sub = (await stored()).get(request.match_info["id"])
         if sub is None:
-            return _json({"error": f"no subscription {request.match_info['id']!r}"}, 404)
-        return _json(sub.to_dict())
+            return json_response({"error": f"no subscription {request.match_info['id']!r}"}, 404)
+        return json_response(sub.to_dict())
 
     async def create(request: web.Request) -> web.Response:
         try:
@@ -111,12 +107,12 @@ def build_routes(
         except SubscriptionError as exc:
             return _refused(exc)
         if sub.id in await store.read_all():
-            return _json(
+            return json_response(
                 {"error": f"subscription {sub.id!r} exists: PUT /api/subscriptions/{sub.id}", "field": "id"}, 409
             )
         await store.write([sub])
         await stored()
-        return _json(sub.to_dict(), 201)
+        return json_response(sub.to_dict(), 201)
 
     async def put(request: web.Request) -> web.Response:
         try:
@@ -125,12 +121,12 @@ def build_routes(
             return _refused(exc)
         await store.write([sub])
         await stored()
-        return _json(sub.to_dict())
+        return json_response(sub.to_dict())
 
     async def delete(request: web.Request) -> web.Response:
         sid = request.match_info["id"]
         if sid not in await store.read_all():
-            return _json({"error": f"no subscription {sid!r}"}, 404)
+            return json_response({"error": f"no subscription {sid!r}"}, 404)
         await store.write(deletes=[sid])
         await stored()
         return web.Response(status=204)

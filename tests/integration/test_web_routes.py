@@ -25,7 +25,7 @@ from wirewatch.streams.broker import free_port
 from wirewatch.streams.pipeline import Pipeline
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.web import auth
-from wirewatch.streams.web.server import PUBLIC_ROUTES
+from wirewatch.streams.web.server import PUBLIC_ROUTES, SECURITY_HEADERS
 
 pytestmark = pytest.mark.integration
 TOKEN = "routes-test-token"
@@ -162,6 +162,19 @@ async def test_every_registered_route_needs_the_token(server: Server) -> None:
             assert response.status == 200 and (await response.json())["worker"]["app_id"]
         async with session.head(server.url + "/", headers=BEARER) as response:
             assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
+
+
+async def test_every_answer_carries_the_security_headers(server: Server) -> None:
+    """Each route, with and without the token (the gate's 401s included), and a path no route serves."""
+    paths = sorted({concrete(p) for m, p in server.routes() if m in ("GET", "*")} | {"/no/such/page"})
+    async with aiohttp.ClientSession() as session:
+        for path in paths:
+            for headers in ({}, BEARER):
+                # the headers only: the alert stream's body never ends
+                async with session.get(server.url + path, headers=headers, allow_redirects=False) as response:
+                    missing = {k: v for k, v in SECURITY_HEADERS.items() if response.headers.get(k) != v}
+                assert not missing, (path, headers, response.status, missing)
+    assert "/api/subscriptions" in paths and "/no/such/page" in paths
 
 
 # ---- defect 7: 401 / 400 with one log line, never a 500 ------------------------------------------------------

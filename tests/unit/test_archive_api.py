@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from wirewatch.streams.store.sqlite import SqliteStore
 from wirewatch.streams.web.archive import build_archive_routes
-from wirewatch.streams.web.dashboard import SECURITY_HEADERS
+from wirewatch.streams.web.server import SECURITY_HEADERS
 
 
 @pytest.fixture
