@@ -25,7 +25,7 @@ from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document, tag_stances
 from wirewatch.agents.stance import model as stance_model
 from wirewatch.agents.stance.model import configure, current_model, shipped_path
-from wirewatch.agents.stance.train import train
+from wirewatch.agents.stance.train import ERROR_CAUSES, Example, error_cause, train
 from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
@@ -97,6 +97,10 @@ def test_training_on_a_slice_is_deterministic(nlp: Language, user_model: Path, t
     assert summary["n"] == len(WRITTEN)
     card = (tmp_path / "stance.md").read_text(encoding="utf-8")
     assert "cross-validated by source, 2 folds" in card and "training (fitted on the same statements" in card
+    # every held-out error has one cause, and the card counts them
+    wrong = round(len(WRITTEN) * (1 - summary["cv"]["accuracy"]))
+    assert sum(summary["cv_errors"].values()) == wrong
+    assert f"| all errors | {wrong} of {len(WRITTEN)} |" in card
 
 
 def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,6 +111,26 @@ def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.C
     assert "cv words-path-cues: macro_f1" in capsys.readouterr().out
     assert main([*argv, "--representation", "no-such-features"]) == 2
     assert "unknown feature set 'no-such-features'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("label", "target", "speaker_found", "predicted", "paired", "cause"),
+    [
+        (FAVOR, "sanctions", True, FAVOR, True, None),
+        (NEUTRAL, "sanctions", True, AGAINST, True, "neutral, said favor or against"),
+        (AGAINST, "other", True, NEUTRAL, False, "target the lexicon does not have (`other`), never emitted"),
+        (AGAINST, "sanctions", False, NEUTRAL, False, "labelled speaker not found"),
+        (FAVOR, "diplomacy", True, NEUTRAL, False, "speaker found, not paired with the target"),
+        (FAVOR, "diplomacy", True, NEUTRAL, True, "pair found, said neutral"),
+        (AGAINST, "provocation", True, FAVOR, True, "pair found, favor and against swapped"),
+    ],
+)
+def test_each_held_out_error_has_one_cause(
+    label: str, target: str, speaker_found: bool, predicted: str, paired: bool, cause: str | None
+) -> None:
+    example = Example("s1", "example.org", label, target, speaker_found)
+    assert error_cause(example, predicted, paired) == cause
+    assert cause is None or cause in ERROR_CAUSES
 
 
 def test_training_refuses_unknown_labels(nlp: Language, tmp_path: Path) -> None:
