@@ -37,7 +37,7 @@ from ..learning.folds import grouped_folds
 from ..learning.linear import LinearModel, fit_linear, fit_temperature
 from ..nlp import entities_of
 from .features import HASH_DIM, VECTOR_DIM, FeatureConfig, pair_strings, pair_vector
-from .lexicon import load_lexicon
+from .lexicon import GENERAL_EVALUATIVE_MIN, load_lexicon
 from .model import MODEL_NAME, choose, shipped_path, topic_path
 from .pairs import Pair, clause_groups, implied_pair
 from .records import NEUTRAL
@@ -394,6 +394,8 @@ def _write_card(
             "temperature-calibrated on out-of-fold predictions. A speaker whose clauses name no target gets one "
             "implied pair when the target detector (`stance_topic.npz`, multinomial logistic regression over the "
             f"clauses' words and the targets the article names) gives a target probability >= {MIN_PROBABILITY}. "
+            "The rules' judgements also read the nouns and adjectives of a general sentiment lexicon (VADER, "
+            f"|valence| >= {GENERAL_EVALUATIVE_MIN}) that the stance lexicon does not list. "
             "Figures are end to end: a statement whose speaker and target the system does not pair counts as "
             "`neutral`; the detector is refitted inside every fold."
         ),
