@@ -118,8 +118,17 @@ class Scorer:
                 if ctx.dep[prep] == "prep" and ctx.lower[prep] == "of":
                     for pobj in ctx.children[prep]:
                         if ctx.dep[pobj] == "pobj":
-                            return self.lex.evaluative.get(ctx.lemma[pobj], 0)
-        return self.lex.evaluative.get(lemma, self.lex.evaluative.get(ctx.lower[i], 0))
+                            return self._evaluative(pobj)
+        return self._evaluative(i)
+
+    def _evaluative(self, i: int) -> int:
+        """The listed judgement of token ``i``; else, for a noun or an adjective ("economic TERRORISM", "a
+        HORRIBLE deal"), the general sentiment lexicon's."""
+        ctx, lex = self.ctx, self.lex
+        value = lex.evaluative.get(ctx.lemma[i], lex.evaluative.get(ctx.lower[i], 0))
+        if not value and ctx.pos[i] in ("NOUN", "ADJ"):
+            value = lex.general_evaluative.get(ctx.lemma[i], lex.general_evaluative.get(ctx.lower[i], 0))
+        return value
 
     def modifier_eval(self, tok: Token, skip: Token | None = None) -> int:
         """Judgements of a noun by its modifiers: amod adjectives and relative clauses (but ``skip``, the

@@ -14,6 +14,9 @@ from .grammar import COPULAS
 
 TARGETS_RESOURCE = "stance_targets.json"
 CUES_RESOURCE = "stance_cues.json"
+#: A word of the general sentiment lexicon judges what it describes when its valence is at least this strong
+#: (VADER's scale runs from -4 to +4); weaker words are too often a domain's plain vocabulary.
+GENERAL_EVALUATIVE_MIN = 2.5
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Lexicon:
     goal_marks: frozenset[str] = frozenset()
     agent_nouns: frozenset[str] = frozenset()
     question_marks: frozenset[str] = frozenset()
+    # nouns and adjectives of a general sentiment lexicon, for what ``evaluative`` does not list (word -> sign)
+    general_evaluative: dict[str, int] = field(default_factory=dict)
     neutralizers: dict[str, frozenset[str]] = field(default_factory=dict)
     independent_roles: frozenset[str] = frozenset()
     anaphors: frozenset[str] = frozenset()
@@ -189,7 +194,21 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         prescriptive_modals=frozenset(w.lower() for w in cues.get("prescriptive_modals", [])),
         default_prep_valence={k.lower(): int(v) for k, v in cues.get("default_prep_valence", {}).items()},
         targets=tuple(targets["targets"]),
+        general_evaluative=general_evaluative(),
     )
+
+
+@lru_cache(maxsize=1)
+def general_evaluative(minimum: float = GENERAL_EVALUATIVE_MIN) -> dict[str, int]:
+    """The strongly valenced words of VADER's sentiment lexicon (a word list shipped in its package): word ->
+    +1 or -1. Only whole words; the emoticons and abbreviations it also lists are left out."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # read once; kept off CLI start
+
+    return {
+        word: 1 if value > 0 else -1
+        for word, value in SentimentIntensityAnalyzer().lexicon.items()
+        if abs(value) >= minimum and word.replace("-", "").isalpha()
+    }
 
 
 def _read_json(path: str | Path | None, resource: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 import numpy as np
 from spacy.language import Language
 
-from ..eval_stance import LABELS, matching, score_with_intervals
+from ..eval_stance import LABELS, matching, score_with_intervals, speaker_found
 from ..evidence import Evidence
 from ..learning.card import write_card
 from ..learning.data import read_jsonl, source_group
@@ -37,7 +37,7 @@ from ..learning.folds import grouped_folds
 from ..learning.linear import LinearModel, fit_linear, fit_temperature
 from ..nlp import entities_of
 from .features import HASH_DIM, VECTOR_DIM, FeatureConfig, pair_strings, pair_vector
-from .lexicon import load_lexicon
+from .lexicon import GENERAL_EVALUATIVE_MIN, load_lexicon
 from .model import MODEL_NAME, choose, shipped_path, topic_path
 from .pairs import Pair, clause_groups, implied_pair
 from .records import NEUTRAL
@@ -63,6 +63,8 @@ class Example:
     id: str
     group: str
     label: str
+    target: str = ""
+    speaker_found: bool = False  # the rules found the labelled speaker at all (toward any target, or clauses)
     # per feature set: the rows of the labelled speaker's pairs, then the fallback rows (training only)
     strings: dict[str, list[list[str]]] = field(default_factory=dict)
     vectors: list[np.ndarray] = field(default_factory=list)
@@ -102,7 +104,8 @@ def build_examples(
             fallback = [] if chosen else _fallback(pairs, target)
             own_clauses = matching([implied_pair(g, target, 1.0) for g in groups], speaker, target, doc.text)
             implied = [] if chosen else own_clauses
-            ex = Example(str(item.get("id", "")), source_group(str(item.get("source", ""))), label)
+            ex = Example(str(item.get("id", "")), source_group(str(item.get("source", ""))), label, target)
+            ex.speaker_found = bool(chosen or own_clauses) or speaker_found(pairs, speaker, doc.text)
             for name, config in configs.items():
                 ex.strings[name] = [pair_strings(doc, p, config) for p in chosen]
                 ex.fallback_strings[name] = [pair_strings(doc, p, config) for p in fallback]
@@ -213,6 +216,34 @@ class CrossValidation:
     figures: dict[str, Any]
     temperature: float
     implied_made: int = 0  # statements the rules do not pair that get an implied pair toward their target
+    errors: dict[str, int] = field(default_factory=dict)  # held-out errors by cause (ERROR_CAUSES)
+
+
+#: Why a held-out prediction is wrong, checked in this order: the first that applies is the statement's cause.
+ERROR_CAUSES = (
+    "neutral, said favor or against",
+    "target the lexicon does not have (`other`), never emitted",
+    "labelled speaker not found",
+    "speaker found, not paired with the target",
+    "pair found, said neutral",
+    "pair found, favor and against swapped",
+)
+
+
+def error_cause(ex: Example, predicted: str, paired: bool) -> str | None:
+    """The cause (one of :data:`ERROR_CAUSES`) of the system's ``predicted`` label for ``ex``, None when it is
+    right. ``paired``: the system paired the labelled speaker with the labelled target (named or implied)."""
+    if predicted == ex.label:
+        return None
+    if ex.label == NEUTRAL:
+        return ERROR_CAUSES[0]
+    if ex.target not in load_lexicon().targets:
+        return ERROR_CAUSES[1]
+    if not paired:
+        return ERROR_CAUSES[2] if not ex.speaker_found else ERROR_CAUSES[3]
+    if predicted == NEUTRAL:
+        return ERROR_CAUSES[4]
+    return ERROR_CAUSES[5]
 
 
 def cross_validate(
@@ -228,6 +259,7 @@ def cross_validate(
     """Out-of-fold predictions grouped by source, their figures with bootstrap intervals, and the
     temperature that calibrates the out-of-fold logits."""
     predicted = [NEUTRAL] * len(examples)
+    paired = [False] * len(examples)
     held_logits: list[np.ndarray] = []
     held_labels: list[int] = []
     implied_made = 0
@@ -236,13 +268,16 @@ def cross_validate(
         for i in test:
             predicted[i], logits = predict(model, examples[i], name, config)
             implied_made += logits is not None and not examples[i].found
+            paired[i] = logits is not None
             if logits is not None:
                 held_logits.append(logits)
                 held_labels.append(LABELS.index(examples[i].label))
     gold = [ex.label for ex in examples]
     temperature = fit_temperature(np.array(held_logits), held_labels) if held_logits else 1.0
     figures = score_with_intervals(list(zip(gold, predicted, strict=True)), seed=seed)
-    return CrossValidation(predicted, figures, temperature, implied_made)
+    causes = [error_cause(ex, p, made) for ex, p, made in zip(examples, predicted, paired, strict=True)]
+    errors = {cause: causes.count(cause) for cause in ERROR_CAUSES}
+    return CrossValidation(predicted, figures, temperature, implied_made, errors)
 
 
 # ---- the command ----------------------------------------------------------------------------------------
@@ -300,6 +335,7 @@ def train(
         "training": {k: training[k] for k in ("macro_f1", "accuracy")},
         "temperature": model.temperature,
     }
+    summary["cv_errors"] = results[chosen].errors
     summary["cv_named_targets_only"] = {k: named_only.figures[k] for k in ("macro_f1", "macro_f1_ci", "accuracy")}
     _write_card(
         model_path.with_suffix(".md"), files, examples, results, named_only, chosen, training, folds, seed, summary
@@ -358,6 +394,8 @@ def _write_card(
             "temperature-calibrated on out-of-fold predictions. A speaker whose clauses name no target gets one "
             "implied pair when the target detector (`stance_topic.npz`, multinomial logistic regression over the "
             f"clauses' words and the targets the article names) gives a target probability >= {MIN_PROBABILITY}. "
+            "The rules' judgements also read the nouns and adjectives of a general sentiment lexicon (VADER, "
+            f"|valence| >= {GENERAL_EVALUATIVE_MIN}) that the stance lexicon does not list. "
             "Figures are end to end: a statement whose speaker and target the system does not pair counts as "
             "`neutral`; the detector is refitted inside every fold."
         ),
@@ -380,6 +418,18 @@ def _write_card(
             "temperature": summary["temperature"],
         },
         figures=figures,
+        sections={
+            f"Errors: cross-validated by source, {folds} folds ({chosen})": [
+                "",
+                "Held-out errors counted by their first cause in this order (a labelled `neutral` the system calls "
+                "favor or against counts as the first).",
+                "",
+                "| cause | statements |",
+                "|---|---|",
+                *[f"| {cause} | {n} |" for cause, n in results[chosen].errors.items()],
+                f"| all errors | {sum(results[chosen].errors.values())} of {len(examples)} |",
+            ]
+        },
         weaknesses=[
             "A statement whose speaker or target the rules miss gets no stance at all (counted as `neutral`): "
             f"the rules pair {summary['speaker_and_target_found']:.0%} of the labelled speakers with their target.",

@@ -25,7 +25,7 @@ from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document, tag_stances
 from wirewatch.agents.stance import model as stance_model
 from wirewatch.agents.stance.model import configure, current_model, shipped_path
-from wirewatch.agents.stance.train import train
+from wirewatch.agents.stance.train import ERROR_CAUSES, Example, error_cause, train
 from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
@@ -97,6 +97,10 @@ def test_training_on_a_slice_is_deterministic(nlp: Language, user_model: Path, t
     assert summary["n"] == len(WRITTEN)
     card = (tmp_path / "stance.md").read_text(encoding="utf-8")
     assert "cross-validated by source, 2 folds" in card and "training (fitted on the same statements" in card
+    # every held-out error has one cause, and the card counts them
+    wrong = round(len(WRITTEN) * (1 - summary["cv"]["accuracy"]))
+    assert sum(summary["cv_errors"].values()) == wrong
+    assert f"| all errors | {wrong} of {len(WRITTEN)} |" in card
 
 
 def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,6 +111,26 @@ def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.C
     assert "cv words-path-cues: macro_f1" in capsys.readouterr().out
     assert main([*argv, "--representation", "no-such-features"]) == 2
     assert "unknown feature set 'no-such-features'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("label", "target", "speaker_found", "predicted", "paired", "cause"),
+    [
+        (FAVOR, "sanctions", True, FAVOR, True, None),
+        (NEUTRAL, "sanctions", True, AGAINST, True, "neutral, said favor or against"),
+        (AGAINST, "other", True, NEUTRAL, False, "target the lexicon does not have (`other`), never emitted"),
+        (AGAINST, "sanctions", False, NEUTRAL, False, "labelled speaker not found"),
+        (FAVOR, "diplomacy", True, NEUTRAL, False, "speaker found, not paired with the target"),
+        (FAVOR, "diplomacy", True, NEUTRAL, True, "pair found, said neutral"),
+        (AGAINST, "provocation", True, FAVOR, True, "pair found, favor and against swapped"),
+    ],
+)
+def test_each_held_out_error_has_one_cause(
+    label: str, target: str, speaker_found: bool, predicted: str, paired: bool, cause: str | None
+) -> None:
+    example = Example("s1", "example.org", label, target, speaker_found)
+    assert error_cause(example, predicted, paired) == cause
+    assert cause is None or cause in ERROR_CAUSES
 
 
 def test_training_refuses_unknown_labels(nlp: Language, tmp_path: Path) -> None:
@@ -255,14 +279,19 @@ def test_bad_model_file_is_a_clear_error(tmp_path: Path, damage: str, restore_mo
         configure(str(model))
 
 
-def test_a_pipeline_without_the_token_vectors_the_model_reads_is_refused(nlp: Language) -> None:
+def test_a_pipeline_without_the_token_vectors_the_model_reads_is_refused(nlp: Language, tmp_path: Path) -> None:
     import spacy
 
-    model = current_model()
-    assert model.config.vector  # the shipped model reads the parser's token vectors
+    data = write_statements(tmp_path / "statements.jsonl")
+    train(nlp, [data], tmp_path, folds=2, seed=0, representations=["words-path-cues-vector"], out=io.StringIO())
+    model = stance_model.load_model(str(tmp_path))
+    assert model.config.vector  # this model reads the parser's token vectors
     stance_model.check_pipeline(model, nlp)  # the shipped pipeline makes them
     with pytest.raises(ModelFileError, match="token vectors"):
         stance_model.check_pipeline(model, spacy.blank("en"))
+    shipped = current_model()
+    if not shipped.config.vector:  # a model that reads no vectors runs on any pipeline
+        stance_model.check_pipeline(shipped, spacy.blank("en"))
 
 
 def test_bad_model_file_stops_the_cli(
