@@ -3,8 +3,9 @@
 a rocket'. A news passage that cites an earlier launch as context is no alert; one that reports a launch of the
 last few days is, even beside an older date ('on Tuesday, its first launch since March'). The reading uses the
 sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that
-hangs from the launch's own clause, a chronology entry; any recent anchor in the sentence, or a 'first ...
-since' that dates a current launch by the gap before it, leaves the launch current."""
+hangs from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; any
+recent anchor in the sentence, or a 'first ... since' that dates a current launch by the gap before it, leaves
+the launch current."""
 
 from __future__ import annotations
 
@@ -53,7 +54,17 @@ def dated_in_past(trigger: Token, sent: Span) -> bool:
     times = _clause_times(trigger, sent, rules, res)
     if "recent" in times:
         return False
-    return "past" in times or bool(res.past_cues.search(text)) or _chronology_entry(sent)
+    return "past" in times or bool(res.past_cues.search(text)) or _habitual(trigger) or _chronology_entry(sent)
+
+
+def _habitual(trigger: Token) -> bool:
+    """A habitual adverb on the launch word or its clause head ('the navy regularly conducts test-firings'):
+    launches in general, no particular one (the lexicon's ``habitual_adverbs``, as the rules' historical
+    reading uses them)."""
+    habitual = lexicon().cues.habitual_adverbs
+    return any(
+        c.dep_ == "advmod" and c.lower_ in habitual for t in (trigger, _clause_head(trigger)) for c in t.children
+    )
 
 
 def _clause_head(tok: Token) -> Token:

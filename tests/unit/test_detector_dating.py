@@ -53,6 +53,11 @@ def reading(nlp: Language, text: str, trigger: str) -> bool:
             id="years-ago",
         ),
         pytest.param(
+            "The navy regularly conducts test-firings of its anti-ship cruise missiles in the bay.",
+            "firings",
+            id="habitual",
+        ),
+        pytest.param(
             "Aug. 2016: the North fires a ballistic missile from a submarine toward Japan.",
             "fires",
             id="chronology-entry",
