@@ -27,6 +27,9 @@ POLICY_REASONS = frozenset({"non_state", "no_actor"})
 DENIAL = "denied"
 #: The reason a candidate dated to the past by its sentence is held back with (the rules' own word for it).
 HISTORICAL = "historical"
+#: The rules' reading of capability talk ('missiles capable of flying at Mach 9 ... would go on combat alert'):
+#: the model never overrides it either (by grouped CV: precision +0.002 [+0.000, +0.006], no true passage lost).
+CAPABILITY = "capability"
 
 
 def apply_decision(
@@ -75,9 +78,10 @@ def apply_decision(
 
 def rules_deny(c: TriggerCandidate) -> bool:
     """The rules read the candidate as denied (its own negation, or a false alarm), as a test of an engine
-    or a missile-defence weapon read off the trigger's own arguments (:func:`.suppression.tested_thing`), or
-    as a launch its sentence dates to the past (:func:`.dating.dated_in_past`): no probability alerts it."""
-    return c.negation == DENIAL or c.reason == DENIAL or c.tested is not None or c.dated_past
+    or a missile-defence weapon read off the trigger's own arguments (:func:`.suppression.tested_thing`), as
+    a launch its sentence dates to the past (:func:`.dating.dated_in_past`), or as capability talk: no
+    probability alerts it."""
+    return c.negation == DENIAL or c.reason in (DENIAL, CAPABILITY) or c.tested is not None or c.dated_past
 
 
 def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:

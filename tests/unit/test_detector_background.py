@@ -1,6 +1,6 @@
-"""A launch its own sentence dates to the past ('last fired ... in April', 'has not launched since', a
-chronology entry), read with the real spaCy pipeline; a recent anchor or a 'first ... since' keeps a launch
-current; and the learned decision's respect for that reading (such a candidate never alerts).
+"""Background the learned decision never alerts: a launch its own sentence dates to the past ('last fired ...
+in April', 'has not launched since', a chronology entry), read with the real spaCy pipeline (a recent anchor or
+a 'first ... since' keeps a launch current), and capability talk the rules read as such.
 
 Sentences here were written for the project."""
 
@@ -121,3 +121,24 @@ def test_the_model_still_decides_the_current_launch_beside_a_past_one(nlp: Langu
     assert [e.text for f in findings for e in f.evidence] == [
         "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
     ]
+
+
+def _findings_if_model_sure(nlp: Language, text: str) -> list[str]:
+    doc = nlp(text)
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    n = len(cands)
+    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
+    return [e.text for f in assemble(cands, doc, entities_of(doc), RULES).findings for e in f.evidence]
+
+
+def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
+    text = (
+        "The new missiles, capable of flying 5,000 kilometres at hypersonic speed, will go on combat duty next"
+        " year, the minister said."
+    )
+    assert _findings_if_model_sure(nlp, text) == []
+
+
+def test_the_model_still_decides_a_launch_of_a_capable_missile(nlp: Language) -> None:
+    text = "Russia test-fired a Sarmat missile capable of carrying ten warheads on Tuesday, the ministry said."
+    assert _findings_if_model_sure(nlp, text) == [text]
