@@ -98,37 +98,28 @@ def test_a_current_launch_is_not_read_as_past(nlp: Language, text: str, trigger:
     assert reading(nlp, text, trigger) is False
 
 
-def test_the_model_never_alerts_a_launch_dated_to_the_past(nlp: Language) -> None:
-    doc = nlp(
-        "Tehran last fired ballistic missiles at the militant camps in January, drawing protests. "
-        "Pyongyang has not tested an intercontinental ballistic missile since 2017."
-    )
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    assert assemble(cands, doc, entities_of(doc), RULES).findings == []
-
-
-def test_the_model_still_decides_the_current_launch_beside_a_past_one(nlp: Language) -> None:
-    doc = nlp(
-        "Pyongyang has not tested an intercontinental ballistic missile since 2017. "
-        "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
-    )
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    findings = assemble(cands, doc, entities_of(doc), RULES).findings
-    assert [e.text for f in findings for e in f.evidence] == [
-        "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
-    ]
-
-
 def _findings_if_model_sure(nlp: Language, text: str) -> list[str]:
+    """The evidence sentences of the findings when the learned decision calls every candidate an occurred
+    launch at p 0.99: what is left out was kept out by a rules reading the model must respect."""
     doc = nlp(text)
     cands = sentence_candidates(doc, entities_of(doc), config=RULES)
     n = len(cands)
     apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
     return [e.text for f in assemble(cands, doc, entities_of(doc), RULES).findings for e in f.evidence]
+
+
+def test_the_model_never_alerts_a_launch_dated_to_the_past(nlp: Language) -> None:
+    text = (
+        "Tehran last fired ballistic missiles at the militant camps in January, drawing protests. "
+        "Pyongyang has not tested an intercontinental ballistic missile since 2017."
+    )
+    assert _findings_if_model_sure(nlp, text) == []
+
+
+def test_the_model_still_decides_the_current_launch_beside_a_past_one(nlp: Language) -> None:
+    current = "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
+    text = "Pyongyang has not tested an intercontinental ballistic missile since 2017. " + current
+    assert _findings_if_model_sure(nlp, text) == [current]
 
 
 def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
