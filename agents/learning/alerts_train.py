@@ -524,8 +524,7 @@ def _write_card(
             " somewhat optimistic. It does not reach a launch dated by a month or a year alone ('In August North"
             " Korea fired...', 'in 2006'): without the publication date such a date is as common in true passages"
             " (a launch a few weeks old) as in background (reading a month as past cost recall −0.021 with an"
-            " earlier form of this reading), nor a"
-            " background launch told in the present of a timeline or as capability, policy or preparation talk;"
+            " earlier form of this reading), nor capability, policy or preparation talk with no launch in it;"
             " 20 of the 81 historical passages and 10 of the 81 background-policy passages still alert. Capability"
             " talk the rules read as such ('missiles capable of flying at Mach 9 would go on combat alert') never"
             " alerts either.",
