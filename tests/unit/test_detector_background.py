@@ -88,6 +88,11 @@ def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, tr
             id="first-in-years",
         ),
         pytest.param(
+            "This launch, the first ICBM test by the country in nearly a year, was seen as a signal to Washington.",
+            "launch",
+            id="first-in-nearly-a-year",
+        ),
+        pytest.param(
             "In 2017 the council imposed sanctions, and the North fired two missiles into the sea this morning.",
             "fired",
             id="old-date-in-another-clause-recent-anchor",
