@@ -15,6 +15,7 @@ The stages, each a module with one job (:mod:`.flow` runs them, top to bottom, i
 - :mod:`.actors` who launched (subject, modifiers, origin, datelines, the previous sentence) and who says so
 - :mod:`.modality` negation, conditions, history, modality; :mod:`.suppression` the sentence-level tests
   (fiction, parades, civil space...) and what a trigger itself tests or launches (an engine, an interceptor)
+- :mod:`.dating` whether a trigger's own sentence dates its launch to the past ('last fired ... in April')
 - :mod:`.rules` the rules' verdict on one trigger; :mod:`.kinds` its kind; :mod:`.signals` the rules'
   view of a sentence as features for the learned model (:mod:`wirewatch.agents.alert_model`)
 - :mod:`.details` count, range and apogee, location, time, weapon name

@@ -45,6 +45,8 @@ class TriggerCandidate:
     #: what the trigger itself tests or launches when that is no alertable launch ('engine', 'defence'; see
     #: suppression.tested_thing)
     tested: str | None = None
+    #: the sentence dates the launch to the past ('last fired ... in April', 'since 2017'; see dating.dated_in_past)
+    dated_past: bool = False
 
 
 @dataclass

@@ -65,6 +65,23 @@ class NegationScope:
 
 
 @dataclass(frozen=True)
+class DatedLaunch:
+    """When a launch word is dated to the past in its own sentence (see :func:`.dating.dated_in_past`): the
+    sentence cues of a recounted launch and of a recent anchor, the classes of a date that hangs from the
+    launch's clause, the prepositions of a 'since' date, the 'first ... since' shape, and how far and through
+    which dependencies a date may hang."""
+
+    past_cues: Pattern
+    recent_cues: Pattern
+    recent_times: Pattern
+    past_times: Pattern
+    since_preps: frozenset[str]
+    first_of_span: Pattern
+    reach: int
+    clause_deps: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DetectorCues:
     """``detector_cues.json``: word lists (matched against lower-cased lemmas or words), patterns and the
     numbers of the rules. What each list does is said where it is used."""
@@ -135,6 +152,7 @@ class DetectorCues:
     defence_target_nouns: frozenset[str]
     ground_test_nouns: frozenset[str]
     ground_test_modifiers: frozenset[str]
+    dated_launch: DatedLaunch
     rule_score: RuleScore
 
 
@@ -169,7 +187,8 @@ class WatchList:
 
 
 _RECORDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (WeaponCue, RuleScore, SuppressionKinds, NegationScope, StateActor, NonStateActor)
+    cls.__name__: cls
+    for cls in (WeaponCue, RuleScore, SuppressionKinds, NegationScope, DatedLaunch, StateActor, NonStateActor)
 }
 
 

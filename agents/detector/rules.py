@@ -12,6 +12,7 @@ from ..document import span_text
 from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_actor, speaker_of
 from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
+from .dating import dated_in_past
 from .lexicon import lexicon
 from .modality import capability_scope, conditional, historical, modality_of, negation_of, present_narrative
 from .records import KIND_RANK
@@ -95,7 +96,19 @@ def analyse_trigger(
     confidence += score.past_tense_occurrence if modality == "occurred" and trig.tag_ in ("VBD", "VBN") else 0.0
     confidence = max(score.floor, min(score.ceiling, confidence))
     return TriggerCandidate(
-        trig, sent, ws, modality, actor, reason, speaker, confidence, fallback, how, negation=neg, tested=tested
+        trig,
+        sent,
+        ws,
+        modality,
+        actor,
+        reason,
+        speaker,
+        confidence,
+        fallback,
+        how,
+        negation=neg,
+        tested=tested,
+        dated_past=dated_in_past(trig, sent),
     )
 
 

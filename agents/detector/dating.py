@@ -1,0 +1,118 @@
+"""When a launch word is dated to the past in its own sentence: 'Iran last fired missiles at Israel in April',
+'the country has not launched a satellite since its attempt five years ago', 'Dec. 2012: North Korea launches
+a rocket'. A news passage that cites an earlier launch as context is no alert; one that reports a launch of the
+last few days is, even beside an older date ('on Tuesday, its first launch since March'). The reading uses the
+sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that
+hangs from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; any
+recent anchor in the sentence, or a 'first ... since' that dates a current launch by the gap before it, leaves
+the launch current."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from spacy.tokens import Span, Token
+
+from .lexicon import DatedLaunch, lexicon
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    past_cues: re.Pattern[str]
+    recent_cues: re.Pattern[str]
+    recent_times: re.Pattern[str]
+    past_times: re.Pattern[str]
+    first_of_span: re.Pattern[str]
+
+
+@cache
+def _compiled(rules: DatedLaunch) -> _Compiled:
+    def rx(pattern: str) -> re.Pattern[str]:
+        return re.compile(pattern, re.IGNORECASE)
+
+    return _Compiled(
+        rx(rules.past_cues),
+        rx(rules.recent_cues),
+        rx(rules.recent_times),
+        rx(rules.past_times),
+        rx(rules.first_of_span),
+    )
+
+
+def dated_in_past(trigger: Token, sent: Span) -> bool:
+    """The launch ``trigger`` names is dated to the past by its sentence (see the module's doc and the
+    lexicon's ``dated_launch``)."""
+    rules = lexicon().cues.dated_launch
+    res = _compiled(rules)
+    text = sent.text
+    if res.recent_cues.search(text) or res.first_of_span.search(text):
+        return False
+    if any(c.lower_ == "first" for c in trigger.children):
+        return False  # 'the first full launch of its largest missiles since 2017': the gap dates a current launch
+    times = _clause_times(trigger, sent, rules, res)
+    if "recent" in times:
+        return False
+    return "past" in times or bool(res.past_cues.search(text)) or _habitual(trigger) or _chronology_entry(sent)
+
+
+def _habitual(trigger: Token) -> bool:
+    """A habitual adverb on the launch word or its clause head ('the navy regularly conducts test-firings'):
+    launches in general, no particular one (the lexicon's ``habitual_adverbs``, as the rules' historical
+    reading uses them)."""
+    habitual = lexicon().cues.habitual_adverbs
+    return any(
+        c.dep_ == "advmod" and c.lower_ in habitual for t in (trigger, _clause_head(trigger)) for c in t.children
+    )
+
+
+def _clause_head(tok: Token) -> Token:
+    """The verb whose clause a launch word belongs to: itself when a verb, else the first verb above it."""
+    cur = tok
+    for _ in range(4):
+        if cur.pos_ in ("VERB", "AUX") or cur.head.i == cur.i:
+            return cur
+        cur = cur.head
+    return cur
+
+
+def _clause_times(trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled) -> set[str]:
+    """'recent' or 'past' for each date or time expression that hangs from the launch's clause head within
+    ``rules.reach`` steps, not through a clause of its own ('In August North Korea fired...', '... since
+    2017'); a date neither recent nor past (a month, a year) says nothing."""
+    head = _clause_head(trigger)
+    out: set[str] = set()
+    for ent in sent.ents:
+        if ent.label_ not in ("DATE", "TIME"):
+            continue
+        cur, steps = ent.root, 0
+        while cur.i != head.i and steps <= rules.reach and cur.head.i != cur.i and cur.dep_ not in rules.clause_deps:
+            cur, steps = cur.head, steps + 1
+        if cur.i != head.i:
+            continue
+        if ent.root.dep_ == "pobj" and ent.root.head.lower_ in rules.since_preps:
+            out.add("past")
+        elif res.recent_times.search(ent.text):
+            out.add("recent")
+        elif res.past_times.search(ent.text):
+            out.add("past")
+    return out
+
+
+def _chronology_entry(sent: Span) -> bool:
+    """A chronology entry: the sentence opens with a date and a colon ('Dec. 2012: North Korea launches...'),
+    or the sentence before it is that date alone ('April 1984:')."""
+    doc = sent.doc
+    opening = doc[sent.start : min(sent.end, sent.start + 6)]
+    colon = next((t.i for t in opening if t.text == ":"), None)
+    if colon is not None and colon > sent.start and all(_date_or_punct(t) for t in doc[sent.start : colon]):
+        return True
+    if sent.start == 0:
+        return False
+    before = doc[sent.start - 1].sent
+    return before[-1].text == ":" and all(_date_or_punct(t) for t in before)
+
+
+def _date_or_punct(tok: Token) -> bool:
+    return tok.ent_type_ == "DATE" or tok.is_punct

@@ -1,0 +1,140 @@
+"""Background the learned decision never alerts: a launch its own sentence dates to the past ('last fired ...
+in April', 'has not launched since', a chronology entry), read with the real spaCy pipeline (a recent anchor or
+a 'first ... since' keeps a launch current), and capability talk the rules read as such.
+
+Sentences here were written for the project."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.language import Language
+
+from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
+from wirewatch.agents.nlp import entities_of
+
+RULES = DetectorConfig(learned=False)
+
+
+def readings_of(nlp: Language, text: str) -> dict[str, bool]:
+    """Whether each rule candidate's trigger word (lower-cased) is dated to the past, as the rules read it."""
+    doc = nlp(text)
+    return {
+        c.trigger.lower_: c.dated_past
+        for sc in sentence_candidates(doc, entities_of(doc), config=RULES)
+        for c in sc.rule
+    }
+
+
+def reading(nlp: Language, text: str, trigger: str) -> bool:
+    found = readings_of(nlp, text)
+    assert trigger in found, f"no candidate on {trigger!r}: {found}"
+    return found[trigger]
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param(
+            "Tehran last fired ballistic missiles at the militant camps in January, drawing protests.",
+            "fired",
+            id="last-fired",
+        ),
+        pytest.param(
+            "It has been more than two years since the country last tried to launch a spy satellite.",
+            "launch",
+            id="time-since-last",
+        ),
+        pytest.param(
+            "Pyongyang has not tested an intercontinental ballistic missile since 2017.", "tested", id="not-since"
+        ),
+        pytest.param(
+            "Five years ago the army fired a cruise missile at the rebel base from a warship.",
+            "fired",
+            id="years-ago",
+        ),
+        pytest.param(
+            "The navy regularly conducts test-firings of its anti-ship cruise missiles in the bay.",
+            "firings",
+            id="habitual",
+        ),
+        pytest.param(
+            "Aug. 2016: the North fires a ballistic missile from a submarine toward Japan.",
+            "fires",
+            id="chronology-entry",
+        ),
+    ],
+)
+def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, trigger: str) -> None:
+    assert reading(nlp, text, trigger) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param("North Korea fired a ballistic missile into the sea on Tuesday.", "fired", id="plain-launch"),
+        pytest.param(
+            "North Korea fired a ballistic missile on Tuesday, its first launch since March.",
+            "fired",
+            id="recent-anchor-beside-since",
+        ),
+        pytest.param(
+            "Pyongyang tested a long-range missile for the first time since 2017, sending it high into space.",
+            "tested",
+            id="first-since",
+        ),
+        pytest.param(
+            "The regime carried out its first underwater missile launch in three years, the military said.",
+            "launch",
+            id="first-in-years",
+        ),
+        pytest.param(
+            "This launch, the first ICBM test by the country in nearly a year, was seen as a signal to Washington.",
+            "launch",
+            id="first-in-nearly-a-year",
+        ),
+        pytest.param(
+            "In 2017 the council imposed sanctions, and the North fired two missiles into the sea this morning.",
+            "fired",
+            id="old-date-in-another-clause-recent-anchor",
+        ),
+    ],
+)
+def test_a_current_launch_is_not_read_as_past(nlp: Language, text: str, trigger: str) -> None:
+    assert reading(nlp, text, trigger) is False
+
+
+def _findings_if_model_sure(nlp: Language, text: str) -> list[str]:
+    """The evidence sentences of the findings when the learned decision calls every candidate an occurred
+    launch at p 0.99: what is left out was kept out by a rules reading the model must respect."""
+    doc = nlp(text)
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    n = len(cands)
+    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
+    return [e.text for f in assemble(cands, doc, entities_of(doc), RULES).findings for e in f.evidence]
+
+
+def test_the_model_never_alerts_a_launch_dated_to_the_past(nlp: Language) -> None:
+    text = (
+        "Tehran last fired ballistic missiles at the militant camps in January, drawing protests. "
+        "Pyongyang has not tested an intercontinental ballistic missile since 2017."
+    )
+    assert _findings_if_model_sure(nlp, text) == []
+
+
+def test_the_model_still_decides_the_current_launch_beside_a_past_one(nlp: Language) -> None:
+    current = "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
+    text = "Pyongyang has not tested an intercontinental ballistic missile since 2017. " + current
+    assert _findings_if_model_sure(nlp, text) == [current]
+
+
+def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
+    text = (
+        "The new missiles, capable of flying 5,000 kilometres at hypersonic speed, will go on combat duty next"
+        " year, the minister said."
+    )
+    assert _findings_if_model_sure(nlp, text) == []
+
+
+def test_the_model_still_decides_a_launch_of_a_capable_missile(nlp: Language) -> None:
+    text = "Russia test-fired a Sarmat missile capable of carrying ten warheads on Tuesday, the ministry said."
+    assert _findings_if_model_sure(nlp, text) == [text]
