@@ -9,26 +9,12 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
-from wirewatch.agents.nlp import entities_of
-
-RULES = DetectorConfig(learned=False)
-
-
-def readings_of(nlp: Language, text: str) -> dict[str, bool]:
-    """Whether each rule candidate's trigger word (lower-cased) is dated to the past, as the rules read it."""
-    doc = nlp(text)
-    return {
-        c.trigger.lower_: c.dated_past
-        for sc in sentence_candidates(doc, entities_of(doc), config=RULES)
-        for c in sc.rule
-    }
+from .detector_readings import findings_if_model_sure, rule_reading
 
 
 def reading(nlp: Language, text: str, trigger: str) -> bool:
-    found = readings_of(nlp, text)
-    assert trigger in found, f"no candidate on {trigger!r}: {found}"
-    return found[trigger]
+    """Whether the candidate's trigger word is dated to the past, as the rules read it."""
+    return rule_reading(nlp, text, trigger, lambda c, sc: c.dated_past)
 
 
 @pytest.mark.parametrize(
@@ -103,14 +89,8 @@ def test_a_current_launch_is_not_read_as_past(nlp: Language, text: str, trigger:
     assert reading(nlp, text, trigger) is False
 
 
-def _findings_if_model_sure(nlp: Language, text: str) -> list[str]:
-    """The evidence sentences of the findings when the learned decision calls every candidate an occurred
-    launch at p 0.99: what is left out was kept out by a rules reading the model must respect."""
-    doc = nlp(text)
-    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    return [e.text for f in assemble(cands, doc, entities_of(doc), RULES).findings for e in f.evidence]
+def evidence_if_model_sure(nlp: Language, text: str) -> list[str]:
+    return [e.text for f in findings_if_model_sure(nlp, text) for e in f.evidence]
 
 
 def test_the_model_never_alerts_a_launch_dated_to_the_past(nlp: Language) -> None:
@@ -118,13 +98,13 @@ def test_the_model_never_alerts_a_launch_dated_to_the_past(nlp: Language) -> Non
         "Tehran last fired ballistic missiles at the militant camps in January, drawing protests. "
         "Pyongyang has not tested an intercontinental ballistic missile since 2017."
     )
-    assert _findings_if_model_sure(nlp, text) == []
+    assert evidence_if_model_sure(nlp, text) == []
 
 
 def test_the_model_still_decides_the_current_launch_beside_a_past_one(nlp: Language) -> None:
     current = "On Tuesday North Korea fired two short-range ballistic missiles into the sea."
     text = "Pyongyang has not tested an intercontinental ballistic missile since 2017. " + current
-    assert _findings_if_model_sure(nlp, text) == [current]
+    assert evidence_if_model_sure(nlp, text) == [current]
 
 
 def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
@@ -132,9 +112,9 @@ def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
         "The new missiles, capable of flying 5,000 kilometres at hypersonic speed, will go on combat duty next"
         " year, the minister said."
     )
-    assert _findings_if_model_sure(nlp, text) == []
+    assert evidence_if_model_sure(nlp, text) == []
 
 
 def test_the_model_still_decides_a_launch_of_a_capable_missile(nlp: Language) -> None:
     text = "Russia test-fired a Sarmat missile capable of carrying ten warheads on Tuesday, the ministry said."
-    assert _findings_if_model_sure(nlp, text) == [text]
+    assert evidence_if_model_sure(nlp, text) == [text]

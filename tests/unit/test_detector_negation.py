@@ -5,33 +5,19 @@ Sentences here were written for the project."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, Finding, sentence_candidates
+from wirewatch.agents.detector import sentence_candidates
 from wirewatch.agents.detector.modality import negation_of
 from wirewatch.agents.nlp import entities_of
 
-RULES = DetectorConfig(learned=False)
-FindingsOf = Callable[[str], list[Finding]]
-
-
-def readings(nlp: Language, text: str) -> dict[str, str | None]:
-    """The negation reading of each rule candidate's trigger word (lower-cased; the last one wins)."""
-    doc = nlp(text)
-    return {
-        c.trigger.lower_: negation_of(c.trigger, sc.sent)
-        for sc in sentence_candidates(doc, entities_of(doc), config=RULES)
-        for c in sc.rule
-    }
+from .detector_readings import RULES, findings_if_model_sure, rule_reading
 
 
 def reading(nlp: Language, text: str, trigger: str) -> str | None:
-    found = readings(nlp, text)
-    assert trigger in found, f"no candidate on {trigger!r}: {found}"
-    return found[trigger]
+    """The negation reading of the candidate's trigger word."""
+    return rule_reading(nlp, text, trigger, lambda c, sc: negation_of(c.trigger, sc.sent))
 
 
 # --- denials the rules keep ----------------------------------------------------------------------------
@@ -133,16 +119,14 @@ def test_a_false_alert_about_a_launch_is_suppressed_as_denied(nlp: Language) -> 
 # --- the learned decision ---------------------------------------------------------------------------------
 
 
-def test_the_model_never_alerts_a_launch_the_rules_read_as_denied(
-    nlp: Language, findings_if_model_sure: FindingsOf
-) -> None:
+def test_the_model_never_alerts_a_launch_the_rules_read_as_denied(nlp: Language) -> None:
     text = "South Korea's military said it had not detected any missile launch by the North."
     doc = nlp(text)
     cands = sentence_candidates(doc, entities_of(doc), config=RULES)
     assert cands and all(c.negation == "denied" for sc in cands for c in sc.rule)
-    assert findings_if_model_sure(text) == []
+    assert findings_if_model_sure(nlp, text) == []
 
 
-def test_the_model_still_decides_a_launch_whose_negation_is_elsewhere(findings_if_model_sure: FindingsOf) -> None:
+def test_the_model_still_decides_a_launch_whose_negation_is_elsewhere(nlp: Language) -> None:
     text = "The missile programme will never stop, and North Korea fired two ballistic missiles on Tuesday."
-    assert [f.actor for f in findings_if_model_sure(text)] == ["North Korea"]
+    assert [f.actor for f in findings_if_model_sure(nlp, text)] == ["North Korea"]

@@ -6,30 +6,15 @@ Sentences here were written for the project."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, Finding, sentence_candidates
-from wirewatch.agents.nlp import entities_of
-
-RULES = DetectorConfig(learned=False)
-FindingsOf = Callable[[str], list[Finding]]
-
-
-def readings_of(nlp: Language, text: str) -> dict[str, str | None]:
-    """What each rule candidate's trigger word (lower-cased) tests or launches, as the rules read it."""
-    doc = nlp(text)
-    return {
-        c.trigger.lower_: c.tested for sc in sentence_candidates(doc, entities_of(doc), config=RULES) for c in sc.rule
-    }
+from .detector_readings import findings_if_model_sure, rule_reading
 
 
 def reading(nlp: Language, text: str, trigger: str) -> str | None:
-    found = readings_of(nlp, text)
-    assert trigger in found, f"no candidate on {trigger!r}: {found}"
-    return found[trigger]
+    """What the candidate's trigger word tests or launches, as the rules read it."""
+    return rule_reading(nlp, text, trigger, lambda c, sc: c.tested)
 
 
 @pytest.mark.parametrize(
@@ -95,14 +80,14 @@ def test_a_launch_whose_object_is_no_engine_or_defence_weapon_is_neither(
     assert reading(nlp, text, trigger) is None
 
 
-def test_the_model_never_alerts_an_engine_or_defence_test(findings_if_model_sure: FindingsOf) -> None:
+def test_the_model_never_alerts_an_engine_or_defence_test(nlp: Language) -> None:
     text = (
         "North Korea has tested a high-thrust solid-fuel motor, state media said. "
         "Poland will test its first Patriot missile defence system on Friday."
     )
-    assert findings_if_model_sure(text) == []
+    assert findings_if_model_sure(nlp, text) == []
 
 
-def test_the_model_still_decides_the_attack_beside_an_interception(findings_if_model_sure: FindingsOf) -> None:
+def test_the_model_still_decides_the_attack_beside_an_interception(nlp: Language) -> None:
     text = "Iran fired dozens of ballistic missiles at Israel overnight, and Patriot interceptors shot down most."
-    assert [f.actor for f in findings_if_model_sure(text)] == ["Iran"]
+    assert [f.actor for f in findings_if_model_sure(nlp, text)] == ["Iran"]
