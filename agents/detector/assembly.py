@@ -27,8 +27,9 @@ POLICY_REASONS = frozenset({"non_state", "no_actor"})
 DENIAL = "denied"
 #: The reason a candidate dated to the past by its sentence is held back with (the rules' own word for it).
 HISTORICAL = "historical"
-#: The rules' reading of capability talk ('missiles capable of flying at Mach 9 ... would go on combat alert'):
-#: the model never overrides it either (by grouped CV: precision +0.002 [+0.000, +0.006], no true passage lost).
+#: The rules' reading of capability talk ('missiles able to fly at twenty times the speed of sound ... will enter
+#: service next year'): the model never overrides it either (by grouped CV: precision +0.002 [+0.000, +0.006],
+#: no true passage lost).
 CAPABILITY = "capability"
 
 

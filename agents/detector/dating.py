@@ -1,11 +1,11 @@
-"""When a launch word is dated to the past in its own sentence: 'Iran last fired missiles at Israel in April',
-'the country has not launched a satellite since its attempt five years ago', 'Dec. 2012: North Korea launches
-a rocket'. A news passage that cites an earlier launch as context is no alert; one that reports a launch of the
-last few days is, even beside an older date ('on Tuesday, its first launch since March'). The reading uses the
-sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that
-hangs from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; any
-recent anchor in the sentence, or a 'first ... since' that dates a current launch by the gap before it, leaves
-the launch current."""
+"""When a launch word is dated to the past in its own sentence: 'the army last fired rockets across the border in
+April', 'the agency has not launched a satellite since its failure six years ago', 'May 2009: the navy test-fires a
+cruise missile'. A news passage that cites an earlier launch as context is no alert; one that reports a launch of
+the last few days is, even beside an older date ('on Tuesday, its first launch since March'). The reading uses the
+sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that hangs
+from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; any recent
+anchor in the sentence, or a 'first ... since' that dates a current launch by the gap before it, leaves the launch
+current."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def dated_in_past(trigger: Token, sent: Span) -> bool:
     text = sent.text
     if res.recent_cues.search(text) or res.first_of_span.search(text):
         return False
-    if any(c.lower_ == "first" for c in trigger.children):
-        return False  # 'the first full launch of its largest missiles since 2017': the gap dates a current launch
+    if any(c.lower_ in rules.first_words for c in trigger.children):
+        return False  # 'the first complete launch of ... since 2017': the gap dates a current launch
     times = _clause_times(trigger, sent, rules, res)
     if "recent" in times:
         return False
@@ -101,7 +101,7 @@ def _clause_times(trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled
 
 
 def _chronology_entry(sent: Span) -> bool:
-    """A chronology entry: the sentence opens with a date and a colon ('Dec. 2012: North Korea launches...'),
+    """A chronology entry: the sentence opens with a date and a colon ('May 2009: the navy test-fires...'),
     or the sentence before it is that date alone ('April 1984:')."""
     doc = sent.doc
     opening = doc[sent.start : min(sent.end, sent.start + 6)]

@@ -68,8 +68,8 @@ class NegationScope:
 class DatedLaunch:
     """When a launch word is dated to the past in its own sentence (see :func:`.dating.dated_in_past`): the
     sentence cues of a recounted launch and of a recent anchor, the classes of a date that hangs from the
-    launch's clause, the prepositions of a 'since' date, the 'first ... since' shape, and how far and through
-    which dependencies a date may hang."""
+    launch's clause, the prepositions of a 'since' date, the 'first ... since' shape and the words of 'the
+    first launch ...', and how far and through which dependencies a date may hang."""
 
     past_cues: Pattern
     recent_cues: Pattern
@@ -77,6 +77,7 @@ class DatedLaunch:
     past_times: Pattern
     since_preps: frozenset[str]
     first_of_span: Pattern
+    first_words: frozenset[str]
     reach: int
     clause_deps: frozenset[str]
 

@@ -65,8 +65,8 @@ def _find_negation(trigger: Token, sent: Span) -> str | None:
 
 
 def _contrasted(tok: Token) -> bool:
-    """A negated adjective contrasted with an affirmed one: "suggestive, but not conclusive, of preparations
-    for a launch" hedges the launch rather than denying it."""
+    """A negated adjective contrasted with an affirmed one: "indicative, but not certain, of work toward a
+    launch" hedges the launch rather than denying it."""
     head = tok.head
     return (
         tok.pos_ == "ADJ"

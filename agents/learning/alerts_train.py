@@ -513,8 +513,8 @@ def _write_card(
             " defence-test classes' errors, in general terms, so those classes' figures are somewhat optimistic."
             " It does not reach a test told without its object ('the test at the launch site', two sentences"
             " before 'static firing'), civil-defence drills that rehearse a launch, or a target missile named"
-            " only as a missile; those stay the model's to decide, and 15 of the 18 false alarms of those two"
-            " classes remain.",
+            " only as a missile; those stay the model's to decide (the error tables above count what"
+            " remains of those two classes).",
             "A candidate whose own sentence dates its launch to the past never alerts either: 'last fired', 'since"
             " the last test', 'has not ... since', 'has yet to', a 'since' date or a span ('five years ago', 'last"
             " year') hanging from the launch's clause, a habitual adverb on it ('regularly test-fires'), a chronology"
@@ -524,10 +524,10 @@ def _write_card(
             " somewhat optimistic. It does not reach a launch dated by a month or a year alone ('In August North"
             " Korea fired...', 'in 2006'): without the publication date such a date is as common in true passages"
             " (a launch a few weeks old) as in background (reading a month as past cost recall −0.021 with an"
-            " earlier form of this reading), nor capability, policy or preparation talk with no launch in it;"
-            " 20 of the 81 historical passages and 10 of the 81 background-policy passages still alert. Capability"
-            " talk the rules read as such ('missiles capable of flying at Mach 9 would go on combat alert') never"
-            " alerts either.",
+            " earlier form of this reading), nor capability, policy or preparation talk with no launch in it (the"
+            " error tables above count the historical and background-policy passages that still alert)."
+            " Capability talk the rules read as such ('missiles able to fly at twenty times the speed of sound will"
+            " enter service next year') never alerts either.",
             "About one label in twenty in the training data is a judgement call (see the data's README).",
             "Grouping is by page address: two outlets running the same wire story are different groups.",
         ],

@@ -26,8 +26,8 @@ def reading(nlp: Language, text: str, trigger: str) -> bool:
             id="last-fired",
         ),
         pytest.param(
-            "It has been more than two years since the country last tried to launch a spy satellite.",
-            "launch",
+            "It has been ages since the navy last test-fired a cruise missile from that pier.",
+            "fired",
             id="time-since-last",
         ),
         pytest.param(
@@ -39,8 +39,8 @@ def reading(nlp: Language, text: str, trigger: str) -> bool:
             id="years-ago",
         ),
         pytest.param(
-            "The navy regularly conducts test-firings of its anti-ship cruise missiles in the bay.",
-            "firings",
+            "Coastal batteries routinely fire anti-ship missiles during the autumn drills.",
+            "fire",
             id="habitual",
         ),
         pytest.param(
@@ -74,9 +74,15 @@ def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, tr
             id="first-in-years",
         ),
         pytest.param(
-            "This launch, the first ICBM test by the country in nearly a year, was seen as a signal to Washington.",
+            "It was the first complete launch of the country's largest and most powerful liquid-fuelled"
+            " intercontinental missiles since 2017, analysts said.",
             "launch",
-            id="first-in-nearly-a-year",
+            id="first-modifying-the-launch-far-from-since",
+        ),
+        pytest.param(
+            "The launch, the regime's first intercontinental missile test in two years, drew condemnation in Tokyo.",
+            "launch",
+            id="first-in-two-years",
         ),
         pytest.param(
             "In 2017 the council imposed sanctions, and the North fired two missiles into the sea this morning.",

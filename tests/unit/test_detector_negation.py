@@ -70,8 +70,8 @@ def test_a_negation_of_the_launch_itself_is_a_denial(nlp: Language, text: str, t
             id="indirect question: whether",
         ),
         pytest.param(
-            "The spokesman did not specify what kind of missile had been tested.",
-            "tested",
+            "The ministry would not say which type of rocket had been fired.",
+            "fired",
             id="indirect question: what",
         ),
         pytest.param(
@@ -106,7 +106,7 @@ def test_a_demand_not_to_launch_is_a_suppression_not_a_denial(nlp: Language) -> 
 
 
 def test_a_hedge_contrasting_an_affirmed_word_is_contested(nlp: Language) -> None:
-    text = "Analysts said the imagery was suggestive, but not conclusive, of preparations for a missile test."
+    text = "Observers called the satellite pictures indicative, but not certain, of work toward a missile test."
     assert reading(nlp, text, "test") == "contested"
 
 
