@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from ..pipeline import Pipeline, dead_letter_for
+from ..records import DeadLetter
 from ..sinks.base import DeliveryResult, InvalidAlert, SinkItem, decode_alert
 from .model import Subscription
 from .router import STAGE, SubscriptionRouter, digest_dead_letter
@@ -33,15 +36,35 @@ def reason_for(channel: str) -> str:
     return f"{channel.rsplit(':', 1)[-1]}_failed"
 
 
-async def save(state: DeliveryState) -> None:
-    """Write the delivery memory recorded so far, trying again until the broker takes it."""
+async def until_taken(what: str, write: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``write`` until the broker takes it: it may be away for a while, and the alert waits, unacknowledged."""
     while True:
         try:
-            await state.flush()
+            await write()
             return
-        except Exception as exc:  # the broker may be away for a while: the alert waits, unacknowledged
-            log.warning("subscriptions: could not write %s, trying again: %r", state.topic, exc)
+        except Exception as exc:
+            log.warning("subscriptions: could not write %s, trying again: %r", what, exc)
             await asyncio.sleep(STATE_RETRY)
+
+
+async def save(state: DeliveryState) -> None:
+    """Write the delivery memory recorded so far, trying again until the broker takes it."""
+    await until_taken(state.topic, state.flush)
+
+
+def report_failure(task: asyncio.Future) -> None:
+    """A done-callback: an alert whose deliveries could not be finished is said, not lost in a task."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "subscriptions: an alert's deliveries could not be finished: %r; it stays unacknowledged, so its "
+            "partition is not committed past it and it is sent again after a restart",
+            task.exception(),
+        )
+
+
+async def send_dead_letter(pipeline: Pipeline, letter: DeadLetter) -> None:
+    """Write a dead letter and wait until the broker has it."""
+    await (await pipeline.dead_letter(letter))
 
 
 async def _finish(
@@ -58,7 +81,7 @@ async def _finish(
                 result.describe(),
                 item.alert.get("article_id") if isinstance(item.alert.get("article_id"), str) else None,
             )
-            await (await pipeline.dead_letter(letter))
+            await until_taken(f"a dead letter of {channel}", partial(send_dead_letter, pipeline, letter))
     await save(state)
     await stream.ack(event)
 
@@ -94,6 +117,7 @@ def register_subscriptions(
                     task = asyncio.ensure_future(_finish(pipeline, stream, event, router.route(item), state))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(report_failure)
                     while len(in_flight) >= MAX_IN_FLIGHT:
                         await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -103,8 +127,7 @@ def register_subscriptions(
             await state.aclose()
 
     async def digest_letter(channel: str, item: SinkItem, result: DeliveryResult) -> None:
-        letter = digest_dead_letter(pipeline.alerts.get_topic_name(), channel, item, result)
-        await (await pipeline.dead_letter(letter))
+        await send_dead_letter(pipeline, digest_dead_letter(pipeline.alerts.get_topic_name(), channel, item, result))
 
     @app.task
     async def maintain() -> None:
