@@ -15,6 +15,7 @@ from functools import cache
 
 from spacy.tokens import Span, Token
 
+from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
 
 
@@ -47,7 +48,7 @@ def dated_in_past(trigger: Token, sent: Span) -> bool:
     rules = lexicon().cues.dated_launch
     res = _compiled(rules)
     text = sent.text
-    if res.recent_cues.search(text) or res.first_of_span.search(text):
+    if res.recent_cues.search(_without_reporting_clause(trigger, sent)) or res.first_of_span.search(text):
         return False
     if any(c.lower_ in rules.first_words for c in trigger.children):
         return False  # 'the first complete launch of ... since 2017': the gap dates a current launch
@@ -55,6 +56,23 @@ def dated_in_past(trigger: Token, sent: Span) -> bool:
     if "recent" in times:
         return False
     return "past" in times or bool(res.past_cues.search(text)) or _habitual(trigger) or _chronology_entry(sent)
+
+
+def _without_reporting_clause(trigger: Token, sent: Span) -> str:
+    """The sentence's text without the clause that reports the launch's: 'North Korea last fired a missile in
+    April, the ministry said ON TUESDAY' dates the report, not the launch."""
+    speech = lexicon().cues.speech_verbs
+    dropped: set[int] = set()
+    reporter = speech_head(trigger, sent)  # a speech verb above the launch ('said that ... fired')
+    if reporter is not None and reporter.i != trigger.i:
+        reported = next((c for c in reporter.children if c.left_edge.i <= trigger.i <= c.right_edge.i), None)
+        dropped = {t.i for t in reporter.subtree}
+        if reported is not None:
+            dropped -= {t.i for t in reported.subtree}
+    for child in _clause_head(trigger).children:  # or one the parser hangs below it ('..., the ministry said')
+        if child.lemma_ in speech and child.pos_ in ("VERB", "AUX") and child.i != trigger.i:
+            dropped |= {t.i for t in child.subtree}
+    return " ".join(t.text for t in sent if t.i not in dropped)
 
 
 def _habitual(trigger: Token) -> bool:

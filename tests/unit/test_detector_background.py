@@ -48,6 +48,16 @@ def reading(nlp: Language, text: str, trigger: str) -> bool:
             "fires",
             id="chronology-entry",
         ),
+        pytest.param(
+            "The militia last fired rockets across the border in April, the army said on Tuesday.",
+            "fired",
+            id="recent-anchor-of-the-report-only",
+        ),
+        pytest.param(
+            "The army said on Tuesday that the militia last fired rockets across the border in April.",
+            "fired",
+            id="recent-anchor-of-the-report-before",
+        ),
     ],
 )
 def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, trigger: str) -> None:
