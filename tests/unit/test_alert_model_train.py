@@ -47,6 +47,12 @@ def test_training_on_a_slice_is_deterministic_and_usable(nlp: Language, slice_fi
     assert "training figures (fitted on these items, not an estimate)" in printed
     card = (tmp_path / "a" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "## Figures: cross-validated by source, 3 folds" in card and "slice.jsonl" in card
+    # held-out misses counted by the shape of their best candidate: every true item is in one shape's count
+    shapes = report["errors"]["misses by the best candidate's shape (positives)"]
+    assert "### misses by the best candidate's shape (positives)" in card
+    assert sum(n for _shape, _missed, n in shapes) == sum(
+        n for _m, _missed, n in report["errors"]["misses by kind (positives)"]
+    )
     # the written model is what the detector runs
     model = AlertModel.load(tmp_path / "a", KINDS, MODALITIES)
     meta = json.loads((tmp_path / "a" / "alert_model.json").read_text(encoding="utf-8"))
