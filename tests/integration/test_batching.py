@@ -13,7 +13,7 @@ import pytest
 from wirewatch.streams.records import Article
 from wirewatch.streams.testing import child_pids
 
-from .conftest import Cluster
+from .conftest import SHORT_SESSION, Cluster
 
 pytestmark = pytest.mark.integration
 
@@ -46,9 +46,7 @@ async def test_a_killed_worker_loses_nothing(cluster: Cluster) -> None:
     """SIGKILL mid-stream, restart: every article is enriched (offsets only move after outputs are sent)."""
     batch = articles(60, "k")
     await cluster.produce([(a.id.encode(), a.to_bytes()) for a in batch])
-    # The restarted worker gets the partitions once the killed one's session ends: 6 s (the suite's 10 s
-    # before, Apache Kafka's least) changes when, not what, it reads again from the committed offsets.
-    session = {"WIREWATCH_BATCH_SIZE": "4", "WIREWATCH_SESSION_TIMEOUT": "6"}
+    session = {"WIREWATCH_BATCH_SIZE": "4", **SHORT_SESSION}
     worker = cluster.worker(**session)
     await cluster.consume("news.enriched", lambda rs: len(rs) >= 4)
     assert worker.process is not None

@@ -30,7 +30,7 @@ from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.subscriptions.store import read_compacted
 
-from .conftest import PARTITIONS, Cluster
+from .conftest import PARTITIONS, SHORT_SESSION, Cluster
 
 pytestmark = pytest.mark.integration
 #: A Standard Webhooks secret ("whsec_" + base64 of the key).
@@ -381,7 +381,7 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
         f'[[subscription]]\nid = "flaky"\n[[subscription.channel]]\ntype = "webhook"\nurl = "{receiver.base}/flaky"\n'
         "max_attempts = 100\ntimeout = 2\n"
     )
-    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     article = Article.create(LAUNCHED, feed="wire-a", url="https://a.example/2", published_at="2026-11-20T02:00:00Z")
     await cluster.produce([(article.id.encode(), article.to_bytes())])
     await until(lambda: len(receiver.got("flaky")) >= 1, 60, "a first attempt", first.log)
@@ -391,7 +391,7 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
     first.process = None
     attempted = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky")}
     receiver.released = True
-    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     await until(lambda: receiver.got("flaky", 200), 90, "the delivery by the next worker", second.log)
     delivered = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky", 200)}
     assert delivered == attempted and len(delivered) == 1
@@ -418,7 +418,7 @@ async def test_a_delivery_under_way_is_not_committed_over_by_later_ones(
         f'[[subscription]]\nid = "all"\n[[subscription.channel]]\ntype = "webhook"\nurl = "{receiver.base}/held"\n'
         "max_attempts = 100\ntimeout = 300\n"
     )
-    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     held = [launch_of(actor, "Monday") for actor in ("North Korea", "Iran")]
     later = [launch_of(actor, "Tuesday") for actor in ("Russia", "China", "India", "Pakistan", "Israel", "France")]
     receiver.held = {a.id for a in held}
@@ -442,7 +442,7 @@ async def test_a_delivery_under_way_is_not_committed_over_by_later_ones(
 
     receiver.released = True
     restarted = time.monotonic()  # requests are stamped when they arrive: the held ones came before this
-    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
 
     def sent_again() -> set[str]:
         return {b["article_id"] for b in bodies(200, since=restarted)}
