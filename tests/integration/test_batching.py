@@ -13,7 +13,7 @@ import pytest
 from wirewatch.streams.records import Article
 from wirewatch.streams.testing import child_pids
 
-from .conftest import Cluster
+from .conftest import SHORT_SESSION, Cluster
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +46,15 @@ async def test_a_killed_worker_loses_nothing(cluster: Cluster) -> None:
     """SIGKILL mid-stream, restart: every article is enriched (offsets only move after outputs are sent)."""
     batch = articles(60, "k")
     await cluster.produce([(a.id.encode(), a.to_bytes()) for a in batch])
-    worker = cluster.worker(WIREWATCH_BATCH_SIZE="4")
+    session = {"WIREWATCH_BATCH_SIZE": "4", **SHORT_SESSION}
+    worker = cluster.worker(**session)
     await cluster.consume("news.enriched", lambda rs: len(rs) >= 4)
     assert worker.process is not None
     worker.process.kill()
     worker.process.wait()
     worker.process = None
     await asyncio.sleep(1)
-    worker = cluster.worker(WIREWATCH_BATCH_SIZE="4")
+    worker = cluster.worker(**session)
     wanted = {a.id for a in batch}
     enriched = await cluster.consume("news.enriched", lambda rs: wanted <= {r["id"] for r in rs}, timeout=150)
     missing = wanted - {r["id"] for r in enriched}

@@ -131,8 +131,9 @@ async def test_dashboard_shows_lag_then_live_alerts_as_text(
     env = {
         "WIREWATCH_PARTITIONS": "1",
         # A frozen member keeps its partitions while frozen instead of being rebalanced away (Tansu then
-        # holds each JoinGroup for half of this, so it is no longer than needed).
-        "WIREWATCH_SESSION_TIMEOUT": "20",
+        # holds each JoinGroup for half of this, so it is no longer than needed: 12 s, 20 s before, is more
+        # than three times the ~3.5 s the worker stays frozen below, and saves two 4 s holds).
+        "WIREWATCH_SESSION_TIMEOUT": "12",
         "WIREWATCH_API_TOKEN": TOKEN,
         "WIREWATCH_LAG_INTERVAL": "1",
     }

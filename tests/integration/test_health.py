@@ -15,7 +15,7 @@ import pytest
 
 from wirewatch.streams.records import Article
 
-from .conftest import Cluster
+from .conftest import SHORT_SESSION, Cluster
 from .test_batching import analysis_child
 from .test_metrics import AUTH, TOKEN, base_url, parse, total
 
@@ -98,6 +98,7 @@ async def test_with_stall_exit_a_stalled_worker_exits_for_its_supervisor(cluster
         WIREWATCH_STALL_SECONDS="4",
         WIREWATCH_STALL_EXIT="1",
         WIREWATCH_SHUTDOWN_TIMEOUT="3",
+        **SHORT_SESSION,
     )
     warm = Article.create("Officials in Seoul said on Monday that the trade report was published.", feed="health")
     await cluster.produce([(warm.id.encode(), warm.to_bytes())])
@@ -116,6 +117,6 @@ async def test_with_stall_exit_a_stalled_worker_exits_for_its_supervisor(cluster
     assert code == 75, worker.log()[-3000:]
     assert "WIREWATCH_STALL_EXIT" in worker.log()
     cluster.workers.remove(worker)
-    cluster.worker()  # the supervisor's restart: the record it had not acknowledged is processed
+    cluster.worker(**SHORT_SESSION)  # the supervisor's restart: the record it had not acknowledged is processed
     enriched = await cluster.consume("news.enriched", lambda rs: any(r["id"] == stuck.id for r in rs), timeout=120)
     assert any(r["id"] == stuck.id for r in enriched)

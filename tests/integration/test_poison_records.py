@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from wirewatch.streams.records import Article
 
-from .conftest import PARTITIONS, Cluster
+from .conftest import PARTITIONS, SHORT_SESSION, Cluster
 from .test_batching import analysis_child
 
 pytestmark = pytest.mark.integration
@@ -190,7 +190,7 @@ async def test_a_stuck_worker_stops_within_the_shutdown_timeout(cluster: Cluster
     """Issue 20 defect 4: a worker whose in-flight batch never completes (here its model process is
     stopped) used to wait on the unacknowledged events forever after SIGTERM. Now it stops within
     WIREWATCH_SHUTDOWN_TIMEOUT, says why, and a restarted worker processes the records."""
-    worker = cluster.worker(WIREWATCH_NLP_PROCESS="1", WIREWATCH_SHUTDOWN_TIMEOUT="5")
+    worker = cluster.worker(WIREWATCH_NLP_PROCESS="1", WIREWATCH_SHUTDOWN_TIMEOUT="5", **SHORT_SESSION)
     first = canary("warm-up")
     await cluster.produce([(first.id.encode(), first.to_bytes())])
     await cluster.consume("news.enriched", lambda rs: any(r["id"] == first.id for r in rs))
@@ -211,7 +211,7 @@ async def test_a_stuck_worker_stops_within_the_shutdown_timeout(cluster: Cluster
     log = worker.log()
     assert took < 5 + 15, (took, log[-3000:])
     assert "WIREWATCH_SHUTDOWN_TIMEOUT" in log and "not acknowledged" in log, log[-3000:]
-    cluster.worker()
+    cluster.worker(**SHORT_SESSION)
     wanted = {a.id for a in stuck}
     enriched = await cluster.consume("news.enriched", lambda rs: wanted <= {r["id"] for r in rs})
     assert wanted <= {r["id"] for r in enriched}

@@ -30,7 +30,7 @@ from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
 from wirewatch.streams.subscriptions.store import read_compacted
 
-from .conftest import PARTITIONS, Cluster
+from .conftest import PARTITIONS, SHORT_SESSION, Cluster
 
 pytestmark = pytest.mark.integration
 #: A Standard Webhooks secret ("whsec_" + base64 of the key).
@@ -122,6 +122,11 @@ async def until(check: Any, timeout: float, what: str, log: Any = lambda: "") ->
         await asyncio.sleep(0.2)
 
 
+# 3.6 s (7.2 s before): both incidents come from one article, routed together, so the first digest holds
+# both; the test then waits a period more to see that an empty digest sends nothing.
+DIGEST_HOURS = 0.001
+
+
 def subscriptions_toml(base: str) -> str:
     return f"""
 [[subscription]]
@@ -146,7 +151,7 @@ actors = ["North Korea"]
 type = "email"
 to = ["digest@example.org"]
 mode = "digest"
-every_hours = 0.002
+every_hours = {DIGEST_HOURS}
 
 [[subscription]]
 id = "chat"
@@ -246,7 +251,7 @@ async def test_seed_alerts_reach_each_channel_once(
 
     # Digest: one message with both incidents, then nothing while nothing new arrives.
     await until(lambda: len(inbox.to("digest@example.org")) >= 1, 30, "the digest", worker.log)
-    await asyncio.sleep(0.002 * 3600 + 2)
+    await asyncio.sleep(DIGEST_HOURS * 3600 + 2)
     digests = inbox.to("digest@example.org")
     assert len(digests) == 1
     text = digests[0].get_body(("plain",)).get_content()
@@ -376,7 +381,7 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
         f'[[subscription]]\nid = "flaky"\n[[subscription.channel]]\ntype = "webhook"\nurl = "{receiver.base}/flaky"\n'
         "max_attempts = 100\ntimeout = 2\n"
     )
-    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     article = Article.create(LAUNCHED, feed="wire-a", url="https://a.example/2", published_at="2026-11-20T02:00:00Z")
     await cluster.produce([(article.id.encode(), article.to_bytes())])
     await until(lambda: len(receiver.got("flaky")) >= 1, 60, "a first attempt", first.log)
@@ -386,7 +391,7 @@ async def test_a_killed_workers_delivery_is_sent_by_the_next_with_the_same_id(
     first.process = None
     attempted = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky")}
     receiver.released = True
-    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     await until(lambda: receiver.got("flaky", 200), 90, "the delivery by the next worker", second.log)
     delivered = {headers["webhook-id"] for _, headers, _, _ in receiver.got("flaky", 200)}
     assert delivered == attempted and len(delivered) == 1
@@ -413,7 +418,7 @@ async def test_a_delivery_under_way_is_not_committed_over_by_later_ones(
         f'[[subscription]]\nid = "all"\n[[subscription.channel]]\ntype = "webhook"\nurl = "{receiver.base}/held"\n'
         "max_attempts = 100\ntimeout = 300\n"
     )
-    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
     held = [launch_of(actor, "Monday") for actor in ("North Korea", "Iran")]
     later = [launch_of(actor, "Tuesday") for actor in ("Russia", "China", "India", "Pakistan", "Israel", "France")]
     receiver.held = {a.id for a in held}
@@ -437,7 +442,7 @@ async def test_a_delivery_under_way_is_not_committed_over_by_later_ones(
 
     receiver.released = True
     restarted = time.monotonic()  # requests are stamped when they arrive: the held ones came before this
-    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config))
+    second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), **SHORT_SESSION)
 
     def sent_again() -> set[str]:
         return {b["article_id"] for b in bodies(200, since=restarted)}
@@ -474,31 +479,36 @@ async def test_a_digest_under_way_survives_a_killed_worker_and_is_sent_once(
     config.write_text(
         '[[subscription]]\nid = "korea-digest"\nactors = ["North Korea"]\n'
         '[[subscription.channel]]\ntype = "email"\nto = ["digest@example.org"]\nmode = "digest"\n'
-        "every_hours = 0.02\n"  # 72 s: the first worker is gone long before
+        # 21.6 s from the first alert routed (72 s before): the first worker is killed about 2.5 s after the
+        # test sees both alerts, so it is gone long before and only the second worker, from the stored
+        # digest, can send it; the assertion after the kill says so should a loaded machine ever be slower
+        "every_hours = 0.006\n"
     )
     smtp_url = f"smtp://127.0.0.1:{smtp_port}"
     first = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=smtp_url)
     seed = Article.create(seed_text, feed="seed", published_at="2019-12-12T10:00:00Z")
     await cluster.produce([(seed.id.encode(), seed.to_bytes())])
     alerts = await cluster.consume("news.alerts", lambda rs: len({r["incident_id"] for r in rs}) >= 2)
+    seen = time.monotonic()
     incidents = {a["incident_id"] for a in alerts}
     assert len(incidents) == 2, first.log()[-3000:]
     wanted = {f"digest/korea-digest/0/{incident}" for incident in incidents}
     state = cluster.topic("news.subscriptions.state")
     settings = Settings(broker=cluster.bootstrap)
-    await until_async(lambda: stored_keys(settings, cluster.bootstrap, state, wanted), 30, "the digest stored")
+    await until_async(lambda: stored_keys(settings, cluster.bootstrap, state, wanted), 15, "the digest stored")
     # The alerts were acknowledged and committed: the next worker will not read them again, so only the
     # stored digest can bring them back.
-    await until_async(lambda: committed_to_the_end(cluster, "news.alerts"), 30, "the alerts committed")
+    await until_async(lambda: committed_to_the_end(cluster, "news.alerts"), 15, "the alerts committed")
     assert first.process is not None
     first.process.kill()  # SIGKILL: nothing in the worker's memory survives
     first.process.wait()
     first.process = None
-    assert inbox.to("digest@example.org") == []  # not due yet
+    # not due yet (else the machine was too slow for the period, and the first worker may have sent it)
+    assert inbox.to("digest@example.org") == [], f"killed {time.monotonic() - seen:.1f} s after the alerts"
 
     second = cluster.worker(WIREWATCH_SUBSCRIPTIONS=str(config), WIREWATCH_SMTP_URL=smtp_url)
     await until(lambda: len(inbox.to("digest@example.org")) >= 1, 120, "the digest", second.log)
-    await asyncio.sleep(5)  # a second copy would follow at once (the digest is flushed every second)
+    await asyncio.sleep(3)  # a second copy would follow at once (the digest is flushed every second: 3 flushes)
     digests = inbox.to("digest@example.org")
     assert len(digests) == 1
     text = digests[0].get_body(("plain",)).get_content()
