@@ -3,9 +3,9 @@ April', 'the agency has not launched a satellite since its failure six years ago
 cruise missile'. A news passage that cites an earlier launch as context is no alert; one that reports a launch of
 the last few days is, even beside an older date ('on Tuesday, its first launch since March'). The reading uses the
 sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that hangs
-from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; any recent
-anchor in the sentence, or a 'first ... since' that dates a current launch by the gap before it, leaves the launch
-current."""
+from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; a recent anchor
+in the sentence outside the clause that reports the launch, or a 'first ... since' that dates a current launch by
+the gap before it, leaves the launch current."""
 
 from __future__ import annotations
 

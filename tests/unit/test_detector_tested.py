@@ -20,7 +20,9 @@ def reading(nlp: Language, text: str, trigger: str) -> str | None:
 @pytest.mark.parametrize(
     ("text", "trigger"),
     [
-        pytest.param("North Korea has tested a high-thrust solid-fuel motor, state media said.", "tested", id="object"),
+        pytest.param(
+            "Pakistan has tested a new solid-propellant rocket motor, its military said.", "tested", id="object"
+        ),
         pytest.param("The North has been conducting engine combustion tests since July.", "tests", id="modifier"),
         pytest.param("The static firing test proved the motor's reliability, KCNA said.", "firing", id="test-noun"),
         pytest.param("Engineers will fire all four engines of the rocket at the same time.", "fire", id="fire-engines"),
@@ -82,7 +84,7 @@ def test_a_launch_whose_object_is_no_engine_or_defence_weapon_is_neither(
 
 def test_the_model_never_alerts_an_engine_or_defence_test(nlp: Language) -> None:
     text = (
-        "North Korea has tested a high-thrust solid-fuel motor, state media said. "
+        "Pakistan has tested a new solid-propellant rocket motor, its military said. "
         "Poland will test its first Patriot missile defence system on Friday."
     )
     assert findings_if_model_sure(nlp, text) == []
