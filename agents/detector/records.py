@@ -46,16 +46,16 @@ class Reason:
     CAPABILITY = "capability"  # "capable of launching": what a missile can do, not a launch
     HISTORICAL = "historical"  # a launch of the past, cited as context
     PRESENT_NARRATIVE = "present_narrative"  # present-tense narration outside a headline (fiction, scenarios)
-    # the sentence's topic (:mod:`.suppression`); the last six are also names of the lexicon's patterns
+    # the sentence's topic (:mod:`.suppression`); the last six are also the names of the lexicon's patterns
     FICTION_OR_HYPOTHETICAL = "fiction_or_hypothetical"
     MISSILE_DEFENCE = "missile_defence"  # an interceptor, a target missile, a missile-defence test
+    CIVILIAN_SPACE = "civilian_space"
     ENGINE_TEST = "engine_test"
     PARADE = "parade"
     FIREWORKS = "fireworks"
     MODEL_ROCKET = "model_rocket"
     SPORTS = "sports"
     PRODUCT = "product"
-    CIVILIAN_SPACE = "civilian_space"
     # what the candidate lacks
     NO_WEAPON = "no_weapon"  # a launch word with no weapon word
     NO_TRIGGER = "no_trigger"  # a weapon word with no launch word: a stand-in candidate
