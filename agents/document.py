@@ -131,6 +131,10 @@ def negated_at(
 
 
 def governing_verb(tok: Token, sent: Span) -> Token | None:
+    """The first verb above ``tok`` within ``sent``, up to 8 steps; None if there is none: the verb a noun phrase
+    is an argument of ('conducted a test', 'the test took place'), whose subject and objects the callers read.
+    Not the detector's clause head (``detector.dating._clause_head``, which is ``tok`` itself for a verb, stops
+    after 4 steps and never fails): callers here want that verb across long noun phrases, or nothing."""
     cur = tok
     for _ in range(8):
         if cur.head.i == cur.i or not (sent.start <= cur.head.i < sent.end):

@@ -10,10 +10,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -23,6 +23,8 @@ from .settings import Settings
 from .topics import CATALOG
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ADDRESS_FILE = "broker.json"
 TANSU_FILE = "tansu.json"  # the embedded broker of a data dir (address, pid, owning worker) while it runs
@@ -79,15 +81,25 @@ async def ensure_topics(
     """:func:`create_topics`, tried again on a retriable broker error (a broker of the cluster restarting
     answers "node not ready" or drops the connection for a few seconds) until ``timeout`` has passed: a
     worker started in that moment waits for it instead of exiting."""
+    return await retry_retriable(lambda: create_topics(settings, bootstrap, extra, timeout), "creating topics", timeout)
+
+
+async def retry_retriable(
+    call: Callable[[], Awaitable[T]], doing: str, timeout: float, logger: logging.Logger = log
+) -> T:
+    """Await ``call()`` until it succeeds. A :class:`KafkaError` that aiokafka marks ``retriable`` ("node not
+    ready", a dropped connection) is logged on ``logger`` as a warning naming ``doing`` and tried again after
+    0.5 s, the wait doubling up to 5 s; it is raised once the next wait would end more than ``timeout``
+    seconds after the first attempt. Any other error is raised at once."""
     deadline = time.monotonic() + timeout
     delay = 0.5
     while True:
         try:
-            return await create_topics(settings, bootstrap, extra, timeout)
+            return await call()
         except KafkaError as exc:
             if not exc.retriable or time.monotonic() + delay > deadline:
                 raise
-            log.warning("creating topics: %r; trying again in %.1f s", exc, delay)
+            logger.warning("%s: %r; trying again in %.1f s", doing, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

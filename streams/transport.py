@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, Message
 from mode.utils.futures import maybe_cancel
 
+from .broker import retry_retriable
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,17 +184,13 @@ class _Transport(driver.Transport):
     ) -> None:
         # Faust declares every topic when the worker starts; a broker of the cluster restarting in that
         # moment fails the request with a retriable error, and the worker would exit: wait for it instead.
-        deadline = time.monotonic() + TOPIC_DECLARE_RETRY_SECONDS
-        delay = 0.5
-        while True:
-            try:
-                return await super()._create_topic(owner, client, topic, partitions, replication, **kwargs)
-            except KafkaError as exc:
-                if not exc.retriable or time.monotonic() + delay > deadline:
-                    raise
-                log.warning("declaring topic %s: %r; trying again in %.1f s", topic, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        create = super()._create_topic
+        await retry_retriable(
+            lambda: create(owner, client, topic, partitions, replication, **kwargs),
+            f"declaring topic {topic}",
+            TOPIC_DECLARE_RETRY_SECONDS,
+            log,
+        )
 
 
 class App(faust.App):

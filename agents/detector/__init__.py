@@ -29,7 +29,7 @@ sentence, per-document memo) live in :mod:`wirewatch.agents.document`.
 from __future__ import annotations
 
 from ..evidence import Evidence
-from .assembly import POLICY_REASONS, apply_decision, assemble
+from .assembly import apply_decision, assemble
 from .candidates import SentenceCandidate
 from .config import DetectorConfig, alert_model
 from .flow import analyze_docs, detect, sentence_candidates
@@ -41,6 +41,7 @@ from .records import (
     KINDS,
     MODALITIES,
     MODALITY_RANK,
+    POLICY_REASONS,
     SEVERITY_RANK,
     UNKNOWN_ACTOR,
     Detection,

@@ -16,21 +16,33 @@ from .config import DetectorConfig
 from .details import distances, launch_count, location_of, time_text, weapon_name
 from .kinds import kind_of, kind_sources
 from .lexicon import lexicon
-from .records import KIND_RANK, UNKNOWN_ACTOR, Detection, Finding, Signal, empty_details, kind_family
+from .records import (
+    KIND_RANK,
+    POLICY_REASONS,
+    UNKNOWN_ACTOR,
+    Detection,
+    Finding,
+    Reason,
+    Signal,
+    empty_details,
+    kind_family,
+)
 from .suppression import TESTED_REASONS
 
-#: Rule reasons that are settings, not judgements: the model never overrides them.
-POLICY_REASONS = frozenset({"non_state", "no_actor"})
-#: The rules' denial: a launch said not to have happened (negated in its own clause: "had not detected any
-#: missile launch"), or a false alarm. The model never overrides it either: by grouped CV, this veto took
-#: precision from 0.812 to 0.820 at recall 0.860 to 0.858 once the negation's reach was read off the parse.
-DENIAL = "denied"
-#: The reason a candidate dated to the past by its sentence is held back with (the rules' own word for it).
-HISTORICAL = "historical"
-#: The rules' reading of capability talk ('missiles able to fly at twenty times the speed of sound ... will enter
-#: service next year'): the model never overrides it either (by grouped CV: precision +0.002 [+0.000, +0.006],
-#: no true passage lost).
-CAPABILITY = "capability"
+# Besides the policy reasons, the model never overrides these readings of the rules (rules_deny):
+# - the rules' denial, a launch said not to have happened (negated in its own clause: "had not detected any
+#   missile launch"), or a false alarm: by grouped CV, this veto took precision from 0.812 to 0.820 at recall
+#   0.860 to 0.858 once the negation's reach was read off the parse;
+# - the rules' reading of capability talk ('missiles able to fly at twenty times the speed of sound ... will
+#   enter service next year'): by grouped CV, precision +0.002 [+0.000, +0.006], no true passage lost.
+
+#: How a suppressed candidate's signal reads in place of its modality: denied, historical (else its modality).
+SHOWN_MODALITY = {
+    Reason.DENIED: "denied",
+    Reason.NEGATED: "denied",
+    Reason.CONTESTED: "denied",
+    Reason.HISTORICAL: "historical",
+}
 
 
 def apply_decision(
@@ -56,7 +68,7 @@ def apply_decision(
             if c.reason is None and c.tested is not None:
                 c.reason = TESTED_REASONS[c.tested]
             if c.reason is None and c.dated_past:
-                c.reason = HISTORICAL
+                c.reason = Reason.HISTORICAL  # the rules' own word for a launch dated to the past
         own = [c for c in sc.rule if not (policy_decides(c, config) or rules_deny(c))]
         if not own:
             continue
@@ -73,7 +85,7 @@ def apply_decision(
         else:
             for c in own:
                 if c.reason is None:
-                    c.reason = "model"
+                    c.reason = Reason.MODEL
                 c.probability = p
 
 
@@ -82,7 +94,12 @@ def rules_deny(c: TriggerCandidate) -> bool:
     or a missile-defence weapon read off the trigger's own arguments (:func:`.suppression.tested_thing`), as
     a launch its sentence dates to the past (:func:`.dating.dated_in_past`), or as capability talk: no
     probability alerts it."""
-    return c.negation == DENIAL or c.reason in (DENIAL, CAPABILITY) or c.tested is not None or c.dated_past
+    return (
+        c.negation == Reason.DENIED  # negation_of's reading, the word the rules' reason copies
+        or c.reason in (Reason.DENIED, Reason.CAPABILITY)
+        or c.tested is not None
+        or c.dated_past
+    )
 
 
 def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:
@@ -127,10 +144,8 @@ def assemble_candidates(
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:
-        # a suppressed candidate reads as what it is: denied, historical, or the reported modality
-        shown = {"denied": "denied", "negated": "denied", "contested": "denied", "historical": "historical"}
         finding = finding_of([c], entities, config)
-        finding = replace(finding, modality=shown.get(c.reason or "", finding.modality))
+        finding = replace(finding, modality=SHOWN_MODALITY.get(c.reason or "", finding.modality))
         signals.append(Signal(finding, False, c.reason, c.trigger.text))
     return Detection(findings=findings, signals=signals)
 

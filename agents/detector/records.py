@@ -33,6 +33,48 @@ KIND_FAMILY = TAXONOMY.kind_family
 UNKNOWN_ACTOR = "unknown"
 
 
+class Reason:
+    """Why a launch candidate is held back: the ``reason`` of a suppressed :class:`Signal`, also the rules'
+    ``reason:`` features the alert model is trained on (:mod:`.signals`), so a value's text must not change
+    while a shipped model reads it. :data:`SUPPRESSION_REASONS` lists them all."""
+
+    # the rules' reading of the trigger's clause (:mod:`.rules`, :mod:`.modality`, :mod:`.dating`)
+    DENIED = "denied"  # said not to have happened ("had not detected any launch"), or a false alarm
+    NEGATED = "negated"  # urged, banned or avoided ("urged North Korea not to launch")
+    CONTESTED = "contested"  # one source says launch, another has no evidence
+    HYPOTHETICAL = "hypothetical"  # in an if/unless clause, a generic "any launch" or a simulated one
+    CAPABILITY = "capability"  # "capable of launching": what a missile can do, not a launch
+    HISTORICAL = "historical"  # a launch of the past, cited as context
+    PRESENT_NARRATIVE = "present_narrative"  # present-tense narration outside a headline (fiction, scenarios)
+    # the sentence's topic (:mod:`.suppression`); the last six are also the names of the lexicon's patterns
+    FICTION_OR_HYPOTHETICAL = "fiction_or_hypothetical"
+    MISSILE_DEFENCE = "missile_defence"  # an interceptor, a target missile, a missile-defence test
+    CIVILIAN_SPACE = "civilian_space"
+    ENGINE_TEST = "engine_test"
+    PARADE = "parade"
+    FIREWORKS = "fireworks"
+    MODEL_ROCKET = "model_rocket"
+    SPORTS = "sports"
+    PRODUCT = "product"
+    # what the candidate lacks
+    NO_WEAPON = "no_weapon"  # a launch word with no weapon word
+    NO_TRIGGER = "no_trigger"  # a weapon word with no launch word: a stand-in candidate
+    NON_ACTOR_SUBJECT = "non_actor_subject"  # its subject is a common noun that is no actor ("students")
+    NO_STATE_ACTOR = "no_state_actor"  # rocket fire with no actor on the watch list
+    # settings (:data:`POLICY_REASONS`) and the learned decision
+    NON_STATE = "non_state"  # an armed group's rocket fire, unless WIREWATCH_ALERT_NON_STATE_ROCKETS
+    NO_ACTOR = "no_actor"  # no actor resolved, unless WIREWATCH_ALERT_UNKNOWN_ACTOR
+    MODEL = "model"  # the learned model's probability is below the threshold
+
+
+#: Every reason a suppressed candidate can carry (:class:`Reason`).
+SUPPRESSION_REASONS: tuple[str, ...] = tuple(v for k, v in vars(Reason).items() if k.isupper())
+#: Reasons that are settings, not judgements: the model never overrides them.
+POLICY_REASONS = frozenset({Reason.NON_STATE, Reason.NO_ACTOR})
+#: The ``reason:`` feature value of a candidate the rules do not hold back (no reason of its own).
+NOT_SUPPRESSED = "alert"
+
+
 def kind_family(kind: str) -> str:
     """The incident family of a kind (agents/data/taxonomy.json); an unknown kind is in the wildcard family."""
     return KIND_FAMILY.get(kind, TAXONOMY.wildcard_family)

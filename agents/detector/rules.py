@@ -15,7 +15,7 @@ from .config import DetectorConfig
 from .dating import dated_in_past
 from .lexicon import lexicon
 from .modality import capability_scope, conditional, historical, modality_of, negation_of, present_narrative
-from .records import KIND_RANK
+from .records import KIND_RANK, Reason
 from .suppression import sentence_suppression, tested_thing
 
 
@@ -38,10 +38,10 @@ def analyse_trigger(
     kind = max((w.kind for w in offensive), key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
     reason: str | None = None
     if not offensive:
-        reason = "missile_defence" if ws else "no_weapon"
+        reason = Reason.MISSILE_DEFENCE if ws else Reason.NO_WEAPON
     actor, how = resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
-        reason = "non_actor_subject"
+        reason = Reason.NON_ACTOR_SUBJECT
     if actor is None and how != "non_actor_subject":
         actor = dominant if dominant in doc_states else None
     speaker = speaker_of(trig, sent, doc, entities)
@@ -60,34 +60,34 @@ def analyse_trigger(
     ):
         neg = "denied"  # "No missile was fired"
     if reason is None and neg is not None:
-        reason = "contested" if neg == "contested" else ("denied" if neg == "denied" else "negated")
+        reason = Reason.CONTESTED if neg == "contested" else (Reason.DENIED if neg == "denied" else Reason.NEGATED)
     if reason is None and conditional(trig, sent):
-        reason = "hypothetical"
+        reason = Reason.HYPOTHETICAL
     if reason is None and lex.res["capability_cues"].search(span_text(sent)) and capability_scope(trig, sent):
-        reason = "capability"
+        reason = Reason.CAPABILITY
     if reason is None and modality == "occurred" and historical(trig, sent, pub_year):
-        reason = "historical"
+        reason = Reason.HISTORICAL
     if reason is None and modality == "occurred" and present_narrative(trig, sent):
-        reason = "present_narrative"
+        reason = Reason.PRESENT_NARRATIVE
     tested = tested_thing(trig, ws)
-    if reason in (None, "non_actor_subject"):
+    if reason in (None, Reason.NON_ACTOR_SUBJECT):
         reason = sentence_suppression(sent, kind, trig) or reason
     actor_info = lex.actors.get(actor) if actor else None
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"
         if reason is None and not config.alert_non_state_rockets:
-            reason = "non_state"
+            reason = Reason.NON_STATE
     if (
         kind == "space_launch_vehicle"
         and reason is None
         and actor_info is not None
         and not actor_info.space_launch_counts
     ):
-        reason = "civilian_space"
+        reason = Reason.CIVILIAN_SPACE
     if kind == "rocket_artillery" and actor_info is None and reason is None:
-        reason = "no_state_actor"
+        reason = Reason.NO_STATE_ACTOR
     if actor is None and reason is None and not config.alert_unknown_actor:
-        reason = "no_actor"
+        reason = Reason.NO_ACTOR
     score = lex.cues.rule_score
     confidence = score.base
     confidence += score.specific_kind if kind not in ("ballistic_unspecified", "rocket_artillery") else 0.0
@@ -138,7 +138,7 @@ def share_weapon_actor(cands: list[TriggerCandidate]) -> None:
 
 def resolve_contested(cands: list[TriggerCandidate], contested: bool) -> None:
     """One source says launch, another has no evidence: the launch is possible, not occurred."""
-    if not contested and not any(c.reason == "contested" for c in cands):
+    if not contested and not any(c.reason == Reason.CONTESTED for c in cands):
         return
     for c in cands:
         if c.reason is None and c.modality == "occurred":
@@ -151,5 +151,5 @@ def stand_in(anchor: Token, sent: Span, weapons: list[WeaponMention], *args: Any
     candidate = analyse_trigger(anchor, sent, weapons, True, *args)
     candidate.stand_in = True
     if candidate.reason is None:
-        candidate.reason = "no_trigger"
+        candidate.reason = Reason.NO_TRIGGER
     return candidate

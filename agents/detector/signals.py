@@ -11,6 +11,7 @@ from .clauses import is_headline
 from .kinds import kind_of
 from .lexicon import lexicon
 from .modality import conditional, historical, negation_of, present_narrative
+from .records import NOT_SUPPRESSED
 from .suppression import doc_is_civil_space, sentence_suppression
 
 
@@ -38,7 +39,7 @@ def rule_signals(
     for c in cands:
         actor = lex.actors.get(c.actor or "")
         who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
-        reason = c.reason or "alert"
+        reason = c.reason or NOT_SUPPRESSED
         kind = kind_of(c)
         trig = c.trigger
         out += [

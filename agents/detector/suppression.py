@@ -12,6 +12,7 @@ from ..document import doc_cache, span_text
 from ..nlp import doc_text
 from .candidates import WeaponMention
 from .lexicon import lexicon
+from .records import Reason
 
 
 def doc_is_civil_space(doc: Doc) -> bool:
@@ -45,18 +46,18 @@ def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) ->
     res = lex.res
     text = span_text(sent)
     if res["fiction"].search(text) or res["hypothetical_cues"].search(text):
-        return "fiction_or_hypothetical"
+        return Reason.FICTION_OR_HYPOTHETICAL
     if res["false_alarm"].search(text):
-        return "denied"
+        return Reason.DENIED
     if res["intercept_test"].search(text):
-        return "missile_defence"
-    for key in ("engine_test", "parade"):
+        return Reason.MISSILE_DEFENCE
+    for key in (Reason.ENGINE_TEST, Reason.PARADE):  # the reason is also the name of its pattern
         m = res[key].search(text)
         if m and not (trigger is not None and _in_sibling_clause(m, sent, trigger)):
             return key
     kinds = lex.cues.suppression_kinds
     if kind in kinds.civil_cues:
-        for key in ("fireworks", "model_rocket", "sports", "product"):
+        for key in (Reason.FIREWORKS, Reason.MODEL_ROCKET, Reason.SPORTS, Reason.PRODUCT):
             if res[key].search(text) and not res["military_context_overrides_civil"].search(text):
                 return key
     if (
@@ -64,15 +65,15 @@ def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) ->
         and res["civil_space"].search(text)
         and not res["military_context_overrides_civil"].search(text)
     ):
-        return "civilian_space"
+        return Reason.CIVILIAN_SPACE
     if kind in kinds.civil_space_article and doc_is_civil_space(sent.doc):
-        return "civilian_space"
+        return Reason.CIVILIAN_SPACE
     return None
 
 
 #: The suppression reason of a trigger that tests an engine or launches a missile-defence weapon or target
 #: (:func:`tested_thing`).
-TESTED_REASONS = {"engine": "engine_test", "defence": "missile_defence"}
+TESTED_REASONS = {"engine": Reason.ENGINE_TEST, "defence": Reason.MISSILE_DEFENCE}
 
 
 def _launched_things(trigger: Token) -> list[Token]:

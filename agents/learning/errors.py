@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..detector.records import NOT_SUPPRESSED, Reason
+
 _TAG = re.compile(r"\s*\[([^\]]+)\]")
 NO_TAG = "(untagged)"
 NO_CANDIDATE = "no candidate sentence"
@@ -29,11 +31,11 @@ def candidate_shape(signals: Collection[str] | None, alone: bool) -> str:
     if signals is None:
         return NO_CANDIDATE
     reasons = {s.split(":", 1)[1] for s in signals if s.startswith("reason:")}
-    if "no_weapon" in reasons:
+    if Reason.NO_WEAPON in reasons:
         shape = "launch word, no weapon word"
-    elif "no_trigger" in reasons:
+    elif Reason.NO_TRIGGER in reasons:
         shape = "weapon word, no launch word"
-    elif "alert" in reasons:
+    elif NOT_SUPPRESSED in reasons:
         shape = "launch paired with a weapon"
     else:
         shape = "paired, held by the rules"

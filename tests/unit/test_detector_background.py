@@ -99,6 +99,12 @@ def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, tr
             "fired",
             id="old-date-in-another-clause-recent-anchor",
         ),
+        pytest.param(  # the clause head stops within 4 steps (dating._clause_head, not document.governing_verb)
+            "Recalling Kim's call last month for faster work on preparations for the satellite launch, officials"
+            " said it could come soon.",
+            "launch",
+            id="date-on-a-verb-far-up-the-noun-phrase",
+        ),
     ],
 )
 def test_a_current_launch_is_not_read_as_past(nlp: Language, text: str, trigger: str) -> None:
