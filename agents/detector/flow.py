@@ -97,19 +97,21 @@ def sentence_candidates(
         ]
         resolve_contested(sent_candidates, contested)
         share_weapon_actor(sent_candidates)
-        named = [c.actor for c in sent_candidates if c.actor]
+        rule_made = bool(sent_candidates)
+        if not rule_made:
+            # a cue the rules make nothing of: a stand-in candidate the model may still alert on. Made before
+            # this sentence joins `previous`, so its actor is looked for before it, not in its own subject
+            # (the speaker of "Japan's defence ministry confirmed the launch")
+            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
+            sent_candidates = [stand_in(anchor, sent, weapons, *args)]
+        named = [c.actor for c in sent_candidates if c.actor and rule_made]
         if named:
             previous.set(named[0])
         else:
             previous.push(sent)
-        speakers = [c.speaker for c in sent_candidates if c.speaker]
+        speakers = [c.speaker for c in sent_candidates if c.speaker and rule_made]
         if speakers:
             prev_speaker = speakers[0]
-        rule_made = bool(sent_candidates)
-        if not sent_candidates:
-            # a cue the rules make nothing of: a stand-in candidate the model may still alert on
-            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
-            sent_candidates = [stand_in(anchor, sent, weapons, *args)]
         out.append(
             SentenceCandidate(
                 sent=sent,

@@ -69,13 +69,9 @@ def test_context_names_tests_and_denials(nlp: Language) -> None:
     assert "cue3:false_alarm" in _context(nlp, "The missile warning was sent by mistake, officials said.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the observer's sentence still alerts (p 0.76 against 0.45 with the model before the denial veto):"
-    " the context features (observer as subject) and leaving such stand-ins out of training did not lower it"
-    " enough, and teaching them as negatives cost F1 in grouped CV (0.834 to 0.821, precision 0.804 to 0.783)",
-)
 def test_an_observer_of_a_launch_is_not_its_actor(nlp: Language) -> None:
+    # the observer's sentence may alert (it confirms the launch), but under the launcher: its stand-in
+    # candidate looks for its actor before its own sentence, whose subject is the observer
     [(_e, detection)] = analyze_docs(nlp, [OBSERVER])
     actors = {f.actor for f in detection.findings}
     assert actors == {"North Korea"}, [(f.actor, f.kind, f.modality) for f in detection.findings]

@@ -16,6 +16,7 @@ from wirewatch.agents.detector import (
     analyze_docs,
     default_severity,
     detect,
+    sentence_candidates,
 )
 from wirewatch.agents.nlp import entities_of
 
@@ -733,6 +734,20 @@ def test_triggers_about_one_weapon_share_the_grammatical_actor(nlp: Language) ->
     text = "TOKYO - A missile fired from Sinpo flew 300 km before splashing down inside Japan's waters."
     findings = run(nlp, text).findings
     assert [f.actor for f in findings] == ["North Korea"]
+
+
+def test_a_launch_confirmed_by_another_state_keeps_the_launcher_as_its_actor(nlp: Language) -> None:
+    # written for the project: a bare "the launch" the rules make nothing of (a stand-in candidate) looks for
+    # its actor before its own sentence, whose subject is the state that confirms it, not the launcher
+    text = (
+        "North Korea fired two ballistic missiles into the sea on Monday, Seoul's military said. "
+        "The missiles flew about 400 km before coming down outside Japan's economic zone. "
+        "Japan's defence ministry confirmed the launch and filed a protest."
+    )
+    candidates = sentence_candidates(nlp(text), entities_of(nlp(text)), config=DetectorConfig(learned=False))
+    stand_ins = [c for sc in candidates for c in sc.rule if c.stand_in]
+    assert [(c.trigger.lower_, c.actor) for c in stand_ins] == [("launch", "North Korea")]
+    assert {f.actor for f in run(nlp, text).findings} == {"North Korea"}
 
 
 def test_defence_system_and_its_generic_noun_are_one_defence_mention(nlp: Language) -> None:

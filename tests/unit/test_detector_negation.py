@@ -50,12 +50,12 @@ def test_a_negation_of_the_launch_itself_is_a_denial(nlp: Language, text: str, t
             id="coordinated clause with its own subject",
         ),
         pytest.param(
-            "Seoul is not lowering its guard even though the window for North Korea's satellite launch has closed.",
+            "Tokyo is not relaxing its alert even though the period set for Pyongyang's satellite launch is over.",
             "launch",
             id="adverbial clause",
         ),
         pytest.param(
-            "Iran's navy chief denied the reports, saying the missiles would be launched in the coming days.",
+            "The admiral denied the reports, saying the missiles would be launched within a few days.",
             "launched",
             id="participial adjunct of a denial verb",
         ),

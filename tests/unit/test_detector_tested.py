@@ -23,7 +23,7 @@ def reading(nlp: Language, text: str, trigger: str) -> str | None:
         pytest.param(
             "Pakistan has tested a new solid-propellant rocket motor, its military said.", "tested", id="object"
         ),
-        pytest.param("The North has been conducting engine combustion tests since July.", "tests", id="modifier"),
+        pytest.param("The country has run engine combustion tests every month since spring.", "tests", id="modifier"),
         pytest.param("The static firing test proved the motor's reliability, KCNA said.", "firing", id="test-noun"),
         pytest.param("Engineers will fire all four engines of the rocket at the same time.", "fire", id="fire-engines"),
         pytest.param(
@@ -54,7 +54,7 @@ def test_a_defence_weapon_or_target_launched_is_read_as_a_defence_test(nlp: Lang
     ("text", "trigger"),
     [
         pytest.param(
-            "Iran test launched its new satellite carrier rocket with its most powerful solid-fuel engine.",
+            "Tehran test launched a new satellite carrier with its biggest solid-fuel engine yet.",
             "launched",
             id="engine-in-an-adjunct",
         ),
