@@ -88,8 +88,8 @@ def _habitual(trigger: Token) -> bool:
 def _clause_head(tok: Token) -> Token:
     """The verb whose clause a launch word belongs to: itself when a verb, else the first verb above it within 4
     steps, else where that walk stops. Not :func:`~wirewatch.agents.document.governing_verb` (8 steps, or None) on
-    purpose: a verb far up a long noun phrase ('a report on the pace of work for the launch') dates another event
-    (with that helper here, one true launch passage of the training data read as historical)."""
+    purpose: a verb far up a long noun phrase ('a report on the pace of work for the launch') dates another event,
+    not the launch (a test pins that reach)."""
     cur = tok
     for _ in range(4):
         if cur.pos_ in ("VERB", "AUX") or cur.head.i == cur.i:

@@ -98,20 +98,25 @@ def sentence_candidates(
         resolve_contested(sent_candidates, contested)
         share_weapon_actor(sent_candidates)
         rule_made = bool(sent_candidates)
-        if not rule_made:
-            # a cue the rules make nothing of: a stand-in candidate the model may still alert on. Made before
-            # this sentence joins `previous`, so its actor is looked for before it, not in its own subject
-            # (the speaker of "Japan's defence ministry confirmed the launch")
-            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
-            sent_candidates = [stand_in(anchor, sent, weapons, *args)]
-        named = [c.actor for c in sent_candidates if c.actor and rule_made]
-        if named:
-            previous.set(named[0])
+        if rule_made:
+            named = [c.actor for c in sent_candidates if c.actor]
+            if named:
+                previous.set(named[0])
+            else:
+                previous.push(sent)
+            speakers = [c.speaker for c in sent_candidates if c.speaker]
+            if speakers:
+                prev_speaker = speakers[0]
         else:
+            # a cue the rules make nothing of: a stand-in candidate the model may still alert on. Its actor is
+            # looked for before this sentence first, not in its own subject (the speaker of "Japan's defence
+            # ministry confirmed the launch"); only when nothing before names one does its own sentence count
+            anchor = cue or (triggers[0] if triggers else sent.doc[weapons[0].tokens[-1]].head)
+            candidate = stand_in(anchor, sent, weapons, *args)
             previous.push(sent)
-        speakers = [c.speaker for c in sent_candidates if c.speaker and rule_made]
-        if speakers:
-            prev_speaker = speakers[0]
+            if candidate.how == "none":
+                candidate = stand_in(anchor, sent, weapons, *args)
+            sent_candidates = [candidate]
         out.append(
             SentenceCandidate(
                 sent=sent,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detector.records import NOT_SUPPRESSED, Reason
+from ..detector import NOT_SUPPRESSED, Reason
 
 _TAG = re.compile(r"\s*\[([^\]]+)\]")
 NO_TAG = "(untagged)"

@@ -17,6 +17,13 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--splits",
+        type=int,
+        default=5,
+        help="fold splits the kept model is cross-validated on (seeds SEED, SEED+1, ...; stance; default 5): the "
+        "split alone moves the figures",
+    )
+    parser.add_argument(
         "--representation",
         action="append",
         default=None,

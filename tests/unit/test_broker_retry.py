@@ -51,3 +51,11 @@ async def test_a_retriable_error_is_raised_once_the_next_wait_would_pass_the_tim
     with pytest.raises(NodeNotReadyError):
         await retry_retriable(call, "creating topics", timeout=0.8)
     assert call.calls == 2
+
+
+async def test_the_warnings_go_to_the_callers_logger(caplog: pytest.LogCaptureFixture) -> None:
+    # the transport passes its own logger: its warnings name the transport, not the broker module
+    call = _FailsFirst(NodeNotReadyError("node 1 not ready"), failures=1)
+    with caplog.at_level(logging.WARNING):
+        await retry_retriable(call, "declaring topic news.raw", timeout=30.0, logger=logging.getLogger("caller"))
+    assert [r.name for r in caplog.records if "declaring topic" in r.getMessage()] == ["caller"]

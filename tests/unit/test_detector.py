@@ -744,10 +744,20 @@ def test_a_launch_confirmed_by_another_state_keeps_the_launcher_as_its_actor(nlp
         "The missiles flew about 400 km before coming down outside Japan's economic zone. "
         "Japan's defence ministry confirmed the launch and filed a protest."
     )
-    candidates = sentence_candidates(nlp(text), entities_of(nlp(text)), config=DetectorConfig(learned=False))
-    stand_ins = [c for sc in candidates for c in sc.rule if c.stand_in]
-    assert [(c.trigger.lower_, c.actor) for c in stand_ins] == [("launch", "North Korea")]
+    assert stand_in_actors(nlp, text) == [("launch", "North Korea")]
     assert {f.actor for f in run(nlp, text).findings} == {"North Korea"}
+
+
+def test_a_stand_in_with_no_actor_before_it_reads_its_own_sentence(nlp: Language) -> None:
+    # written for the project: nothing before the stand-in names an actor, so its own subject does
+    text = "The North warned that its missile drills would go on and might again cross over Japan."
+    assert stand_in_actors(nlp, text) == [("drills", "North Korea")]
+
+
+def stand_in_actors(nlp: Language, text: str) -> list[tuple[str, str | None]]:
+    doc = nlp(text)
+    candidates = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    return [(c.trigger.lower_, c.actor) for sc in candidates for c in sc.rule if c.stand_in]
 
 
 def test_defence_system_and_its_generic_noun_are_one_defence_mention(nlp: Language) -> None:

@@ -103,6 +103,21 @@ def test_training_on_a_slice_is_deterministic(nlp: Language, user_model: Path, t
     assert f"| all errors | {wrong} of {len(WRITTEN)} |" in card
 
 
+def test_training_cross_validates_the_kept_features_on_more_fold_splits(nlp: Language, tmp_path: Path) -> None:
+    data = write_statements(tmp_path / "statements.jsonl")
+    summary = train(
+        nlp, [data], tmp_path, folds=2, seed=3, representations=["words-path-cues"], splits=3, out=io.StringIO()
+    )
+    splits = summary["cv_splits"]
+    assert splits["seeds"] == [3, 4, 5]
+    assert splits["macro_f1"][0] == summary["cv"]["macro_f1"]  # the first split is the one the card leads with
+    assert splits["mean"]["macro_f1"] == pytest.approx(sum(splits["macro_f1"]) / 3, abs=1e-4)
+    card = (tmp_path / "stance.md").read_text(encoding="utf-8")
+    assert "## Figures: the same features over 3 fold splits" in card
+    rows = [line for line in card.splitlines() if line.startswith(("| 3 |", "| 4 |", "| 5 |", "| mean |"))]
+    assert len(rows) == 4
+
+
 def test_train_stance_command(user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_statements(tmp_path / "statements.jsonl")
     argv = ["train", "stance", str(data), "--out", str(tmp_path), "--folds", "2"]
