@@ -47,6 +47,9 @@ TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
 #: the alert model is fitted without them (its F1 fell from 0.827 to 0.811 with them).
 PASSAGE_DIM = 4096
 ALERT_LABELS = ("no", "yes")
+#: How far, in sentences either side, the modality and kind of a candidate are voted over: the passages the
+#: models learn from are 1-4 sentences, labelled once for the whole passage (see :func:`passage_vote`).
+VOTE_WINDOW = 3
 
 _DIGIT = re.compile(r"\d")
 
@@ -140,6 +143,19 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
     return rows
 
 
+def passage_vote(proba: np.ndarray, positions: Sequence[int], window: int = VOTE_WINDOW) -> np.ndarray:
+    """Per candidate, the class (column of ``proba``) with the highest mean probability over the candidates
+    within ``window`` sentences of it, itself included. The labels are the passage's, so a passage's sentences
+    speak together: "the test will go ahead, an official said" carries the modality of "preparations for a
+    launch" in the sentence before it, which the strongest finding alone would not (by grouped CV: see the
+    model card)."""
+    where = np.asarray(positions, dtype=np.int64)
+    if proba.shape[0] != where.shape[0]:
+        raise ValueError(f"{proba.shape[0]} rows of probabilities for {where.shape[0]} sentence positions")
+    near = np.abs(where[:, None] - where[None, :]) <= window
+    return (near.astype(np.float64) @ proba).argmax(axis=1)
+
+
 # ------------------------------------------------------------------------------------------ the model
 
 
@@ -155,12 +171,13 @@ class AlertModel:
     #: kind sources (``named:srbm``...) found at odds with the training labels: skipped when the kind is chosen
     distrusted_kinds: tuple[str, ...] = ()
 
-    def predict(self, rows: Any) -> tuple[np.ndarray, list[str], list[str]]:
-        """(alert probability, modality, kind) per row."""
+    def predict(self, rows: Any, positions: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]:
+        """(alert probability, modality, kind) per row: the rows of one article's candidate sentences, at
+        sentence ``positions``; the modality and kind are voted over nearby candidates (:func:`passage_vote`)."""
         p_alert = self.alert.predict_proba(rows)[:, ALERT_LABELS.index("yes")]
-        modality = [self.modality.labels[i] for i in self.modality.predict_proba(rows).argmax(axis=1)]
-        kind = [self.kind.labels[i] for i in self.kind.predict_proba(rows).argmax(axis=1)]
-        return p_alert, modality, kind
+        modality = passage_vote(self.modality.predict_proba(rows), positions)
+        kind = passage_vote(self.kind.predict_proba(rows), positions)
+        return p_alert, [self.modality.labels[i] for i in modality], [self.kind.labels[i] for i in kind]
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> None:
         directory = Path(directory)

@@ -291,7 +291,7 @@ def detections(model: AlertModel, matrix: Any, data: Dataset, item_ids: Sequence
         item = data.items[i]
         cands = [replace(sc, rule=[replace(c) for c in sc.rule]) for sc in item.cands]
         if cands:
-            p, mod, kind = model.predict(matrix[item.rows])
+            p, mod, kind = model.predict(matrix[item.rows], [sc.index for sc in item.cands])
             apply_decision(cands, p, mod, kind, model.threshold, config, model.distrusted_kinds)
         out.append(assemble(cands, item.doc, item.entities, config))
     return out

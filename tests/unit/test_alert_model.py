@@ -73,7 +73,7 @@ def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: La
     doc = nlp(LAUNCH)
     cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
     model = alert_model(DetectorConfig())
-    p, modality, _kind = model.predict(candidate_rows(cands, model.spec))
+    p, modality, _kind = model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
     assert finding.confidence == pytest.approx(round(float(p.max()), 3))
     assert p.max() >= model.threshold
     assert finding.modality == modality[int(p.argmax())] == "occurred"
