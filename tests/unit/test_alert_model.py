@@ -8,6 +8,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from wirewatch.agents.alert_model import (
     AlertModel,
     candidate_rows,
     passage_columns,
+    passage_vote,
     shipped_model_dir,
 )
 from wirewatch.agents.detector import (
@@ -29,6 +31,7 @@ from wirewatch.agents.detector import (
     analyze_docs,
     apply_decision,
     detect,
+    kind_sources,
     named_kind,
     sentence_candidates,
 )
@@ -80,6 +83,55 @@ def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: La
     assert finding.kind == "icbm"
     [(_e, quiet)] = analyze_docs(nlp, [QUIET])
     assert quiet.findings == [] and quiet.signals == []  # no cue: no candidate, the model is not asked
+
+
+def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() -> None:
+    proba = np.array([[0.6, 0.4], [0.1, 0.9], [0.7, 0.3]])
+    # sentences 0 and 2 are within three sentences of each other, sentence 9 of neither
+    assert passage_vote(proba, [0, 2, 9]).tolist() == [1, 1, 0]
+    assert passage_vote(proba, [0, 20, 40]).tolist() == [0, 1, 0]  # apart, each keeps its own
+    with pytest.raises(ValueError, match="3 rows of probabilities for 2 sentence positions"):
+        passage_vote(proba, [0, 1])
+
+
+def test_the_shipped_model_votes_modality_and_kind_over_a_passage(nlp: Language) -> None:
+    text = (
+        "North Korea fired a short-range ballistic missile into the sea on Monday, the military said."
+        " Pyongyang vowed to launch more missiles in the coming weeks."
+    )
+    doc = nlp(text)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    rows = candidate_rows(cands, model.spec)
+    _p, _modality, alone = model.predict(rows, [100 * i for i in range(len(cands))])  # too far apart to vote
+    assert len(set(alone)) == 2, "the sentences' own kinds differ"
+    _p, _modality, voted = model.predict(rows, [sc.index for sc in cands])
+    assert voted == [model.kind.labels[int(model.kind.predict_proba(rows).sum(axis=0).argmax())]] * 2
+    # the kind read off the weapon words ("short-range ballistic missile") still comes before the model's
+    assert [f.kind for f in detect(doc, entities_of(doc)).findings] == ["srbm"]
+
+
+@pytest.mark.parametrize(
+    ("text", "sources"),
+    [
+        ("The Syrian army fired a rocket at the town of Idlib on Tuesday.", []),
+        ("The Syrian army fired rockets at the town of Idlib on Tuesday.", [("rule", "rocket_artillery")]),
+        ("Hamas fired a rocket at Ashkelon on Tuesday.", [("rule", "rocket_artillery")]),  # a group's: a setting
+    ],
+)
+def test_a_states_lone_rocket_gives_no_kind_before_the_model(nlp: Language, text: str, sources: list[Any]) -> None:
+    doc = nlp(text)
+    [sc] = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    assert [kind_sources(sc, c) for c in sc.rule] == [sources]
+
+
+def test_a_states_lone_rocket_takes_the_models_kind(nlp: Language) -> None:
+    doc = nlp("The Syrian army fired a rocket at the town of Idlib on Tuesday.")
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    _p, _modality, kind = model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
+    [finding] = detect(doc, entities_of(doc)).findings
+    assert finding.kind == kind[0] != "rocket_artillery"
 
 
 def test_the_rules_alone_still_run_when_the_model_is_off(nlp: Language) -> None:
