@@ -87,28 +87,42 @@ def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: La
 
 def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() -> None:
     proba = np.array([[0.6, 0.4], [0.1, 0.9], [0.7, 0.3]])
-    # sentences 0 and 2 are within three sentences of each other, sentence 9 of neither
-    assert passage_vote(proba, [0, 2, 9]).tolist() == [1, 1, 0]
-    assert passage_vote(proba, [0, 20, 40]).tolist() == [0, 1, 0]  # apart, each keeps its own
+    # sentences 0 and 1 are next to each other, sentence 9 next to neither
+    assert passage_vote(proba, [0, 1, 9]).tolist() == [1, 1, 0]
+    assert passage_vote(proba, [0, 2, 9]).tolist() == [0, 1, 0]  # apart, each keeps its own
+    assert passage_vote(proba, [0, 2, 9], window=3).tolist() == [1, 1, 0]
     with pytest.raises(ValueError, match="3 rows of probabilities for 2 sentence positions"):
         passage_vote(proba, [0, 1])
 
 
-def test_the_shipped_model_votes_modality_and_kind_over_a_passage(nlp: Language) -> None:
-    text = (
-        "North Korea fired a short-range ballistic missile into the sea on Monday, the military said."
-        " Pyongyang vowed to launch more missiles in the coming weeks."
-    )
+@pytest.mark.parametrize(
+    ("text", "alone", "voted"),
+    [
+        # the neighbour's hedge qualifies the sighting: the passage reports a possible launch
+        (
+            "Intelligence officials said a launch of the new missile may be in the works. Trucks carrying the missile"
+            " were seen near the launch site on Monday.",
+            ["possible", "occurred"],
+            ["possible", "possible"],
+        ),
+        # the neighbour's "occurred" does not make the announced launch happen
+        (
+            "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
+            " site, state television said.",
+            ["threatened", "occurred"],
+            ["threatened", "occurred"],
+        ),
+    ],
+)
+def test_a_neighbours_hedge_qualifies_a_launch_and_a_neighbours_launch_makes_none_happen(
+    nlp: Language, text: str, alone: list[str], voted: list[str]
+) -> None:
     doc = nlp(text)
     cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
     model = alert_model(DetectorConfig())
     rows = candidate_rows(cands, model.spec)
-    _p, _modality, alone = model.predict(rows, [100 * i for i in range(len(cands))])  # too far apart to vote
-    assert len(set(alone)) == 2, "the sentences' own kinds differ"
-    _p, _modality, voted = model.predict(rows, [sc.index for sc in cands])
-    assert voted == [model.kind.labels[int(model.kind.predict_proba(rows).sum(axis=0).argmax())]] * 2
-    # the kind read off the weapon words ("short-range ballistic missile") still comes before the model's
-    assert [f.kind for f in detect(doc, entities_of(doc)).findings] == ["srbm"]
+    assert model.predict(rows, [100 * i for i in range(len(cands))])[1] == alone  # too far apart to vote
+    assert model.predict(rows, [sc.index for sc in cands])[1] == voted
 
 
 @pytest.mark.parametrize(
