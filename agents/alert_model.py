@@ -52,6 +52,8 @@ ALERT_LABELS = ("no", "yes")
 #: next sentence only, so that an article's separate events keep their own modality (by grouped CV, a window of
 #: three sentences, a whole labelled passage, gained +0.007 against +0.006).
 VOTE_WINDOW = 1
+#: The kind that names no class of missile: a neighbour's vote may make it specific (see ``AlertModel.predict``).
+GENERIC_KIND = "ballistic_unspecified"
 
 _DIGIT = re.compile(r"\d")
 
@@ -178,8 +180,8 @@ class AlertModel:
         sentence ``positions``. The modality is the row's own, or the vote of its neighbourhood
         (:func:`passage_vote`) where that ranks lower (occurred > threatened > possible): a neighbour's hedge or
         announcement qualifies a launch ("preparations for a launch. The rocket is on the pad."), a neighbour's
-        launch does not make an announced one happen. A vote of the kind too gained kind accuracy +0.004
-        [−0.001, +0.009] by grouped CV, not kept."""
+        launch does not make an announced one happen. Likewise the kind is the row's own, or its neighbourhood's
+        vote where its own is :data:`GENERIC_KIND`: "the missile flew 1,000 km" next to "launched an ICBM"."""
         p_alert = self.alert.predict_proba(rows)[:, ALERT_LABELS.index("yes")]
         proba = self.modality.predict_proba(rows)
         rank = TAXONOMY.modality_rank
@@ -188,7 +190,12 @@ class AlertModel:
             labels[voted] if rank.get(labels[voted], 0) < rank.get(labels[own], 0) else labels[own]
             for own, voted in zip(proba.argmax(axis=1), passage_vote(proba, positions), strict=True)
         ]
-        kind = [self.kind.labels[i] for i in self.kind.predict_proba(rows).argmax(axis=1)]
+        proba = self.kind.predict_proba(rows)
+        kinds = self.kind.labels
+        kind = [
+            kinds[voted] if kinds[own] == GENERIC_KIND else kinds[own]
+            for own, voted in zip(proba.argmax(axis=1), passage_vote(proba, positions), strict=True)
+        ]
         return p_alert, modality, kind
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> None:

@@ -126,6 +126,36 @@ def test_a_neighbours_hedge_qualifies_a_launch_and_a_neighbours_launch_makes_non
 
 
 @pytest.mark.parametrize(
+    ("text", "alone", "voted"),
+    [
+        # the neighbour's named system specifies "the missile"
+        (
+            "Russia test-fired a Yars missile from the Plesetsk site on Wednesday. The missile hit its target in"
+            " Kamchatka, the defence ministry said.",
+            ["icbm", "ballistic_unspecified"],
+            ["icbm", "icbm"],
+        ),
+        # a specific kind stays whatever its neighbour says
+        (
+            "North Korea fired a short-range ballistic missile into the sea on Monday, the military said."
+            " Pyongyang vowed to launch more missiles in the coming weeks.",
+            ["srbm", "ballistic_unspecified"],
+            ["srbm", "ballistic_unspecified"],
+        ),
+    ],
+)
+def test_a_neighbours_kind_specifies_a_generic_one(
+    nlp: Language, text: str, alone: list[str], voted: list[str]
+) -> None:
+    doc = nlp(text)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    rows = candidate_rows(cands, model.spec)
+    assert model.predict(rows, [100 * i for i in range(len(cands))])[2] == alone  # too far apart to vote
+    assert model.predict(rows, [sc.index for sc in cands])[2] == voted
+
+
+@pytest.mark.parametrize(
     ("text", "sources"),
     [
         ("The Syrian army fired a rocket at the town of Idlib on Tuesday.", []),
