@@ -96,12 +96,13 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
 
 
 @pytest.mark.parametrize(
-    ("text", "alone", "voted"),
+    ("text", "part", "alone", "voted"),
     [
         # the neighbour's hedge qualifies the sighting: the passage reports a possible launch
         (
             "Intelligence officials said a launch of the new missile may be in the works. Trucks carrying the missile"
             " were seen near the launch site on Monday.",
+            "modality",
             ["possible", "occurred"],
             ["possible", "possible"],
         ),
@@ -109,29 +110,15 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
         (
             "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
             " site, state television said.",
+            "modality",
             ["threatened", "occurred"],
             ["threatened", "occurred"],
         ),
-    ],
-)
-def test_a_neighbours_hedge_qualifies_a_launch_and_a_neighbours_launch_makes_none_happen(
-    nlp: Language, text: str, alone: list[str], voted: list[str]
-) -> None:
-    doc = nlp(text)
-    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
-    model = alert_model(DetectorConfig())
-    rows = candidate_rows(cands, model.spec)
-    assert model.predict(rows, [100 * i for i in range(len(cands))])[1] == alone  # too far apart to vote
-    assert model.predict(rows, [sc.index for sc in cands])[1] == voted
-
-
-@pytest.mark.parametrize(
-    ("text", "alone", "voted"),
-    [
         # the neighbour's named system specifies "the missile"
         (
             "Russia test-fired a Yars missile from the Plesetsk site on Wednesday. The missile hit its target in"
             " Kamchatka, the defence ministry said.",
+            "kind",
             ["icbm", "ballistic_unspecified"],
             ["icbm", "icbm"],
         ),
@@ -139,20 +126,22 @@ def test_a_neighbours_hedge_qualifies_a_launch_and_a_neighbours_launch_makes_non
         (
             "North Korea fired a short-range ballistic missile into the sea on Monday, the military said."
             " Pyongyang vowed to launch more missiles in the coming weeks.",
+            "kind",
             ["srbm", "ballistic_unspecified"],
             ["srbm", "ballistic_unspecified"],
         ),
     ],
 )
-def test_a_neighbours_kind_specifies_a_generic_one(
-    nlp: Language, text: str, alone: list[str], voted: list[str]
+def test_a_neighbours_vote_qualifies_the_modality_and_specifies_the_kind(
+    nlp: Language, text: str, part: str, alone: list[str], voted: list[str]
 ) -> None:
     doc = nlp(text)
     cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
     model = alert_model(DetectorConfig())
     rows = candidate_rows(cands, model.spec)
-    assert model.predict(rows, [100 * i for i in range(len(cands))])[2] == alone  # too far apart to vote
-    assert model.predict(rows, [sc.index for sc in cands])[2] == voted
+    column = {"modality": 1, "kind": 2}[part]
+    assert model.predict(rows, [100 * i for i in range(len(cands))])[column] == alone  # too far apart to vote
+    assert model.predict(rows, [sc.index for sc in cands])[column] == voted
 
 
 @pytest.mark.parametrize(
