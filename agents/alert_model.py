@@ -48,9 +48,9 @@ TOK2VEC_WIDTH = 96  # en_core_web_sm 3.8's tok2vec output width
 #: the alert model is fitted without them (its F1 fell from 0.827 to 0.811 with them).
 PASSAGE_DIM = 4096
 ALERT_LABELS = ("no", "yes")
-#: How far, in sentences either side, the modality of a candidate is voted over (see :func:`passage_vote`): the
-#: next sentence only, so that an article's separate events keep their own modality (by grouped CV, a window of
-#: three sentences, a whole labelled passage, gained +0.007 against +0.006).
+#: How far, in sentences either side, the modality and kind of a candidate are voted over (see
+#: :func:`passage_vote`): the next sentence only, so that an article's separate events keep their own (by grouped
+#: CV, a window of three sentences, a whole labelled passage, gained modality +0.007 against +0.006).
 VOTE_WINDOW = 1
 #: The kind that names no class of missile: a neighbour's vote may make it specific (see ``AlertModel.predict``).
 GENERIC_KIND = "ballistic_unspecified"
