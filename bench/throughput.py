@@ -107,7 +107,7 @@ def analysis_breakdown(articles: list[Article], batch_size: int) -> dict[str, fl
             steps["detector"] += t3 - t2
             cands = sentence_candidates(doc, entities, config=config)
             t4 = time.perf_counter()
-            model.predict(candidate_rows(cands, model.spec))
+            model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
             steps["model"] += time.perf_counter() - t4
     return {k: round(v * 1000 / len(articles), 2) for k, v in steps.items()}
 

@@ -52,7 +52,7 @@ def detect(
         model = alert_model(config)
         apply_decision(
             sentences,
-            *model.predict(candidate_rows(sentences, model.spec)),
+            *model.predict(candidate_rows(sentences, model.spec), [sc.index for sc in sentences]),
             model.threshold,
             config,
             model.distrusted_kinds,

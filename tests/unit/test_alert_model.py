@@ -8,6 +8,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from wirewatch.agents.alert_model import (
     AlertModel,
     candidate_rows,
     passage_columns,
+    passage_vote,
     shipped_model_dir,
 )
 from wirewatch.agents.detector import (
@@ -29,6 +31,7 @@ from wirewatch.agents.detector import (
     analyze_docs,
     apply_decision,
     detect,
+    kind_sources,
     named_kind,
     sentence_candidates,
 )
@@ -73,13 +76,95 @@ def test_the_shipped_model_decides_and_its_probability_is_the_confidence(nlp: La
     doc = nlp(LAUNCH)
     cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
     model = alert_model(DetectorConfig())
-    p, modality, _kind = model.predict(candidate_rows(cands, model.spec))
+    p, modality, _kind = model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
     assert finding.confidence == pytest.approx(round(float(p.max()), 3))
     assert p.max() >= model.threshold
     assert finding.modality == modality[int(p.argmax())] == "occurred"
     assert finding.kind == "icbm"
     [(_e, quiet)] = analyze_docs(nlp, [QUIET])
     assert quiet.findings == [] and quiet.signals == []  # no cue: no candidate, the model is not asked
+
+
+def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() -> None:
+    proba = np.array([[0.6, 0.4], [0.1, 0.9], [0.7, 0.3]])
+    # sentences 0 and 1 are next to each other, sentence 9 next to neither
+    assert passage_vote(proba, [0, 1, 9]).tolist() == [1, 1, 0]
+    assert passage_vote(proba, [0, 2, 9]).tolist() == [0, 1, 0]  # apart, each keeps its own
+    assert passage_vote(proba, [0, 2, 9], window=3).tolist() == [1, 1, 0]
+    with pytest.raises(ValueError, match="3 rows of probabilities for 2 sentence positions"):
+        passage_vote(proba, [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "alone", "voted"),
+    [
+        # the neighbour's hedge qualifies the sighting: the passage reports a possible launch
+        (
+            "Intelligence officials said a launch of the new missile may be in the works. Trucks carrying the missile"
+            " were seen near the launch site on Monday.",
+            "modality",
+            ["possible", "occurred"],
+            ["possible", "possible"],
+        ),
+        # the neighbour's "occurred" does not make the announced launch happen
+        (
+            "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
+            " site, state television said.",
+            "modality",
+            ["threatened", "occurred"],
+            ["threatened", "occurred"],
+        ),
+        # the neighbour's named system specifies "the missile"
+        (
+            "Russia test-fired a Yars missile from the Plesetsk site on Wednesday. The missile hit its target in"
+            " Kamchatka, the defence ministry said.",
+            "kind",
+            ["icbm", "ballistic_unspecified"],
+            ["icbm", "icbm"],
+        ),
+        # a specific kind stays whatever its neighbour says
+        (
+            "North Korea fired a short-range ballistic missile into the sea on Monday, the military said."
+            " Pyongyang vowed to launch more missiles in the coming weeks.",
+            "kind",
+            ["srbm", "ballistic_unspecified"],
+            ["srbm", "ballistic_unspecified"],
+        ),
+    ],
+)
+def test_a_neighbours_vote_qualifies_the_modality_and_specifies_the_kind(
+    nlp: Language, text: str, part: str, alone: list[str], voted: list[str]
+) -> None:
+    doc = nlp(text)
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    rows = candidate_rows(cands, model.spec)
+    column = {"modality": 1, "kind": 2}[part]
+    assert model.predict(rows, [100 * i for i in range(len(cands))])[column] == alone  # too far apart to vote
+    assert model.predict(rows, [sc.index for sc in cands])[column] == voted
+
+
+@pytest.mark.parametrize(
+    ("text", "sources"),
+    [
+        ("The Syrian army fired a rocket at the town of Idlib on Tuesday.", []),
+        ("The Syrian army fired rockets at the town of Idlib on Tuesday.", [("rule", "rocket_artillery")]),
+        ("Hamas fired a rocket at Ashkelon on Tuesday.", [("rule", "rocket_artillery")]),  # a group's: a setting
+    ],
+)
+def test_a_states_lone_rocket_gives_no_kind_before_the_model(nlp: Language, text: str, sources: list[Any]) -> None:
+    doc = nlp(text)
+    [sc] = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    assert [kind_sources(sc, c) for c in sc.rule] == [sources]
+
+
+def test_a_states_lone_rocket_takes_the_models_kind(nlp: Language) -> None:
+    doc = nlp("The Syrian army fired a rocket at the town of Idlib on Tuesday.")
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    _p, _modality, kind = model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
+    [finding] = detect(doc, entities_of(doc)).findings
+    assert finding.kind == kind[0] != "rocket_artillery"
 
 
 def test_the_rules_alone_still_run_when_the_model_is_off(nlp: Language) -> None:
