@@ -20,8 +20,8 @@ def add_parser(sub: Any) -> None:
         "--splits",
         type=int,
         default=5,
-        help="fold splits the kept model is cross-validated on (seeds SEED, SEED+1, ...; stance; default 5): the "
-        "split alone moves the figures",
+        help="fold splits the kept model is cross-validated on (seeds SEED, SEED+1, ...; default 5): the split "
+        "alone moves the figures",
     )
     parser.add_argument(
         "--representation",
@@ -67,5 +67,6 @@ def cmd_train(settings: Any, args: argparse.Namespace) -> int:
         representations=args.representation or REPRESENTATIONS,
         nlp=load_nlp(settings),
         parse_cache=args.parse_cache,
+        splits=args.splits,
     )
     return 0

@@ -25,9 +25,11 @@ def slice_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _train(nlp: Language, data: Path, out: Path) -> tuple[dict, str]:
+def _train(nlp: Language, data: Path, out: Path, splits: int = 1) -> tuple[dict, str]:
     stream = io.StringIO()
-    report = train([data], out_dir=out, folds=3, seed=0, representations=("rules+ngrams",), nlp=nlp, stream=stream)
+    report = train(
+        [data], out_dir=out, folds=3, seed=0, representations=("rules+ngrams",), nlp=nlp, stream=stream, splits=splits
+    )
     return report, stream.getvalue()
 
 
@@ -60,3 +62,17 @@ def test_training_on_a_slice_is_deterministic_and_usable(nlp: Language, slice_fi
     config = DetectorConfig(alert_model=str(tmp_path / "a"))
     [(_e, detection)] = analyze_docs(nlp, ["North Korea fired a ballistic missile on Monday."], config=config)
     assert all(0.0 <= s.finding.confidence <= 1.0 for s in detection.signals)
+
+
+def test_the_kept_representation_is_cross_validated_on_more_fold_splits(
+    nlp: Language, slice_file: Path, tmp_path: Path
+) -> None:
+    report, printed = _train(nlp, slice_file, tmp_path, splits=2)
+    splits = report["splits"]
+    assert splits["seeds"] == [0, 1]
+    assert splits["f1"][0] == report["cross_validated"]["f1"]["value"]  # the first split is the card's lead
+    assert splits["mean"]["recall"] == pytest.approx(sum(splits["recall"]) / 2, abs=1e-4)
+    assert "cross-validated by source (3 folds, seed 1): precision" in printed
+    card = (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Figures: the kept representation over 2 fold splits" in card
+    assert sum(line.startswith(("| 0 |", "| 1 |", "| mean |")) for line in card.splitlines()) == 3
