@@ -80,8 +80,8 @@ def verb_subject(tok: Token) -> Token | None:
 def negation_scope(tok: Token, sent: Span) -> list[Token]:
     """The trigger and those of its ancestors a negation on which reaches it: the climb stops below a
     coordinated clause with its own subject ('... will never stop, and Tehran has missiles ready to be
-    fired'), an adverbial clause ('did not let its guard down even though the window for the launch has
-    expired'), an indirect question ('nobody knows yet which rocket the navy will test'), a prepositional adjunct
+    fired'), an adverbial clause ('is not relaxing its alert even though the period set for the launch is
+    over'), an indirect question ('nobody knows yet which rocket the navy will test'), a prepositional adjunct
     ('was not involved in the accident during launch preparations') and a predicate of which the launch is
     the subject ('the launches did not demonstrate the range'), unless that predicate says whether a launch
     happened or was seen (the lexicon's ``negation_scope``) or negates or denies it."""

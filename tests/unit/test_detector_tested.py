@@ -24,7 +24,9 @@ def reading(nlp: Language, text: str, trigger: str) -> str | None:
             "Pakistan has tested a new solid-propellant rocket motor, its military said.", "tested", id="object"
         ),
         pytest.param("The country has run engine combustion tests every month since spring.", "tests", id="modifier"),
-        pytest.param("The static firing test proved the motor's reliability, KCNA said.", "firing", id="test-noun"),
+        pytest.param(
+            "The static firing test showed the motor worked as designed, KCNA said.", "firing", id="test-noun"
+        ),
         pytest.param("Engineers will fire all four engines of the rocket at the same time.", "fire", id="fire-engines"),
         pytest.param(
             "Analysts said Iran was preparing the test of a rocket engine at the site.", "test", id="of-object"

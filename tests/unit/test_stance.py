@@ -373,7 +373,7 @@ def test_until_clause_is_a_sought_end_state(nlp: Language) -> None:
 
 
 def test_hypothetical_position_in_a_conditional_is_no_stance(nlp: Language) -> None:
-    found = stances(nlp, "The council will act if North Korea decides not to engage in negotiations.")
+    found = stances(nlp, "The council will act if Pyongyang chooses not to take part in negotiations.")
     assert not [s for s in found if s.target == "diplomacy"]
 
 
@@ -384,7 +384,7 @@ def test_circumstantial_phrase_passes_no_judgement(nlp: Language) -> None:
 
 
 def test_neutral_mention_gives_no_stance(nlp: Language) -> None:
-    found = stances(nlp, '"We are not involved in strikes against Iran," Minister Paul Grant said.')
+    found = stances(nlp, '"Our country has no part in the strikes on Iran," Minister Paul Grant said.')
     assert "military_action" not in targets_of(found, "Paul Grant")
 
 
