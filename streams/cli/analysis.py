@@ -19,7 +19,7 @@ from .ingest import InputError, _read_input
 def add_parser(sub: Any) -> None:
     analyze = sub.add_parser("analyze", help="run the enrichment and alert logic offline and print JSON")
     analyze.add_argument("files", nargs="+", metavar="FILE", help="text, JSON or JSONL file(s), or - for stdin")
-    analyze.add_argument("--feed", default="analyze")
+    analyze.add_argument("--feed", default="analyze", help="feed recorded in articles without one (default: analyze)")
     analyze.set_defaults(func=cmd_analyze)
 
     evaluate = sub.add_parser("eval", help="evaluate alerts or stance on a labelled JSONL file")
