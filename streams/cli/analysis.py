@@ -51,6 +51,7 @@ def _json_articles(path: str, content: str) -> list[dict[str, Any]] | None:
     reason to read the whole file as one text."""
     if not content.lstrip().startswith("{"):
         return None
+    name = "stdin" if path == "-" else path
     lines = [(number, line) for number, line in enumerate(content.split("\n"), 1) if line.strip()]  # \n only
     try:
         orjson.loads(lines[0][1])
@@ -59,14 +60,14 @@ def _json_articles(path: str, content: str) -> list[dict[str, Any]] | None:
             document = orjson.loads(content)
         except orjson.JSONDecodeError:
             return None
-        return [_article_fields(document, path)]
+        return [_article_fields(document, name)]
     articles = []
     for number, line in lines:
         try:
             fields = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON ({exc})") from exc
-        articles.append(_article_fields(fields, f"{path}:{number}"))
+            raise InputError(f"{name}:{number}: not JSON ({exc})") from exc
+        articles.append(_article_fields(fields, f"{name}:{number}"))
     return articles
 
 
