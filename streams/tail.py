@@ -73,17 +73,18 @@ async def tail_alerts(
             batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1.0) * 1000))
             if not batch and idle_timeout is not None:
                 break
-            for records in batch.values():
-                for message in records:
-                    try:
-                        alert = orjson.loads(message.value)
-                    except orjson.JSONDecodeError:
-                        continue
-                    if not keep(alert):
-                        continue
-                    out.write((orjson.dumps(alert).decode() if as_json else format_alert(alert)) + "\n")
-                    out.flush()
-                    shown += 1
+            for message in (message for records in batch.values() for message in records):
+                try:
+                    alert = orjson.loads(message.value)
+                except orjson.JSONDecodeError:
+                    continue
+                if not keep(alert):
+                    continue
+                out.write((orjson.dumps(alert).decode() if as_json else format_alert(alert)) + "\n")
+                out.flush()
+                shown += 1
+                if shown == limit:  # one fetch may bring more than the limit leaves room for
+                    break
     finally:
         await consumer.stop()
     return shown

@@ -41,18 +41,20 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 
 class WorkerProcess:
-    """One ``wirewatch run`` process with the given environment; its output goes to ``log_path``."""
+    """One ``wirewatch run`` (or ``command``: ``demo``) process with the given environment; its output goes to
+    ``log_path``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "run") -> None:
         self.env = env
         self.log_path = log_path
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wirewatch.streams.cli", "run"],
+                [sys.executable, "-m", "wirewatch.streams.cli", self.command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -18,6 +18,7 @@ from ..feeds.base import FeedConfigError
 from ..settings import Settings, SettingsError
 from ..store import QueryError, StoreError
 from . import alerts, analysis, feeds, ingest, lag, search, subscriptions, worker
+from .ingest import InputError
 
 #: Each group's ``add_parser(sub)`` adds its commands, in the order ``wirewatch --help`` lists them.
 COMMAND_GROUPS = (worker, ingest, analysis, alerts, subscriptions, feeds, lag, search, train_cli)
@@ -25,6 +26,7 @@ COMMAND_GROUPS = (worker, ingest, analysis, alerts, subscriptions, feeds, lag, s
 #: user's input or configuration is wrong). The first entry the error is an instance of applies.
 COMMAND_ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
     (BrokerError, "", 1),
+    (InputError, "", 2),  # a file named on the command line: missing, unreadable, a bad line
     (LexiconError, "lexicon error: ", 2),
     (ModelFileError, "model error: ", 2),
     (SettingsError, "configuration error: ", 2),  # a sink's configuration, checked when the worker starts

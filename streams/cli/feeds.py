@@ -14,6 +14,7 @@ from ..feeds.base import Feed, FeedConfigError, FeedContext, FeedState
 from ..feeds.config import FeedConfig, build_feed, feed_types, load_config
 from ..feeds.runner import CallbackProducer, FeedRunner, run_standalone, state_for
 from ..settings import Settings
+from ..validation import InvalidRecord, parse_article
 
 DEFAULT_CONFIG = "feeds.toml"
 
@@ -91,6 +92,14 @@ async def check(settings: Settings, args: argparse.Namespace, out: Any = None) -
     context = FeedContext(settings=settings, state=FeedState(":memory:"))
 
     def emit(key: bytes | None, value: bytes) -> None:
+        try:  # the worker's own validation: stdout stays JSONL of Articles
+            parse_article(
+                value, max_article_bytes=settings.max_article_bytes, max_record_bytes=settings.max_record_bytes
+            )
+        except InvalidRecord as exc:
+            shown = value[:200].decode("utf-8", errors="replace")
+            print(f"not an article, the worker would dead-letter it ({exc}): {shown}", file=sys.stderr)
+            return
         out.write(value.decode("utf-8", errors="replace") + "\n")
         out.flush()
 

@@ -29,10 +29,30 @@ def add_parser(sub: Any) -> None:
     ingest.set_defaults(func=cmd_ingest)
 
 
+class InputError(Exception):
+    """A file named on the command line that cannot be read, or is not what the command takes."""
+
+    @classmethod
+    def unreadable(cls, path: str | Path, exc: OSError) -> InputError:
+        return cls(f"cannot read {path}: {exc.strerror or exc}")
+
+
 def _read_input(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise InputError.unreadable(path, exc) from exc
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError.unreadable(path, exc) from exc
 
 
 def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, bytes, str | None]]:
@@ -44,7 +64,7 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
             article = Article.create(_read_input(path), url=args.url, title=title, feed=args.feed)
             yield article.id.encode(), article.to_bytes(), None
             continue
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        data = _read_bytes(path)
         # Records end at b"\n" only (JSON Lines): str.splitlines also broke at U+2028, U+0085 and a lone CR,
         # each of which may sit inside one valid JSON record.
         for number, line in enumerate(data.split(b"\n"), 1):

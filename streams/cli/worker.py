@@ -71,7 +71,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if live.feeds:
             pipeline.feed_runner = register_runner(pipeline, live.feeds)
         if getattr(args, "demo", False):
-            register_demo(pipeline)
+            demo = register_demo(pipeline)
+            # The dashboard shows one runner's feeds: the configured ones, else the sample's.
+            pipeline.feed_runner = pipeline.feed_runner or demo
         print(
             f"wirewatch: worker '{live.app_id}' on {live.broker}; web http://{live.web_host}:{live.web_port}/",
             flush=True,

@@ -39,7 +39,7 @@ class Cluster:
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
-    def worker(self, **extra: str) -> WorkerProcess:
+    def worker(self, command: str = "run", **extra: str) -> WorkerProcess:
         settings = {
             "WIREWATCH_PARTITIONS": str(PARTITIONS),
             "WIREWATCH_REBALANCE_TIMEOUT": "3",
@@ -48,7 +48,7 @@ class Cluster:
             **extra,
         }
         env = testing.worker_env(self.bootstrap, self.prefix, self.app_id, self.tmp_path / "data", **settings)
-        worker = WorkerProcess(env, self.tmp_path / f"worker{len(self.workers)}.log")
+        worker = WorkerProcess(env, self.tmp_path / f"worker{len(self.workers)}.log", command)
         self.workers.append(worker)
         return worker.start()
 

@@ -81,3 +81,15 @@ async def test_check_unknown_target_is_a_config_error(tmp_path: Path) -> None:
         await check(
             Settings(data_dir=str(tmp_path)), parse("check", "nope", "--config", str(tmp_path / "x.toml"))
         )
+
+
+async def test_check_of_jsonl_prints_only_articles_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Written for the project: one article, a line that is not JSON, an object without a text.
+    path = tmp_path / "drop.jsonl"
+    path.write_text('{"text": "The harbour reopened on Monday."}\nnot json\n{"title": "no text"}\n')
+    out = io.StringIO()
+    assert await check(Settings(data_dir=str(tmp_path)), parse("check", str(path)), out) == 0
+    assert [orjson.loads(line)["text"] for line in out.getvalue().splitlines()] == ["The harbour reopened on Monday."]
+    assert "3 item(s), 2 invalid" in capsys.readouterr().err
