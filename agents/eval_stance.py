@@ -175,11 +175,25 @@ def _progress(items: Sequence[Any], out: TextIO, enabled: bool) -> Iterator[Any]
             bar.advance(task)
 
 
+def read_statements(path: str | Path) -> list[dict[str, Any]]:
+    """The labelled statements of a JSONL file: each needs ``text``, ``speaker`` ("" for the author), ``target``
+    and a ``stance`` among :data:`LABELS`. A statement without one is an error naming it, never scored as
+    ``neutral`` (an unlabelled file would otherwise score accuracy 1.0)."""
+    items = read_jsonl(path)
+    for number, item in enumerate(items, 1):
+        missing = [k for k in ("text", "speaker", "target", "stance") if not isinstance(item.get(k), str)]
+        if missing:
+            raise ValueError(f"{path}: statement {number} needs {', '.join(repr(k) for k in missing)}")
+        if item["stance"] not in LABELS:
+            raise ValueError(f"{path}: statement {number}: stance {item['stance']!r} is not one of {', '.join(LABELS)}")
+    return items
+
+
 def evaluate(
     path: Path, *, nlp: Language | None = None, out: TextIO = sys.stdout, progress: bool = True
 ) -> dict[str, Any]:
     """Score the stance items in ``path``; print mismatches and a final JSON line of figures to ``out``."""
-    items = read_jsonl(path)
+    items = read_statements(path)
     nlp = nlp or load_pipeline()
     texts = [str(item.get("text", "")) for item in items]
     pairs: list[tuple[str, str]] = []
@@ -189,8 +203,7 @@ def evaluate(
         docs = nlp.pipe(texts, batch_size=BATCH_SIZE)
         for item, doc in zip(_progress(items, out, progress), docs, strict=True):
             stances = tag_stances(doc, entities_of(doc))
-            gold = str(item.get("stance", NEUTRAL))
-            speaker, target = str(item.get("speaker", "")), str(item.get("target", ""))
+            gold, speaker, target = item["stance"], str(item["speaker"]), str(item["target"])
             predicted = find_stance(stances, speaker, target, doc.text)
             speakers_found += speaker_found(stances, speaker, doc.text)
             pairs.append((gold, predicted))

@@ -15,7 +15,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
     parser.add_argument("--out", default=None, help="directory for the weights and card (default: the shipped model)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fold splits and the models (default 0)")
     parser.add_argument(
         "--splits",
         type=int,

@@ -28,10 +28,10 @@ from typing import Any, TextIO
 import numpy as np
 from spacy.language import Language
 
-from ..eval_stance import LABELS, matching, score_with_intervals, speaker_found
+from ..eval_stance import LABELS, matching, read_statements, score_with_intervals, speaker_found
 from ..evidence import Evidence
 from ..learning.card import write_card
-from ..learning.data import read_jsonl, source_group
+from ..learning.data import source_group
 from ..learning.features import SparseRows, hashed_features
 from ..learning.folds import grouped_folds
 from ..learning.linear import LinearModel, fit_linear, fit_temperature
@@ -299,7 +299,7 @@ def train(
     the card gives their mean. Prints one line per candidate and returns the summary (also printed as a JSON
     line)."""
     out = out or sys.stdout  # looked up at call time (a caller may have redirected it)
-    items = [item for f in files for item in read_jsonl(f)]
+    items = [item for f in files for item in read_statements(f)]
     if not items:
         raise ValueError("no labelled statements in " + ", ".join(map(str, files)))
     names = list(dict.fromkeys(representations or CANDIDATES))

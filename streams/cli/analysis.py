@@ -113,11 +113,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from wirewatch.agents.eval_alerts import evaluate as evaluate_alerts
     from wirewatch.agents.eval_alerts import read_items
     from wirewatch.agents.eval_stance import evaluate as evaluate_stance
-    from wirewatch.agents.learning.data import read_jsonl
+    from wirewatch.agents.eval_stance import read_statements
 
     labelled = Path(args.file)
     try:  # a missing file or a bad line is the user's input: said in one line, before the model loads
-        (read_items if args.what == "alerts" else read_jsonl)(labelled)
+        (read_items if args.what == "alerts" else read_statements)(labelled)
     except OSError as exc:
         raise InputError.unreadable(labelled, exc) from exc
     except ValueError as exc:

@@ -142,7 +142,8 @@ def register_subscriptions(
                         unstored = []
                     found = await asyncio.wait_for(store.read_all(), READ_TIMEOUT)
                     if set(found) != set(router.subscriptions) or not router.loaded.is_set():
-                        log.info("subscriptions: %d on %s: %s", len(found), store.topic, ", ".join(sorted(found)))
+                        names = ": " + ", ".join(sorted(found)) if found else ""
+                        log.info("subscriptions: %d on %s%s", len(found), store.topic, names)
                     router.replace(found.values())
                     if not router.loaded.is_set():  # once, before the first alert is routed
                         used = router.restore(await state.load(READ_TIMEOUT))

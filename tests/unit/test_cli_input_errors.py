@@ -81,3 +81,21 @@ def test_analyze_still_reads_jsonl_one_json_article_and_text_that_starts_with_a_
         ("", "A calm day.", "https://example.org/calm"),
         ("", "{draft} North Korea fired a missile.\nSecond line.\n", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ('{"text": "We back the talks, Ana Ruiz said.", "speaker": "Ana Ruiz", "target": "diplomacy"}', "'stance'"),
+        ('{"text": "We back the talks.", "speaker": "", "target": "diplomacy", "stance": "support"}', "'support'"),
+    ],
+)
+def test_eval_stance_of_an_unlabelled_statement_exits_2_naming_it(
+    statement: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unlabelled statement used to be scored as "neutral" (a file of them scored accuracy 1.0)
+    labelled = tmp_path / "statements.jsonl"
+    labelled.write_text(statement + "\n")
+    assert main(["eval", "stance", str(labelled), "--no-progress"]) == 2
+    error = one_error_line(capsys)
+    assert error.startswith(f"wirewatch: {labelled}: statement 1") and message in error
