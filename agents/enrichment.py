@@ -19,6 +19,7 @@ from wirewatch.streams.records import ENRICHED_SCHEMA, Article
 
 from .detector import Detection, DetectorConfig, detect
 from .nlp import EntityMention, canonical_counts, entities_of
+from .published import reference_date
 from .stance import Stance, tag_stances
 
 # A cheap language gate: the English model on other languages yields confident nonsense entities, so
@@ -135,7 +136,7 @@ def enrich_articles(
         [a.text for a in supported],
         batch_size=batch_size,
         config=config,
-        published=[a.published_at for a in supported],
+        published=[reference_date(a.published_at, a.url) for a in supported],
     )
     by_id = {id(a): an for a, an in zip(supported, analyses, strict=True)}
     per_article_ms = (time.perf_counter() - started) * 1000 / max(1, len(articles))

@@ -11,8 +11,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..alert_model import candidate_rows
-from ..document import doc_cache, line_sentences, span_text, year_of
+from ..document import doc_cache, line_sentences, span_text
 from ..nlp import entities_of
+from ..published import published_month
 from .actors import PreviousActor, doc_states_of
 from .assembly import apply_decision, assemble
 from .candidates import (
@@ -76,7 +77,7 @@ def sentence_candidates(
         if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
     ]
     doc_states, dominant = doc_states_of(doc, entities)
-    pub_year = year_of(published_at)
+    published = published_month(published_at)
     out: list[SentenceCandidate] = []
     previous = PreviousActor(doc_states)
     prev_speaker: str | None = None
@@ -90,7 +91,7 @@ def sentence_candidates(
         triggers = trigger_tokens(sent, weapons) if weapons else []
         contested = any(negation_of(t, sent) == "contested" for t in triggers) or unconfirmed_report(sent)
         triggers = event_triggers(triggers)
-        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
+        args = (doc, entities, doc_states, dominant, previous, prev_speaker, published, config)
         sent_candidates: list[TriggerCandidate] = [
             analyse_trigger(trig, sent, ws, fallback, *args)
             for trig, ws, fallback in trigger_pairs(sent, triggers, weapons)
@@ -122,7 +123,7 @@ def sentence_candidates(
                 sent=sent,
                 index=index,
                 rule=sent_candidates,
-                signals=rule_signals(sent, sent_candidates, weapons, rule_made, index, pub_year),
+                signals=rule_signals(sent, sent_candidates, weapons, rule_made, index, published),
                 named_kind=named_kind(span_text(sent)),
                 previous=sents[index - 1] if index > 0 else None,
                 following=sents[index + 1] if index + 1 < len(sents) else None,
@@ -135,13 +136,20 @@ def sentence_candidates(
 
 
 def analyze_docs(
-    nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
+    nlp: Language,
+    texts: Sequence[str],
+    *,
+    config: DetectorConfig | None = None,
+    batch_size: int = 16,
+    published: Sequence[str | None] | None = None,
 ) -> list[tuple[list[Any], Detection]]:
     """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
-    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here)."""
+    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here).
+    ``published``: each text's reference date (:func:`wirewatch.agents.published.reference_date`)."""
     out = []
+    published = published or [None] * len(texts)
     with nlp.memory_zone():
-        for doc in nlp.pipe(list(texts), batch_size=batch_size):
+        for doc, when in zip(nlp.pipe(list(texts), batch_size=batch_size), published, strict=True):
             entities = entities_of(doc)
-            out.append((entities, detect(doc, entities, config=config)))
+            out.append((entities, detect(doc, entities, published_at=when, config=config)))
     return out

@@ -9,6 +9,7 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from ..document import span_text
+from ..published import PublishedMonth
 from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_actor, speaker_of
 from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
@@ -30,7 +31,7 @@ def analyse_trigger(
     dominant: str | None,
     previous: PreviousActor,
     prev_speaker: str | None,
-    pub_year: int | None,
+    published: PublishedMonth | None,
     config: DetectorConfig,
 ) -> TriggerCandidate:
     lex = lexicon()
@@ -65,7 +66,7 @@ def analyse_trigger(
         reason = Reason.HYPOTHETICAL
     if reason is None and lex.res["capability_cues"].search(span_text(sent)) and capability_scope(trig, sent):
         reason = Reason.CAPABILITY
-    if reason is None and modality == "occurred" and historical(trig, sent, pub_year):
+    if reason is None and modality == "occurred" and historical(trig, sent, published):
         reason = Reason.HISTORICAL
     if reason is None and modality == "occurred" and present_narrative(trig, sent):
         reason = Reason.PRESENT_NARRATIVE
@@ -108,7 +109,7 @@ def analyse_trigger(
         how,
         negation=neg,
         tested=tested,
-        dated_past=dated_in_past(trig, sent),
+        dated_past=dated_in_past(trig, sent, published),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from spacy.tokens import Span
 
 from ..document import ents_in, span_text
+from ..published import PublishedMonth
 from .candidates import TriggerCandidate, WeaponMention
 from .clauses import is_headline
 from .kinds import kind_of
@@ -21,7 +22,7 @@ def rule_signals(
     weapons: list[WeaponMention],
     rule_made: bool,
     index: int,
-    pub_year: int | None,
+    published: PublishedMonth | None,
 ) -> list[str]:
     """The rules' view of a candidate sentence as feature names: cue, reasons, modality, kind, actor,
     speaker, and the suppression tests each asked on its own (the rules stop at the first that holds)."""
@@ -66,7 +67,7 @@ def rule_signals(
         neg = negation_of(trig, sent)
         out += [f"neg:{neg}"] if neg else []
         out += ["conditional"] if conditional(trig, sent) else []
-        out += ["historical"] if historical(trig, sent, pub_year) else []
+        out += ["historical"] if historical(trig, sent, published) else []
         out += ["present_narrative"] if present_narrative(trig, sent) else []
         suppression = sentence_suppression(sent, kind, trig)
         out += [f"suppress:{suppression}"] if suppression else []
