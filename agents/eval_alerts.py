@@ -21,7 +21,6 @@ from .detector import Detection, DetectorConfig, analyze_docs
 from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
 from .nlp import load_pipeline
-from .published import reference_date
 
 BATCH = 16
 
@@ -161,8 +160,9 @@ def _analyze(nlp: Language, items: Sequence[dict[str, Any]], config: DetectorCon
     """Each item's detection, its ``source`` read as the article's address: when the item has no
     ``published_at``, the address's date is the one a launch's month is read against, as the enrich agent does."""
     texts = [i["text"] for i in items]
-    published = [reference_date(i.get("published_at"), i.get("source")) for i in items]
-    return [d for _e, d in analyze_docs(nlp, texts, config=config, published=published)]
+    published = [i.get("published_at") for i in items]
+    urls = [i.get("source") for i in items]
+    return [d for _e, d in analyze_docs(nlp, texts, config=config, published=published, urls=urls)]
 
 
 def evaluate(

@@ -9,7 +9,6 @@ from spacy.tokens import Span, Token
 
 from ..document import doc_memo, span_text
 from ..nlp import token_columns
-from ..published import PublishedMonth
 from .clauses import clause_chain, has_neg, has_neg_at, is_headline, negation_scope
 from .lexicon import lexicon
 
@@ -151,9 +150,8 @@ _TEMPORAL_DEPS = frozenset(
 )
 
 
-def historical(trigger: Token, sent: Span, published: PublishedMonth | None) -> bool:
-    """A year (or 'last year', 'usually'...) that dates the trigger's clause to the past (a year before the
-    article's when its date is known)."""
+def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
+    """A year (or 'last year', 'usually'...) that dates the trigger's clause to the past."""
     lex = lexicon()
     chain = clause_chain(trigger, sent)
     chain_ids = {t.i for t in chain} | {c.i for t in chain for c in t.children if c.dep_ == "xcomp"}
@@ -163,7 +161,7 @@ def historical(trigger: Token, sent: Span, published: PublishedMonth | None) -> 
         if not _YEAR.match(tok.text):
             continue
         year = int(tok.text)
-        if published is not None and year >= published.year:
+        if pub_year is not None and year >= pub_year:
             continue
         # walk from the year up to the clause spine through temporal dependencies only
         cur, ok = tok, True

@@ -31,7 +31,8 @@ def analyse_trigger(
     dominant: str | None,
     previous: PreviousActor,
     prev_speaker: str | None,
-    published: PublishedMonth | None,
+    pub_year: int | None,
+    reference: PublishedMonth | None,
     config: DetectorConfig,
 ) -> TriggerCandidate:
     lex = lexicon()
@@ -66,7 +67,7 @@ def analyse_trigger(
         reason = Reason.HYPOTHETICAL
     if reason is None and lex.res["capability_cues"].search(span_text(sent)) and capability_scope(trig, sent):
         reason = Reason.CAPABILITY
-    if reason is None and modality == "occurred" and historical(trig, sent, published):
+    if reason is None and modality == "occurred" and historical(trig, sent, pub_year):
         reason = Reason.HISTORICAL
     if reason is None and modality == "occurred" and present_narrative(trig, sent):
         reason = Reason.PRESENT_NARRATIVE
@@ -109,7 +110,7 @@ def analyse_trigger(
         how,
         negation=neg,
         tested=tested,
-        dated_past=dated_in_past(trig, sent, published),
+        dated_past=dated_in_past(trig, sent, reference),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from spacy.tokens import Span
 
 from ..document import ents_in, span_text
-from ..published import PublishedMonth
 from .candidates import TriggerCandidate, WeaponMention
 from .clauses import is_headline
 from .kinds import kind_of
@@ -22,7 +21,7 @@ def rule_signals(
     weapons: list[WeaponMention],
     rule_made: bool,
     index: int,
-    published: PublishedMonth | None,
+    pub_year: int | None,
 ) -> list[str]:
     """The rules' view of a candidate sentence as feature names: cue, reasons, modality, kind, actor,
     speaker, and the suppression tests each asked on its own (the rules stop at the first that holds)."""
@@ -67,7 +66,7 @@ def rule_signals(
         neg = negation_of(trig, sent)
         out += [f"neg:{neg}"] if neg else []
         out += ["conditional"] if conditional(trig, sent) else []
-        out += ["historical"] if historical(trig, sent, published) else []
+        out += ["historical"] if historical(trig, sent, pub_year) else []
         out += ["present_narrative"] if present_narrative(trig, sent) else []
         suppression = sentence_suppression(sent, kind, trig)
         out += [f"suppress:{suppression}"] if suppression else []

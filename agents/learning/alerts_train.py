@@ -33,7 +33,6 @@ from ..detector import (
     sentence_candidates,
 )
 from ..eval_alerts import figures_with_intervals, item_outcomes, read_items
-from ..published import reference_date
 from .card import write_card
 from .data import source_group
 from .errors import breakdown_markdown, candidate_shape, error_breakdown
@@ -107,8 +106,8 @@ def load_items(
     docs = parse_texts(nlp, [x["text"] for x in labels], parse_cache, batch_size)
     for label, doc in zip(labels, docs, strict=True):
         entities = entities_of(doc)
-        published = reference_date(label.get("published_at"), label.get("source"))  # the source: its address
-        cands = sentence_candidates(doc, entities, published_at=published, config=rules)
+        published, source = label.get("published_at"), label.get("source")  # the source: the article's address
+        cands = sentence_candidates(doc, entities, published_at=published, url=source, config=rules)
         item = Item(label, source_group(str(label.get("source") or label.get("id") or "")), entities, doc, cands)
         item.rows = list(range(len(row_item), len(row_item) + len(cands)))
         row_item += [len(items)] * len(cands)
