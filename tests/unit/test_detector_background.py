@@ -120,6 +120,8 @@ MONTH_DATED = "In August North Korea fired a ballistic missile over Japan, the m
     [
         pytest.param(None, False, id="no-article-date"),
         pytest.param("2017-09-15T08:00:00Z", False, id="weeks-before"),
+        pytest.param("2017-10-31", False, id="two-months-before"),
+        pytest.param("2017-11-01", True, id="three-months-before"),
         pytest.param("2017-12", True, id="months-before"),
         # a month after the article's, in no year: an upcoming one or last year's, nothing is read
         pytest.param("2018-01-05", False, id="a-later-month"),
