@@ -59,12 +59,14 @@ class Analysis:
     detection: Detection
 
 
-def analyze_doc(doc: Doc, config: DetectorConfig | None = None, published_at: str | None = None) -> Analysis:
+def analyze_doc(
+    doc: Doc, config: DetectorConfig | None = None, published_at: str | None = None, url: str | None = None
+) -> Analysis:
     entities = entities_of(doc)
     return Analysis(
         entities=entities,
         stances=tag_stances(doc, entities),
-        detection=detect(doc, entities, published_at=published_at, config=config),
+        detection=detect(doc, entities, published_at=published_at, url=url, config=config),
     )
 
 
@@ -75,6 +77,7 @@ def analyze_texts(
     batch_size: int = 16,
     config: DetectorConfig | None = None,
     published: Sequence[str | None] | None = None,
+    urls: Sequence[str | None] | None = None,
 ) -> list[Analysis]:
     """Parse ``texts`` with one ``nlp.pipe`` and analyse each doc.
 
@@ -83,10 +86,11 @@ def analyze_texts(
     zone, so everything is extracted inside it.
     """
     published = published or [None] * len(texts)
+    urls = urls or [None] * len(texts)
     with nlp.memory_zone():
+        docs = nlp.pipe(texts, batch_size=batch_size)
         return [
-            analyze_doc(doc, config, when)
-            for doc, when in zip(nlp.pipe(texts, batch_size=batch_size), published, strict=True)
+            analyze_doc(doc, config, when, url) for doc, when, url in zip(docs, published, urls, strict=True)
         ]
 
 
@@ -136,6 +140,7 @@ def enrich_articles(
         batch_size=batch_size,
         config=config,
         published=[a.published_at for a in supported],
+        urls=[a.url for a in supported],
     )
     by_id = {id(a): an for a, an in zip(supported, analyses, strict=True)}
     per_article_ms = (time.perf_counter() - started) * 1000 / max(1, len(articles))

@@ -5,7 +5,8 @@ the last few days is, even beside an older date ('on Tuesday, its first launch s
 sentence alone (no publication date): the tense of 'last fired', a 'since' date or a span ('years ago') that hangs
 from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; a recent anchor
 in the sentence outside the clause that reports the launch, or a 'first ... since' that dates a current launch by
-the gap before it, leaves the launch current."""
+the gap before it, leaves the launch current. When the article's month is known, a month that dates the launch
+("In August North Korea fired...") is past when it lies more than a few months before it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from functools import cache
 
 from spacy.tokens import Span, Token
 
+from ..published import PublishedMonth
 from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
 
@@ -42,9 +44,9 @@ def _compiled(rules: DatedLaunch) -> _Compiled:
     )
 
 
-def dated_in_past(trigger: Token, sent: Span) -> bool:
-    """The launch ``trigger`` names is dated to the past by its sentence (see the module's doc and the
-    lexicon's ``dated_launch``)."""
+def dated_in_past(trigger: Token, sent: Span, published: PublishedMonth | None = None) -> bool:
+    """The launch ``trigger`` names is dated to the past by its sentence, read against the article's month
+    ``published`` when known (see the module's doc and the lexicon's ``dated_launch``)."""
     rules = lexicon().cues.dated_launch
     res = _compiled(rules)
     text = sent.text
@@ -52,7 +54,7 @@ def dated_in_past(trigger: Token, sent: Span) -> bool:
         return False
     if any(c.lower_ in rules.first_words for c in trigger.children):
         return False  # 'the first complete launch of ... since 2017': the gap dates a current launch
-    times = _clause_times(trigger, sent, rules, res)
+    times = _clause_times(trigger, sent, rules, res, published)
     if "recent" in times:
         return False
     return "past" in times or bool(res.past_cues.search(text)) or _habitual(trigger) or _chronology_entry(sent)
@@ -98,10 +100,13 @@ def _clause_head(tok: Token) -> Token:
     return cur
 
 
-def _clause_times(trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled) -> set[str]:
+def _clause_times(
+    trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled, published: PublishedMonth | None
+) -> set[str]:
     """'recent' or 'past' for each date or time expression that hangs from the launch's clause head within
     ``rules.reach`` steps, not through a clause of its own ('In August North Korea fired...', '... since
-    2017'); a date neither recent nor past (a month, a year) says nothing."""
+    2017'); a month more than ``rules.months_to_past`` before the article's ``published`` month is past; any
+    other date neither recent nor past (a month with no article date, a year) says nothing."""
     head = _clause_head(trigger)
     out: set[str] = set()
     for ent in sent.ents:
@@ -112,7 +117,9 @@ def _clause_times(trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled
             cur, steps = cur.head, steps + 1
         if cur.i != head.i:
             continue
-        if ent.root.dep_ == "pobj" and ent.root.head.lower_ in rules.since_preps:
+        since = ent.root.dep_ == "pobj" and ent.root.head.lower_ in rules.since_preps
+        age = published.months_after(ent.text) if published is not None else None
+        if since or (age is not None and age > rules.months_to_past):
             out.add("past")
         elif res.recent_times.search(ent.text):
             out.add("recent")

@@ -13,6 +13,7 @@ from spacy.tokens import Doc
 from ..alert_model import candidate_rows
 from ..document import doc_cache, line_sentences, span_text, year_of
 from ..nlp import entities_of
+from ..published import published_month, reference_date
 from .actors import PreviousActor, doc_states_of
 from .assembly import apply_decision, assemble
 from .candidates import (
@@ -38,6 +39,7 @@ def detect(
     entities: Sequence[Any] = (),
     *,
     published_at: str | None = None,
+    url: str | None = None,
     config: DetectorConfig | None = None,
 ) -> Detection:
     """Launch findings (alertable, merged per event) and every candidate signal of one parsed article.
@@ -47,7 +49,7 @@ def detect(
     ``config.learned`` off the rules decide alone.
     """
     config = config or DetectorConfig()
-    sentences = sentence_candidates(doc, entities, published_at=published_at, config=config)
+    sentences = sentence_candidates(doc, entities, published_at=published_at, url=url, config=config)
     if config.learned and sentences:
         model = alert_model(config)
         apply_decision(
@@ -65,9 +67,12 @@ def sentence_candidates(
     entities: Sequence[Any] = (),
     *,
     published_at: str | None = None,
+    url: str | None = None,
     config: DetectorConfig | None = None,
 ) -> list[SentenceCandidate]:
-    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals."""
+    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals.
+    ``published_at`` (RFC 3339) and the article's ``url`` date it
+    (:func:`wirewatch.agents.published.reference_date`)."""
     config = config or DetectorConfig()
     lex = lexicon()
     doc_cache(doc)["entity_actors"] = [
@@ -76,7 +81,9 @@ def sentence_candidates(
         if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
     ]
     doc_states, dominant = doc_states_of(doc, entities)
+    # the rules' year reading takes the feed's date alone: the address's year there cost precision by grouped CV
     pub_year = year_of(published_at)
+    reference = published_month(reference_date(published_at, url))
     out: list[SentenceCandidate] = []
     previous = PreviousActor(doc_states)
     prev_speaker: str | None = None
@@ -90,7 +97,7 @@ def sentence_candidates(
         triggers = trigger_tokens(sent, weapons) if weapons else []
         contested = any(negation_of(t, sent) == "contested" for t in triggers) or unconfirmed_report(sent)
         triggers = event_triggers(triggers)
-        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, config)
+        args = (doc, entities, doc_states, dominant, previous, prev_speaker, pub_year, reference, config)
         sent_candidates: list[TriggerCandidate] = [
             analyse_trigger(trig, sent, ws, fallback, *args)
             for trig, ws, fallback in trigger_pairs(sent, triggers, weapons)
@@ -135,13 +142,23 @@ def sentence_candidates(
 
 
 def analyze_docs(
-    nlp: Language, texts: Sequence[str], *, config: DetectorConfig | None = None, batch_size: int = 16
+    nlp: Language,
+    texts: Sequence[str],
+    *,
+    config: DetectorConfig | None = None,
+    batch_size: int = 16,
+    published: Sequence[str | None] | None = None,
+    urls: Sequence[str | None] | None = None,
 ) -> list[tuple[list[Any], Detection]]:
     """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
-    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here)."""
+    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here).
+    ``published`` and ``urls``: each text's ``published_at`` and address, when known."""
     out = []
+    published = published or [None] * len(texts)
+    urls = urls or [None] * len(texts)
     with nlp.memory_zone():
-        for doc in nlp.pipe(list(texts), batch_size=batch_size):
+        docs = nlp.pipe(list(texts), batch_size=batch_size)
+        for doc, when, url in zip(docs, published, urls, strict=True):
             entities = entities_of(doc)
-            out.append((entities, detect(doc, entities, config=config)))
+            out.append((entities, detect(doc, entities, published_at=when, url=url, config=config)))
     return out

@@ -69,7 +69,8 @@ class DatedLaunch:
     """When a launch word is dated to the past in its own sentence (see :func:`.dating.dated_in_past`): the
     sentence cues of a recounted launch and of a recent anchor, the classes of a date that hangs from the
     launch's clause, the prepositions of a 'since' date, the 'first ... since' shape and the words of 'the
-    first launch ...', and how far and through which dependencies a date may hang."""
+    first launch ...', how far and through which dependencies a date may hang, and how many months before the
+    article's month a launch's month may lie and still be current."""
 
     past_cues: Pattern
     recent_cues: Pattern
@@ -80,6 +81,7 @@ class DatedLaunch:
     first_words: frozenset[str]
     reach: int
     clause_deps: frozenset[str]
+    months_to_past: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from ..document import span_text
+from ..published import PublishedMonth
 from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_actor, speaker_of
 from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
@@ -31,6 +32,7 @@ def analyse_trigger(
     previous: PreviousActor,
     prev_speaker: str | None,
     pub_year: int | None,
+    reference: PublishedMonth | None,
     config: DetectorConfig,
 ) -> TriggerCandidate:
     lex = lexicon()
@@ -108,7 +110,7 @@ def analyse_trigger(
         how,
         negation=neg,
         tested=tested,
-        dated_past=dated_in_past(trig, sent),
+        dated_past=dated_in_past(trig, sent, reference),
     )
 
 

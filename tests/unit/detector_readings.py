@@ -18,16 +18,28 @@ RULES = DetectorConfig(learned=False)
 T = TypeVar("T")
 
 
-def rule_readings(nlp: Language, text: str, read: Callable[[TriggerCandidate, SentenceCandidate], T]) -> dict[str, T]:
+def rule_readings(
+    nlp: Language,
+    text: str,
+    read: Callable[[TriggerCandidate, SentenceCandidate], T],
+    published_at: str | None = None,
+) -> dict[str, T]:
     """``read`` of each rule candidate, by its trigger word lower-cased (the last one wins)."""
     doc = nlp(text)
-    candidates = sentence_candidates(doc, entities_of(doc), config=RULES)
+    candidates = sentence_candidates(doc, entities_of(doc), published_at=published_at, config=RULES)
     return {c.trigger.lower_: read(c, sc) for sc in candidates for c in sc.rule}
 
 
-def rule_reading(nlp: Language, text: str, trigger: str, read: Callable[[TriggerCandidate, SentenceCandidate], T]) -> T:
-    """``read`` of the rule candidate on ``trigger``; it must exist."""
-    found = rule_readings(nlp, text, read)
+def rule_reading(
+    nlp: Language,
+    text: str,
+    trigger: str,
+    read: Callable[[TriggerCandidate, SentenceCandidate], T],
+    published_at: str | None = None,
+) -> T:
+    """``read`` of the rule candidate on ``trigger`` (in an article published at ``published_at``); it must
+    exist."""
+    found = rule_readings(nlp, text, read, published_at)
     assert trigger in found, f"no candidate on {trigger!r}: {found}"
     return found[trigger]
 

@@ -12,9 +12,10 @@ from spacy.language import Language
 from .detector_readings import findings_if_model_sure, rule_reading
 
 
-def reading(nlp: Language, text: str, trigger: str) -> bool:
-    """Whether the candidate's trigger word is dated to the past, as the rules read it."""
-    return rule_reading(nlp, text, trigger, lambda c, sc: c.dated_past)
+def reading(nlp: Language, text: str, trigger: str, published_at: str | None = None) -> bool:
+    """Whether the candidate's trigger word is dated to the past, as the rules read it (in an article published
+    at ``published_at``)."""
+    return rule_reading(nlp, text, trigger, lambda c, sc: c.dated_past, published_at)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,27 @@ def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, tr
 )
 def test_a_current_launch_is_not_read_as_past(nlp: Language, text: str, trigger: str) -> None:
     assert reading(nlp, text, trigger) is False
+
+
+MONTH_DATED = "In August North Korea fired a ballistic missile over Japan, the ministry said."
+
+
+@pytest.mark.parametrize(
+    ("published_at", "past"),
+    [
+        pytest.param(None, False, id="no-article-date"),
+        pytest.param("2017-09-15T08:00:00Z", False, id="weeks-before"),
+        pytest.param("2017-10-31", False, id="two-months-before"),
+        pytest.param("2017-11-01", True, id="three-months-before"),
+        pytest.param("2017-12", True, id="months-before"),
+        # a month after the article's, in no year: an upcoming one or last year's, nothing is read
+        pytest.param("2018-01-05", False, id="a-later-month"),
+    ],
+)
+def test_a_launch_dated_by_a_month_alone_is_past_only_against_the_article_date(
+    nlp: Language, published_at: str | None, past: bool
+) -> None:
+    assert reading(nlp, MONTH_DATED, "fired", published_at) is past
 
 
 def evidence_if_model_sure(nlp: Language, text: str) -> list[str]:

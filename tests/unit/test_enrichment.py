@@ -62,3 +62,23 @@ def test_declared_language_is_respected(nlp: Language) -> None:
     (record,) = enrich_articles(nlp, [article])
     assert record["processing"]["skipped"] == "unsupported_language"
     assert record["entities"] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "published_at", "alertable"),
+    [
+        ("https://news.example.com/world/story", None, True),
+        ("https://news.example.com/2017/12/01/story/", None, False),  # dated by its address
+        ("https://news.example.com/world/story", "2017-12-01T08:00:00Z", False),
+        ("https://news.example.com/2017/12/01/story/", "2017-09-10T08:00:00Z", True),  # published_at first
+    ],
+)
+def test_an_articles_date_reaches_the_detector(
+    nlp: Language, url: str, published_at: str | None, alertable: bool
+) -> None:
+    """A launch dated by a month alone is background only against the article's date: its ``published_at``,
+    else the date in its ``url`` (a sentence written for the project)."""
+    text = "In August North Korea fired a ballistic missile over Japan, the ministry said."
+    article = Article.create(text, url=url, feed="written", published_at=published_at)
+    [record] = enrich_articles(nlp, [article])
+    assert [s["alertable"] for s in record["signals"]] == [alertable]

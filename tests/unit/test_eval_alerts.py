@@ -92,3 +92,22 @@ def test_read_items_rejects_bad_lines(tmp_path: Path) -> None:
     missing.write_text('{"id": "x", "text": "t"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="expect_alert"):
         read_items(missing)
+
+
+def test_each_items_source_is_the_articles_address(nlp: Language, tmp_path: Path) -> None:
+    """An item with no ``published_at`` is read against the date its ``source`` carries, as the enrich agent
+    reads an article against its URL's: a launch in August, in an article of December, is background."""
+    item = {
+        "id": "dated",
+        "text": "In August North Korea fired a ballistic missile over Japan, the ministry said.",
+        "expect_alert": False,
+        "kind": "ballistic_unspecified",
+        "modality": "historical",
+    }
+    figures = {}
+    dated = "https://news.example.com/2017/12/01/north-korea-missile-story/"  # written for the project
+    for name, source in (("undated", "https://news.example.com/world/story"), ("dated", dated)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(json.dumps(item | {"source": source}) + "\n", encoding="utf-8")
+        figures[name] = evaluate(path, nlp=nlp, out=io.StringIO(), progress=False)
+    assert (figures["undated"]["fp"], figures["dated"]["fp"]) == (1, 0)
