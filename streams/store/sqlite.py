@@ -7,9 +7,10 @@ connection.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,12 @@ from .base import (
 from .migrations import migrations
 from .query import render_fts5
 from .sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+#: How long closing waits for the reads and writes under way (a batch write takes milliseconds; SQLite's
+#: busy wait is 30 s).
+CLOSE_WAIT_SECONDS = 35.0
 
 #: bm25 weights of the FTS columns (title, text): a hit in the title counts more.
 BM25_WEIGHTS = (5.0, 1.0)
@@ -50,6 +57,12 @@ class SqliteStore(SqlStore):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._migrated = False
+        #: Reads and writes under way, and whether a close is waiting for them: a connection closed while
+        #: another thread runs a statement on it crashes the process (the archive's writer thread did, on a
+        #: worker's shutdown).
+        self._in_use = 0
+        self._closing = False
+        self._idle = threading.Condition()
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -91,20 +104,35 @@ class SqliteStore(SqlStore):
     def _version(conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, counted as in use until the block ends (see :meth:`close`)."""
+        with self._idle:
+            if self._closing:
+                raise StoreError(f"the archive {self.path} is closing")
+            self._in_use += 1
+        try:
+            yield self._conn()
+        finally:
+            with self._idle:
+                self._in_use -= 1
+                self._idle.notify_all()
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._conn().execute(self.sql(sql), tuple(params)).fetchall()
+        with self._using() as conn:
+            return conn.execute(self.sql(sql), tuple(params)).fetchall()
 
     def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, rows in statements:
-                if rows:
-                    conn.executemany(self.sql(sql), rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with self._using() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
+                    if rows:
+                        conn.executemany(self.sql(sql), rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def search(self, request: SearchRequest) -> SearchPage:
         if request.query is None:
@@ -137,12 +165,25 @@ class SqliteStore(SqlStore):
 
     def optimize(self) -> None:
         self._write([("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')", [()])])
-        self._conn().execute("PRAGMA optimize")
+        with self._using() as conn:
+            conn.execute("PRAGMA optimize")
 
     def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        """Close every thread's connection once the reads and writes under way have ended (new ones are
+        refused meanwhile); should one outlast :data:`CLOSE_WAIT_SECONDS`, the connections are left to the
+        process's exit rather than closed under it. The store opens again on its next use."""
+        with self._idle:
+            self._closing = True
+            idle = self._idle.wait_for(lambda: self._in_use == 0, timeout=CLOSE_WAIT_SECONDS)
+            try:
+                if not idle:
+                    log.warning("archive %s: a read or write still runs; its connections are not closed", self.path)
+                    return
+                with self._lock:
+                    connections, self._connections = self._connections, []
+                for conn in connections:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                self._local = threading.local()
+            finally:
+                self._closing = False

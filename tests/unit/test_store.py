@@ -3,6 +3,7 @@ PostgreSQL server (tests/postgres.py). Records below were written for these test
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,3 +291,33 @@ def test_relevance_ranks_the_newest_archived_matches(filled: Store) -> None:
     assert sorted(ids(filled, "missile", order="time", limit=10)) == ["a1", "a2", "a3", "a4"]
     # Filters apply before the window: the two newest North Korea matches.
     assert sorted(ids(filled, "missile", actor="North Korea")) == ["a1", "a2"]
+
+
+def test_closing_the_sqlite_archive_waits_for_a_write_under_way(tmp_path: Path) -> None:
+    # A worker's shutdown closed the store while the archive's writer thread was inside a write on it, and the
+    # process died of a segmentation fault. Now close() waits for the write, and the write lands.
+    store = SqliteStore(tmp_path / "archive.sqlite3")
+    store._write([("CREATE TABLE t (a, b)", [()])])
+    inside, release = threading.Event(), threading.Event()
+
+    def rows() -> Iterator[tuple[Any, ...]]:  # the write's rows, held back until the test lets them go
+        inside.set()
+        release.wait(10)
+        yield ("t", "x")
+
+    writer = threading.Thread(
+        target=store._write,
+        args=([("INSERT INTO t VALUES (?, ?)", rows())],),
+    )
+    writer.start()
+    assert inside.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.5)
+    assert closer.is_alive()  # waiting for the write under way, not closing its connection under it
+    release.set()
+    writer.join(10)
+    closer.join(10)
+    assert not closer.is_alive()
+    assert store._rows("SELECT a, b FROM t") == [("t", "x")]  # the write landed; the store opens again
+    store.close()
