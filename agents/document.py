@@ -269,13 +269,6 @@ def line_sentences(doc: Doc) -> Iterable[Span]:
             yield doc[start : sent.end]
 
 
-def year_of(published_at: str | None) -> int | None:
-    if not published_at:
-        return None
-    m = re.match(r"(\d{4})", published_at)
-    return int(m.group(1)) if m else None
-
-
 def evidence_sentence(sent: Span, trigger: Token) -> Evidence:
     """The trigger's sentence, cut at line breaks (the parser sometimes runs paragraphs together) and
     stripped; offsets stay exact positions in the article text."""

@@ -11,7 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..alert_model import candidate_rows
-from ..document import doc_cache, line_sentences, span_text, year_of
+from ..document import doc_cache, line_sentences, span_text
 from ..nlp import entities_of
 from ..published import published_month, reference_date
 from .actors import PreviousActor, doc_states_of
@@ -82,7 +82,8 @@ def sentence_candidates(
     ]
     doc_states, dominant = doc_states_of(doc, entities)
     # the rules' year reading takes the feed's date alone: the address's year there cost precision by grouped CV
-    pub_year = year_of(published_at)
+    feed_month = published_month(published_at)
+    pub_year = feed_month.year if feed_month is not None else None
     reference = published_month(reference_date(published_at, url))
     out: list[SentenceCandidate] = []
     previous = PreviousActor(doc_states)
