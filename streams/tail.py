@@ -9,6 +9,7 @@ import orjson
 
 from wirewatch.agents.taxonomy import TAXONOMY
 
+from .records import evidence_texts
 from .settings import Settings
 from .topics import ALERTS
 
@@ -35,7 +36,7 @@ def alert_filter(
 def format_alert(alert: dict[str, Any]) -> str:
     details = alert.get("details") or {}
     facts = [f"{k}={v}" for k, v in details.items() if v not in (None, "", [])]
-    evidence = (alert.get("evidence") or [{}])[0].get("text", "")
+    evidence = next(iter(evidence_texts(alert)), "")
     speaker = f" speaker={alert['speaker']}" if alert.get("speaker") else ""
     return (
         f"[{alert.get('severity', '?').upper():8}] {alert.get('actor')} {alert.get('modality')} "
