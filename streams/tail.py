@@ -9,6 +9,7 @@ import orjson
 
 from wirewatch.agents.taxonomy import TAXONOMY
 
+from .records import evidence_texts
 from .settings import Settings
 from .topics import ALERTS
 
@@ -33,12 +34,12 @@ def alert_filter(
 
 
 def format_alert(alert: dict[str, Any]) -> str:
-    details = alert.get("details") or {}
+    details = alert.get("details") if isinstance(alert.get("details"), dict) else {}
     facts = [f"{k}={v}" for k, v in details.items() if v not in (None, "", [])]
-    evidence = (alert.get("evidence") or [{}])[0].get("text", "")
+    evidence = next(iter(evidence_texts(alert)), "")
     speaker = f" speaker={alert['speaker']}" if alert.get("speaker") else ""
     return (
-        f"[{alert.get('severity', '?').upper():8}] {alert.get('actor')} {alert.get('modality')} "
+        f"[{str(alert.get('severity') or '?').upper():8}] {alert.get('actor')} {alert.get('modality')} "
         f"{alert.get('kind')} incident={alert.get('incident_id')}{speaker} {' '.join(facts)}\n"
         f"           {evidence[:240]}\n           {alert.get('url') or alert.get('article_id')}"
     )
@@ -78,7 +79,7 @@ async def tail_alerts(
                     alert = orjson.loads(message.value)
                 except orjson.JSONDecodeError:
                     continue
-                if not keep(alert):
+                if not isinstance(alert, dict) or not keep(alert):  # any producer can write to the topic
                     continue
                 out.write((orjson.dumps(alert).decode() if as_json else format_alert(alert)) + "\n")
                 out.flush()

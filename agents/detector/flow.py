@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 
 from ..alert_model import candidate_rows
 from ..document import doc_cache, line_sentences, span_text
-from ..nlp import entities_of
+from ..nlp import analyze_each, entities_of
 from ..published import published_month, reference_date
 from .actors import PreviousActor, doc_states_of
 from .assembly import apply_decision, assemble
@@ -151,15 +151,12 @@ def analyze_docs(
     published: Sequence[str | None] | None = None,
     urls: Sequence[str | None] | None = None,
 ) -> list[tuple[list[Any], Detection]]:
-    """Entities and detection per text, as the enrich agent computes them (``nlp.pipe`` → ``entities_of``
-    → :func:`detect` in one memory zone; enrichment imports this module, so it cannot be called here).
+    """Entities and detection per text, as the enrich agent computes them (``entities_of`` → :func:`detect`
+    in the batch loop enrichment runs, :func:`..nlp.analyze_each`, without the stance tagger).
     ``published`` and ``urls``: each text's ``published_at`` and address, when known."""
-    out = []
-    published = published or [None] * len(texts)
-    urls = urls or [None] * len(texts)
-    with nlp.memory_zone():
-        docs = nlp.pipe(list(texts), batch_size=batch_size)
-        for doc, when, url in zip(docs, published, urls, strict=True):
-            entities = entities_of(doc)
-            out.append((entities, detect(doc, entities, published_at=when, url=url, config=config)))
-    return out
+
+    def entities_and_detection(doc: Doc, when: str | None, url: str | None) -> tuple[list[Any], Detection]:
+        entities = entities_of(doc)
+        return entities, detect(doc, entities, published_at=when, url=url, config=config)
+
+    return analyze_each(nlp, texts, entities_and_detection, batch_size=batch_size, published=published, urls=urls)

@@ -38,6 +38,8 @@ def add_parser(sub: Any) -> None:
     tail.add_argument("--actor", action="append", help="only these actors (canonical names, repeatable)")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest alert, not the newest")
     tail.add_argument("--json", action="store_true", help="one Alert JSON object per line")
-    tail.add_argument("--limit", type=int, default=None, help="stop after N alerts")
-    tail.add_argument("--idle-timeout", type=float, default=None, help="stop after N seconds with no alert")
+    tail.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N alerts")
+    tail.add_argument(
+        "--idle-timeout", type=float, default=None, metavar="S", help="stop after S seconds with no alert"
+    )
     tail.set_defaults(func=cmd_alerts_tail)

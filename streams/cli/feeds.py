@@ -150,18 +150,20 @@ def add_parser(sub: Any) -> None:
     config_help = f"feeds.toml to use (default: WIREWATCH_FEEDS, else ./{DEFAULT_CONFIG})"
 
     listing = fsub.add_parser("list", help="configured feeds and installed feed types")
-    listing.add_argument("--config", default=None, help=config_help)
+    listing.add_argument("--config", default=None, metavar="FILE", help=config_help)
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
 
     checking = fsub.add_parser("check", help="fetch a feed once and print its Articles as JSONL (produces nothing)")
-    checking.add_argument("target", metavar="ID|URL", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path")
-    checking.add_argument("--config", default=None, help=config_help)
-    checking.add_argument("--max-items", type=int, default=None, help="cap on items")
+    checking.add_argument(
+        "target", metavar="ID|URL|FILE", help="a feed id of feeds.toml, an RSS/Atom URL or a JSONL path"
+    )
+    checking.add_argument("--config", default=None, metavar="FILE", help=config_help)
+    checking.add_argument("--max-items", type=int, default=None, metavar="N", help="cap on items")
     checking.add_argument("--full-text", action="store_true", help="fetch each item's page (RSS/Atom)")
     checking.set_defaults(func=cmd_check)
 
     running = fsub.add_parser("run", help="run the feeds standalone: produce to news.raw (no processing)")
-    running.add_argument("--config", default=None, help=config_help)
+    running.add_argument("--config", default=None, metavar="FILE", help=config_help)
     running.add_argument("--once", action="store_true", help="poll every feed once and exit")
     running.set_defaults(func=cmd_run)

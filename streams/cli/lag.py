@@ -60,6 +60,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     lag.add_argument(
         "--group",
         action="append",
+        metavar="G",
         help="also this consumer group (repeatable; WIREWATCH_LAG_GROUPS adds more)",
     )
     lag.add_argument("--json", action="store_true", help="a JSON array of rows")

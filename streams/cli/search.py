@@ -144,7 +144,7 @@ def add_parser(sub: Any) -> None:
     search.add_argument("--feed", help="only this feed")
     search.add_argument("--since", help="published at or after (2019-12-01 or an RFC 3339 time)")
     search.add_argument("--until", help="published before (2019-12-01 or an RFC 3339 time)")
-    search.add_argument("--limit", type=int, default=20, help="at most N articles (1-100)")
+    search.add_argument("--limit", type=int, default=20, metavar="N", help="at most N articles (1-100)")
     search.add_argument("--order", choices=["relevance", "time"], help="default: relevance with a query")
     search.add_argument("--json", action="store_true", help="one JSON object per line")
     search.set_defaults(func=cmd_search)
@@ -154,7 +154,7 @@ def add_parser(sub: Any) -> None:
     incidents.add_argument("--kind", help="only this kind, e.g. icbm")
     incidents.add_argument("--since", help="last report at or after (2019-12-01 or an RFC 3339 time)")
     incidents.add_argument("--until", help="first report before (2019-12-01 or an RFC 3339 time)")
-    incidents.add_argument("--limit", type=int, default=100, help="at most N incidents (1-200)")
+    incidents.add_argument("--limit", type=int, default=100, metavar="N", help="at most N incidents (1-200)")
     incidents.add_argument(
         "--json", action="store_true", help="one JSON object per line (id, kind, modality, actor, reports...)"
     )

@@ -10,6 +10,8 @@ from typing import Any
 from wirewatch.agents.incidents import headline
 from wirewatch.agents.taxonomy import TAXONOMY
 
+from ..records import evidence_texts
+
 #: Severity (the taxonomy's levels; a unit test keeps them in step) → colour of a chat attachment's bar and
 #: of the e-mail's side rule.
 SEVERITY_COLOURS = {"critical": "#8b0000", "high": "#d9381e", "medium": "#f2a30f", "low": "#2a7ab0"}
@@ -56,7 +58,7 @@ def digest_subject(alerts: Sequence[Mapping[str, Any]], prefix: str = "") -> str
 
 
 def evidence(alert: Mapping[str, Any]) -> list[str]:
-    return [str(e.get("text", "")) for e in alert.get("evidence") or [] if isinstance(e, Mapping)][:3]
+    return evidence_texts(alert)[:3]
 
 
 def _facts(alert: Mapping[str, Any]) -> list[tuple[str, str]]:

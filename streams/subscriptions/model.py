@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from wirewatch.agents.taxonomy import TAXONOMY
 
+from ..records import evidence_texts
 from ..settings import SettingsError
 
 CHANNEL_TYPES = ("email", "slack", "mattermost", "webhook", "atom")
@@ -169,12 +170,10 @@ class Filter:
 def searchable_text(alert: Mapping[str, Any]) -> str:
     """The text a query and ``entities`` look in: the title, the evidence sentences, the actor, the speaker
     and the details' words (location, weapon name)."""
-    evidence = alert.get("evidence") or []
-    sentences = [str(e.get("text", "")) if isinstance(e, Mapping) else str(e) for e in evidence]
     details = alert.get("details") if isinstance(alert.get("details"), Mapping) else {}
     words = [v for v in details.values() if isinstance(v, str)]
     extra = [str(alert.get(k) or "") for k in ("actor", "speaker")]
-    return " ".join([str(alert.get("title") or ""), *sentences, *extra, *words])
+    return " ".join([str(alert.get("title") or ""), *evidence_texts(alert), *extra, *words])
 
 
 @dataclass(frozen=True)

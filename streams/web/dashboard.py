@@ -67,7 +67,8 @@ def link_of(url: Any) -> str | None:
 
 
 def alert_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of an Alert the dashboard shows (evidence text, not offsets)."""
+    """The fields of an Alert the dashboard shows, as the record has them (``evidence``: its ``{text, start,
+    end}`` objects), with bidirectional controls dropped from the texts."""
     evidence = record.get("evidence") or []
     details = record.get("details") or {}
     return {
@@ -79,7 +80,7 @@ def alert_view(record: Mapping[str, Any]) -> dict[str, Any]:
         "modality": record.get("modality"),
         "actor": shown(record.get("actor")),
         "speaker": shown(record.get("speaker")),
-        "evidence": [shown(str(e.get("text", ""))) for e in evidence if isinstance(e, Mapping)][:3],
+        "evidence": [{**e, "text": shown(e.get("text"))} for e in evidence if isinstance(e, Mapping)],
         "title": shown(record.get("title") or ""),
         "url": link_of(record.get("url")),
         "feed": shown(record.get("feed")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -188,6 +189,8 @@ async def test_dashboard_shows_lag_then_live_alerts_as_text(
         hostile = alerts.filter(has_text=XSS_TITLE)
         await expect(hostile).to_have_count(1, timeout=30_000)
         await expect(hostile.locator(".title")).to_have_text(XSS_TITLE)
+        # The evidence sentence, read from the record's {text, start, end} objects the API passes on.
+        await expect(hostile.locator(".evidence li").first).to_have_text(re.compile("^North Korea fired a short"))
         link = hostile.locator("a.title")
         await expect(link).to_have_attribute("href", "https://news.example.org/2020/06/02/launch")
         assert await page.locator("#alerts img").count() == 0
@@ -246,7 +249,11 @@ async def test_json_apis_and_the_alert_stream(cluster: Cluster) -> None:
         async with session.get(url + "/api/alerts?limit=5", headers=auth) as response:
             listed = (await response.json())["alerts"]
         assert [a["alert_id"] for a in listed] == [streamed["alert_id"]]
-        assert listed[0]["evidence"] and "intercontinental" in listed[0]["evidence"][0]
+        # The Alert record's evidence objects: the sentence and its character offsets into the article.
+        evidence = listed[0]["evidence"][0]
+        assert "intercontinental" in evidence["text"]
+        assert launch.text[evidence["start"] : evidence["end"]] == evidence["text"]
+        assert streamed["evidence"] == listed[0]["evidence"]
 
         async def caught_up() -> dict[str, Any] | None:
             async with session.get(url + "/api/lag", headers=auth) as response:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.enrichment import enrich_articles, looks_english
+from wirewatch.agents.enrichment import analyze_texts, enrich_articles, looks_english
 from wirewatch.streams.records import Article, json_schema
 
 
@@ -42,6 +42,21 @@ def test_records_follow_the_schema_and_keep_order(nlp: Language) -> None:
     alertable = [r["title"] for r in records if any(s["alertable"] for s in r["signals"])]
     assert "Carmaker launches electric pickup" not in alertable
     assert "North Korea fires two ballistic missiles into the sea" in alertable
+
+
+def test_the_demo_feeds_warnings_and_threats_name_who_said_them(nlp: Language) -> None:
+    """``wirewatch demo`` shows an alert's speaker beside a warning or a threat: each such alert of the sample
+    feed has one (its threat article named no one, and its alert showed no speaker)."""
+    articles = demo_articles()
+    analyses = analyze_texts(nlp, [a.text for a in articles])
+    unspoken = [
+        (article.title, finding.modality)
+        for article, analysis in zip(articles, analyses, strict=True)
+        for finding in analysis.detection.findings
+        if finding.modality != "occurred" and not finding.speaker
+    ]
+    spoken = [f for a in analyses for f in a.detection.findings if f.modality != "occurred" and f.speaker]
+    assert not unspoken and {f.modality for f in spoken} == {"possible", "threatened"}, unspoken
 
 
 @pytest.mark.parametrize(

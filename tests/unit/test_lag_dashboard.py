@@ -50,7 +50,8 @@ def dashboard(**kwargs: Any) -> Dashboard:
 
 def test_alert_view_keeps_what_the_page_shows() -> None:
     view = alert_view(alert("a1", title="<img src=x onerror=alert(1)>", url="https://example.org/x"))
-    assert view["evidence"] == ["fired a missile"]
+    # The Alert record's evidence objects, as the README and the schema give them (not reshaped to strings).
+    assert view["evidence"] == [{"text": "fired a missile", "start": 0, "end": 15}]
     assert view["title"] == "<img src=x onerror=alert(1)>"  # data stays data: escaping is the page's job
     assert view["url"] == "https://example.org/x"
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import jsonschema
 import pytest
@@ -14,10 +15,12 @@ from wirewatch.streams.records import (
     article_id,
     canonical_url,
     dumps,
+    evidence_texts,
     json_schema,
     loads,
 )
 from wirewatch.streams.settings import Settings
+from wirewatch.streams.tail import format_alert
 from wirewatch.streams.topics import CATALOG, topic_names
 
 
@@ -104,3 +107,24 @@ def test_topic_catalog_with_prefix_and_compaction() -> None:
 
 def test_dumps_is_orjson_utf8() -> None:
     assert dumps({"t": "Pyongyang – “quote”"}) == '{"t":"Pyongyang – “quote”"}'.encode()
+
+
+# ---- the evidence sentences of an Alert, read in one place ----------------------------------------------
+@pytest.mark.parametrize(
+    ("evidence", "texts"),
+    [
+        (
+            [{"text": "It fired.", "start": 0, "end": 9}, {"text": "It flew far.", "start": 10, "end": 22}],
+            ["It fired.", "It flew far."],
+        ),
+        (["a bare string", {"text": "It fired."}, 3, {"start": 0}], ["It fired.", ""]),
+        ({"text": "an object, not a list"}, []),
+        (None, []),
+    ],
+)
+def test_evidence_texts_and_the_tail_line_read_any_alert(evidence: Any, texts: list[str]) -> None:
+    """Sinks, subscriptions, the archive and ``alerts tail`` read the sentences the same way; a malformed
+    record from another producer is shown without its evidence instead of stopping the tail."""
+    alert = {"severity": "high", "actor": "North Korea", "kind": "icbm", "evidence": evidence}
+    assert evidence_texts(alert) == texts
+    assert format_alert(alert).splitlines()[1].strip() == (texts[0] if texts else "")

@@ -3,7 +3,9 @@ README's quick start uses the sample article shipped with the project (docs/ARCH
 
 from __future__ import annotations
 
+import argparse
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from spacy.language import Language
 
 from wirewatch.agents.detector import detect
 from wirewatch.agents.nlp import entities_of
+from wirewatch.streams.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "launch_report.txt"
@@ -54,3 +57,82 @@ def test_the_sample_article_raises_a_launch_and_a_warning(nlp: Language) -> None
         ("North Korea", "srbm", "occurred"),
         ("North Korea", "icbm", "possible"),
     }
+
+
+# ---- the command line and the README agree ----------------------------------------------------------------
+def commands() -> dict[tuple[str, ...], argparse.ArgumentParser]:
+    """Every command and subcommand of ``wirewatch`` (``("feeds", "check")``) with its parser."""
+    found: dict[tuple[str, ...], argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if path and not subs:
+            found[path] = parser
+        for action in subs:
+            for name, child in action.choices.items():
+                walk(child, (*path, name))
+
+    walk(build_parser(), ())
+    return found
+
+
+def options_of(parser: argparse.ArgumentParser) -> set[str]:
+    return {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+
+
+def readme_units() -> list[str]:
+    """The README in the pieces a reader takes one command's documentation from: each table row, each list
+    item, each other paragraph."""
+    units: list[str] = []
+    for block in re.split(r"\n\s*\n", (REPO / "README.md").read_text(encoding="utf-8")):
+        for piece in re.split(r"\n(?=\||- )", block):
+            units.append(" ".join(piece.split()))
+    return units
+
+
+def names_command(unit: str, path: tuple[str, ...]) -> bool:
+    return re.search(rf"\bwirewatch {path[0]}\b", unit) is not None and all(
+        re.search(rf"\b{word}\b", unit) for word in path[1:]
+    )
+
+
+def test_every_option_of_every_command_is_in_the_readme() -> None:
+    units = readme_units()
+    missing = [
+        f"wirewatch {' '.join(path)} {option}"
+        for path, parser in commands().items()
+        for option in sorted(options_of(parser))
+        if not any(names_command(u, path) and re.search(rf"{option}(?![\w-])", u) for u in units)
+    ]
+    assert not missing, f"options the README does not document beside their command: {missing}"
+
+
+def test_every_option_the_commands_table_names_exists() -> None:
+    """Each ``--option`` a row of the README's commands table names is an option of that row's command."""
+    known = commands()
+    wrong = []
+    for unit in readme_units():
+        row = re.match(r"\| `wirewatch ([a-z]+)", unit)
+        if not row:
+            continue
+        options = set().union(*(options_of(p) for path, p in known.items() if path[0] == row.group(1)))
+        wrong += [f"{row.group(1)} {o}" for o in re.findall(r"--[a-z][\w-]*", unit) if o not in options]
+    assert not wrong, f"options the README's commands table names that the command does not have: {wrong}"
+
+
+def test_every_command_line_in_the_readme_parses() -> None:
+    """The README's shell lines that run ``wirewatch`` are accepted by its parser as they are written."""
+    parser = build_parser()
+    lines, fence = [], None
+    for text in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if text.startswith("```"):
+            fence = text[3:].strip() if fence is None else None
+        elif fence in ("sh", ""):
+            lines += re.findall(r"^(?:[A-Z_]+=\S+ )*wirewatch ([a-z].*)$", text)
+    assert len(lines) > 10
+    for line in lines:
+        command = re.split(r"\s+(?:#|\|)\s", line)[0]
+        try:
+            parser.parse_args(shlex.split(command))
+        except SystemExit:
+            pytest.fail(f"the README runs `wirewatch {command}`, which the command line refuses")

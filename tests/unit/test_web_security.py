@@ -85,13 +85,13 @@ def test_bidi_controls_are_dropped_from_every_shown_text() -> None:
             "actor": "North\u2066 Korea\u2069",
             "speaker": "\u200fKim",
             "feed": "wire\u202d",
-            "evidence": [{"text": "fired \u202eenoD"}],
+            "evidence": [{"text": "fired \u202eenoD", "start": 4, "end": 15}],
             "details": {"place": "Sea\u061c of Japan", "count": 2},
         }
     )
     assert view["title"] == "Missile test evah sdrawkcab ends"
     assert (view["actor"], view["speaker"], view["feed"]) == ("North Korea", "Kim", "wire")
-    assert view["evidence"] == ["fired enoD"]
+    assert view["evidence"] == [{"text": "fired enoD", "start": 4, "end": 15}]
     assert view["details"] == {"place": "Sea of Japan", "count": 2}
     assert dead_letter_view({"error": "bad \u202etext", "article_id": "\u2067x"})["error"] == "bad text"
     assert shown(None) is None and shown(3) == 3

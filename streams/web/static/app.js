@@ -102,7 +102,7 @@ function renderStatus(s) {
 
 function alertItem(a) {
   const evidence = el("ul", { class: "evidence" });
-  for (const text of a.evidence || []) evidence.append(el("li", { text }));
+  for (const e of (a.evidence || []).slice(0, 3)) evidence.append(el("li", { text: e.text }));
   const url = a.url ? safeUrl(a.url) : null;
   const title = a.title || a.url || a.alert_id;
   const source = url
