@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, Message
 from mode.utils.futures import maybe_cancel
@@ -108,6 +109,13 @@ class _Consumer(driver.Consumer):
 
     async def perform_seek(self) -> None:
         awaiting = self._awaiting_seek  # this assignment's; a rebalance meanwhile puts a new dict in its place
+        # Every stream partition is held from here until its own seek below: Faust's perform_seek has aiokafka
+        # seek first and sets its read offsets only after, and records handed out in between came from either
+        # side of the seek (Faust took what followed for a gap, and dropped the records of the gap when they came).
+        now, changelogs = time.monotonic(), self.app.tables.changelog_topics
+        for tp in self._assigned():
+            if tp.topic not in changelogs:
+                awaiting.setdefault(tp, now)
         await super().perform_seek()
         if self._awaiting_seek is not awaiting:
             return  # revoked or assigned again meanwhile: the new assignment's own perform_seek seeks it
@@ -125,12 +133,22 @@ class _Consumer(driver.Consumer):
         for tp, offset in committed.items():
             if self._awaiting_seek is not awaiting:
                 return  # a rebalance began: its assignment is sought by its own perform_seek
+            if tp in self._paused_partitions:
+                # Table recovery under way (Faust's getmany seeks when the flow stops, as it does then): the
+                # partition stays held, and is sought by the perform_seek that follows its resume.
+                continue
             try:
                 await self.seek(tp, offset or 0)
             except Exception as exc:  # revoked meanwhile: its next owner reads it from the committed offset
                 log.warning("%s: seek to offset %s failed: %r", tp, offset or 0, exc)
             awaiting.pop(tp, None)
-        awaiting.clear()
+
+    def _assigned(self) -> set[TP]:
+        """The partitions assigned to this consumer (none before it has started)."""
+        try:
+            return set(self.assignment())
+        except ConsumerNotStarted:
+            return set()
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
