@@ -54,7 +54,11 @@ class _Consumer(driver.Consumer):
        between came from the old position, and Faust read the jump back as a gap in the partition (what
        compaction or transaction markers leave): it counted the offsets in between as done and dropped
        them as already read when they came again. Here a newly assigned stream partition delivers nothing
-       until its seek, then nothing fetched before it; gaps recorded before a seek are forgotten.
+       until its seek, then nothing fetched before it; gaps recorded before a seek are forgotten. The hold
+       lasts through every seek of a perform_seek (Faust's has aiokafka seek before it sets its read offsets)
+       and, for a partition paused for table recovery, through the seek Faust's getmany makes when it finds
+       the flow stopped, until the seek after its resume. A seek under way for an assignment a rebalance has
+       since replaced stops there, and leaves the new assignment's hold alone.
     2. **Every assigned partition is sought.** aiokafka seeks only those with a committed offset above 0;
        the others went on from wherever the fetch had been, past records dropped before.
     3. **A commit never passes the lowest unacknowledged offset.** Faust's test for a hole at the head of
@@ -64,15 +68,13 @@ class _Consumer(driver.Consumer):
        is never committed over either: on wirewatch's topics (no transactions, no compaction of streams) a
        gap is a delivery anomaly, not missing records, and committing over one lost 11 articles in the chaos
        test. A real gap at the head (transaction markers) would hold that partition's commits instead; either
-       way the worker says so once in a warning (docs/ARCHITECTURE.md: what skips such records is not known).
+       way the worker says so once in a warning (docs/ARCHITECTURE.md, the open case).
     4. **Records skipped in the middle of a partition are read again.** A record delivered more than one offset
        past the one before it (no seek between) means the records in between were never delivered, though
-       aiokafka's position is past them: Faust would count them as a gap, done, and commit over them (the
-       chaos test lost runs of 4 and 11 articles so, the cause not found). The partition is sought back to the
-       first one skipped instead, with a warning naming the offsets; should they turn out not to exist (a
-       real gap: the first record fetched after the seek lies beyond it), they are committed over as before.
-       A seek under way for an assignment a rebalance has since replaced stops there, and leaves the new
-       assignment's hold alone (rebalances overlap seeks under load).
+       aiokafka's position is past them: Faust would count them as a gap, done, and commit over them. The
+       partition is sought back to the first one skipped instead, with a warning naming the offsets; should
+       they turn out not to exist (a real gap: the first record fetched after the seek lies beyond it), they
+       are committed over as before.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
