@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, Message
 from mode.utils.futures import maybe_cancel
@@ -44,7 +45,7 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(driver.Consumer):
-    """Faust's consumer, with three fixes to its offset bookkeeping; each let a worker commit past records it
+    """Faust's consumer, with four fixes to its offset bookkeeping; each let a worker commit past records it
     never processed, so a crash or a rebalance afterwards lost them (docs/ARCHITECTURE.md, "The flow of an
     article"; the chaos test, tests/failure/test_chaos.py, found them).
 
@@ -53,7 +54,11 @@ class _Consumer(driver.Consumer):
        between came from the old position, and Faust read the jump back as a gap in the partition (what
        compaction or transaction markers leave): it counted the offsets in between as done and dropped
        them as already read when they came again. Here a newly assigned stream partition delivers nothing
-       until its seek, then nothing fetched before it; gaps recorded before a seek are forgotten.
+       until its seek, then nothing fetched before it; gaps recorded before a seek are forgotten. The hold
+       lasts through every seek of a perform_seek (Faust's has aiokafka seek before it sets its read offsets)
+       and, for a partition paused for table recovery, through the seek Faust's getmany makes when it finds
+       the flow stopped, until the seek after its resume. A seek under way for an assignment a rebalance has
+       since replaced stops there, and leaves the new assignment's hold alone.
     2. **Every assigned partition is sought.** aiokafka seeks only those with a committed offset above 0;
        the others went on from wherever the fetch had been, past records dropped before.
     3. **A commit never passes the lowest unacknowledged offset.** Faust's test for a hole at the head of
@@ -63,7 +68,13 @@ class _Consumer(driver.Consumer):
        is never committed over either: on wirewatch's topics (no transactions, no compaction of streams) a
        gap is a delivery anomaly, not missing records, and committing over one lost 11 articles in the chaos
        test. A real gap at the head (transaction markers) would hold that partition's commits instead; either
-       way the worker says so once in a warning (docs/ARCHITECTURE.md: what skips such records is not known).
+       way the worker says so once in a warning (docs/ARCHITECTURE.md, the open case).
+    4. **Records skipped in the middle of a partition are read again.** A record delivered more than one offset
+       past the one before it (no seek between) means the records in between were never delivered, though
+       aiokafka's position is past them: Faust would count them as a gap, done, and commit over them. The
+       partition is sought back to the first one skipped instead, with a warning naming the offsets; should
+       they turn out not to exist (a real gap: the first record fetched after the seek lies beyond it), they
+       are committed over as before.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -78,6 +89,10 @@ class _Consumer(driver.Consumer):
         self._stale_dropped: dict[TP, int] = {}
         #: (partition, committed offset) whose commits a gap at the head holds, already logged.
         self._held_logged: set[tuple[TP, int]] = set()
+        #: Per stream partition, the offset the next record delivered must have (one past the last delivered).
+        self._next_offsets: dict[TP, int] = {}
+        #: aiokafka's position per partition, asked at most once per batch and forgotten with a seek.
+        self._batch_positions: dict[TP, int | None] = {}
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -90,50 +105,117 @@ class _Consumer(driver.Consumer):
         """Hold the stream partitions of a new assignment until their seek (changelogs are read by table
         recovery, which seeks them itself)."""
         changelogs, now = self.app.tables.changelog_topics, time.monotonic()
+        # A new dict, not the old one refilled: a perform_seek of the previous assignment still under way
+        # (seeks wait on the consumer thread, and rebalances overlap them) must not clear this one.
         self._awaiting_seek = {tp: now for tp in assigned if tp.topic not in changelogs}
 
     async def perform_seek(self) -> None:
+        awaiting = self._awaiting_seek  # this assignment's; a rebalance meanwhile puts a new dict in its place
+        # Every stream partition is held from here until its own seek below: Faust's perform_seek has aiokafka
+        # seek first and sets its read offsets only after, and records handed out in between came from either
+        # side of the seek (Faust took what followed for a gap, and dropped the records of the gap when they came).
+        now, changelogs = time.monotonic(), self.app.tables.changelog_topics
+        for tp in self._assigned():
+            if tp.topic not in changelogs:
+                awaiting.setdefault(tp, now)
         await super().perform_seek()
+        if self._awaiting_seek is not awaiting:
+            return  # revoked or assigned again meanwhile: the new assignment's own perform_seek seeks it
         # Faust set its read offsets to the committed ones (None for none); no await since.
-        committed = {tp: self._read_offset.get(tp) for tp in self._awaiting_seek}
+        committed = {tp: self._read_offset.get(tp) for tp in awaiting}
         self._seek_positions = {tp: offset for tp, offset in self._read_offset.items() if offset}
-        for tp in set(self._awaiting_seek) | set(self._seek_positions):
+        for tp in set(awaiting) | set(self._seek_positions):
             self._gap.pop(tp, None)  # recorded from records fetched before the seek: the partition is read again
         self._first_delivered.clear()
         self._stale_dropped.clear()
+        self._next_offsets.clear()  # aiokafka sought them all: each one's next record is judged by its seek
+        self._batch_positions.clear()
         # Sought again, each one, here: aiokafka skipped those without a committed offset above 0, and records
         # fetched after its seek but before this point were dropped above as awaiting it.
         for tp, offset in committed.items():
+            if self._awaiting_seek is not awaiting:
+                return  # a rebalance began: its assignment is sought by its own perform_seek
+            if tp in self._paused_partitions:
+                # Table recovery under way (Faust's getmany seeks when the flow stops, as it does then): the
+                # partition stays held, and is sought by the perform_seek that follows its resume.
+                continue
             try:
                 await self.seek(tp, offset or 0)
             except Exception as exc:  # revoked meanwhile: its next owner reads it from the committed offset
                 log.warning("%s: seek to offset %s failed: %r", tp, offset or 0, exc)
-            self._awaiting_seek.pop(tp, None)
-        self._awaiting_seek.clear()
+            awaiting.pop(tp, None)
+
+    def _assigned(self) -> set[TP]:
+        """The partitions assigned to this consumer (none before it has started)."""
+        try:
+            return set(self.assignment())
+        except ConsumerNotStarted:
+            return set()
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
         self._seek_positions[partition] = offset
         self._first_delivered.pop(partition, None)
         self._stale_dropped.pop(partition, None)
+        self._next_offsets.pop(partition, None)
+        self._batch_positions.pop(partition, None)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._awaiting_seek = {tp: t for tp, t in self._awaiting_seek.items() if tp not in revoked}  # see perform_seek
         for tp in revoked:
-            self._awaiting_seek.pop(tp, None)
             self._seek_positions.pop(tp, None)
             self._first_delivered.pop(tp, None)
+            self._next_offsets.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        positions: dict[TP, int | None] = {}  # aiokafka's, asked once per batch: it moves only between batches
+        self._batch_positions = {}  # aiokafka's positions move only between batches (or with a seek)
+        positions = self._batch_positions
         async for tp, message in super().getmany(timeout):
             if await self._fetched_before_seek(tp, message.offset, positions):
                 if self._stale_dropped.get(tp, 0) == 0:
                     log.info("%s: records from offset %d on were fetched before its seek: dropped", tp, message.offset)
                 self._stale_dropped[tp] = self._stale_dropped.get(tp, 0) + 1
                 continue
+            expected = self._next_offsets.get(tp)
+            if expected is not None and message.offset > expected and self._reads_again(tp):
+                # Records expected..offset-1 were skipped: never handed to Faust, yet aiokafka's position is past
+                # them. Faust would count them as a gap, done, and commit over them. Read them again instead.
+                log.warning(
+                    "%s: offsets %d-%d were skipped (offset %d came after %d); reading them again",
+                    tp,
+                    expected,
+                    message.offset - 1,
+                    message.offset,
+                    expected - 1,
+                )
+                await self._read_again(tp, expected)
+                continue
+            if expected is None or message.offset >= expected:
+                self._next_offsets[tp] = message.offset + 1
             self._first_delivered.setdefault(tp, message.offset)  # in offset order: the lowest since the seek
             yield tp, message
+
+    def _reads_again(self, tp: TP) -> bool:
+        """Is a skip on this partition read again? Stream partitions whose offsets are committed, yes; table
+        changelogs (compacted, read by recovery, which keeps its own offsets) no."""
+        return tp.topic not in self.app.tables.changelog_topics and self.app.topics.acks_enabled_for(tp.topic)
+
+    async def _read_again(self, tp: TP, offset: int) -> None:
+        """Seek ``tp`` back to ``offset``, the first record skipped (those before it stay delivered). Faust's read
+        offset is set to the last record delivered, so should the records there not exist after all (the first
+        record fetched after the seek lies beyond ``offset``: a real gap, such as transaction markers leave), Faust
+        records the gap from ``offset`` on and commits over it."""
+        try:
+            await super().seek(tp, offset)  # aiokafka's position, and Faust's read offset (set again below)
+        except Exception as exc:  # revoked meanwhile: its next owner reads it from the committed offset
+            log.warning("%s: seek back to offset %d failed: %r", tp, offset, exc)
+            return
+        self._read_offset[tp] = offset - 1 if offset else None
+        self._seek_positions[tp] = offset
+        self._stale_dropped.pop(tp, None)
+        self._next_offsets.pop(tp, None)
+        self._batch_positions.pop(tp, None)
 
     async def _fetched_before_seek(self, tp: TP, offset: int, positions: dict[TP, int | None]) -> bool:
         """Is this record from a batch fetched before the partition's seek? Until the seek after its assignment,
