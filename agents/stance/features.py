@@ -8,7 +8,9 @@ Three kinds, all from the parse the enrich call has already made:
 - the dependency path from the target mention up to its speaker verb ("oppose > sanctions");
 - the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
-  words in the clause.
+  words in the clause, and the marks of a clause that takes no side (a hedge, a call on all sides, a reply
+  to a question, no decision, a question, a target judged for whether it works), each counting as
+  ``marker_weight`` words.
 
 Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
 ``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
@@ -30,7 +32,8 @@ HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
 _PATH_STEPS = 6
 #: How many words a neutral marker or an efficacy judgement counts as: a few such features among a clause's
-#: hundred words are otherwise too weak to outweigh them (chosen by nested cross-validation: README, Stance model)
+#: hundred words are otherwise too weak to outweigh them (of 1, 3 and 6, nested cross-validation chose 3 most
+#: often: README, Stance model)
 MARKER_WEIGHT = 3
 
 

@@ -76,3 +76,19 @@ def test_the_markers_are_the_lexicons_data(nlp: Language) -> None:
     text = "Senator Ruth Cole said new sanctions are unlikely to work."
     bare = dataclasses.replace(load_lexicon(), neutral_markers={}, efficacy_verbs=frozenset())
     assert markers(nlp, text, "sanctions", bare) == set()
+
+
+def test_each_marker_counts_as_marker_weight_words(nlp: Language) -> None:
+    text = "Senator Ruth Cole said new sanctions are unlikely to work."
+    doc = nlp(text)
+    (pair,) = [p for p in clause_groups(doc, entities_of(doc))[0] if p.target == "sanctions"]
+    for weight in (1, 3):
+        strings = pair_strings(doc, pair, FeatureConfig(marker_weight=weight))
+        assert strings.count("marker=hedge") == weight
+        assert strings.count("efficacy") == weight
+
+
+def test_the_marker_weight_is_part_of_the_models_spec() -> None:
+    config = FeatureConfig(vector=True, marker_weight=1)
+    assert config.spec()["marker_weight"] == 1
+    assert FeatureConfig.from_spec(config.spec()) == config
