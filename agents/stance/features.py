@@ -32,8 +32,8 @@ HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
 _PATH_STEPS = 6
 #: How many words a neutral marker or an efficacy judgement counts as: a few such features among a clause's
-#: hundred words are otherwise too weak to outweigh them (of 1, 3 and 6, nested cross-validation chose 3 most
-#: often: README, Stance model)
+#: hundred words are otherwise too weak to outweigh them (3 and 6 measure the same; 1 gains nothing: README,
+#: Stance model)
 MARKER_WEIGHT = 3
 
 
