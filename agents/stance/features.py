@@ -8,7 +8,9 @@ Three kinds, all from the parse the enrich call has already made:
 - the dependency path from the target mention up to its speaker verb ("oppose > sanctions");
 - the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
-  words in the clause.
+  words in the clause, and the marks of a clause that takes no side (a hedge, a call on all sides, a reply
+  to a question, no decision, a question, a target judged for whether it works), each counting as
+  ``marker_weight`` words.
 
 Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
 ``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span, Token
 
 from ..learning.features import SparseRows, hashed_features, span_vector
 from .lexicon import Lexicon, load_lexicon
@@ -29,6 +31,10 @@ from .pairs import Pair
 HASH_DIM = 1 << 14
 VECTOR_DIM = 96  # en_core_web_sm's tok2vec width
 _PATH_STEPS = 6
+#: How many words a neutral marker or an efficacy judgement counts as: a few such features among a clause's
+#: hundred words are otherwise too weak to outweigh them (3 and 6 measure the same; 1 gains nothing: README,
+#: Stance model)
+MARKER_WEIGHT = 3
 
 
 @dataclass(frozen=True)
@@ -40,22 +46,25 @@ class FeatureConfig:
     path: bool = True
     cues: bool = True
     vector: bool = False
+    marker_weight: int = MARKER_WEIGHT  # within ``cues``
 
     def spec(self) -> dict[str, object]:
         """What a model trained on these features records; bump ``version`` when a feature changes (shipped
         and user models carry the spec they were trained on, and one of another version is refused)."""
         return {
             "features": "stance-pair",
-            "version": 2,
+            "version": 3,
             "hash_dim": HASH_DIM,
-            "groups": ",".join(k for k, v in self.__dict__.items() if v),
+            "groups": ",".join(k for k, v in self.__dict__.items() if v is True),
             "vector_dim": VECTOR_DIM if self.vector else 0,
+            "marker_weight": self.marker_weight,
         }
 
     @classmethod
     def from_spec(cls, spec: dict[str, object]) -> FeatureConfig:
         groups = set(str(spec.get("groups", "")).split(","))
-        return cls(**{name: name in groups for name in cls.__dataclass_fields__})
+        flags = {name: name in groups for name, f in cls.__dataclass_fields__.items() if f.type == "bool"}
+        return cls(**flags, marker_weight=int(str(spec.get("marker_weight", MARKER_WEIGHT))))
 
 
 def _sign_name(value: int) -> str:
@@ -77,7 +86,7 @@ def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon |
             out.append(f"p={step}")
             out.append(f"{target}|p={step}")
     if config.cues:
-        out += _cue_strings(doc, pair, lex)
+        out += _cue_strings(doc, pair, lex, config.marker_weight)
     return out
 
 
@@ -142,7 +151,7 @@ def _path_steps(doc: Doc, pair: Pair) -> Iterator[str]:
             tok = head
 
 
-def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
+def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon, marker_weight: int) -> list[str]:
     out: list[str] = []
     total = 0
     for r in pair.readings:
@@ -161,6 +170,8 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
         out.append("in_quote" if r.in_quote else "reported")
         if r.mention.polarity < 0:
             out.append("inverse_term")
+        if _judged_for_efficacy(r.mention.root, lex):
+            out += ["efficacy"] * marker_weight
         verb = doc[r.holder_verb].lemma_.lower() if r.holder_verb is not None else "<none>"
         out.append(f"verb={verb}")
     if pair.implied:
@@ -184,4 +195,31 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon) -> list[str]:
             value = lex.evaluative.get(tok.lemma_.lower())
             if value:
                 out.append(f"eval={_sign_name(value)}")
+        out += _neutral_markers(span, pair.target, lex) * marker_weight
     return out
+
+
+def _neutral_markers(span: Span | None, target: str, lex: Lexicon) -> list[str]:
+    """The groups of :attr:`Lexicon.neutral_markers` whose words the sentence has (a hedge, a call on all
+    sides, a reply to a question, no decision), once per group, alone and with the target."""
+    if span is None or not lex.neutral_markers:
+        return []
+    words = " " + " ".join(tok.lower_ for tok in span if not tok.is_punct) + " "
+    found = [group for group, phrases in lex.neutral_markers.items() if any(p in words for p in phrases)]
+    if span.text.rstrip(" \"'”’").endswith("?"):
+        found.append("question")
+    return [s for group in found for s in (f"marker={group}", f"marker={group}|{target}")]
+
+
+def _judged_for_efficacy(mention: Token, lex: Lexicon) -> bool:
+    """The target is the subject of a verb of working or failing ("sanctions will not WORK", "talks are
+    unlikely to SUCCEED"): a judgement of whether it works, which the labels do not count as a side."""
+    head = mention.head
+    if mention.dep_ not in ("nsubj", "nsubjpass") or head.i == mention.i:
+        return False
+    if head.lemma_.lower() in lex.efficacy_verbs:
+        return True
+    # "sanctions are unlikely to work": the verb is the complement of the predicate the target is subject of
+    complements = [c for c in head.children if c.dep_ in ("xcomp", "acomp")]
+    complements += [g for c in complements for g in c.children if g.dep_ == "xcomp"]
+    return any(c.dep_ == "xcomp" and c.lemma_.lower() in lex.efficacy_verbs for c in complements)

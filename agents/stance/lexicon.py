@@ -70,6 +70,9 @@ class Lexicon:
     attitude_adjectives: frozenset[str] = frozenset()
     light_nouns: frozenset[str] = frozenset()
     predicative_only: frozenset[str] = frozenset()
+    # word groups of a clause that takes no side (group -> whole-word phrases, space-padded), for the learned model
+    neutral_markers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    efficacy_verbs: frozenset[str] = frozenset()
     targets: tuple[str, ...] = field(default=())
 
     # Derived lookups for cheap per-token prefilters (computed once per lexicon; cached_property writes the
@@ -186,6 +189,10 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         attitude_adjectives=frozenset(w.lower() for w in cues.get("attitude_adjectives", [])),
         light_nouns=frozenset(w.lower() for w in cues.get("light_nouns", [])),
         predicative_only=frozenset(w.lower() for w in cues.get("predicative_only", [])),
+        neutral_markers={
+            group: tuple(f" {w.lower()} " for w in words) for group, words in cues.get("neutral_markers", {}).items()
+        },
+        efficacy_verbs=frozenset(w.lower() for w in cues.get("efficacy_verbs", [])),
         question_marks=frozenset(w.lower() for w in cues.get("question_marks", [])),
         neutralizers={k.lower(): frozenset(v) for k, v in cues.get("neutralizers", {}).items()},
         independent_roles=frozenset(w.lower() for w in targets.get("independent_roles", [])),

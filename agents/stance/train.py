@@ -416,6 +416,9 @@ def _write_card(
             f"clauses' words and the targets the article names) gives a target probability >= {MIN_PROBABILITY}. "
             "The rules' judgements also read the nouns and adjectives of a general sentiment lexicon (VADER, "
             f"|valence| >= {GENERAL_EVALUATIVE_MIN}) that the stance lexicon does not list. "
+            "The features also mark a clause that takes no side (a hedge or forecast, a call on all sides, a reply "
+            "to a question, no decision, a question, a target judged for whether it works), each marker counting "
+            f"as {CANDIDATES[chosen].marker_weight} words. "
             "Figures are end to end: a statement whose speaker and target the system does not pair counts as "
             "`neutral`; the detector is refitted inside every fold."
         ),
@@ -435,6 +438,7 @@ def _write_card(
             "hash buckets": HASH_DIM,
             "C (L2)": DEFAULT_C,
             "class weight": "balanced",
+            "neutral marker weight": CANDIDATES[chosen].marker_weight,
             "temperature": summary["temperature"],
         },
         figures=figures,
@@ -484,6 +488,9 @@ def _write_card(
             "not the first table's single split, is the estimate to hold news nobody has seen to.",
             "Target terms were extended (drills, war games, snapback, missile programmes) after reading misses "
             "on these statements: the cross-validated figures are somewhat optimistic for target detection.",
+            "The neutral markers' word lists (`neutral_markers`, `efficacy_verbs` in the stance cues) were written "
+            "after reading the labelled neutral statements: the cross-validated neutral figures are somewhat "
+            "optimistic.",
             "A sentence encoder (all-MiniLM-L6-v2, int8 ONNX) over the pair's evidence was measured and dropped "
             "(README, Stance model): as features beside these, macro-F1 -0.040 to +0.008 paired, and -0.010 to "
             "+0.029 over five fold seeds as cosines with favor / against sentences per target; it costs 12-17 ms "
