@@ -14,7 +14,7 @@ from ..evidence import Evidence
 from .candidates import SentenceCandidate, TriggerCandidate
 from .config import DetectorConfig
 from .details import distances, launch_count, location_of, time_text, weapon_name
-from .framing import FRAMED_REASONS
+from .framing import FRAMED_REASONS, aborted
 from .kinds import kind_of, kind_sources
 from .lexicon import lexicon
 from .records import (
@@ -101,8 +101,9 @@ def rules_deny(c: TriggerCandidate) -> bool:
     urged, banned or stopped, or as one its sentence frames as no launch (:func:`.framing.framing_of`): no
     probability alerts it."""
     return (
-        # negation_of's readings: denied (the word the rules' reason copies), or urged, banned or stopped
-        c.negation in (Reason.DENIED, "suppressed")
+        # negation_of's readings: denied (the word the rules' reason copies), or urged, banned or stopped (not aborted)
+        c.negation == Reason.DENIED
+        or (c.negation == "suppressed" and not aborted(c.trigger))
         or c.framed is not None
         or c.reason in (Reason.DENIED, Reason.CAPABILITY)
         or c.tested is not None

@@ -108,3 +108,9 @@ def _commemorated(trigger: Token, rules: FramedLaunch) -> bool:
 def _habitual(trigger: Token, rules: FramedLaunch) -> bool:
     """The launch noun is the subject of a verb of habit ('these missile tests tended to take place in spring')."""
     return trigger.dep_ in ("nsubj", "nsubjpass") and trigger.head.lemma_.lower() in rules.habitual_verbs
+
+
+def aborted(trigger: Token) -> bool:
+    """An abort verb governs the launch word ('aborted the launch', 'the launch was aborted'): the rules read it as
+    stopped (negation_of's 'suppressed'), but an aborted launch occurred, as the labels count it."""
+    return trigger.head.lemma_.lower() in lexicon().cues.framed_launch.aborted_verbs

@@ -88,7 +88,7 @@ class DatedLaunch:
 class FramedLaunch:
     """How a sentence frames a launch word as no launch that happened or is announced (see
     :func:`.framing.framing_of`): a drill that rehearses it, the consequence of a hypothetical one, what a
-    missile can do when launched, a simulated, commemorated or habitual one."""
+    missile can do when launched, a simulated, commemorated or habitual one; the verbs of an aborted launch."""
 
     drill_nouns: frozenset[str]
     rehearsal_words: frozenset[str]
@@ -99,6 +99,7 @@ class FramedLaunch:
     simulation_nouns: frozenset[str]
     commemorating_nouns: frozenset[str]
     habitual_verbs: frozenset[str]
+    aborted_verbs: frozenset[str]
 
 
 @dataclass(frozen=True)
