@@ -47,6 +47,9 @@ class TriggerCandidate:
     tested: str | None = None
     #: the sentence dates the launch to the past ('last fired ... in April', 'since 2017'; see dating.dated_in_past)
     dated_past: bool = False
+    #: the sentence frames the launch as none that happened or is announced ('rehearsal', 'hypothetical',
+    #: 'capability', 'simulated', 'past'; see framing.framing_of)
+    framed: str | None = None
 
 
 @dataclass

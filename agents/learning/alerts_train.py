@@ -611,6 +611,21 @@ def _write_card(
             " background-policy passages that still alert)."
             " Capability talk the rules read as such ('missiles able to fly at twenty times the speed of sound will"
             " enter service next year') never alerts either.",
+            "Nor does a candidate the rules read as urged, banned or stopped ('will stop launches of ICBMs',"
+            " 'resolutions prohibit its launches', 'the test launch was postponed'; not an aborted launch, which"
+            " occurred), nor one its own sentence frames as no launch (the detector's framing reading, its words"
+            " `framed_launch` in `detector_cues.json`): a drill that rehearses the launch ('an evacuation drill in"
+            " preparation for a possible missile launch', 'people in the drill were alerted to a missile launch'),"
+            " the consequence of an indefinite launch under a modal ('a missile launch at Guam could escalate into"
+            " war'; not 'a launch could come next week'), what a missile can do when launched, a computer"
+            " simulation, an anniversary, a habit ('such tests tend to take place in spring'). On the real passages"
+            " these readings hold back 33 candidate sentences of false passages and 4 of true ones, none of which"
+            " carried its passage's alert. They were written after reading the false alarms of these classes, in"
+            " general terms, each checked on sentences written for the project, so those classes' figures are"
+            " somewhat optimistic. What remains of the false alarms (the error tables above) is mostly launches cited"
+            " as background with a month or no date, tests at launch sites told without their object, defence and"
+            " air-to-air missiles the weapon list does not name as such, and passages whose negation or fiction is"
+            " in a neighbouring sentence.",
             "About one label in twenty in the training data is a judgement call (see the data's README).",
             "Grouping is by page address: two outlets running the same wire story are different groups.",
         ],

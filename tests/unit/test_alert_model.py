@@ -191,8 +191,9 @@ def test_a_user_model_from_wirewatch_alert_model_is_used(nlp: Language, tmp_path
     assert {s.reason for s in detection.signals} == {"model"}
     always = _user_model(tmp_path, 0.0)
     settings = Settings.from_env({"WIREWATCH_ALERT_MODEL": str(always)})
-    [(_e, detection)] = analyze_docs(nlp, ["The missile parade was cancelled."], config=detector_config(settings))
-    assert detection.findings, "threshold 0: every candidate sentence alerts"
+    # a sentence the rules hold back (a parade), but by no reading the model must respect (a cancelled launch is one)
+    [(_e, detection)] = analyze_docs(nlp, ["The missile parade drew large crowds."], config=detector_config(settings))
+    assert detection.findings, "threshold 0: every candidate sentence the rules do not rule out alerts"
 
 
 def test_missing_and_corrupt_model_files_fail_at_start_up(tmp_path: Path) -> None:

@@ -390,17 +390,8 @@ def test_a_rocket_launch_by_a_satellite_launching_state_is_a_space_launch_vehicl
         ),
         ("The North has conducted dozens of missile tests over the past decade.", "historical"),
         ("Pyongyang often stages missile launches around major holidays.", "historical"),
-        pytest.param(
-            "The Minuteman III test launch had been delayed to avoid escalating tensions.",
-            "negated",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the model retrained with the denial veto alerts here at p 0.427 against a threshold of"
-                " 0.421 (the rules say 'negated'); a veto of the rules' 'suppressed' reading too lifted CV"
-                " precision by only 0.002 and would hold back aborted launches, which the labels count as"
-                " occurred",
-            ),
-        ),
+        # the rules' 'suppressed' reading (urged, banned, stopped, delayed) holds the model back, but for an abort
+        ("The Minuteman III test launch had been delayed to avoid escalating tensions.", "negated"),
         ("The new treaty bans Iran from conducting ballistic missile launches.", "negated"),
     ],
 )
@@ -425,12 +416,8 @@ def test_present_tense_headline_reports_but_narration_does_not(nlp: Language) ->
     "text",
     [
         "Washington and Tokyo warned North Korea against further ICBM launches.",
-        pytest.param(
-            "A North Korean ICBM launch would violate several UN resolutions, the State Department said.",
-            # the rules suppress it (hypothetical); the learned decision, trained on real news where such
-            # counterfactuals are rare, overrides them (a veto by the rules' reasons did not help by CV)
-            marks=pytest.mark.xfail(strict=True, reason="learned decision alerts on this counterfactual"),
-        ),
+        # the consequence of an indefinite launch under a modal: framing.py's hypothetical, which the model respects
+        "A North Korean ICBM launch would violate several UN resolutions, the State Department said.",
     ],
 )
 def test_warnings_against_and_counterfactuals_raise_nothing(nlp: Language, text: str) -> None:
