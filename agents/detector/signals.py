@@ -38,7 +38,6 @@ def rule_signals(
     for key in ("first_since", "historical_date", "capability_cues", "hypothetical_cues", "civil_space", "orbit_cue"):
         if lex.res[key].search(text):
             out.append(f"cue:{key}")
-    out += figure_signals(sent)
     for c in cands:
         actor = lex.actors.get(c.actor or "")
         who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
@@ -57,8 +56,6 @@ def rule_signals(
             f"tag:{trig.tag_}",
         ]
         out += ["speaker"] if c.speaker else []
-        out.append(f"voice:{voice_of(c)}")
-        out += [f"outside_mod:{cue}" for cue in modality_cues_outside(trig, sent)]
         out += ["fallback"] if c.via_fallback else []
         # the clause around the trigger: its role, its head, and the auxiliaries and modals (tense, mood)
         out += [
@@ -76,6 +73,17 @@ def rule_signals(
         suppression = sentence_suppression(sent, kind, trig)
         out += [f"suppress:{suppression}"] if suppression else []
     return out
+
+
+def qualifier_signals(sent: Span, cands: list[TriggerCandidate]) -> list[str]:
+    """What qualifies the launch of a candidate sentence, as feature names for the modality and kind models only
+    (the alert model lost precision and recall with them: see the model card): the voice that tells each
+    candidate, the modality cues outside its clause, the sentence's flight figures."""
+    out = figure_signals(sent)
+    for c in cands:
+        out.append(f"voice:{voice_of(c)}")
+        out += [f"outside_mod:{cue}" for cue in modality_cues_outside(c.trigger, sent)]
+    return sorted(set(out))
 
 
 def voice_of(c: TriggerCandidate) -> str:

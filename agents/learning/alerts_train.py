@@ -263,7 +263,8 @@ def distrusted_kind_sources(
     labels call ``ballistic_unspecified`` unless the text says "short-range"). Learned from the training
     items only, like the weights. The rules' kinds stay: they read what the text's weapon words say, and
     dropping one (say rocket_artillery, often a North Korean satellite "rocket" in the labels) loses the
-    plain cases it gets right."""
+    plain cases it gets right; a kind they read off system names alone is the named source (see
+    :func:`kind_sources`), so it goes with it."""
     agree: dict[str, int] = {}
     seen: dict[str, int] = {}
     for i in item_ids:

@@ -4,12 +4,14 @@ classes. Passages here are written for the project (real spaCy pipeline)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from spacy.language import Language
 
-from wirewatch.agents.detector import DetectorConfig, kind_sources, sentence_candidates
+from wirewatch.agents.alert_model import candidate_rows, passage_columns
+from wirewatch.agents.detector import DetectorConfig, alert_model, kind_sources, sentence_candidates
 from wirewatch.agents.detector.kinds import kind_of
 from wirewatch.agents.detector.signals import figure_signals, modality_cues_outside, voice_of
 from wirewatch.agents.nlp import entities_of
@@ -95,3 +97,26 @@ def test_a_kind_read_off_a_systems_name_is_the_named_source(nlp: Language, text:
 )
 def test_weapon_words_of_the_kind_classes(nlp: Language, text: str, trigger: str, kind: str) -> None:
     assert rule_reading(nlp, text, trigger, lambda c, _sc: kind_of(c)) == kind
+
+
+def test_qualifiers_are_read_by_the_modality_and_kind_models_only(nlp: Language) -> None:
+    doc = nlp(
+        "Fuel trucks left the site where a missile sits on its launch pad, suggesting that a launch might be near,"
+        " officials said on Tuesday."
+    )
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    assert "outside_mod:modal_possible" in cands[0].qualifiers
+    spec = alert_model(DetectorConfig()).spec
+
+    def cells(rows: Any) -> set[tuple[int, int, float]]:
+        values, indices, indptr, _shape = rows.csr()
+        return {
+            (r, int(indices[j]), float(values[j]))
+            for r in range(len(indptr) - 1)
+            for j in range(indptr[r], indptr[r + 1])
+        }
+
+    with_qualifiers = cells(candidate_rows(cands, spec))
+    without = cells(candidate_rows([replace(sc, qualifiers=[]) for sc in cands], spec))
+    changed = {col for _r, col, _v in with_qualifiers ^ without}
+    assert changed and changed <= set(passage_columns(spec))  # the block the alert model is fitted without
