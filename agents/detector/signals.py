@@ -99,8 +99,8 @@ def voice_of(c: TriggerCandidate) -> str:
 def modality_cues_outside(trigger: Token, sent: Span) -> list[str]:
     """The modality cue families (``detector_cues.json``: possible_lemmas, threat_lemmas, modal_possible,
     modal_future) of the sentence's words outside the trigger's clause spine: "fuel trucks left the site,
-    indicating that a test might be near", "issued a navigational warning indicating a missile test"; the
-    rules' modality reads the launch's own clause only."""
+    indicating that a launch might be near", "the navy announced a firing exercise and warned ships away from
+    the missile test area"; the rules' modality reads the launch's own clause only."""
     cues = lexicon().cues
     spine = {t.i for t in clause_chain(trigger, sent)}
     families = (
