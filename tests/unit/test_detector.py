@@ -534,10 +534,12 @@ def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> No
             "occurred",
             "North Korea",
         ),
-        # the weapon is the object of the tool verb, and "U.S.-made" names the supplier, not the launcher
+        # the weapon is the object of the tool verb, and "U.S.-made" names the supplier, not the launcher; a
+        # short-range system named without its class is ballistic_unspecified, as the labelled news calls it
+        # (the model distrusts the weapon map's srbm: see weapon_kinds.json)
         (
             "Ukrainian troops used U.S.-made ATACMS missiles to strike an ammunition depot.",
-            "srbm",
+            "ballistic_unspecified",
             "occurred",
             "Ukraine",
         ),
