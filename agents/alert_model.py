@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector import
     from .detector import SentenceCandidate
 
 #: Bump when the features change: a model trained on other features is refused at load time.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 BUNDLE_FORMAT = "wirewatch-alert-model/1"
 BUNDLE_FILE = "alert_model.json"
 PARTS = ("alert", "modality", "kind")

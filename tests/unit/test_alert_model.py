@@ -107,13 +107,14 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
             ["possible", "occurred"],
             ["possible", "possible"],
         ),
-        # the neighbour's "occurred" does not make the announced launch happen
+        # the neighbour's "occurred" does not make the announced launch happen (the vote only lowers; here
+        # the announcement lowers the fuelling, which is no launch, to the passage's threatened)
         (
             "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
             " site, state television said.",
             "modality",
             ["threatened", "occurred"],
-            ["threatened", "occurred"],
+            ["threatened", "threatened"],
         ),
         # the neighbour's named system specifies "the missile"
         (
