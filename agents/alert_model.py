@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the shape of a candidate sentence only: the detector import
     from .detector import SentenceCandidate
 
 #: Bump when the features change: a model trained on other features is refused at load time.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 BUNDLE_FORMAT = "wirewatch-alert-model/1"
 BUNDLE_FILE = "alert_model.json"
 PARTS = ("alert", "modality", "kind")
@@ -136,7 +136,10 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
             c: float(np.sign(v) * np.log1p(abs(v)))
             for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
         }
-        sparse.update({dim + c: float(np.sign(v)) for c, v in hashed_features(sorted(context), passage_dim).items()})
+        # the passage block also holds the sentence's qualifiers (who tells the launch, hedges outside its clause,
+        # flight figures): like the passage's signals they are read by the modality and kind models only
+        block = sorted(context) + [f"q:{s}" for s in sc.qualifiers] if passage_dim else []
+        sparse.update({dim + c: float(np.sign(v)) for c, v in hashed_features(block, passage_dim).items()})
         vectors = [span_vector(sc.sent) for _ in dense]
         if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
             raise ModelFileError(

@@ -26,10 +26,47 @@ from .stance import Stance, tag_stances
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _EN_FUNCTION_WORDS = frozenset(
     {
-        "the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "was", "with", "as", "by",
-        "at", "from", "it", "be", "has", "have", "said", "are", "were", "will", "its", "an", "this",
-        "not", "but", "or", "which", "their", "they", "he", "she", "had", "been", "would", "who",
-        "after", "also",
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "a",
+        "is",
+        "that",
+        "for",
+        "on",
+        "was",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "it",
+        "be",
+        "has",
+        "have",
+        "said",
+        "are",
+        "were",
+        "will",
+        "its",
+        "an",
+        "this",
+        "not",
+        "but",
+        "or",
+        "which",
+        "their",
+        "they",
+        "he",
+        "she",
+        "had",
+        "been",
+        "would",
+        "who",
+        "after",
+        "also",
     }
 )
 MIN_WORDS_FOR_LANGUAGE_CHECK = 12
@@ -114,8 +151,7 @@ def enriched_record(
         record.update(entities=[], entity_counts={}, stances=[], signals=[], processing=processing)
         return record
     record["entities"] = [
-        {"text": m.text, "label": m.label, "start": m.start, "end": m.end, "canonical": m.canonical,
-         "count": m.count}
+        {"text": m.text, "label": m.label, "start": m.start, "end": m.end, "canonical": m.canonical, "count": m.count}
         for m in analysis.entities
     ]
     record["entity_counts"] = canonical_counts(analysis.entities)
@@ -146,7 +182,4 @@ def enrich_articles(
     by_id = {id(a): an for a, an in zip(supported, analyses, strict=True)}
     per_article_ms = (time.perf_counter() - started) * 1000 / max(1, len(articles))
     model = model_name(nlp)
-    return [
-        enriched_record(a, by_id.get(id(a)), model=model, ms=per_article_ms, batch=len(articles))
-        for a in articles
-    ]
+    return [enriched_record(a, by_id.get(id(a)), model=model, ms=per_article_ms, batch=len(articles)) for a in articles]

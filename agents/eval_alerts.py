@@ -39,9 +39,7 @@ def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[di
         yield items[start : start + size]
 
 
-def score(
-    items: Sequence[dict[str, Any]], detections: Sequence[Detection]
-) -> tuple[dict[str, Any], list[str]]:
+def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> tuple[dict[str, Any], list[str]]:
     """Figures over items (see the README's scoring rules) and one printable line per mismatch."""
     tp = fp = fn = tn = 0
     modality_ok = kind_ok = 0
@@ -66,9 +64,7 @@ def score(
             fn += 1
             reasons = sorted({s.reason or "?" for s in detection.signals if not s.alertable})
             mismatches.append(
-                _line(
-                    item, f"alert {label}", "no alert" + (f" ({', '.join(reasons)})" if reasons else ""), None
-                )
+                _line(item, f"alert {label}", "no alert" + (f" ({', '.join(reasons)})" if reasons else ""), None)
             )
         elif got:
             fp += 1

@@ -189,11 +189,7 @@ def _headline(actor: str, kind: str, modality: str, details: Mapping[str, Any]) 
     label = KIND_LABELS.get(kind, kind)
     count = details.get("count")
     what = (
-        f"{count} {label}s"
-        if isinstance(count, int) and count > 1
-        else f"a {label}"
-        if kind != "icbm"
-        else "an ICBM"
+        f"{count} {label}s" if isinstance(count, int) and count > 1 else f"a {label}" if kind != "icbm" else "an ICBM"
     )
     parts = [f"{actor}: {MODALITY_WORDS.get(modality, modality)} of {what}"]
     if details.get("location"):
@@ -228,9 +224,7 @@ def _merge_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
 
 
 def new_incident_id(actor: str, kind: str, modality: str, article_id: str, finding: Finding) -> str:
-    key = "\x1f".join(
-        [actor, incident_family(kind), modality_class(modality), article_id, finding.fingerprint()]
-    )
+    key = "\x1f".join([actor, incident_family(kind), modality_class(modality), article_id, finding.fingerprint()])
     return "inc-" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 

@@ -31,8 +31,7 @@ TEMPLATES = [
     "{km} kilometres. Neighbouring governments condemned the launch as a provocation. Report {tag}.",
     "{state} test-fired an intercontinental ballistic missile on {day}, the defence ministry said, in the "
     "latest of a series of launches. The missile reached an altitude of {km} kilometres. Report {tag}.",
-    "{state} launched {n} cruise missiles on {day} during a military exercise, state media reported. "
-    "Report {tag}.",
+    "{state} launched {n} cruise missiles on {day} during a military exercise, state media reported. Report {tag}.",
 ]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 
@@ -42,8 +41,11 @@ def launch_reports(n: int, seed: int) -> list[Article]:
     articles = []
     for i in range(n):
         text = rng.choice(TEMPLATES).format(
-            state=rng.choice(STATES), n=rng.choice(["two", "three"]), day=rng.choice(DAYS),
-            km=rng.randint(200, 3000), tag=uuid.uuid4().hex[:8],
+            state=rng.choice(STATES),
+            n=rng.choice(["two", "three"]),
+            day=rng.choice(DAYS),
+            km=rng.randint(200, 3000),
+            tag=uuid.uuid4().hex[:8],
         )
         articles.append(Article.create(text, url=f"bench://latency/{seed}/{i}", feed=f"feed{i % 5}"))
     return articles
@@ -59,7 +61,12 @@ async def measure(bootstrap: str, workdir: Path, articles: int, rate: float | No
     tag = uuid.uuid4().hex[:6]
     prefix = f"lat{tag}."
     env = testing.worker_env(
-        bootstrap, prefix, f"lat-{tag}", workdir / tag, inherit=True, WIREWATCH_PARTITIONS="4",
+        bootstrap,
+        prefix,
+        f"lat-{tag}",
+        workdir / tag,
+        inherit=True,
+        WIREWATCH_PARTITIONS="4",
         WIREWATCH_LOG_LEVEL="warning",
     )
     worker = testing.WorkerProcess(env, workdir / tag / "worker.log").start()
@@ -77,8 +84,9 @@ async def measure(bootstrap: str, workdir: Path, articles: int, rate: float | No
         burst_ids = {a.id for a in burst}
         started = time.time()
         consumer = asyncio.create_task(
-            testing.consume(bootstrap, alerts, lambda rs: burst_ids <= {r["article_id"] for r in rs}, 600,
-                            from_beginning=False)
+            testing.consume(
+                bootstrap, alerts, lambda rs: burst_ids <= {r["article_id"] for r in rs}, 600, from_beginning=False
+            )
         )
         await asyncio.sleep(1.0)
         started = time.time()
@@ -91,8 +99,9 @@ async def measure(bootstrap: str, workdir: Path, articles: int, rate: float | No
         paced = launch_reports(articles, seed=3)
         paced_ids = {a.id for a in paced}
         consumer = asyncio.create_task(
-            testing.consume(bootstrap, alerts, lambda rs: paced_ids <= {r["article_id"] for r in rs}, 600,
-                            from_beginning=False)
+            testing.consume(
+                bootstrap, alerts, lambda rs: paced_ids <= {r["article_id"] for r in rs}, 600, from_beginning=False
+            )
         )
         await asyncio.sleep(1.0)
         sent_at: dict[str, float] = {}
@@ -140,8 +149,10 @@ def main() -> None:
         with EmbeddedBroker(Settings(), port=free_port(), log_file=workdir / "tansu.log") as broker:
             figures = asyncio.run(measure(broker.bootstrap, workdir, args.articles, args.rate))
     print(f"single-worker capacity: {figures['capacity_aps']} articles/s; fed at {figures['rate']} articles/s")
-    print(f"ingest→alert latency over {figures['n']} articles: p50 {figures['p50_ms']} ms, "
-          f"p95 {figures['p95_ms']} ms, p99 {figures['p99_ms']} ms")
+    print(
+        f"ingest→alert latency over {figures['n']} articles: p50 {figures['p50_ms']} ms, "
+        f"p95 {figures['p95_ms']} ms, p99 {figures['p99_ms']} ms"
+    )
     print(orjson.dumps(figures).decode())
 
 

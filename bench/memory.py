@@ -58,8 +58,11 @@ def run(batches: int, batch_size: int, zone: bool, report_every: int, parse: str
         if (b + 1) % report_every == 0:
             series["rss_mb"].append(round(rss_mb(), 1))
             series["strings"].append(len(nlp.vocab.strings))
-            print(f"  {'zone' if zone else 'no zone'} batch {b + 1:5d}: RSS {series['rss_mb'][-1]:7.1f} MB, "
-                  f"StringStore {series['strings'][-1]:8d}", flush=True)
+            print(
+                f"  {'zone' if zone else 'no zone'} batch {b + 1:5d}: RSS {series['rss_mb'][-1]:7.1f} MB, "
+                f"StringStore {series['strings'][-1]:8d}",
+                flush=True,
+            )
     return series
 
 

@@ -44,9 +44,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 #: Seconds: spaCy batches take milliseconds to seconds; ingest-to-alert can take tens of seconds.
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
-ARTICLES = Counter(
-    "wirewatch_articles", "Articles seen by this worker, per stage", ["stage"], registry=REGISTRY
-)
+ARTICLES = Counter("wirewatch_articles", "Articles seen by this worker, per stage", ["stage"], registry=REGISTRY)
 ALERTS = Counter("wirewatch_alerts", "Alerts written by this worker", ["kind", "severity"], registry=REGISTRY)
 DEADLETTERS = Counter(
     "wirewatch_deadletters", "Dead letters written by this worker", ["stage", "reason"], registry=REGISTRY
@@ -223,8 +221,10 @@ def feed_health_dicts(health: Any) -> dict[str, dict[str, Any]]:
     if isinstance(health, Mapping):
         items = health.items()
     else:
-        items = ((str(getattr(h, "id", None) or (h.get("id") if isinstance(h, Mapping) else i)), h)
-                 for i, h in enumerate(health))
+        items = (
+            (str(getattr(h, "id", None) or (h.get("id") if isinstance(h, Mapping) else i)), h)
+            for i, h in enumerate(health)
+        )
     out: dict[str, dict[str, Any]] = {}
     for feed, value in items:
         if hasattr(value, "to_dict"):
@@ -256,9 +256,7 @@ class StageSensor(Sensor):
         if tp.topic == self.raw:
             article("ingested")
 
-    def on_send_initiated(
-        self, producer: Any, topic: str, message: PendingMessage, keysize: int, valsize: int
-    ) -> None:
+    def on_send_initiated(self, producer: Any, topic: str, message: PendingMessage, keysize: int, valsize: int) -> None:
         if topic == self.enriched:
             article("enriched")
             record = _json(message.value)
@@ -297,9 +295,7 @@ def render(*registries: CollectorRegistry) -> bytes:
     return b"".join(generate_latest(r) for r in (REGISTRY, *registries))
 
 
-def register_metrics(
-    pipeline: Pipeline, path: str = "/metrics", token: str | None = None
-) -> CollectorRegistry:
+def register_metrics(pipeline: Pipeline, path: str = "/metrics", token: str | None = None) -> CollectorRegistry:
     """Attach the counting sensor and Faust's Prometheus monitor to ``pipeline.app`` and serve ``path``
     (behind ``token`` when one is given: Prometheus sends it with ``authorization: {credentials: ...}``).
 

@@ -190,9 +190,7 @@ def make_app(site: Site) -> web.Application:
             f"<item><title>Budget des écoles</title><link>{site.base}/fr/1</link>"
             f"<description>{LATIN1_TEXT}</description></item></channel></rss>"
         )
-        return web.Response(
-            body=doc.encode("latin-1"), headers={"Content-Type": "text/xml; charset=ISO-8859-1"}
-        )
+        return web.Response(body=doc.encode("latin-1"), headers={"Content-Type": "text/xml; charset=ISO-8859-1"})
 
     async def slow_page(request: web.Request) -> web.Response:
         await asyncio.sleep(3)

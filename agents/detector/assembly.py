@@ -14,6 +14,7 @@ from ..evidence import Evidence
 from .candidates import SentenceCandidate, TriggerCandidate
 from .config import DetectorConfig
 from .details import distances, launch_count, location_of, time_text, weapon_name
+from .framing import FRAMED_REASONS, aborted
 from .kinds import kind_of, kind_sources
 from .lexicon import lexicon
 from .records import (
@@ -34,7 +35,9 @@ from .suppression import TESTED_REASONS
 #   missile launch"), or a false alarm: by grouped CV, this veto took precision from 0.812 to 0.820 at recall
 #   0.860 to 0.858 once the negation's reach was read off the parse;
 # - the rules' reading of capability talk ('missiles able to fly at twenty times the speed of sound ... will
-#   enter service next year'): by grouped CV, precision +0.002 [+0.000, +0.006], no true passage lost.
+#   enter service next year'): by grouped CV, precision +0.002 [+0.000, +0.006], no true passage lost;
+# - a launch urged, banned or stopped ('will stop launches of ICBMs'), and one its sentence frames as no launch
+#   (a drill's rehearsal, a hypothetical's consequence, what a missile can do, a simulation: see framing.py).
 
 #: How a suppressed candidate's signal reads in place of its modality: denied, historical (else its modality).
 SHOWN_MODALITY = {
@@ -69,6 +72,8 @@ def apply_decision(
                 c.reason = TESTED_REASONS[c.tested]
             if c.reason is None and c.dated_past:
                 c.reason = Reason.HISTORICAL  # the rules' own word for a launch dated to the past
+            if c.reason is None and c.framed is not None:
+                c.reason = FRAMED_REASONS[c.framed]
         own = [c for c in sc.rule if not (policy_decides(c, config) or rules_deny(c))]
         if not own:
             continue
@@ -92,10 +97,14 @@ def apply_decision(
 def rules_deny(c: TriggerCandidate) -> bool:
     """The rules read the candidate as denied (its own negation, or a false alarm), as a test of an engine
     or a missile-defence weapon read off the trigger's own arguments (:func:`.suppression.tested_thing`), as
-    a launch its sentence dates to the past (:func:`.dating.dated_in_past`), or as capability talk: no
+    a launch its sentence dates to the past (:func:`.dating.dated_in_past`), as capability talk, as a launch
+    urged, banned or stopped, or as one its sentence frames as no launch (:func:`.framing.framing_of`): no
     probability alerts it."""
     return (
-        c.negation == Reason.DENIED  # negation_of's reading, the word the rules' reason copies
+        # negation_of's readings: denied (the word the rules' reason copies), or urged, banned or stopped (not aborted)
+        c.negation == Reason.DENIED
+        or (c.negation == "suppressed" and not aborted(c.trigger))
+        or c.framed is not None
         or c.reason in (Reason.DENIED, Reason.CAPABILITY)
         or c.tested is not None
         or c.dated_past

@@ -3,7 +3,7 @@ Also the records of the candidate stage (a trigger's candidate, a candidate sent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spacy.tokens import Span, Token
 
@@ -47,6 +47,9 @@ class TriggerCandidate:
     tested: str | None = None
     #: the sentence dates the launch to the past ('last fired ... in April', 'since 2017'; see dating.dated_in_past)
     dated_past: bool = False
+    #: the sentence frames the launch as none that happened or is announced ('rehearsal', 'hypothetical',
+    #: 'capability', 'simulated', 'past'; see framing.framing_of)
+    framed: str | None = None
 
 
 @dataclass
@@ -55,7 +58,9 @@ class SentenceCandidate:
 
     ``rule`` are the rules' trigger-level candidates in it (each with the reason the rules suppress it, if
     they do); a sentence with a cue but no trigger/weapon pair has one stand-in candidate instead, with the
-    reason ``no_trigger`` or ``no_weapon``. ``signals`` are the rules' findings as feature names.
+    reason ``no_trigger`` or ``no_weapon``. ``signals`` are the rules' findings as feature names;
+    ``qualifiers`` the rules' readings that qualify a launch (who tells it, hedges outside its clause, its flight
+    figures), read by the modality and kind models only.
     """
 
     sent: Span
@@ -65,6 +70,7 @@ class SentenceCandidate:
     named_kind: str | None = None  # the kind of the missile system the sentence names (weapon_kinds.json)
     previous: Span | None = None
     following: Span | None = None
+    qualifiers: list[str] = field(default_factory=list)
 
 
 def weapons_in(sent: Span) -> list[WeaponMention]:

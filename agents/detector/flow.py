@@ -31,7 +31,7 @@ from .lexicon import lexicon
 from .modality import negation_of, unconfirmed_report
 from .records import Detection
 from .rules import analyse_trigger, resolve_contested, share_weapon_actor, stand_in
-from .signals import rule_signals
+from .signals import qualifier_signals, rule_signals
 
 
 def detect(
@@ -134,6 +134,7 @@ def sentence_candidates(
                 named_kind=named_kind(span_text(sent)),
                 previous=sents[index - 1] if index > 0 else None,
                 following=sents[index + 1] if index + 1 < len(sents) else None,
+                qualifiers=qualifier_signals(sent, sent_candidates),
             )
         )
     if any(c.reason is None for sc in out for c in sc.rule):

@@ -17,10 +17,16 @@ from .records import KIND_RANK, KINDS
 
 def kind_sources(sc: SentenceCandidate, c: TriggerCandidate) -> list[tuple[str, str]]:
     """Where a kind for candidate ``c`` of sentence ``sc`` can come from before the model, in order: the
-    system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``)."""
+    system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``; not when
+    they read it off system names alone: that is the named source)."""
     out = [("named", sc.named_kind)] if sc.named_kind else []
     rule_kind = kind_of(c)
     if rule_kind == "ballistic_unspecified" or (rule_kind == "rocket_artillery" and lone_rocket(c)):
+        return out
+    said_by = [w for w in c.weapons if w.kind == rule_kind]
+    if rule_kind == sc.named_kind and said_by and all(named_kind(w.text) == rule_kind for w in said_by):
+        # the rules read the kind off system names alone ("two Scud missiles"): the named source already speaks
+        # for them, and where training distrusts it (the labels' convention for the class differs), so for these
         return out
     return [*out, ("rule", rule_kind)]
 

@@ -85,6 +85,24 @@ class DatedLaunch:
 
 
 @dataclass(frozen=True)
+class FramedLaunch:
+    """How a sentence frames a launch word as no launch that happened or is announced (see
+    :func:`.framing.framing_of`): a drill that rehearses it, the consequence of a hypothetical one, what a
+    missile can do when launched, a simulated, commemorated or habitual one; the verbs of an aborted launch."""
+
+    drill_nouns: frozenset[str]
+    rehearsal_words: frozenset[str]
+    indefinite_determiners: frozenset[str]
+    consequence_modals: frozenset[str]
+    capability_modals: frozenset[str]
+    capability_marks: frozenset[str]
+    simulation_nouns: frozenset[str]
+    commemorating_nouns: frozenset[str]
+    habitual_verbs: frozenset[str]
+    aborted_verbs: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DetectorCues:
     """``detector_cues.json``: word lists (matched against lower-cased lemmas or words), patterns and the
     numbers of the rules. What each list does is said where it is used."""
@@ -156,6 +174,7 @@ class DetectorCues:
     ground_test_nouns: frozenset[str]
     ground_test_modifiers: frozenset[str]
     dated_launch: DatedLaunch
+    framed_launch: FramedLaunch
     rule_score: RuleScore
 
 
@@ -191,7 +210,16 @@ class WatchList:
 
 _RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (WeaponCue, RuleScore, SuppressionKinds, NegationScope, DatedLaunch, StateActor, NonStateActor)
+    for cls in (
+        WeaponCue,
+        RuleScore,
+        SuppressionKinds,
+        NegationScope,
+        DatedLaunch,
+        FramedLaunch,
+        StateActor,
+        NonStateActor,
+    )
 }
 
 

@@ -14,6 +14,7 @@ from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_a
 from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
 from .dating import dated_in_past
+from .framing import framing_of
 from .lexicon import lexicon
 from .modality import capability_scope, conditional, historical, modality_of, negation_of, present_narrative
 from .records import KIND_RANK, Reason
@@ -111,6 +112,7 @@ def analyse_trigger(
         negation=neg,
         tested=tested,
         dated_past=dated_in_past(trig, sent, reference),
+        framed=framing_of(trig),
     )
 
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 
 from ..document import ents_in, span_text
+from .actors import actor_of_text
 from .candidates import TriggerCandidate, WeaponMention
-from .clauses import is_headline
+from .clauses import clause_chain, is_headline
+from .details import distances
 from .kinds import kind_of
 from .lexicon import lexicon
 from .modality import conditional, historical, negation_of, present_narrative
@@ -70,4 +72,67 @@ def rule_signals(
         out += ["present_narrative"] if present_narrative(trig, sent) else []
         suppression = sentence_suppression(sent, kind, trig)
         out += [f"suppress:{suppression}"] if suppression else []
+    return out
+
+
+def qualifier_signals(sent: Span, cands: list[TriggerCandidate]) -> list[str]:
+    """What qualifies the launch of a candidate sentence, as feature names for the modality and kind models only
+    (the alert model lost precision and recall with them: see the model card): the voice that tells each
+    candidate, the modality cues outside its clause, the sentence's flight figures."""
+    out = figure_signals(sent)
+    for c in cands:
+        out.append(f"voice:{voice_of(c)}")
+        out += [f"outside_mod:{cue}" for cue in modality_cues_outside(c.trigger, sent)]
+    return sorted(set(out))
+
+
+def voice_of(c: TriggerCandidate) -> str:
+    """Whose voice tells the launch: the launcher's own ('own': "North Korea said it will launch"), another
+    party's ('other': "Pakistan is planning a test, Indian intelligence sources said"), or no speaker's
+    ('none'). An announced launch is threatened in the launcher's voice, possible in another's."""
+    speaker_actor = actor_of_text(c.speaker)
+    if speaker_actor is None:
+        return "none"
+    return "own" if speaker_actor == c.actor else "other"
+
+
+def modality_cues_outside(trigger: Token, sent: Span) -> list[str]:
+    """The modality cue families (``detector_cues.json``: possible_lemmas, threat_lemmas, modal_possible,
+    modal_future) of the sentence's words outside the trigger's clause spine: "fuel trucks left the site,
+    indicating that a launch might be near", "the navy announced a firing exercise and warned ships away from
+    the missile test area"; the rules' modality reads the launch's own clause only."""
+    cues = lexicon().cues
+    spine = {t.i for t in clause_chain(trigger, sent)}
+    families = (
+        ("possible", set(cues.possible_lemmas)),
+        ("threat", set(cues.threat_lemmas)),
+    )
+    found: set[str] = set()
+    for tok in sent:
+        if tok.i in spine:
+            continue
+        lemma = tok.lemma_.lower()
+        found.update(name for name, lemmas in families if lemma in lemmas)
+        if tok.tag_ == "MD":
+            if tok.lower_ in cues.modal_possible:
+                found.add("modal_possible")
+            elif tok.lower_ in cues.modal_future or lemma in cues.modal_future:
+                found.add("modal_future")
+    return sorted(found)
+
+
+#: Bounds (km) of the flight figures' bins: a range or an apogee that says which class of missile flew
+#: ("rose to an altitude of 6,000 km": an intercontinental missile on a lofted path).
+FIGURE_BINS_KM = (300, 1000, 3000, 5500)
+
+
+def figure_signals(sent: Span) -> list[str]:
+    """The sentence's flight figures as binned signals: ``range_km:1000-3000``, ``apogee_km:5500+``."""
+    out = []
+    for name, km in zip(("range_km", "apogee_km"), distances(sent), strict=True):
+        if km is None:
+            continue
+        lower = max((b for b in FIGURE_BINS_KM if km >= b), default=0)
+        upper = min((b for b in FIGURE_BINS_KM if km < b), default=None)
+        out.append(f"{name}:{lower}-{upper}" if upper is not None else f"{name}:{lower}+")
     return out

@@ -150,13 +150,9 @@ class FeedState:
             # One fsync per checkpoint rather than per id: a crash of the process loses nothing, a power
             # loss at most the last ids (their articles are re-sent, a no-op downstream).
             self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS seen (feed TEXT, id TEXT, at REAL, PRIMARY KEY (feed, id))"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (feed TEXT, id TEXT, at REAL, PRIMARY KEY (feed, id))")
         self._db.execute("CREATE INDEX IF NOT EXISTS seen_at ON seen (feed, at)")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS kv (feed TEXT, key TEXT, value TEXT, PRIMARY KEY (feed, key))"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS kv (feed TEXT, key TEXT, value TEXT, PRIMARY KEY (feed, key))")
         self._marks = 0
 
     def seen(self, feed: str, item_id: str) -> bool:

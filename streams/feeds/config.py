@@ -34,7 +34,6 @@ BUILTINS: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True)
 class FeedType:
     """One installed feed type: its name, where it comes from and how to load it."""

@@ -87,9 +87,7 @@ def extract_text(html: str | bytes, url: str | None = None) -> str | None:
     """Main text of an article page with trafilatura (no comments, tables kept), or None."""
     import trafilatura
 
-    return trafilatura.extract(
-        html, url=url, include_comments=False, include_tables=True, favor_precision=True
-    )
+    return trafilatura.extract(html, url=url, include_comments=False, include_tables=True, favor_precision=True)
 
 
 class FullTextFetcher:

@@ -134,9 +134,7 @@ class PushIngest:
         if status >= 400 and status != 400:
             self.stats.refused[status] = self.stats.refused.get(status, 0) + 1
         headers = {"WWW-Authenticate": 'Bearer realm="wirewatch"'} if status == 401 else None
-        return web.Response(
-            status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers
-        )
+        return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers)
 
     def authorized(self, request: Any) -> bool:
         return self.token is None or bearer_matches(self.token, request.headers)
@@ -176,9 +174,7 @@ class PushIngest:
                 article = self._article(raw, feed)
                 record = (article.id.encode("utf-8"), article.to_bytes())
             except InvalidRecord as exc:
-                results.append(
-                    ItemResult(index, "rejected", id=exc.article_id, reason=exc.reason, error=exc.detail)
-                )
+                results.append(ItemResult(index, "rejected", id=exc.article_id, reason=exc.reason, error=exc.detail))
                 continue
             results.append(ItemResult(index, "accepted", id=article.id))
             good.append(record)

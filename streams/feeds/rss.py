@@ -117,9 +117,7 @@ def entry_text(entry: Mapping[str, Any]) -> str:
     return max(texts, key=len, default="")
 
 
-def entry_article(
-    entry: Mapping[str, Any], *, feed_id: str, feed_url: str, lang: str | None
-) -> Article | None:
+def entry_article(entry: Mapping[str, Any], *, feed_id: str, feed_url: str, lang: str | None) -> Article | None:
     """An Article from one parsed entry (summary text), or None for an entry with no text and no title."""
     link = (entry.get("link") or "").strip() or None
     title = html_to_text(entry.get("title", "") or "")
@@ -135,9 +133,7 @@ def entry_article(
     if tags:
         meta["tags"] = tags[:20]
     published = _rfc3339(entry.get("published_parsed")) or _rfc3339(entry.get("updated_parsed"))
-    return Article.create(
-        text, url=link, title=title, feed=feed_id, published_at=published, lang=lang, meta=meta
-    )
+    return Article.create(text, url=link, title=title, feed=feed_id, published_at=published, lang=lang, meta=meta)
 
 
 class RssFeed(BaseFeed):
@@ -191,9 +187,7 @@ class RssFeed(BaseFeed):
 
         response_headers = {k: v for k, v in headers.items() if k in ("content-type", "content-language")}
         response_headers["content-location"] = self.url  # resolves relative links
-        parsed = await asyncio.to_thread(
-            feedparser.parse, io.BytesIO(body), response_headers=response_headers
-        )
+        parsed = await asyncio.to_thread(feedparser.parse, io.BytesIO(body), response_headers=response_headers)
         if parsed.get("bozo") and not parsed.entries:
             raise FeedError(f"malformed feed: {parsed.get('bozo_exception')}"[:300])
         return parsed
@@ -227,9 +221,7 @@ class RssFeed(BaseFeed):
         if not article.url or self.context.state.seen(self.id, article_id(article.url, None, "")):
             return article
         fetcher = self.context.fulltext(self.full_text_per_host)
-        result = await fetcher.fetch(
-            article.url, timeout=self.full_text_timeout, max_bytes=self.full_text_max_bytes
-        )
+        result = await fetcher.fetch(article.url, timeout=self.full_text_timeout, max_bytes=self.full_text_max_bytes)
         article.meta["full_text"] = result.status
         if result.text:
             article.meta["summary"] = article.text[:2000]

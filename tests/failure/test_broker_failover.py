@@ -172,8 +172,10 @@ async def read_until(
 
     records = await testing.consume(bootstrap, topic, until_or_dead, timeout)
     if not until(records):
-        pytest.fail(f"{topic}: condition not met within {timeout:.0f}s ({len(records)} records); "
-                    f"worker log tail:\n{worker.log()[-3000:]}")
+        pytest.fail(
+            f"{topic}: condition not met within {timeout:.0f}s ({len(records)} records); "
+            f"worker log tail:\n{worker.log()[-3000:]}"
+        )
     return records
 
 
@@ -185,8 +187,13 @@ async def behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) ->
 async def read_all(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every record of ``topic`` up to its end offsets now, with ``_key`` and ``_ts`` (its producer's
     timestamp, epoch seconds): unlike :func:`read_until` this sees late duplicates too."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                fetch_max_bytes=16_000_000, max_partition_fetch_bytes=16_000_000)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=16_000_000,
+        max_partition_fetch_bytes=16_000_000,
+    )
     await consumer.start()
     try:
         # As wirewatch.streams.testing does: topics() would fetch metadata without keeping it.
@@ -241,13 +248,15 @@ def kafka3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
 async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Path, seed_text: str) -> None:
     t_test = time.monotonic()
     bootstrap = kafka3.bootstrap
-    settings = Settings(broker=f"kafka://{bootstrap}", partitions=PARTITIONS, replication_factor=BROKERS,
-                        app_id=APP_ID)
+    settings = Settings(broker=f"kafka://{bootstrap}", partitions=PARTITIONS, replication_factor=BROKERS, app_id=APP_ID)
     # The topic catalog (streams/topics.py) has no min.insync.replicas setting, but ensure_topics' ``extra``
     # replaces a topic's config by name: give each catalog topic its own config plus min.insync.replicas.
-    await ensure_topics(settings, extra={
-        settings.topic(spec.name): {**spec.config(settings), "min.insync.replicas": MIN_ISR} for spec in CATALOG
-    })
+    await ensure_topics(
+        settings,
+        extra={
+            settings.topic(spec.name): {**spec.config(settings), "min.insync.replicas": MIN_ISR} for spec in CATALOG
+        },
+    )
 
     seed = Article.create(seed_text, feed="seed", title="Russia urges diplomacy", published_at="2019-12-12T10:00:00Z")
     first = half([launch_report(i) for i in range(3)], [ordinary(i) for i in range(HALF - 3)])
@@ -259,7 +268,10 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
     expected_alerts = {a.id: 1 for a in everything if a.title.startswith("Launch report")} | {seed.id: 2}
 
     env = testing.worker_env(
-        bootstrap, "", APP_ID, tmp_path / "data",
+        bootstrap,
+        "",
+        APP_ID,
+        tmp_path / "data",
         WIREWATCH_PARTITIONS=str(PARTITIONS),
         WIREWATCH_REPLICATION_FACTOR=str(BROKERS),
         WIREWATCH_BATCH_SIZE="4",  # many small batches, so offsets are committed across the kill
@@ -274,8 +286,10 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
         await testing.produce(bootstrap, RAW, as_records(first))
         first_ids = {a.id for a in first}
         await read_until(bootstrap, ENRICHED, worker, lambda rs: first_ids <= {r["id"] for r in rs}, 120)
-        print(f"[failover] worker started; first half ({len(first)}) enriched "
-              f"{time.monotonic() - t_worker:.1f}s after the worker was launched")
+        print(
+            f"[failover] worker started; first half ({len(first)}) enriched "
+            f"{time.monotonic() - t_worker:.1f}s after the worker was launched"
+        )
 
         # Every topic, the worker's internal ones included, has 3 replicas and min.insync.replicas=2 (the
         # catalog's from the override above, the internal ones from the harness's broker default).
@@ -292,8 +306,10 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
         raw_leads = Counter(p["leader"] for p in topics[settings.topic(RAW)])
         victim = max(range(1, BROKERS + 1), key=lambda n: (raw_leads[n] + (n == coord), raw_leads[n], n == coord))
         led = sorted(f"{t}[{p['partition']}]" for t, parts in topics.items() for p in parts if p["leader"] == victim)
-        print(f"[failover] killing broker {victim}: group coordinator={victim == coord} (coordinator is {coord}), "
-              f"leader of {led}")
+        print(
+            f"[failover] killing broker {victim}: group coordinator={victim == coord} (coordinator is {coord}), "
+            f"leader of {led}"
+        )
 
         # -- 3. SIGKILL it and keep producing the second half while it is down ----------------------
         t_kill, wall_kill = time.monotonic(), time.time()
@@ -304,7 +320,7 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
             for start in range(0, len(second), 10):
                 if start:
                     await asyncio.sleep(1.0)
-                await testing.produce(bootstrap, RAW, as_records(second[start:start + 10]))
+                await testing.produce(bootstrap, RAW, as_records(second[start : start + 10]))
             return time.monotonic() - t_kill
 
         producing = asyncio.create_task(produce_spread())
@@ -318,15 +334,20 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
         t_enriched = time.monotonic()
         before_restart = {a: n for a, n in expected_alerts.items() if a in all_ids}
         await read_until(
-            bootstrap, ALERTS, worker,
-            lambda rs: all(len(alert_ids_by_article(rs)[a]) >= n for a, n in before_restart.items()), 60,
+            bootstrap,
+            ALERTS,
+            worker,
+            lambda rs: all(len(alert_ids_by_article(rs)[a]) >= n for a, n in before_restart.items()),
+            60,
         )
         t_alerted = time.monotonic()
         # The work was done by the two survivors: the victim is still down.
         assert not kafka3.node(victim).alive()
-        print(f"[failover] after the kill: leadership off broker {victim} in {moved:.1f}s; second half acked "
-              f"by {produced:.1f}s; all {len(all_ids)} articles seen enriched by {t_enriched - t_kill:.1f}s, "
-              f"all their alerts by {t_alerted - t_kill:.1f}s (while broker {victim} was down)")
+        print(
+            f"[failover] after the kill: leadership off broker {victim} in {moved:.1f}s; second half acked "
+            f"by {produced:.1f}s; all {len(all_ids)} articles seen enriched by {t_enriched - t_kill:.1f}s, "
+            f"all their alerts by {t_alerted - t_kill:.1f}s (while broker {victim} was down)"
+        )
 
         # -- 4. restart it: it serves, sees the whole cluster and rejoins every ISR -----------------
         t_restart = time.monotonic()
@@ -335,18 +356,21 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
         info = probe(LOOPBACK, kafka3.node(victim).port)
         assert info is not None, kafka3.node(victim).log_tail()
         assert {b[0] for b in info.brokers} == set(range(1, BROKERS + 1)), info
-        in_sync = await wait_layout(
-            bootstrap, lambda ts: all(victim in p["isr"] for ps in ts.values() for p in ps), 60
+        in_sync = await wait_layout(bootstrap, lambda ts: all(victim in p["isr"] for ps in ts.values() for p in ps), 60)
+        print(
+            f"[failover] broker {victim} restarted and serving in {restarted:.1f}s, "
+            f"back in every ISR {in_sync:.1f}s later; {time.monotonic() - t_kill:.1f}s after the kill"
         )
-        print(f"[failover] broker {victim} restarted and serving in {restarted:.1f}s, "
-              f"back in every ISR {in_sync:.1f}s later; {time.monotonic() - t_kill:.1f}s after the kill")
 
         # The pipeline goes on with the broker back.
         await testing.produce(bootstrap, RAW, as_records(after))
         await read_until(bootstrap, ENRICHED, worker, lambda rs: every_id <= {r["id"] for r in rs}, 60)
         await read_until(
-            bootstrap, ALERTS, worker,
-            lambda rs: all(len(alert_ids_by_article(rs)[a]) >= n for a, n in expected_alerts.items()), 60,
+            bootstrap,
+            ALERTS,
+            worker,
+            lambda rs: all(len(alert_ids_by_article(rs)[a]) >= n for a, n in expected_alerts.items()),
+            60,
         )
 
         # -- 5. a healthy worker -----------------------------------------------------------------------
@@ -385,9 +409,13 @@ async def test_a_killed_broker_loses_nothing(kafka3: KafkaCluster, tmp_path: Pat
     second_ids = {a.id for a in second}
     written = sorted(r["_ts"] - wall_kill for r in enriched if r["id"] in second_ids)
     seed_written = max(a["_ts"] for a in seed_alerts) - wall_kill
-    print(f"[failover] second half enriched from {written[0]:.1f}s to {written[-1]:.1f}s after the kill; "
-          f"the seed's alerts written at {seed_written:.1f}s")
+    print(
+        f"[failover] second half enriched from {written[0]:.1f}s to {written[-1]:.1f}s after the kill; "
+        f"the seed's alerts written at {seed_written:.1f}s"
+    )
 
-    print(f"[failover] {len(enriched)} enriched records for {len(every_id)} articles ({len(duplicated)} "
-          f"re-delivered, identical), {len(alerts)} alerts, each alert_id once; "
-          f"test body {time.monotonic() - t_test:.1f}s")
+    print(
+        f"[failover] {len(enriched)} enriched records for {len(every_id)} articles ({len(duplicated)} "
+        f"re-delivered, identical), {len(alerts)} alerts, each alert_id once; "
+        f"test body {time.monotonic() - t_test:.1f}s"
+    )

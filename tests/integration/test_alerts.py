@@ -25,9 +25,7 @@ def incidents_by_modality(incidents: list[dict]) -> dict[str, dict]:
     return {i["modality"]: i for i in latest.values()}
 
 
-async def test_seed_yields_exactly_two_incidents_and_replay_changes_nothing(
-    cluster: Cluster, seed_text: str
-) -> None:
+async def test_seed_yields_exactly_two_incidents_and_replay_changes_nothing(cluster: Cluster, seed_text: str) -> None:
     seed = Article.create(seed_text, feed="seed", published_at="2019-12-12T10:00:00Z")
     worker = cluster.worker()
     await cluster.produce([(seed.id.encode(), seed.to_bytes())])
@@ -55,8 +53,11 @@ async def test_seed_yields_exactly_two_incidents_and_replay_changes_nothing(
 
     # A re-delivered article (a re-ingest) must not raise anything new.
     await cluster.produce([(seed.id.encode(), seed.to_bytes())])
-    marker = Article.create("North Korea fired a cruise missile into the Yellow Sea on Friday, Seoul said.",
-                            feed="other", published_at="2019-12-12T11:00:00Z")
+    marker = Article.create(
+        "North Korea fired a cruise missile into the Yellow Sea on Friday, Seoul said.",
+        feed="other",
+        published_at="2019-12-12T11:00:00Z",
+    )
     await cluster.produce([(marker.id.encode(), marker.to_bytes())])
     after = await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == marker.id for r in rs))
     assert any(r["article_id"] == marker.id for r in after), worker.log()[-3000:]
@@ -71,7 +72,8 @@ async def test_readme_aiokafka_consumer_reads_alerts(cluster: Cluster, tmp_path:
     script.write_text(code)
     report = Article.create(
         "Iran launched a ballistic missile from Semnan province on Tuesday, state television reported.",
-        feed="readme", published_at="2024-03-05T09:00:00Z",
+        feed="readme",
+        published_at="2024-03-05T09:00:00Z",
     )
     cluster.worker()
     await cluster.produce([(report.id.encode(), report.to_bytes())])

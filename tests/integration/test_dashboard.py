@@ -124,9 +124,7 @@ def articles(seed_text: str) -> list[Article]:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: apt-get install chromium")
-async def test_dashboard_shows_lag_then_live_alerts_as_text(
-    cluster: Cluster, seed_text: str, tmp_path: Path
-) -> None:
+async def test_dashboard_shows_lag_then_live_alerts_as_text(cluster: Cluster, seed_text: str, tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     env = {

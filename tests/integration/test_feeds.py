@@ -115,9 +115,7 @@ async def test_standalone_runner_produces_once_across_polls_and_restarts(
     )
     config = tmp_path / "feeds.toml"
     config.write_text(feeds_toml(site, drop))
-    settings = Settings(
-        broker=f"kafka://{cluster.bootstrap}", topic_prefix=cluster.prefix, data_dir=str(tmp_path)
-    )
+    settings = Settings(broker=f"kafka://{cluster.bootstrap}", topic_prefix=cluster.prefix, data_dir=str(tmp_path))
 
     healths = await run_standalone(settings, config, once=True)
     assert healths["courier"].new == 2 and healths["observer"].new == 2 and healths["town-board"].new == 1
@@ -161,9 +159,7 @@ async def test_standalone_runner_produces_once_across_polls_and_restarts(
     state.close()
 
 
-async def post_when_up(
-    url: str, body: bytes, headers: dict[str, str], timeout: float = 60
-) -> tuple[int, dict]:
+async def post_when_up(url: str, body: bytes, headers: dict[str, str], timeout: float = 60) -> tuple[int, dict]:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while True:
@@ -204,9 +200,7 @@ async def test_worker_runs_feeds_and_push_and_articles_are_enriched(
     cluster.workers.append(worker)
     url = f"http://127.0.0.1:{env['WIREWATCH_WEB_PORT']}/api/ingest"
 
-    pushed = [
-        {"title": "Ferry strike called off", "text": "Ferry crews called off Monday's strike in Elland."}
-    ]
+    pushed = [{"title": "Ferry strike called off", "text": "Ferry crews called off Monday's strike in Elland."}]
     status, body = await post_when_up(
         url, orjson.dumps([*pushed, {"title": "bad"}]), {"Authorization": f"Bearer {TOKEN}"}
     )

@@ -45,9 +45,7 @@ async def produce_batch(bootstrap: str, topic: str, count: int) -> dict[TopicPar
     return ends
 
 
-async def committed_offsets(
-    bootstrap: str, group: str, tps: list[TopicPartition]
-) -> dict[TopicPartition, int | None]:
+async def committed_offsets(bootstrap: str, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int | None]:
     """The group's committed offsets as its own coordinator reports them to a member."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()

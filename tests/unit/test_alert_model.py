@@ -38,6 +38,7 @@ from wirewatch.agents.detector import (
 from wirewatch.agents.enrich import detector_config
 from wirewatch.agents.eval_alerts import evaluate
 from wirewatch.agents.learning.alerts_train import distrusted_kind_sources, load_items
+from wirewatch.agents.learning.features import hashed_features
 from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.streams.cli import main
@@ -106,13 +107,14 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
             ["possible", "occurred"],
             ["possible", "possible"],
         ),
-        # the neighbour's "occurred" does not make the announced launch happen
+        # the neighbour's "occurred" does not make the announced launch happen (the vote only lowers; here
+        # the announcement lowers the fuelling, which is no launch, to the passage's threatened)
         (
             "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
             " site, state television said.",
             "modality",
             ["threatened", "occurred"],
-            ["threatened", "occurred"],
+            ["threatened", "threatened"],
         ),
         # the neighbour's named system specifies "the missile"
         (
@@ -191,8 +193,9 @@ def test_a_user_model_from_wirewatch_alert_model_is_used(nlp: Language, tmp_path
     assert {s.reason for s in detection.signals} == {"model"}
     always = _user_model(tmp_path, 0.0)
     settings = Settings.from_env({"WIREWATCH_ALERT_MODEL": str(always)})
-    [(_e, detection)] = analyze_docs(nlp, ["The missile parade was cancelled."], config=detector_config(settings))
-    assert detection.findings, "threshold 0: every candidate sentence alerts"
+    # a sentence the rules hold back (a parade), but by no reading the model must respect (a cancelled launch is one)
+    [(_e, detection)] = analyze_docs(nlp, ["The missile parade drew large crowds."], config=detector_config(settings))
+    assert detection.findings, "threshold 0: every candidate sentence the rules do not rule out alerts"
 
 
 def test_missing_and_corrupt_model_files_fail_at_start_up(tmp_path: Path) -> None:
@@ -290,8 +293,9 @@ def _scud_kinds(nlp: Language, distrusted: tuple[str, ...]) -> list[str | None]:
 
 def test_a_distrusted_kind_source_leaves_the_kind_to_the_model(nlp: Language) -> None:
     assert set(_scud_kinds(nlp, ())) == {"srbm"}  # the named system's kind comes first
-    assert set(_scud_kinds(nlp, ("named:srbm",))) == {"srbm"}  # then the rules' kind of the weapon words
-    assert set(_scud_kinds(nlp, ("named:srbm", "rule:srbm"))) == {"ballistic_unspecified"}  # the model's
+    # the rules read srbm off the same name: no source of its own, so the model's kind is taken
+    assert set(_scud_kinds(nlp, ("named:srbm",))) == {"ballistic_unspecified"}
+    assert set(_scud_kinds(nlp, ("named:srbm", "rule:srbm"))) == {"ballistic_unspecified"}
 
 
 def test_training_distrusts_a_kind_source_the_labels_contradict(nlp: Language, tmp_path: Path) -> None:
@@ -337,10 +341,11 @@ def test_the_passage_block_reads_the_other_candidates_and_only_modality_and_kind
     ]
     assert all(n > 0 for n in in_block)  # each sentence sees the other's signals
     one = nlp(LAUNCH)
-    _v, indices, _p, _s = candidate_rows(
-        sentence_candidates(one, entities_of(one), config=DetectorConfig(learned=False)), model.spec
-    ).csr()
-    assert not np.any((indices >= cols.start) & (indices < cols.stop))  # a lone candidate: an empty block
+    [lone] = sentence_candidates(one, entities_of(one), config=DetectorConfig(learned=False))
+    _v, indices, _p, _s = candidate_rows([lone], model.spec).csr()
+    in_block = {int(i) - cols.start for i in indices if cols.start <= i < cols.stop}
+    # a lone candidate: its own qualifiers only (whose voice tells it...), no other candidate's signals
+    assert lone.qualifiers and in_block == set(hashed_features([f"q:{q}" for q in lone.qualifiers], len(cols)))
     assert not np.any(model.alert.weights[:, cols.start : cols.stop])  # the alert model ignores the block
     assert np.any(model.modality.weights[:, cols.start : cols.stop]) and np.any(
         model.kind.weights[:, cols.start : cols.stop]

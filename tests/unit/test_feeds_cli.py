@@ -78,9 +78,7 @@ async def test_check_unknown_target_is_a_config_error(tmp_path: Path) -> None:
     from wirewatch.streams.feeds import FeedConfigError
 
     with pytest.raises(FeedConfigError, match="is not a feed id"):
-        await check(
-            Settings(data_dir=str(tmp_path)), parse("check", "nope", "--config", str(tmp_path / "x.toml"))
-        )
+        await check(Settings(data_dir=str(tmp_path)), parse("check", "nope", "--config", str(tmp_path / "x.toml")))
 
 
 async def test_check_of_jsonl_prints_only_articles_on_stdout(

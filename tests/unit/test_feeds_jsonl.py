@@ -97,9 +97,7 @@ async def test_drop_folder_moves_done_files_and_restarts_cleanly(tmp_path: Path)
     runner.context.state.close()
 
     # The same story dropped again (a re-sent file) after a restart is a duplicate, not new.
-    (folder / "c.jsonl").write_bytes(
-        lines(GOOD[0], {"title": "Pier repainted", "text": "The pier is blue now."})
-    )
+    (folder / "c.jsonl").write_bytes(lines(GOOD[0], {"title": "Pier repainted", "text": "The pier is blue now."}))
     again, produced2 = make_runner({"path": str(folder)}, FeedState(state_path))
     result = (await again.run_once())["drop"]
     assert result is not None and (result.new, result.duplicates) == (1, 1)

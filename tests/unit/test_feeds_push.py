@@ -24,9 +24,7 @@ OTHER = {"title": "Choir concert", "text": "The town choir sings on Sunday eveni
 
 
 class Harness:
-    def __init__(
-        self, client: TestClient, produced: list[tuple[bytes | None, bytes]], ingest: PushIngest
-    ) -> None:
+    def __init__(self, client: TestClient, produced: list[tuple[bytes | None, bytes]], ingest: PushIngest) -> None:
         self.client, self.produced, self.ingest = client, produced, ingest
 
     async def post(self, body: bytes, *, token: str | None = TOKEN, **headers: str) -> tuple[int, dict]:
@@ -36,9 +34,7 @@ class Harness:
         return response.status, await response.json()
 
 
-async def make(
-    token: str | None = TOKEN, max_bytes: int = 100_000, fail: bool = False
-) -> tuple[Harness, TestClient]:
+async def make(token: str | None = TOKEN, max_bytes: int = 100_000, fail: bool = False) -> tuple[Harness, TestClient]:
     produced: list[tuple[bytes | None, bytes]] = []
 
     async def send(key: bytes | None, value: bytes) -> None:
@@ -131,9 +127,7 @@ async def test_token_is_required_when_configured(api: Harness) -> None:
             headers={} if token is None else {"Authorization": f"Bearer {token}"},
         )
         assert response.status == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
-    response = await api.client.post(
-        ROUTE, data=orjson.dumps(GOOD), headers={"Authorization": f"Basic {TOKEN}"}
-    )
+    response = await api.client.post(ROUTE, data=orjson.dumps(GOOD), headers={"Authorization": f"Basic {TOKEN}"})
     assert response.status == 401
     assert api.produced == [] and api.ingest.stats.refused == {401: 4}
 

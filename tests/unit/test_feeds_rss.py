@@ -30,9 +30,7 @@ class Collector:
         return [v for _, v in self.records]
 
 
-def runner_for(
-    feeds_options: dict[str, dict], state: FeedState | None = None
-) -> tuple[FeedRunner, Collector]:
+def runner_for(feeds_options: dict[str, dict], state: FeedState | None = None) -> tuple[FeedRunner, Collector]:
     context = FeedContext(settings=SITE_SETTINGS, state=state or FeedState(":memory:"))
     feeds = [build_feed(FeedConfig(fid, "rss", opts), context) for fid, opts in feeds_options.items()]
     sink = Collector()
@@ -222,18 +220,14 @@ async def test_full_text_failures_say_why(site: Site, path: str, status: str) ->
 async def test_full_text_fetches_respect_the_per_host_limit(site: Site) -> None:
     site.rss_ids = [1, 2, 3]
     site.page_delay = 0.1
-    runner, sink = runner_for(
-        {"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 1}}
-    )
+    runner, sink = runner_for({"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 1}})
     await runner.run_once()
     assert site.hits["article"] == 3 and site.peak_pages == 1
     assert all(a["meta"]["full_text"] == "ok" for a in sink.articles)
     await runner.aclose()
 
     site.hits.clear()
-    runner, _ = runner_for(
-        {"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 3}}
-    )
+    runner, _ = runner_for({"courier": {"url": f"{site.base}/rss.xml", "full_text": True, "full_text_per_host": 3}})
     await runner.run_once()
     assert site.hits["article"] == 3 and site.peak_pages == 3  # the limit, not chance, held it to 1 above
     await runner.aclose()

@@ -80,21 +80,18 @@ async def test_a_crashing_feed_never_stops_the_others() -> None:
     bad = CrashingFeed("bad", FAST, context)
     plain = ProtocolOnlyFeed("plain")
     produced: list[dict] = []
-    runner = FeedRunner(
-        [good, bad, plain], CallbackProducer(lambda k, v: produced.append(orjson.loads(v))), context
-    )
+    runner = FeedRunner([good, bad, plain], CallbackProducer(lambda k, v: produced.append(orjson.loads(v))), context)
     await run_until(
         runner,
-        lambda: runner.health()["bad"]["errors"] >= 2
-        and runner.health()["bad"]["duplicates"] >= 1
-        and runner.health()["good"]["polls"] >= 3
-        and runner.health()["plain"]["new"] == 1,
+        lambda: (
+            runner.health()["bad"]["errors"] >= 2
+            and runner.health()["bad"]["duplicates"] >= 1
+            and runner.health()["good"]["polls"] >= 3
+            and runner.health()["plain"]["new"] == 1
+        ),
     )
     health = runner.health()
-    assert (
-        health["bad"]["errors"] >= 2
-        and "ZeroDivisionError: a bug in the plugin" in health["bad"]["last_error"]
-    )
+    assert health["bad"]["errors"] >= 2 and "ZeroDivisionError: a bug in the plugin" in health["bad"]["last_error"]
     assert health["bad"]["new"] == 1 and health["bad"]["duplicates"] >= 1  # its first story, once
     assert health["good"]["errors"] == 0 and health["good"]["polls"] >= 3 and health["good"]["new"] == 1
     assert health["plain"]["new"] == 1 and health["plain"]["last_success"] is not None

@@ -80,8 +80,7 @@ def test_compose_kraft_identity(kafka_env: dict[str, str]) -> None:
     assert f"CONTROLLER://:{controller_port}" in kafka_env["KAFKA_LISTENERS"].split(",")
 
 
-def test_worker_and_ui_use_the_advertised_internal_listener(compose: dict[str, Any],
-                                                           kafka_env: dict[str, str]) -> None:
+def test_worker_and_ui_use_the_advertised_internal_listener(compose: dict[str, Any], kafka_env: dict[str, str]) -> None:
     advertised = dict(item.split("://") for item in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(","))
     internal = advertised[kafka_env["KAFKA_INTER_BROKER_LISTENER_NAME"]]
     assert internal == "kafka:29092"
@@ -164,8 +163,13 @@ def test_three_node_cluster_replicates_and_requires_two_in_sync(tmp_path: Path) 
 
 def test_single_node_cluster_never_asks_for_more_replicas_than_it_has() -> None:
     settings = cluster_settings(1)
-    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-                "transaction.state.log.min.isr", "default.replication.factor", "min.insync.replicas"):
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "default.replication.factor",
+        "min.insync.replicas",
+    ):
         assert settings[key] == "1", key
     assert settings["auto.create.topics.enable"] == "false"
     assert settings["group.initial.rebalance.delay.ms"] == "0"
@@ -193,8 +197,9 @@ def test_cluster_ids_are_valid_and_fresh() -> None:
     assert not is_cluster_id("!" * 22)
 
 
-@pytest.mark.parametrize(("heap", "ok"), [("512m", True), ("1G", True), ("384m", True), ("lots", False),
-                                          ("m", False), ("512mb", False)])
+@pytest.mark.parametrize(
+    ("heap", "ok"), [("512m", True), ("1G", True), ("384m", True), ("lots", False), ("m", False), ("512mb", False)]
+)
 def test_heap_sizes_are_checked(heap: str, ok: bool) -> None:
     if ok:
         assert harness.parse_heap(heap) == heap.lower()
@@ -213,8 +218,7 @@ def test_cli_defaults_match_the_documented_ports_and_heap() -> None:
 # ---- jar cache ---------------------------------------------------------------------------------------
 
 
-def test_fetch_skips_maven_when_the_cache_is_complete(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_skips_maven_when_the_cache_is_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIREWATCH_KAFKA_HOME", str(tmp_path))
     libs = harness.libs_dir()
     assert libs == tmp_path / f"kafka-{kafka_version()}" / "libs"

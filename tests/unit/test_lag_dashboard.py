@@ -36,9 +36,17 @@ def test_throughput_ignores_a_topic_that_appeared_later() -> None:
 
 
 def alert(alert_id: str, title: str = "t", **extra: Any) -> dict[str, Any]:
-    return {"alert_id": alert_id, "incident_id": "inc", "severity": "high", "kind": "srbm",
-            "modality": "occurred", "actor": "North Korea", "title": title,
-            "evidence": [{"text": "fired a missile", "start": 0, "end": 15}], **extra}
+    return {
+        "alert_id": alert_id,
+        "incident_id": "inc",
+        "severity": "high",
+        "kind": "srbm",
+        "modality": "occurred",
+        "actor": "North Korea",
+        "title": title,
+        "evidence": [{"text": "fired a missile", "start": 0, "end": 15}],
+        **extra,
+    }
 
 
 def dashboard(**kwargs: Any) -> Dashboard:

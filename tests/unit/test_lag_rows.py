@@ -38,8 +38,7 @@ def test_partitions_of_deleted_topics_are_skipped() -> None:
 
 
 def test_snapshot_totals_and_retained() -> None:
-    snap = LagSnapshot(rows=[], ends={("a", 0): 5, ("a", 1): 7, ("b", 0): 2}, starts={("a", 1): 3},
-                       taken_at=0.0)
+    snap = LagSnapshot(rows=[], ends={("a", 0): 5, ("a", 1): 7, ("b", 0): 2}, starts={("a", 1): 3}, taken_at=0.0)
     assert snap.topic_totals() == {"a": 12, "b": 2}
     assert snap.retained("a") == 9
 
@@ -52,7 +51,13 @@ def test_parse_groups() -> None:
 def test_row_json_includes_lag() -> None:
     row = LagRow("g", "t", 2, committed=None, end=4)
     assert orjson.loads(orjson.dumps(row.to_dict())) == {
-        "group": "g", "topic": "t", "partition": 2, "committed": None, "end": 4, "start": 0, "lag": 4,
+        "group": "g",
+        "topic": "t",
+        "partition": 2,
+        "committed": None,
+        "end": 4,
+        "start": 0,
+        "lag": 4,
     }
 
 

@@ -27,16 +27,23 @@ class Pending:  # the fields of faust's PendingMessage the sensor reads
 
 
 def sensor() -> metrics.StageSensor:
-    return metrics.StageSensor(raw="p.news.raw", enriched="p.news.enriched", alerts="p.news.alerts",
-                               deadletter="p.news.deadletter")
+    return metrics.StageSensor(
+        raw="p.news.raw", enriched="p.news.enriched", alerts="p.news.alerts", deadletter="p.news.deadletter"
+    )
 
 
 def test_documented_names_are_exposed() -> None:
     metrics.article("ingested")
     metrics.observe("enrich", 0.01)
     names = {family.name for family in text_string_to_metric_families(metrics.render().decode())}
-    for name in ("wirewatch_articles", "wirewatch_alerts", "wirewatch_deadletters", "wirewatch_feed_errors",
-                 "wirewatch_stage_seconds", "wirewatch_consumer_lag"):
+    for name in (
+        "wirewatch_articles",
+        "wirewatch_alerts",
+        "wirewatch_deadletters",
+        "wirewatch_feed_errors",
+        "wirewatch_stage_seconds",
+        "wirewatch_consumer_lag",
+    ):
         assert name in names, names
 
 
@@ -87,8 +94,13 @@ def test_sensor_counts_alerts_by_kind_and_an_article_once() -> None:
     before = sample("wirewatch_alerts_total", labels)
     alerted = sample("wirewatch_articles_total", {"stage": "alerted"})
     for incident in ("i1", "i2"):  # two alerts from one article
-        alert: dict[str, Any] = {"kind": "srbm", "severity": "medium", "article_id": "art-unit-1",
-                                 "incident_id": incident, "ingest_to_alert_ms": 250.0}
+        alert: dict[str, Any] = {
+            "kind": "srbm",
+            "severity": "medium",
+            "article_id": "art-unit-1",
+            "incident_id": incident,
+            "ingest_to_alert_ms": 250.0,
+        }
         s.on_send_initiated(None, "p.news.alerts", Pending(orjson.dumps(alert)), 0, 0)  # type: ignore[arg-type]
     assert sample("wirewatch_alerts_total", labels) == before + 2
     assert sample("wirewatch_articles_total", {"stage": "alerted"}) == alerted + 1
@@ -112,9 +124,10 @@ def test_lag_gauge_is_replaced_not_accumulated() -> None:
     assert sample("wirewatch_consumer_lag", {"group": "g", "topic": "t", "partition": "1"}) == 4
     metrics.set_lag([LagRow("g", "t", 0, committed=10, end=10)])
     assert sample("wirewatch_consumer_lag", {"group": "g", "topic": "t", "partition": "0"}) == 0
-    assert metrics.REGISTRY.get_sample_value(
-        "wirewatch_consumer_lag", {"group": "g", "topic": "t", "partition": "1"}
-    ) is None
+    assert (
+        metrics.REGISTRY.get_sample_value("wirewatch_consumer_lag", {"group": "g", "topic": "t", "partition": "1"})
+        is None
+    )
 
 
 class Health:

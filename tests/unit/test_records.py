@@ -46,7 +46,9 @@ def test_ids_are_stable_and_hex(text: str, title: str) -> None:
 
 
 def test_canonical_url_keeps_meaningful_query_and_port() -> None:
-    assert canonical_url("HTTPS://news.example.org:8443/a/?id=7&utm_medium=rss") == "https://news.example.org:8443/a?id=7"
+    assert (
+        canonical_url("HTTPS://news.example.org:8443/a/?id=7&utm_medium=rss") == "https://news.example.org:8443/a?id=7"
+    )
 
 
 def test_every_catalog_record_has_a_schema_file() -> None:
@@ -75,9 +77,18 @@ def test_dead_letter_keeps_original_bytes_and_validates() -> None:
 
 def test_schema_rejects_alert_without_evidence() -> None:
     alert = {
-        "schema": "wirewatch.alert/v1", "alert_id": "a", "incident_id": "i", "article_id": "x", "kind": "icbm",
-        "modality": "occurred", "actor": "North Korea", "details": {}, "severity": "critical",
-        "confidence": 0.9, "evidence": [], "detected_at": "2026-01-01T00:00:00Z",
+        "schema": "wirewatch.alert/v1",
+        "alert_id": "a",
+        "incident_id": "i",
+        "article_id": "x",
+        "kind": "icbm",
+        "modality": "occurred",
+        "actor": "North Korea",
+        "details": {},
+        "severity": "critical",
+        "confidence": 0.9,
+        "evidence": [],
+        "detected_at": "2026-01-01T00:00:00Z",
     }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(alert, json_schema("alert"))

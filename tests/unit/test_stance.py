@@ -104,10 +104,7 @@ def test_pronoun_resolves_to_last_named_person(nlp: Language) -> None:
 
 
 def test_role_noun_resolves_to_named_speaker_of_that_affiliation(nlp: Language) -> None:
-    text = (
-        "Nebenzia said the council should meet again. "
-        "The Russian ambassador explained that sanctions had failed."
-    )
+    text = "Nebenzia said the council should meet again. The Russian ambassador explained that sanctions had failed."
     s = find(stances(nlp, text), "Nebenzia", "sanctions")
     assert s.stance == AGAINST
     assert s.speaker == "Russian ambassador"
@@ -485,8 +482,13 @@ def stance_of(found: list[Stance], name: str, target: str) -> str | None:
     ("text", "name", "target", "expected"),
     [
         # a reporting participle the parser hangs on the reported clause belongs to the reporter
-        ("Minister Ana Ruiz said Madrid would keep up the pressure on Tehran, adding that existing sanctions "
-         "must be fully enforced.", "Ruiz", "sanctions", FAVOR),
+        (
+            "Minister Ana Ruiz said Madrid would keep up the pressure on Tehran, adding that existing sanctions "
+            "must be fully enforced.",
+            "Ruiz",
+            "sanctions",
+            FAVOR,
+        ),
         # a negated governing noun flips what it governs
         ("The envoy said Seoul saw no point in extending the sanctions.", "envoy", "sanctions", AGAINST),
         # denying or demanding that something exist takes a side on it
@@ -495,39 +497,45 @@ def stance_of(found: list[Stance], name: str, target: str) -> str | None:
         # an infinitive a verb takes as its complement is not a purpose clause
         ("Ruiz said Spain would not hesitate to use military force.", "Ruiz", "military_action", FAVOR),
         # a judging verb with a pronoun object judges the last target mentioned
-        ("North Korea fired a missile on Sunday. Ruiz condemned it in a statement.", "Ruiz", "provocation",
-         AGAINST),
+        ("North Korea fired a missile on Sunday. Ruiz condemned it in a statement.", "Ruiz", "provocation", AGAINST),
         # a preposition hanging from a phrasal verb's particle ("pull OUT of")
         ("Ruiz said the decision to pull out of the negotiations was a mistake.", "Ruiz", "diplomacy", FAVOR),
         # "meet" a named person is diplomacy
         ("Ruiz said she was ready to meet Kim Jong Un in Singapore.", "Ruiz", "diplomacy", FAVOR),
         # the one quoted "as saying" is the speaker
-        ("Yonhap quoted a senior official as saying the talks were a waste of time.", "official", "diplomacy",
-         AGAINST),
+        ("Yonhap quoted a senior official as saying the talks were a waste of time.", "official", "diplomacy", AGAINST),
         # a trailing reporter the parser hangs under the clause it reports
-        ("The European Union stands ready to support new sanctions on the Korean Peninsula, the bloc's "
-         "foreign ministers said in a joint statement.", "ministers", "sanctions", FAVOR),
+        (
+            "The European Union stands ready to support new sanctions on the Korean Peninsula, the bloc's "
+            "foreign ministers said in a joint statement.",
+            "ministers",
+            "sanctions",
+            FAVOR,
+        ),
         # "his government" is the reporter's side
-        ("Minister Ana Ruiz said her government opposes any military action.", "Ruiz", "military_action",
-         AGAINST),
+        ("Minister Ana Ruiz said her government opposes any military action.", "Ruiz", "military_action", AGAINST),
         # an attitude adjective makes its subject the holder, also when parsed as a passive
-        ("Ruiz said Berlin was deeply concerned by the latest missile launch.", "Berlin", "provocation",
-         AGAINST),
+        ("Ruiz said Berlin was deeply concerned by the latest missile launch.", "Berlin", "provocation", AGAINST),
         # lexicon entries: subject verbs of harm, viability, wanting
-        ("Ruiz said the new sanctions would only complicate the search for peace.", "Ruiz", "sanctions",
-         AGAINST),
+        ("Ruiz said the new sanctions would only complicate the search for peace.", "Ruiz", "sanctions", AGAINST),
         ("Ruiz said a negotiated settlement was the only viable option.", "Ruiz", "diplomacy", FAVOR),
-        ("Minister Ana Ruiz said she would love a new round of talks with Tehran.", "Ruiz", "diplomacy",
-         FAVOR),
+        ("Minister Ana Ruiz said she would love a new round of talks with Tehran.", "Ruiz", "diplomacy", FAVOR),
         # a light noun takes the judgement of its "of" phrase
-        ("Ruiz called the blockade an act of aggression and said the sanctions were an act of war.", "Ruiz",
-         "sanctions", AGAINST),
+        (
+            "Ruiz called the blockade an act of aggression and said the sanctions were an act of war.",
+            "Ruiz",
+            "sanctions",
+            AGAINST,
+        ),
         # a verb re-done takes the valence of the verb ("REimpose" as "impose")
-        ("Minister Ana Ruiz said Madrid would reimpose the sanctions it lifted last year.", "Ruiz",
-         "sanctions", FAVOR),
+        ("Minister Ana Ruiz said Madrid would reimpose the sanctions it lifted last year.", "Ruiz", "sanctions", FAVOR),
         # "he said the two countries ...": a plural generic holder is the side of the pronoun's referent
-        ("Minister Ana Ruiz met her Italian counterpart. She said the two countries opposed new sanctions.",
-         "Ruiz", "sanctions", AGAINST),
+        (
+            "Minister Ana Ruiz met her Italian counterpart. She said the two countries opposed new sanctions.",
+            "Ruiz",
+            "sanctions",
+            AGAINST,
+        ),
     ],
 )
 def test_generalisation_rules(nlp: Language, text: str, name: str, target: str, expected: str) -> None:

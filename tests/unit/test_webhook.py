@@ -86,9 +86,7 @@ def receiver_app(rec: Receiver) -> web.Application:
         body = await request.read()
         rec.seen.append(Seen(name, dict(request.headers), body, time.monotonic()))
         n = len(rec.hits(name))
-        signed_ok = hmac.compare_digest(
-            request.headers.get("X-Wirewatch-Signature-256", ""), expected_signature(body)
-        )
+        signed_ok = hmac.compare_digest(request.headers.get("X-Wirewatch-Signature-256", ""), expected_signature(body))
         if name in ("ok", "flaky", "limited", "capped") and not signed_ok:
             return web.Response(status=401, text="bad signature")
         if name == "ok" or name == "unsigned":
@@ -167,9 +165,7 @@ async def test_no_secret_no_signature_header(receiver: Receiver, client: Webhook
     assert "X-Wirewatch-Signature-256" not in receiver.hits("unsigned")[0].headers
 
 
-async def test_500_twice_then_200_is_delivered_after_three_attempts(
-    receiver: Receiver, client: WebhookClient
-) -> None:
+async def test_500_twice_then_200_is_delivered_after_three_attempts(receiver: Receiver, client: WebhookClient) -> None:
     result = await client.deliver(hook(receiver, "flaky", max_attempts=5), BODY, "d-flaky")
     assert result.outcome == "delivered" and result.attempts == 3 and result.status == 200
     attempts = receiver.hits("flaky")
@@ -272,8 +268,13 @@ async def test_dispatch_sends_to_matching_hooks_concurrently_and_counts(
 
 
 def alert(**fields: Any) -> dict[str, Any]:
-    base = {"kind": "srbm", "severity": "medium", "actor": "North Korea", "modality": "occurred",
-            "detected_at": "2026-11-28T10:00:00Z"}
+    base = {
+        "kind": "srbm",
+        "severity": "medium",
+        "actor": "North Korea",
+        "modality": "occurred",
+        "detected_at": "2026-11-28T10:00:00Z",
+    }
     return base | fields
 
 
@@ -390,8 +391,10 @@ def table(**options: Any) -> dict[str, Any]:
         ({"webhook": [{"url": "https://x.test/"}]}, r"webhook #1: option 'id' is required"),
         (table(url="ftp://example.org/h"), r"webhook 'desk': option 'url' must be an http\(s\) URL"),
         (table(url="example.org/h"), r"webhook 'desk': option 'url' must be an http\(s\) URL"),
-        ({"webhook": [{"id": "d", "url": "https://a.test/"}, {"id": "d", "url": "https://b.test/"}]},
-         r"webhook id 'd' is used twice"),
+        (
+            {"webhook": [{"id": "d", "url": "https://a.test/"}, {"id": "d", "url": "https://b.test/"}]},
+            r"webhook id 'd' is used twice",
+        ),
         (table(min_severity="urgent"), r"webhook 'desk': option 'min_severity' must be one of low, medium, high"),
         (table(kinds=["icbm", "nuke"]), r"webhook 'desk': option 'kinds': unknown value\(s\) 'nuke'"),
         (table(modalities=["rumoured"]), r"webhook 'desk': option 'modalities': unknown value\(s\) 'rumoured'"),
@@ -458,7 +461,14 @@ async def test_readme_receiver_snippet_verifies_real_deliveries(
 def test_webhook_dead_letters_match_the_shipped_schema() -> None:
     """news.deadletter's contract must admit the webhook stage (failed deliveries become dead letters)."""
     letter = DeadLetter(
-        stage="webhook", reason="webhook_failed", error="desk: HTTP 500 after 5 attempts", original=BODY,
-        original_key=b"inc-1", topic="news.alerts", partition=0, offset=7, article_id="art-1",
+        stage="webhook",
+        reason="webhook_failed",
+        error="desk: HTTP 500 after 5 attempts",
+        original=BODY,
+        original_key=b"inc-1",
+        topic="news.alerts",
+        partition=0,
+        offset=7,
+        article_id="art-1",
     )
     jsonschema.validate(letter.to_dict(), json_schema("deadletter"))

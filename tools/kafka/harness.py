@@ -149,14 +149,23 @@ def fetch(force: bool = False, quiet: bool = True) -> Path:
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise HarnessError("Maven (mvn) is needed to fetch the Kafka jars; install it, or point "
-                           "WIREWATCH_KAFKA_HOME at a cache that already holds them")
+        raise HarnessError(
+            "Maven (mvn) is needed to fetch the Kafka jars; install it, or point "
+            "WIREWATCH_KAFKA_HOME at a cache that already holds them"
+        )
     # Download into a sibling directory first so that an interrupted fetch never looks complete.
     tmp = libs.with_name("libs.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [mvn, "-B", "-f", str(POM), "dependency:copy-dependencies", "-DincludeScope=runtime",
-           f"-DoutputDirectory={tmp}"]
+    cmd = [
+        mvn,
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={tmp}",
+    ]
     if quiet:
         cmd.insert(1, "-q")
     done = subprocess.run(cmd, check=False, capture_output=quiet, text=True)
@@ -180,8 +189,16 @@ def tool_command(script: str, args: Sequence[str] = (), java: str = "java", libs
     if shutil.which(java) is None:
         raise HarnessError(f"no {java!r} on PATH: Kafka's tools need a JDK/JRE 11+")
     libs = libs or fetch()
-    return [java, "-Xmx256m", "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{TOOLS_LOG4J}",
-            "-cp", f"{libs}/*", BIN_SCRIPTS[script], *args]
+    return [
+        java,
+        "-Xmx256m",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{TOOLS_LOG4J}",
+        "-cp",
+        f"{libs}/*",
+        BIN_SCRIPTS[script],
+        *args,
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -230,8 +247,9 @@ def cluster_settings(brokers: int) -> dict[str, str]:
     }
 
 
-def server_properties(node_id: int, broker_ports: Sequence[int], controller_ports: Sequence[int],
-                      log_dir: Path) -> dict[str, str]:
+def server_properties(
+    node_id: int, broker_ports: Sequence[int], controller_ports: Sequence[int], log_dir: Path
+) -> dict[str, str]:
     """The server.properties of node ``node_id`` (1-based) in a loopback-only combined-mode cluster."""
     n = len(broker_ports)
     if len(controller_ports) != n or not 1 <= node_id <= n:
@@ -272,8 +290,9 @@ API_VERSIONS, METADATA = 18, 3
 CLIENT_ID = "wirewatch-harness"
 
 
-def encode_request(api_key: int, api_version: int, correlation_id: int, body: bytes = b"",
-                   client_id: str = CLIENT_ID) -> bytes:
+def encode_request(
+    api_key: int, api_version: int, correlation_id: int, body: bytes = b"", client_id: str = CLIENT_ID
+) -> bytes:
     """A size-prefixed request with a v1 header (non-flexible versions only)."""
     cid = client_id.encode()
     header = struct.pack(">hhih", api_key, api_version, correlation_id, len(cid)) + cid
@@ -306,7 +325,7 @@ class _Reader:
         n = self.take(">h")
         if n < 0:
             return None
-        s = self.data[self.pos:self.pos + n].decode()
+        s = self.data[self.pos : self.pos + n].decode()
         self.pos += n
         return s
 
@@ -504,10 +523,19 @@ class KafkaCluster:
     process dies, so a crashed test run leaves no JVM behind; the CLI turns it off to detach.
     """
 
-    def __init__(self, brokers: int = 1, *, base_port: int | None = None, data_dir: str | Path | None = None,
-                 heap: str = DEFAULT_HEAP, java: str = "java", libs: Path | None = None,
-                 ready_timeout: float = 90.0, die_with_parent: bool = True,
-                 extra_properties: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        brokers: int = 1,
+        *,
+        base_port: int | None = None,
+        data_dir: str | Path | None = None,
+        heap: str = DEFAULT_HEAP,
+        java: str = "java",
+        libs: Path | None = None,
+        ready_timeout: float = 90.0,
+        die_with_parent: bool = True,
+        extra_properties: dict[str, str] | None = None,
+    ) -> None:
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         self.brokers = brokers
@@ -619,8 +647,7 @@ class KafkaCluster:
         while True:
             for node in pending:
                 if not node.alive():
-                    raise HarnessError(f"broker {node.node_id} exited during start-up; log tail:\n"
-                                       f"{node.log_tail()}")
+                    raise HarnessError(f"broker {node.node_id} exited during start-up; log tail:\n{node.log_tail()}")
             infos = [probe(LOOPBACK, node.port) for node in pending]
             if all(info is not None for info in infos):
                 want = {node.node_id for node in pending}
@@ -628,9 +655,11 @@ class KafkaCluster:
                     return
             if time.monotonic() > deadline:
                 slow = [n.node_id for n, i in zip(pending, infos, strict=True) if i is None]
-                raise HarnessError(f"Kafka not ready after {timeout or self.ready_timeout:.0f}s "
-                                   f"(not answering: {slow or 'none; metadata incomplete'}); "
-                                   f"logs in {self.data_dir}/node-*/server.log")
+                raise HarnessError(
+                    f"Kafka not ready after {timeout or self.ready_timeout:.0f}s "
+                    f"(not answering: {slow or 'none; metadata incomplete'}); "
+                    f"logs in {self.data_dir}/node-*/server.log"
+                )
             time.sleep(0.25)
 
     def pids(self) -> dict[int, int | None]:
@@ -640,8 +669,9 @@ class KafkaCluster:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- state file (for the CLI, whose commands run in separate processes) -------------------------
@@ -657,8 +687,16 @@ class KafkaCluster:
             "libs": str(self.libs),
             "bootstrap": self.bootstrap,
             "startup_seconds": self.startup_seconds,
-            "nodes": [{"node_id": n.node_id, "port": n.port, "controller_port": n.controller_port,
-                       "dir": str(n.dir), "pid": n.pid} for n in self.nodes],
+            "nodes": [
+                {
+                    "node_id": n.node_id,
+                    "port": n.port,
+                    "controller_port": n.controller_port,
+                    "dir": str(n.dir),
+                    "pid": n.pid,
+                }
+                for n in self.nodes
+            ],
         }
 
     def write_state(self) -> None:
@@ -674,12 +712,19 @@ class KafkaCluster:
         if not path.is_file():
             raise HarnessError(f"no running cluster recorded in {path}")
         st = json.loads(path.read_text())
-        cluster = cls(st["brokers"], data_dir=path.parent, heap=st["heap"], java=st["java"],
-                      libs=Path(st["libs"]), die_with_parent=False)
+        cluster = cls(
+            st["brokers"],
+            data_dir=path.parent,
+            heap=st["heap"],
+            java=st["java"],
+            libs=Path(st["libs"]),
+            die_with_parent=False,
+        )
         cluster.cluster_id = st["cluster_id"]
         cluster.startup_seconds = st.get("startup_seconds")
-        cluster.nodes = [Node(d["node_id"], d["port"], d["controller_port"], Path(d["dir"]), d["pid"])
-                         for d in st["nodes"]]
+        cluster.nodes = [
+            Node(d["node_id"], d["port"], d["controller_port"], Path(d["dir"]), d["pid"]) for d in st["nodes"]
+        ]
         return cluster
 
     # -- internals ----------------------------------------------------------------------------------
@@ -693,8 +738,7 @@ class KafkaCluster:
         except (HarnessError, KeyError, ValueError):  # unreadable leftovers: start afresh
             return
         if any(n.alive() for n in other.nodes):
-            raise HarnessError(f"a cluster already runs from {self.data_dir} ({other.bootstrap}); "
-                               "stop it first")
+            raise HarnessError(f"a cluster already runs from {self.data_dir} ({other.bootstrap}); stop it first")
 
     def _plan_nodes(self) -> None:
         assert self.data_dir is not None
@@ -721,16 +765,32 @@ class KafkaCluster:
             self.nodes.append(node)
 
     def _jvm(self, heap: str, node_dir: Path) -> list[str]:
-        return [self.java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{LOG4J}",
-                f"-Dkafka.logs.dir={node_dir}", "-cp", f"{self.libs}/*"]
+        return [
+            self.java,
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{LOG4J}",
+            f"-Dkafka.logs.dir={node_dir}",
+            "-cp",
+            f"{self.libs}/*",
+        ]
 
     def _format_all(self) -> None:
         """`kafka-storage format -t <cluster id> -c server.properties` for every node, in parallel."""
         procs = []
         for node in self.nodes:
-            cmd = [*self._jvm("128m", node.dir), STORAGE_TOOL, "format", "-t", self.cluster_id,
-                   "-c", str(node.properties_file)]
+            cmd = [
+                *self._jvm("128m", node.dir),
+                STORAGE_TOOL,
+                "format",
+                "-t",
+                self.cluster_id,
+                "-c",
+                str(node.properties_file),
+            ]
             procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
         for node, proc in procs:
             out, _ = proc.communicate(timeout=120)
@@ -742,7 +802,11 @@ class KafkaCluster:
         cmd = [*self._jvm(self.heap, node.dir), KAFKA_MAIN, str(node.properties_file)]
         with open(node.log_file, "ab") as log:
             node.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=node.dir,
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=node.dir,
                 start_new_session=True,  # Ctrl-C in a terminal reaches the harness, not the brokers
                 # The hook only calls prctl, which is async-signal-safe, so threads in this process are fine.
                 preexec_fn=_pdeathsig_hook() if self.die_with_parent else None,
@@ -778,11 +842,20 @@ def _cmd_fetch(args: argparse.Namespace) -> None:
 
 
 def _cmd_start(args: argparse.Namespace) -> None:
-    cluster = KafkaCluster(args.brokers, base_port=args.base_port, data_dir=args.data_dir, heap=args.heap,
-                           ready_timeout=args.timeout, die_with_parent=False)
+    cluster = KafkaCluster(
+        args.brokers,
+        base_port=args.base_port,
+        data_dir=args.data_dir,
+        heap=args.heap,
+        ready_timeout=args.timeout,
+        die_with_parent=False,
+    )
     cluster.start()
-    print(f"kafka {kafka_version()}: {args.brokers} node(s) ready in {cluster.startup_seconds:.1f}s, "
-          f"pids {list(cluster.pids().values())}, data in {cluster.data_dir}", file=sys.stderr)
+    print(
+        f"kafka {kafka_version()}: {args.brokers} node(s) ready in {cluster.startup_seconds:.1f}s, "
+        f"pids {list(cluster.pids().values())}, data in {cluster.data_dir}",
+        file=sys.stderr,
+    )
     print(cluster.bootstrap)
 
 
@@ -816,11 +889,17 @@ def _cmd_status(args: argparse.Namespace) -> None:
     for node in cluster.nodes:
         alive = node.alive()
         info = probe(LOOPBACK, node.port) if alive else None
-        nodes.append({"node": node.node_id, "port": node.port, "pid": node.pid if alive else None,
-                      "alive": alive, "serving": info is not None,
-                      "rss_mb": round(rss_mb(node.pid) or 0, 1) if alive and node.pid else None})
-    print(json.dumps({"bootstrap": cluster.bootstrap, "cluster_id": cluster.cluster_id, "nodes": nodes},
-                     indent=2))
+        nodes.append(
+            {
+                "node": node.node_id,
+                "port": node.port,
+                "pid": node.pid if alive else None,
+                "alive": alive,
+                "serving": info is not None,
+                "rss_mb": round(rss_mb(node.pid) or 0, 1) if alive and node.pid else None,
+            }
+        )
+    print(json.dumps({"bootstrap": cluster.bootstrap, "cluster_id": cluster.cluster_id, "nodes": nodes}, indent=2))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -834,13 +913,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_cmd_fetch)
 
     def data_dir_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help=f"cluster directory (default {default_data_dir()})")
+        sp.add_argument(
+            "--data-dir",
+            type=Path,
+            default=default_data_dir(),
+            help=f"cluster directory (default {default_data_dir()})",
+        )
 
     s = sub.add_parser("start", help="start a cluster; prints the bootstrap servers last")
     s.add_argument("--brokers", type=int, default=1, choices=(1, 3))
-    s.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT,
-                   help=f"port of node 1; controllers use +{CONTROLLER_PORT_OFFSET}")
+    s.add_argument(
+        "--base-port",
+        type=int,
+        default=DEFAULT_BASE_PORT,
+        help=f"port of node 1; controllers use +{CONTROLLER_PORT_OFFSET}",
+    )
     s.add_argument("--heap", default=DEFAULT_HEAP, help="JVM heap per broker (e.g. 384m for 3 brokers)")
     s.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for readiness")
     data_dir_arg(s)
