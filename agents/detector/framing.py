@@ -35,7 +35,9 @@ def framing_of(trigger: Token) -> str | None:
         return "hypothetical"
     if trigger.pos_ in _VERBS and _what_it_can_do(trigger, rules):
         return "capability"
-    if _simulated(trigger, rules):
+    if trigger.pos_ in _NOUNS and _simulated(trigger, rules):
+        # a launch noun only: a firing verb in a simulation is a real launch ("fired two missiles in a simulation
+        # of a nuclear strike", as state media describe drills with live missiles)
         return "simulated"
     if trigger.pos_ in _NOUNS and (_commemorated(trigger, rules) or _habitual(trigger, rules)):
         return "past"
@@ -94,8 +96,8 @@ def _what_it_can_do(trigger: Token, rules: FramedLaunch) -> bool:
 
 
 def _simulated(trigger: Token, rules: FramedLaunch) -> bool:
-    """A simulation noun in the launch's clause: the clause of the verb the launch word is or hangs from."""
-    clause = trigger if trigger.pos_ in _VERBS else next((t for t in _ancestors(trigger) if t.pos_ in _VERBS), trigger)
+    """A simulation noun in the launch noun's clause: the clause of the verb it hangs from."""
+    clause = next((t for t in _ancestors(trigger) if t.pos_ in _VERBS), trigger)
     return any(t.lemma_.lower() in rules.simulation_nouns for t in clause.subtree)
 
 

@@ -99,6 +99,11 @@ def test_a_launch_framed_as_no_launch_is_read_so(nlp: Language, text: str, trigg
             "launched",
             id="a-launch-of-a-capable-missile",
         ),
+        pytest.param(
+            "The army fired two ballistic missiles into the sea on Monday in a simulation of a strike on enemy ports.",
+            "fired",
+            id="a-firing-in-a-simulated-strike",
+        ),
         pytest.param("The navy test-fired two cruise missiles on Tuesday, the ministry said.", "fired", id="plain"),
     ],
 )
