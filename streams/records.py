@@ -73,13 +73,22 @@ _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|
 _SPACE = re.compile(r"\s+")
 
 
-def evidence_texts(alert: Mapping[str, Any]) -> list[str]:
-    """The evidence sentences of an Alert record (the ``text`` of its ``evidence`` objects), in order; an item
-    that is not an object is passed over (a record from another producer may be malformed)."""
+def evidence_items(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The evidence of an Alert record as its ``{text, start, end}`` objects, in order; an item that is not an
+    object is passed over (a record from another producer may be malformed)."""
     evidence = alert.get("evidence")
     if not isinstance(evidence, list):
         return []
-    return [str(e.get("text") or "") for e in evidence if isinstance(e, Mapping)]
+    return [
+        {"text": str(e.get("text") or ""), "start": e.get("start"), "end": e.get("end")}
+        for e in evidence
+        if isinstance(e, Mapping)
+    ]
+
+
+def evidence_texts(alert: Mapping[str, Any]) -> list[str]:
+    """The evidence sentences of an Alert record (the ``text`` of :func:`evidence_items`), in order."""
+    return [e["text"] for e in evidence_items(alert)]
 
 
 def canonical_url(url: str) -> str:
