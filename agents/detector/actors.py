@@ -13,6 +13,7 @@ from ..document import (
     doc_cache,
     doc_memo,
     governing_verb,
+    name_before,
     name_with_affiliation,
     span_text,
     subtree_bounds,
@@ -365,6 +366,8 @@ def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) ->
         subj = pobj[0] if pobj else None
     else:
         subj = verb_subject(speech)
+        if subj is None and speech.i > trigger.i:  # "..., Kim Yo Jong, the sister of ..., said"
+            subj = name_before(speech, trigger.i)
     if subj is None or subj.pos_ == "PRON":
         return None
     return name_with_affiliation(subj, doc, entities, _actor_anywhere)

@@ -38,10 +38,13 @@ def _chain_above(tok: Token, sent: Span) -> list[Token]:
 
 
 def speech_head(tok: Token, sent: Span) -> Token | None:
+    """The verb whose subject says what ``tok`` is part of: a speech verb ('the ministry said'), a commissive
+    one ('Kim Yo Jong threatened to launch'), or 'according (to X)'."""
     doc = tok.doc
     cols = token_columns(doc)
+    commissive = lexicon().cues.commissive_verbs
     for anc in ancestor_ids(tok.i, sent, cols.heads):
-        if _is_speech_verb(anc, cols):
+        if _is_speech_verb(anc, cols) or (cols.lemma[anc] in commissive and cols.pos[anc] in ("VERB", "AUX")):
             return doc[anc]
     # "according to X" attached anywhere in the sentence
     lower = cols.lower
