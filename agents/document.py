@@ -220,10 +220,16 @@ def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
 
 
 def _phrase_head(tok: Token) -> Token:
-    """The head of the noun phrase a name is part of: the name itself, or the noun it is in apposition to or
-    a compound of ("the North Korean leader, Kim Jong Un", "the Kim Jong Un regime")."""
-    while tok.dep_ in ("appos", "compound") and tok.head.i != tok.i:
-        tok = tok.head
+    """The head of the noun phrase a name is part of: the name itself, or the noun it is in apposition to, a
+    compound of ("the North Korean leader, Kim Jong Un", "the Kim Jong Un regime") or parsed as the object of
+    a preposition of ("US Ambassador to the United Nations Kelly Craft", parsed as the UN's Kelly Craft)."""
+    while tok.head.i != tok.i:
+        if tok.dep_ in ("appos", "compound"):
+            tok = tok.head
+        elif tok.dep_ == "pobj" and tok.head.dep_ == "prep" and tok.head.head.pos_ in ("NOUN", "PROPN"):
+            tok = tok.head.head
+        else:
+            break
     return tok
 
 

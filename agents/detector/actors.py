@@ -20,7 +20,7 @@ from ..document import (
 )
 from ..nlp import doc_sents, doc_text, token_columns
 from .candidates import WeaponMention
-from .clauses import speech_head, verb_subject
+from .clauses import commissive_head, speech_head, verb_subject
 from .lexicon import lexicon
 
 
@@ -357,8 +357,9 @@ def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | No
 
 
 def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
-    """Who says it: the subject of the speech verb governing the trigger, with affiliation."""
-    speech = speech_head(trigger, sent)
+    """Who says it: the subject of the speech verb governing the trigger (else of the commissive verb whose act
+    it is: 'Kim Yo Jong threatened to launch'), with affiliation."""
+    speech = speech_head(trigger, sent) or commissive_head(trigger, sent)
     if speech is None:
         return None
     if speech.lower_ == "according":

@@ -37,14 +37,21 @@ def _chain_above(tok: Token, sent: Span) -> list[Token]:
     return out
 
 
-def speech_head(tok: Token, sent: Span) -> Token | None:
-    """The verb whose subject says what ``tok`` is part of: a speech verb ('the ministry said'), a commissive
-    one ('Kim Yo Jong threatened to launch'), or 'according (to X)'."""
-    doc = tok.doc
-    cols = token_columns(doc)
+def commissive_head(tok: Token, sent: Span) -> Token | None:
+    """The commissive verb ``tok`` is the act of ('Kim Yo Jong threatened to launch'): its subject speaks."""
+    cols = token_columns(tok.doc)
     commissive = lexicon().cues.commissive_verbs
     for anc in ancestor_ids(tok.i, sent, cols.heads):
-        if _is_speech_verb(anc, cols) or (cols.lemma[anc] in commissive and cols.pos[anc] in ("VERB", "AUX")):
+        if cols.lemma[anc] in commissive and cols.pos[anc] in ("VERB", "AUX"):
+            return tok.doc[anc]
+    return None
+
+
+def speech_head(tok: Token, sent: Span) -> Token | None:
+    doc = tok.doc
+    cols = token_columns(doc)
+    for anc in ancestor_ids(tok.i, sent, cols.heads):
+        if _is_speech_verb(anc, cols):
             return doc[anc]
     # "according to X" attached anywhere in the sentence
     lower = cols.lower
