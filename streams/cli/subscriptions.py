@@ -47,8 +47,10 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     out = Path(args.out)
-    try:  # created readable by its owner only: it holds the credentials
-        with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+    try:  # readable by its owner only (an existing file too): it holds the credentials
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
         print(f"wirewatch: cannot write {out}: {exc.strerror}", file=sys.stderr)

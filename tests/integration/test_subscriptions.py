@@ -554,9 +554,11 @@ async def test_the_listing_hides_credentials_and_the_export_is_added_back(cluste
     assert refused.returncode == 2 and "channel[0].secret: is redacted" in refused.stderr, refused.stderr
 
     exported = tmp_path / "backup.json"
+    exported.write_text("an older backup")
+    exported.chmod(0o644)
     done = cluster.cli("subscriptions", "export", "--out", str(exported))
     assert done.returncode == 0, done.stderr
-    assert exported.stat().st_mode & 0o077 == 0  # the credentials are its owner's to read only
+    assert exported.stat().st_mode & 0o077 == 0  # the credentials are its owner's to read only (an old file's too)
     assert [s["channel"][0]["secret"] for s in orjson.loads(exported.read_bytes())] == [SECRET]
     assert cluster.cli("subscriptions", "remove", "secretive").returncode == 0
     restored = cluster.cli("subscriptions", "add", str(exported))
