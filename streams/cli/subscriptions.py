@@ -123,7 +123,7 @@ def add_parser(sub: Any) -> None:
     export = commands.add_parser(
         "export", help="the stored subscriptions as JSON with their credentials, for a backup or 'add' elsewhere"
     )
-    export.add_argument("--out", default="-", help="file to write (created mode 0600); default: standard output")
+    export.add_argument("--out", default="-", help="file to write (mode 0600); default: standard output")
     export.set_defaults(func=cmd_export)
     add = commands.add_parser("add", help="store subscriptions from a TOML or JSON file, or inline JSON")
     add.add_argument("source", help="subscriptions.toml, subscription.json or a JSON object")
