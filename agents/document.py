@@ -202,8 +202,12 @@ def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
         if span is None:
             continue
-        lo = max(span.sent.start, span.start - 8)
-        hi = min(span.sent.end, span.end + 10)
+        # only the name's own phrase ("US Ambassador Kelly Craft", "Kim Yo Jong, the sister of Kim Jong Un"):
+        # a state named in the clause before it ("... unless the United States ends its drills, Kim Yo Jong
+        # said") is not whose the speaker is
+        phrase_lo, phrase_hi = subtree_bounds(_phrase_head(span.root))
+        lo = max(span.sent.start, span.start - 8, phrase_lo)
+        hi = min(span.sent.end, span.end + 10, phrase_hi)
         before = actor_in(doc, lo, span.start, span.root)
         if before:
             return before
@@ -213,6 +217,40 @@ def _find_affiliation(name: str, doc: Doc, actor_in: ActorLookup) -> str | None:
             if actor:
                 return actor
     return None
+
+
+def _phrase_head(tok: Token) -> Token:
+    """The head of the noun phrase a name is part of: the name itself, or the noun it is in apposition to, a
+    compound of ("the North Korean leader, Kim Jong Un", "the Kim Jong Un regime") or parsed as the object of
+    a preposition of ("US Ambassador to the United Nations Kelly Craft", parsed as the UN's Kelly Craft)."""
+    while tok.head.i != tok.i:
+        if tok.dep_ in ("appos", "compound"):
+            tok = tok.head
+        elif tok.dep_ == "pobj" and tok.head.dep_ == "prep" and tok.head.head.pos_ in ("NOUN", "PROPN"):
+            tok = tok.head.head
+        else:
+            break
+    return tok
+
+
+def name_before(verb: Token, after: int) -> Token | None:
+    """The speaker of a verb the parser left without a subject, named right before it and after token
+    ``after`` ("..., Kim Yo Jong, the sister of leader Kim Jong Un, said", the name parsed as joined to the
+    noun before it): the proper noun ending the phrase before the verb, or the one its apposition describes."""
+    doc = verb.doc
+    i = verb.i - 1
+    while i > after and doc[i].is_punct:
+        i -= 1
+    if i <= after:
+        return None
+    tok = doc[i]
+    for anc in (tok, *tok.ancestors):
+        if anc.i <= after or anc.i >= verb.i:
+            break
+        if anc.dep_ == "appos":
+            tok = anc.head
+            break
+    return tok if tok.pos_ == "PROPN" and after < tok.i < verb.i else None
 
 
 _CACHE_KEY = "wirewatch.document"

@@ -9,9 +9,9 @@ has one of these cues, read from the detector's and stance tagger's own data fil
 * a weapon (the ``weapons`` and ``defence_weapons`` regexes of ``detector_cues.json``, a ``WEAPON``
   entity of the gazetteer);
 * a launch or candidate word (``verb_triggers``, ``noun_triggers``, ``candidate_cues``);
-* a reporting or speaker verb (``speech_verbs``; ``speaker_verbs``, ``reporting_verbs``, ``quoting_verbs``
-  of ``stance_cues.json``), an action verb or attitude adjective that makes its subject a stance holder
-  (``action_verbs``, ``attitude_adjectives``), or a quotation mark;
+* a reporting or speaker verb (``speech_verbs``, ``commissive_verbs``; ``speaker_verbs``, ``reporting_verbs``,
+  ``quoting_verbs`` of ``stance_cues.json``), an action verb or attitude adjective that makes its subject a
+  stance holder (``action_verbs``, ``attitude_adjectives``), or a quotation mark;
 * a stance target term (``terms``, ``inverse_terms``, ``verb_objects`` and ``modified_nouns`` of
   ``stance_targets.json``): a phrase counts when all its words are in the sentence;
 
@@ -37,7 +37,7 @@ from spacy.tokens import Doc
 from . import lexicons
 
 #: Word lists of detector_cues.json whose lemmas select a sentence.
-DETECTOR_LISTS = ("verb_triggers", "noun_triggers", "candidate_cues", "speech_verbs")
+DETECTOR_LISTS = ("verb_triggers", "noun_triggers", "candidate_cues", "speech_verbs", "commissive_verbs")
 #: Word lists of stance_cues.json whose lemmas select a sentence.
 STANCE_LISTS = ("speaker_verbs", "reporting_verbs", "quoting_verbs", "action_verbs", "attitude_adjectives")
 #: Sentences before and after each cue sentence that are parsed too: the detector and the stance tagger

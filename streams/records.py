@@ -73,13 +73,22 @@ _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|
 _SPACE = re.compile(r"\s+")
 
 
-def evidence_texts(alert: Mapping[str, Any]) -> list[str]:
-    """The evidence sentences of an Alert record (the ``text`` of its ``evidence`` objects), in order; an item
-    that is not an object is passed over (a record from another producer may be malformed)."""
+def evidence_items(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The evidence of an Alert record as its ``{text, start, end}`` objects, in order; an item that is not an
+    object is passed over (a record from another producer may be malformed)."""
     evidence = alert.get("evidence")
     if not isinstance(evidence, list):
         return []
-    return [str(e.get("text") or "") for e in evidence if isinstance(e, Mapping)]
+    return [
+        {"text": str(e.get("text") or ""), "start": e.get("start"), "end": e.get("end")}
+        for e in evidence
+        if isinstance(e, Mapping)
+    ]
+
+
+def evidence_texts(alert: Mapping[str, Any]) -> list[str]:
+    """The evidence sentences of an Alert record (the ``text`` of :func:`evidence_items`), in order."""
+    return [e["text"] for e in evidence_items(alert)]
 
 
 def canonical_url(url: str) -> str:
@@ -111,6 +120,24 @@ def article_id(url: str | None, title: str | None, text: str) -> str:
     else:
         basis = "text:" + _normalise_text(title or "") + "\n" + _normalise_text(text)
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+#: A plain-text article's headline: its first line, followed by a blank line, at most this long.
+HEADLINE_MAX_CHARS = 200
+_HEADLINE = re.compile(r"\A\s*(?P<line>[^\n]*\S)[ \t\r]*\n[ \t\r]*\n(?P<body>.*\S.*)\Z", re.S)
+
+
+def headline_and_body(text: str) -> tuple[str, str]:
+    """A plain-text article as (title, text): a first line of at most :data:`HEADLINE_MAX_CHARS` characters
+    that is followed by a blank line and does not end as a sentence or an introduction does ('.', ':', ';')
+    is the headline, and the text is what follows it; otherwise there is no title and the text is all of it."""
+    m = _HEADLINE.match(text)
+    if m is None:
+        return "", text
+    line = m.group("line").strip()
+    if len(line) > HEADLINE_MAX_CHARS or line.endswith((".", ":", ";")):
+        return "", text
+    return line, text[m.start("body") :].lstrip()
 
 
 # ---- records --------------------------------------------------------------------------------------------
@@ -151,6 +178,14 @@ class Article:
             lang=lang,
             meta=dict(meta or {}),
         )
+
+    @classmethod
+    def from_plain_text(cls, text: str, *, title: str = "", url: str | None = None, feed: str = "unknown") -> Article:
+        """A plain-text article (``ingest --text``, ``analyze FILE.txt``): without a ``title``, a headline
+        (:func:`headline_and_body`) becomes the title and is not part of the text."""
+        if not title:
+            title, text = headline_and_body(text)
+        return cls.create(text, url=url, title=title, feed=feed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,13 +13,14 @@ from ..document import (
     doc_cache,
     doc_memo,
     governing_verb,
+    name_before,
     name_with_affiliation,
     span_text,
     subtree_bounds,
 )
 from ..nlp import doc_sents, doc_text, token_columns
 from .candidates import WeaponMention
-from .clauses import speech_head, verb_subject
+from .clauses import commissive_head, speech_head, verb_subject
 from .lexicon import lexicon
 
 
@@ -356,8 +357,9 @@ def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | No
 
 
 def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
-    """Who says it: the subject of the speech verb governing the trigger, with affiliation."""
-    speech = speech_head(trigger, sent)
+    """Who says it: the subject of the speech verb governing the trigger (else of the commissive verb whose act
+    it is: 'Kim Yo Jong threatened to launch'), with affiliation."""
+    speech = speech_head(trigger, sent) or commissive_head(trigger, sent)
     if speech is None:
         return None
     if speech.lower_ == "according":
@@ -365,6 +367,8 @@ def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) ->
         subj = pobj[0] if pobj else None
     else:
         subj = verb_subject(speech)
+        if subj is None and speech.i > trigger.i:  # "..., Kim Yo Jong, the sister of ..., said"
+            subj = name_before(speech, trigger.i)
     if subj is None or subj.pos_ == "PRON":
         return None
     return name_with_affiliation(subj, doc, entities, _actor_anywhere)

@@ -37,6 +37,16 @@ def _chain_above(tok: Token, sent: Span) -> list[Token]:
     return out
 
 
+def commissive_head(tok: Token, sent: Span) -> Token | None:
+    """The commissive verb ``tok`` is the act of ('Kim Yo Jong threatened to launch'): its subject speaks."""
+    cols = token_columns(tok.doc)
+    commissive = lexicon().cues.commissive_verbs
+    for anc in ancestor_ids(tok.i, sent, cols.heads):
+        if cols.lemma[anc] in commissive and cols.pos[anc] in ("VERB", "AUX"):
+            return tok.doc[anc]
+    return None
+
+
 def speech_head(tok: Token, sent: Span) -> Token | None:
     doc = tok.doc
     cols = token_columns(doc)

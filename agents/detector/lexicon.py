@@ -119,7 +119,10 @@ class DetectorCues:
     flight_needs_compound: frozenset[str]
     compound_launch_heads_kept: frozenset[str]
     occurrence_light_verbs: frozenset[str]
-    speech_verbs: frozenset[str]
+    speech_verbs: frozenset[str]  # their subject is the speaker; what they report is a clause of its own
+    # a speaker committing to an act of their own ("threatened / vowed to launch"): the subject is the speaker
+    # too, but the act stays in the verb's clause, which gives it its modality
+    commissive_verbs: frozenset[str]
     denial_verbs: frozenset[str]
     negating_verbs: frozenset[str]
     negating_nouns: frozenset[str]

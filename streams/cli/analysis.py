@@ -36,7 +36,7 @@ def analyze_inputs(paths: Sequence[str], feed: str) -> list[Article]:
         content = _read_input(path)
         parsed = _json_articles(path, content)
         if parsed is None:
-            articles.append(Article.create(content, feed=feed))
+            articles.append(Article.from_plain_text(content, feed=feed))
             continue
         for fields in parsed:
             known = {k: fields[k] for k in ("url", "title", "feed", "published_at", "lang", "meta") if k in fields}

@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> None:
     ingest = sub.add_parser("ingest", help="produce articles (JSONL of Article fields, or --text files) to news.raw")
     ingest.add_argument("files", nargs="+", metavar="FILE", help="JSONL file(s), or - for stdin")
     ingest.add_argument("--text", action="store_true", help="each FILE is one plain-text article")
-    ingest.add_argument("--title", default="", help="title for --text articles")
+    ingest.add_argument("--title", default="", help="title for --text articles (default: the headline, see README)")
     ingest.add_argument("--url", default=None, help="URL for a --text article (its id is then the URL's hash)")
     ingest.add_argument("--feed", default="cli", help="feed name recorded in the articles (default: cli)")
     ingest.set_defaults(func=cmd_ingest)
@@ -60,8 +60,7 @@ def ingest_records(args: argparse.Namespace) -> Iterator[tuple[bytes | None, byt
     are: the worker dead-letters them with a reason, so nothing a user feeds in disappears silently."""
     for path in args.files:
         if args.text:
-            title = args.title or ""
-            article = Article.create(_read_input(path), url=args.url, title=title, feed=args.feed)
+            article = Article.from_plain_text(_read_input(path), url=args.url, title=args.title, feed=args.feed)
             yield article.id.encode(), article.to_bytes(), None
             continue
         data = _read_bytes(path)

@@ -1,10 +1,13 @@
-"""``wirewatch subscriptions list | add | test | remove``: the subscriptions stored on ``news.subscriptions``
-(the same list as ``/api/subscriptions``). A subscription that fails the checks exits 2 naming the field."""
+"""``wirewatch subscriptions list | export | add | test | remove``: the subscriptions stored on
+``news.subscriptions`` (the same list as ``/api/subscriptions``). A subscription that fails the checks exits 2
+naming the field. ``list`` never prints a credential (see ``model.SECRET_OPTIONS``); ``export`` does, for a
+backup or a move, in the JSON ``add`` reads back."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ def _store(settings: Settings) -> SubscriptionStore:
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     subs = asyncio.run(_store(settings).read_all())
     if args.json:
-        print(orjson.dumps([s.to_dict() for s in subs.values()], option=orjson.OPT_INDENT_2).decode())
+        print(orjson.dumps([s.to_dict(secrets=False) for s in subs.values()], option=orjson.OPT_INDENT_2).decode())
         return 0
     if not subs:
         print("no subscriptions")
@@ -34,6 +37,25 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
             c.type + (f" (digest {c.every_hours:g}h)" if c.mode == "digest" else "") for c in sub.channels
         )
         print(f"{sub.id:<24} {sub.owner or '-':<20} {channels}  filter={orjson.dumps(sub.filter.to_dict()).decode()}")
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    subs = asyncio.run(_store(settings).read_all())
+    text = orjson.dumps([s.to_dict() for s in subs.values()], option=orjson.OPT_INDENT_2).decode() + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    try:  # readable by its owner only (an existing file too): it holds the credentials
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        print(f"wirewatch: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"exported {len(subs)} subscription(s) to {out}", file=sys.stderr)
     return 0
 
 
@@ -96,8 +118,13 @@ def add_parser(sub: Any) -> None:
     group = sub.add_parser("subscriptions", help="saved alert rules and where they are delivered")
     commands = group.add_subparsers(dest="subscriptions_command", required=True)
     listing = commands.add_parser("list", help="the stored subscriptions")
-    listing.add_argument("--json", action="store_true", help="as JSON")
+    listing.add_argument("--json", action="store_true", help="as JSON, credentials redacted")
     listing.set_defaults(func=cmd_list)
+    export = commands.add_parser(
+        "export", help="the stored subscriptions as JSON with their credentials, for a backup or 'add' elsewhere"
+    )
+    export.add_argument("--out", default="-", help="file to write (mode 0600); default: standard output")
+    export.set_defaults(func=cmd_export)
     add = commands.add_parser("add", help="store subscriptions from a TOML or JSON file, or inline JSON")
     add.add_argument("source", help="subscriptions.toml, subscription.json or a JSON object")
     add.add_argument("--replace", action="store_true", help="overwrite subscriptions with the same id")

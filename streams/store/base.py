@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..records import evidence_texts, parse_rfc3339
+from ..records import evidence_items, parse_rfc3339
 from .query import Query, QueryError, parse
 
 #: Highlight markers the stores put around a match in a snippet (private-use characters: never shown;
@@ -275,7 +275,7 @@ def incident_view(doc: Any, alerts: Sequence[Mapping[str, Any]], published: Mapp
     reports.sort(key=lambda r: (r["published_at"] or r["detected_at"] or "", r["article_id"]))
     timeline = [
         {k: a.get(k) for k in ("alert_id", "article_id", "modality", "kind", "severity", "speaker", "detected_at")}
-        | {"evidence": evidence_texts(a)[:2]}
+        | {"evidence": evidence_items(a)[:2]}
         for a in alerts
     ]
     return {

@@ -27,6 +27,7 @@ modalities and severities are the taxonomy's (``agents/taxonomy.py``), never a l
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,11 @@ _CHANNEL_KEYS = {
     "atom": (),
 }
 _COMMON_CHANNEL_KEYS = ("type", "mode", "every_hours", "timeout", "max_attempts")
+#: The channel options that are credentials: a listing shows a fingerprint of each, never the value (a Slack
+#: or Mattermost incoming-webhook URL is itself the credential: whoever has it can post).
+SECRET_OPTIONS = {"webhook": ("secret",), "slack": ("url",), "mattermost": ("url",)}
+#: The key of the object that stands for a redacted option in a listing: ``{"redacted": "sha256:…"}``.
+REDACTED = "redacted"
 
 
 class SubscriptionError(SettingsError):
@@ -185,8 +191,12 @@ class Channel:
     timeout: float = 10.0
     max_attempts: int = 5
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "mode": self.mode, **self.options}
+    def to_dict(self, *, secrets: bool = True) -> dict[str, Any]:
+        """The channel as stored; ``secrets`` False: each credential replaced by :func:`redacted`."""
+        options = dict(self.options)
+        if not secrets:
+            options.update({k: redacted(options[k]) for k in SECRET_OPTIONS.get(self.type, ()) if k in options})
+        out: dict[str, Any] = {"type": self.type, "mode": self.mode, **options}
         if self.mode == "digest":
             out["every_hours"] = self.every_hours
         out["timeout"], out["max_attempts"] = self.timeout, self.max_attempts
@@ -200,17 +210,25 @@ class Subscription:
     filter: Filter
     channels: tuple[Channel, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, secrets: bool = True) -> dict[str, Any]:
+        """The subscription as stored and exported; ``secrets`` False: as listed, credentials redacted."""
         return {
             "id": self.id,
             "owner": self.owner,
             **self.filter.to_dict(),
-            "channel": [c.to_dict() for c in self.channels],
+            "channel": [c.to_dict(secrets=secrets) for c in self.channels],
         }
 
     def channel_id(self, index: int) -> str:
         """The name of channel ``index`` in logs, metrics and dead letters: ``sub/0:email``."""
         return f"{self.id}/{index}:{self.channels[index].type}"
+
+
+def redacted(value: str) -> dict[str, str]:
+    """What a listing shows for a credential: a short fingerprint that tells two values apart (and matches
+    the one a user holds) without giving either away. An object, not a string, so that a listing stored
+    back is refused rather than stored with the fingerprint as its secret."""
+    return {REDACTED: "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]}
 
 
 # ---- validation ----------------------------------------------------------------------------------------
@@ -275,6 +293,11 @@ def _channel(table: Any, where: str) -> Channel:
         raise SubscriptionError(
             f"{where}.{unknown[0]}", f"unknown option for a {kind} channel (known: {', '.join(allowed)})"
         )
+    for key, value in table.items():
+        if isinstance(value, Mapping) and REDACTED in value:
+            raise SubscriptionError(
+                f"{where}.{key}", "is redacted (a listing hides secrets): store what 'subscriptions export' printed"
+            )
     mode = table.get("mode", "immediate")
     if mode not in MODES:
         raise SubscriptionError(f"{where}.mode", f"must be one of {', '.join(MODES)}, not {mode!r}")

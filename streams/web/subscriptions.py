@@ -2,7 +2,8 @@
 
 * ``GET /api/subscriptions`` (the stored list, with this worker's delivery status),
   ``POST /api/subscriptions`` (create; 409 if the id exists), ``GET|PUT|DELETE /api/subscriptions/{id}``.
-  A subscription that fails the checks is refused with 400 and ``{"error", "field"}``, never stored.
+  A subscription that fails the checks is refused with 400 and ``{"error", "field"}``, never stored. Answers
+  show credentials redacted (``Subscription.to_dict(secrets=False)``): the API never gives one back.
 * ``GET /feeds/alerts.atom`` (every alert) and ``GET /feeds/{id}.atom`` (a subscription's): Atom 1.0 built
   with ``feedgen``, one entry per incident (its id stable, ``updated`` moved and the title rewritten
   when the incident escalates), from the recent alerts the dashboard keeps.
@@ -93,13 +94,15 @@ def build_routes(
     async def list_subscriptions(request: web.Request) -> web.Response:
         subs = await stored()
         status = {row["id"]: row for row in router.rows()}
-        return json_response({"subscriptions": [{**s.to_dict(), "status": status.get(s.id)} for s in subs.values()]})
+        return json_response(
+            {"subscriptions": [{**s.to_dict(secrets=False), "status": status.get(s.id)} for s in subs.values()]}
+        )
 
     async def get_subscription(request: web.Request) -> web.Response:
         sub = (await stored()).get(request.match_info["id"])
         if sub is None:
             return json_response({"error": f"no subscription {request.match_info['id']!r}"}, 404)
-        return json_response(sub.to_dict())
+        return json_response(sub.to_dict(secrets=False))
 
     async def create(request: web.Request) -> web.Response:
         try:
@@ -112,7 +115,7 @@ def build_routes(
             )
         await store.write([sub])
         await stored()
-        return json_response(sub.to_dict(), 201)
+        return json_response(sub.to_dict(secrets=False), 201)
 
     async def put(request: web.Request) -> web.Response:
         try:
@@ -121,7 +124,7 @@ def build_routes(
             return _refused(exc)
         await store.write([sub])
         await stored()
-        return json_response(sub.to_dict())
+        return json_response(sub.to_dict(secrets=False))
 
     async def delete(request: web.Request) -> web.Response:
         sid = request.match_info["id"]

@@ -44,6 +44,9 @@ async def test_incidents_view_and_search_show_the_archive_as_text(
         for card in await seed_cards.all():
             await expect(card.locator(".reports li")).to_have_count(1)
             await expect(card.locator(".reports .feed")).to_have_text(" (seed)")
+            # each report in the timeline quotes its evidence, a sentence of the article, as text
+            evidence = await card.locator(".timeline .evidence").all_text_contents()
+            assert evidence and all(e and e in seed_text for e in evidence), evidence
         details = await seed_cards.filter(has_text="occurred").locator(".details").text_content()
         assert details is not None and "range_km: 380" in details
 

@@ -530,3 +530,38 @@ async def until_async(check: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.5)
+
+
+# ---- listing and exporting: credentials never listed, exported for add ------------------------------
+async def test_the_listing_hides_credentials_and_the_export_is_added_back(cluster: Cluster, tmp_path: Path) -> None:
+    await cluster.create_topics()
+    hook = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    sub = {
+        "id": "secretive",
+        "channel": [
+            {"type": "webhook", "url": "https://hooks.example.org/x", "secret": SECRET},
+            {"type": "slack", "url": hook},
+        ],
+    }
+    added = cluster.cli("subscriptions", "add", orjson.dumps(sub).decode())
+    assert added.returncode == 0, added.stderr
+    for listing in (cluster.cli("subscriptions", "list", "--json"), cluster.cli("subscriptions", "list")):
+        assert listing.returncode == 0 and "secretive" in listing.stdout, listing.stderr
+        assert SECRET not in listing.stdout and "XXXXSECRET" not in listing.stdout
+    listed = tmp_path / "listed.json"
+    listed.write_text(cluster.cli("subscriptions", "list", "--json").stdout)
+    refused = cluster.cli("subscriptions", "add", "--replace", str(listed))
+    assert refused.returncode == 2 and "channel[0].secret: is redacted" in refused.stderr, refused.stderr
+
+    exported = tmp_path / "backup.json"
+    exported.write_text("an older backup")
+    exported.chmod(0o644)
+    done = cluster.cli("subscriptions", "export", "--out", str(exported))
+    assert done.returncode == 0, done.stderr
+    assert exported.stat().st_mode & 0o077 == 0  # the credentials are its owner's to read only (an old file's too)
+    assert [s["channel"][0]["secret"] for s in orjson.loads(exported.read_bytes())] == [SECRET]
+    assert cluster.cli("subscriptions", "remove", "secretive").returncode == 0
+    restored = cluster.cli("subscriptions", "add", str(exported))
+    assert restored.returncode == 0, restored.stderr
+    again = cluster.cli("subscriptions", "export")
+    assert orjson.loads(again.stdout) == orjson.loads(exported.read_bytes())

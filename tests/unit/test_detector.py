@@ -168,6 +168,31 @@ def test_a_state_threat_to_fire_missiles_is_threatened_with_speaker(nlp: Languag
     assert finding.actor == "Iran"
 
 
+# Sentences written for these tests: who says a threat, and whose the speaker is.
+def test_a_threatening_or_vowing_speaker_is_the_speaker(nlp: Language) -> None:
+    threat = only(nlp, "Kim Yo Jong threatened on Saturday to launch more intercontinental ballistic missiles.")
+    assert (threat.modality, threat.actor) == ("threatened", "North Korea")
+    assert threat.speaker is not None and threat.speaker.startswith("Kim Yo Jong")
+    vow = only(nlp, "Kim Jong Un vowed on Sunday to launch more spy satellites into orbit this year.")
+    assert vow.modality == "threatened" and vow.speaker is not None and vow.speaker.startswith("Kim Jong Un")
+    # the act stays in the verb's clause: a threatened launch, not a reported one
+    assert only(nlp, "North Korea threatened a missile launch.").modality == "threatened"
+
+
+def test_a_speakers_affiliation_is_not_taken_from_the_clause_before_the_name(nlp: Language) -> None:
+    text = "North Korea will launch more ballistic missiles unless the United States ends its drills, Kim Yo Jong said."
+    finding = only(nlp, text)
+    assert finding.speaker is not None and finding.speaker.startswith("Kim Yo Jong")
+    assert "United States" not in finding.speaker
+
+
+def test_a_speaker_with_an_apposition_is_the_speaker(nlp: Language) -> None:
+    text = "North Korea will launch more ballistic missiles, Kim Yo Jong, the sister of leader Kim Jong Un, said."
+    assert only(nlp, text).speaker == "Kim Yo Jong (North Korea)"
+    text = "Kim Yo Jong, sister of North Korean leader Kim Jong Un, threatened to launch more ballistic missiles."
+    assert only(nlp, text).speaker == "Kim Yo Jong (North Korea)"
+
+
 # --- suppressed cases (texts written for these tests) ---------------------------------------------------
 
 

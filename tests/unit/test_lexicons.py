@@ -11,7 +11,9 @@ from spacy.language import Language
 
 from wirewatch.agents import lexicons
 from wirewatch.agents.detector import detect
+from wirewatch.agents.detector.lexicon import lexicon
 from wirewatch.agents.nlp import entities_of
+from wirewatch.agents.stance.lexicon import load_lexicon
 from wirewatch.streams.app import load_nlp
 from wirewatch.streams.settings import Settings
 
@@ -69,3 +71,15 @@ def test_user_stance_file_adds_a_target_term(nlp: Language, tmp_path: Path) -> N
     (tmp_path / "stance_targets.json").write_text(json.dumps({"targets": {"sanctions": {"terms": ["blockade"]}}}))
     load_nlp(Settings(lexicon_dir=str(tmp_path)))
     assert sanctions_stances() == {"against"}
+
+
+def test_the_detector_and_the_stance_tagger_agree_on_who_speaks() -> None:
+    """A verb by which the detector finds a speaker is one the stance tagger finds a speaker by too: the two
+    word lists (detector_cues.json, stance_cues.json) must not drift apart."""
+    cues, stance = lexicon().cues, load_lexicon()
+    assert cues.commissive_verbs and cues.commissive_verbs <= stance.speaker_verbs
+    assert not cues.commissive_verbs & cues.speech_verbs  # each verb in one list
+    speakers = stance.speaker_verbs | stance.reporting_verbs | stance.quoting_verbs
+    # the detector's own: 'according (to)', and verbs of evidence rather than of a statement
+    detector_only = {"according", "show", "point", "assess", "estimate", "release", "inform", "notify"}
+    assert cues.speech_verbs - detector_only <= speakers, cues.speech_verbs - detector_only - speakers

@@ -139,3 +139,32 @@ def test_evidence_texts_and_the_tail_line_read_any_alert(evidence: Any, texts: l
     alert = {"severity": "high", "actor": "North Korea", "kind": "icbm", "evidence": evidence}
     assert evidence_texts(alert) == texts
     assert format_alert(alert).splitlines()[1].strip() == (texts[0] if texts else "")
+
+
+# ---- plain text: a headline is the title ------------------------------------------------------------------
+# (lines written for the project)
+@pytest.mark.parametrize(
+    ("text", "title", "body"),
+    [
+        (
+            "Missile fired, Seoul says\n\nThe missile flew 400 km.\n",
+            "Missile fired, Seoul says",
+            "The missile flew 400 km.\n",
+        ),
+        (
+            "\n  Will Pyongyang fire again?  \r\n \r\nOfficials expect a test.",
+            "Will Pyongyang fire again?",
+            "Officials expect a test.",
+        ),
+        # a sentence, an introduction, no blank line after it, nothing after it, too long: no headline
+        ("The missile flew 400 km.\n\nIt fell into the sea.", "", None),
+        ("Officials said:\n\nA test is near.", "", None),
+        ("Missile fired, Seoul says\nThe missile flew 400 km.", "", None),
+        ("Missile fired, Seoul says\n\n", "", None),
+        ("word " * 41 + "\n\nThe missile flew 400 km.", "", None),
+    ],
+)
+def test_a_plain_text_headline_is_the_title(text: str, title: str, body: str | None) -> None:
+    article = Article.from_plain_text(text, feed="cli")
+    assert (article.title, article.text) == (title, text if body is None else body)
+    assert Article.from_plain_text(text, title="Given").text == text  # a title given keeps the text whole

@@ -9,15 +9,18 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 from spacy.language import Language
 
 from wirewatch.agents.detector import detect
 from wirewatch.agents.nlp import entities_of
-from wirewatch.streams.cli import build_parser
+from wirewatch.streams.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "launch_report.txt"
+#: How the sample says it was written for the project (its last line: neither its title nor evidence).
+CREDIT = "Written for the wirewatch project as a sample article; the events, people and figures in it are invented."
 #: What a file in the clone must not point to: the design note and the data directory next to the repo.
 OUTSIDE = re.compile(r"DESIGN\.md|\.\./shared/|/work/shared")
 
@@ -47,7 +50,7 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
 def test_the_quick_start_ingests_the_shipped_sample() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "wirewatch ingest --text examples/launch_report.txt" in readme
-    assert SAMPLE.read_text(encoding="utf-8").startswith("Written for the wirewatch project")
+    assert SAMPLE.read_text(encoding="utf-8").rstrip().endswith(CREDIT)
 
 
 def test_the_sample_article_raises_a_launch_and_a_warning(nlp: Language) -> None:
@@ -57,6 +60,17 @@ def test_the_sample_article_raises_a_launch_and_a_warning(nlp: Language) -> None
         ("North Korea", "srbm", "occurred"),
         ("North Korea", "icbm", "possible"),
     }
+
+
+def test_the_sample_is_analysed_with_its_headline_as_title(capsys: pytest.CaptureFixture[str]) -> None:
+    headline = "North Korea fires ballistic missile into the sea, neighbours say"
+    assert main(["analyze", str(SAMPLE)]) == 0
+    out = orjson.loads(capsys.readouterr().out)
+    assert [a["title"] for a in out["articles"]] == [headline]
+    assert [a["title"] for a in out["alerts"]] == [headline] * len(out["alerts"]) and out["alerts"]
+    evidence = [e["text"] for a in out["alerts"] for e in a["evidence"]]
+    assert evidence and not [e for e in evidence if headline in e or "wirewatch project" in e]
+    assert evidence[0].startswith("SEOUL — North Korea fired")
 
 
 # ---- the command line and the README agree ----------------------------------------------------------------

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from tests.readme import readme_block
 from wirewatch.streams.store import IncidentFilter, Store, search_request
 from wirewatch.streams.store.base import parse_time
 from wirewatch.streams.store.postgres import PostgresStore
@@ -231,6 +233,24 @@ def test_an_incident_grows_and_an_older_version_never_rolls_it_back(filled: Stor
     assert view["reports"][0]["published_at"] == "2019-11-28T09:00:00Z"
     assert view["details"] == {"count": 2, "range_km": 380}
     assert filled.incident("nope") is None
+
+
+def test_an_incidents_timeline_gives_evidence_as_the_alerts_do(filled: Store) -> None:
+    """{text, start, end} objects, as on news.alerts and /api/alerts; a malformed item is passed over."""
+    odd = alert("al-2", "inc-1", "a2", "occurred", "2019-11-28T10:00:00Z")
+    odd["evidence"] = ["a bare string", {"text": "launched a missile", "start": 4, "end": 22}]
+    filled.upsert_alerts([odd])
+    view = filled.incident("inc-1")
+    assert view is not None
+    assert [a["evidence"] for a in view["alerts"]] == [
+        [{"text": "fired two ballistic missiles", "start": 0, "end": 10}],
+        [{"text": "launched a missile", "start": 4, "end": 22}],
+    ]
+    # and the README's example of GET /api/incidents/{id} has the same shape
+    example = orjson.loads(readme_block("incident-json", "json"))
+    assert set(example) == set(view) and set(example["reports"][0]) == set(view["reports"][0])
+    assert set(example["alerts"][0]) == set(view["alerts"][0])
+    assert set(example["alerts"][0]["evidence"][0]) == set(view["alerts"][0]["evidence"][0])
 
 
 def test_incident_filters_newest_first(filled: Store) -> None:

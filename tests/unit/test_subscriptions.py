@@ -135,6 +135,28 @@ def test_a_subscription_round_trips_through_its_json() -> None:
     assert parse_subscription(orjson.loads(orjson.dumps(sub.to_dict()))) == sub
 
 
+def test_a_listing_shows_no_credential_and_cannot_be_stored_back() -> None:
+    secret, hook = "whsec_" + "k" * 24, "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    data = minimal(
+        channel=[
+            {"type": "webhook", "url": "https://hooks.example.org/x", "secret": secret},
+            {"type": "slack", "url": hook},
+        ]
+    )
+    sub = parse_subscription(data)
+    listed = sub.to_dict(secrets=False)
+    text = orjson.dumps(listed).decode()
+    assert secret not in text and "XXXXSECRET" not in text
+    # a fingerprint tells secrets apart and matches the one the user holds
+    other = parse_subscription(minimal(channel=[{"type": "webhook", "url": "https://x.org", "secret": "o" * 20}]))
+    assert listed["channel"][0]["secret"]["redacted"].startswith("sha256:")
+    assert listed["channel"][0]["secret"] != other.to_dict(secrets=False)["channel"][0]["secret"]
+    assert listed["channel"][0]["url"] == "https://hooks.example.org/x"  # a plain webhook URL is no credential
+    with pytest.raises(SubscriptionError, match=r"channel\[0\]\.secret: is redacted"):
+        parse_subscription(listed)
+    assert parse_subscription(sub.to_dict()) == sub  # the export keeps them
+
+
 def test_the_file_names_the_subscription_and_refuses_a_repeated_id() -> None:
     with pytest.raises(SubscriptionError, match=r"subs.toml: subscription\[1\]\.kinds"):
         parse_subscriptions({"subscription": [minimal(), minimal(id="t", kinds=["nuke"])]}, "subs.toml")

@@ -204,7 +204,10 @@ function incidentItem(i) {
   }
   const timeline = el("ol", { class: "timeline muted" });
   for (const a of i.alerts || []) {
-    timeline.append(el("li", { text: `${fmt(a.detected_at)} ${a.modality} ${a.kind}${a.speaker ? " · " + a.speaker : ""}` }));
+    // each report's first evidence sentence ({text, start, end}, as /api/alerts gives it), as text
+    const evidence = (a.evidence || [])[0];
+    timeline.append(el("li", { text: `${fmt(a.detected_at)} ${a.modality} ${a.kind}${a.speaker ? " · " + a.speaker : ""}` },
+      evidence ? el("q", { class: "evidence", text: evidence.text }) : null));
   }
   return el("li", { class: `incident sev-${String(i.max_severity || "low").replace(/[^a-z]/g, "")}`, "data-incident-id": i.id },
     el("div", { class: "line" },
