@@ -46,7 +46,8 @@ from .topic import SPEC as TOPIC_SPEC
 
 BATCH_SIZE = 16
 DEFAULT_C = 1.0
-#: The feature sets compared by grouped cross-validation; the best macro-F1 is kept (a tie: the earlier one).
+#: The feature sets compared by grouped cross-validation; the best mean macro-F1 over the fold splits is kept
+#: (a tie: the earlier one).
 #: "words" are the clause's words crossed with the target; "plain-words" adds them alone as well.
 CANDIDATES: dict[str, FeatureConfig] = {
     "words-path-cues": FeatureConfig(words=False),
