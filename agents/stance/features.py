@@ -4,7 +4,8 @@ Three kinds, all from the parse the enrich call has already made:
 
 - the words of the speaker's clause: the evidence sentences, as lemma unigrams and bigrams, negation-aware
   (a word after a negator, up to the next punctuation, is marked ``~``: "not support" is not "support");
-  also crossed with the target ("lift" means one thing for sanctions and another for diplomacy);
+  crossed with the target ("lift" means one thing for sanctions and another for diplomacy), and (``words``)
+  also alone (the shipped features leave them out: a word alone says nothing about a side of the target);
 - the dependency path from the target mention up to its speaker verb ("oppose > sanctions");
 - the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
@@ -41,8 +42,8 @@ MARKER_WEIGHT = 3
 class FeatureConfig:
     """Which feature groups a model uses (the grouped cross-validation chooses: see the model card)."""
 
-    words: bool = True
-    target_words: bool = True
+    words: bool = True  # the clause's words alone
+    target_words: bool = True  # the clause's words crossed with the target
     path: bool = True
     cues: bool = True
     vector: bool = False
@@ -76,9 +77,10 @@ def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon |
     lex = lexicon or load_lexicon()
     target = pair.target
     out: list[str] = [f"target={target}"]
-    if config.words:
+    if config.words or config.target_words:
         for word in _clause_words(doc, pair, lex):
-            out.append(f"w={word}")
+            if config.words:
+                out.append(f"w={word}")
             if config.target_words:
                 out.append(f"{target}|w={word}")
     if config.path:

@@ -24,8 +24,10 @@ from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document, tag_stances
 from wirewatch.agents.stance import model as stance_model
+from wirewatch.agents.stance.features import pair_strings
 from wirewatch.agents.stance.model import configure, current_model, shipped_path
-from wirewatch.agents.stance.train import ERROR_CAUSES, Example, error_cause, train
+from wirewatch.agents.stance.pairs import clause_groups
+from wirewatch.agents.stance.train import CANDIDATES, ERROR_CAUSES, Example, error_cause, train
 from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
@@ -334,3 +336,15 @@ def test_seed_through_the_enrich_path(
     assert hits[0]["stance"] == expected
     assert hits[0]["affiliation"] == affiliation
     assert any(evidence_part in ev["text"] for ev in hits[0]["evidence_all"])
+
+
+def test_the_clause_words_are_crossed_with_the_target_and_the_plain_words_left_out(nlp: Language) -> None:
+    # a word alone ("oppose") says nothing about which side of which target; with the target it does
+    doc = nlp("Senator Ruth Cole said she strongly opposes the new sanctions.")
+    (pair,) = [p for p in clause_groups(doc, entities_of(doc))[0] if p.target == "sanctions"]
+    chosen = pair_strings(doc, pair, CANDIDATES["words-path-cues"])
+    assert "sanctions|w=oppose" in chosen
+    assert not [s for s in chosen if s.startswith("w=")]
+    plain = pair_strings(doc, pair, CANDIDATES["plain-words-path-cues"])
+    assert {"w=oppose", "sanctions|w=oppose"} <= set(plain)
+    assert stance_model.load_model().config == CANDIDATES["words-path-cues"]  # the shipped model has them so

@@ -66,6 +66,8 @@ def test_a_clause_that_takes_no_side_is_marked(nlp: Language, text: str, target:
         ("Minister Paul Grant said he strongly opposes the sanctions.", "sanctions"),
         ("Minister Paul Grant condemned the missile launch.", "provocation"),
         ("Minister Paul Grant said the sanctions hurt ordinary families.", "sanctions"),
+        # "both" alone is no call on every side: "both countries" names the sides the sanctions are for
+        ("Minister Paul Grant said both countries strongly support the new sanctions.", "sanctions"),
     ],
 )
 def test_a_clause_that_takes_a_side_has_no_marker(nlp: Language, text: str, target: str) -> None:
