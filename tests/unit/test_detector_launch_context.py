@@ -1,7 +1,7 @@
 """How a sentence dates a launch and whether it tells the launch as its news: features of the learned decision
 (`date:` and `role:` signals), read with the real spaCy pipeline. A launch cited in passing as background is
 dated by a month or by nothing and hangs in a subordinate clause or a prepositional phrase; a launch reported
-as news is dated by its day and is the main clause's event.
+as news is dated by its day and is the main clause's event. A launch site named for satellites names no weapon.
 
 Sentences here were written for the project."""
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 from spacy.language import Language
+
+from wirewatch.agents.detector.candidates import weapons_in
 
 from .detector_readings import rule_reading
 
@@ -82,3 +84,26 @@ def test_launch_dating(nlp: Language, text: str, trigger: str, expected: str) ->
 )
 def test_launch_role(nlp: Language, text: str, trigger: str, expected: str) -> None:
     assert signal(nlp, text, trigger, "role") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "weapons"),
+    [
+        pytest.param(
+            "The test was conducted on Thursday at the Sohae Satellite Launching Station, state media said.",
+            [],
+            id="site-name",
+        ),
+        pytest.param("Engineers tested a new engine at the satellite launch site near Tongchang-ri.", [], id="site"),
+        pytest.param(
+            "North Korea launched a satellite from its Sohae Satellite Launching Station on Tuesday.",
+            ["satellite"],
+            id="satellite-launched-from-the-site",
+        ),
+    ],
+)
+def test_a_launch_site_named_for_satellites_names_no_weapon(nlp: Language, text: str, weapons: list[str]) -> None:
+    """A test told without its object at a site named for satellite launches is no launch of a satellite: the
+    site's name gives the sentence no weapon (the model still reads its launch words)."""
+    doc = nlp(text)
+    assert [w.text for w in weapons_in(next(iter(doc.sents)))] == weapons
