@@ -43,16 +43,6 @@ _MONTH_NAME = re.compile(
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 
 
-def names_month(text: str) -> bool:
-    """``text`` names a month ('March', 'Aug. 29')."""
-    return _MONTH_NAME.search(text) is not None
-
-
-def names_year(text: str) -> bool:
-    """``text`` names a year ('2016', 'March 2017')."""
-    return _YEAR.search(text) is not None
-
-
 @dataclass(frozen=True)
 class PublishedMonth:
     """The year and, when known, the month an article was published."""

@@ -116,26 +116,3 @@ def _scope_above(tok: Token, sent: Span) -> list[Token]:
         out.append(head)
         child = head
     return out
-
-
-#: How a launch word hangs below the sentence's main clause (see :func:`launch_role`), by the first such
-#: dependency on its way up.
-_ROLE_OF_DEP = {"relcl": "relative", "acl": "relative", "advcl": "adverbial"}
-
-
-def launch_role(trigger: Token, sent: Span) -> str:
-    """Whether the sentence tells the launch ``trigger`` names as its news or in passing: ``'relative'`` (in a
-    relative or noun clause: 'the missile it fired in March'), ``'adverbial'`` (in an adverbial clause: 'since it
-    launched a satellite', 'after it fired'), ``'adjunct'`` (a launch noun in a prepositional phrase of another
-    word: 'sanctions imposed after the launch', 'a meeting on the test'), else ``'main'`` (on the main clause's
-    spine, or in what a speech verb reports)."""
-    doc = trigger.doc
-    child = trigger
-    for anc in ancestor_ids(trigger.i, sent, token_columns(doc).heads):
-        role = _ROLE_OF_DEP.get(child.dep_)
-        if role is not None:
-            return role
-        if child.i == trigger.i and child.dep_ == "pobj" and child.pos_ in ("NOUN", "PROPN"):
-            return "adjunct"
-        child = doc[anc]
-    return "main"

@@ -16,7 +16,7 @@ from functools import cache
 
 from spacy.tokens import Span, Token
 
-from ..published import PublishedMonth, names_month, names_year
+from ..published import PublishedMonth
 from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
 
@@ -144,52 +144,3 @@ def _chronology_entry(sent: Span) -> bool:
 
 def _date_or_punct(tok: Token) -> bool:
     return tok.ent_type_ == "DATE" or tok.is_punct
-
-
-def launch_dating(trigger: Token, sent: Span) -> str:
-    """How the sentence dates the launch ``trigger`` names, read without the article's date: ``'recent'`` (a
-    recent anchor outside the clause that reports it, or a recent date on its clause: 'on Tuesday', 'last week',
-    'May 14'), ``'past'`` (a span or a 'since' date on its clause: 'five years ago', 'since 2017'), ``'month'`` (a
-    month with no day: 'in March', 'last October'), ``'year'`` (a year alone: 'in 2016'), ``'other'`` (any other
-    date on its clause) or ``'none'``. A feature of the learned decision: a launch cited in passing as background
-    is dated by a month or by nothing, a launch reported as news by its day."""
-    rules = lexicon().cues.dated_launch
-    res = _compiled(rules)
-    if res.recent_cues.search(_without_reporting_clause(trigger, sent)):
-        return "recent"
-    classes = _clause_date_classes(trigger, sent, rules, res)
-    for name in ("recent", "past", "month", "year", "other"):
-        if name in classes:
-            return name
-    return "none"
-
-
-def _clause_date_classes(trigger: Token, sent: Span, rules: DatedLaunch, res: _Compiled) -> set[str]:
-    """The class (recent, past, month, year, other) of each date or time expression that hangs from the launch's
-    clause head as :func:`_clause_times` reads them."""
-    head = _clause_head(trigger)
-    out: set[str] = set()
-    for ent in sent.ents:
-        if ent.label_ not in ("DATE", "TIME") or not _hangs_from(ent.root, head, rules):
-            continue
-        if ent.root.dep_ == "pobj" and ent.root.head.lower_ in rules.since_preps:
-            out.add("past")
-        elif res.recent_times.search(ent.text):
-            out.add("recent")
-        elif res.past_times.search(ent.text):
-            out.add("past")
-        elif names_month(ent.text):
-            out.add("month")
-        elif names_year(ent.text):
-            out.add("year")
-        else:
-            out.add("other")
-    return out
-
-
-def _hangs_from(tok: Token, head: Token, rules: DatedLaunch) -> bool:
-    """``tok`` reaches ``head`` within ``rules.reach`` steps up, not through a clause of its own."""
-    cur, steps = tok, 0
-    while cur.i != head.i and steps <= rules.reach and cur.head.i != cur.i and cur.dep_ not in rules.clause_deps:
-        cur, steps = cur.head, steps + 1
-    return cur.i == head.i

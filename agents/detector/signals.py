@@ -8,8 +8,7 @@ from spacy.tokens import Span, Token
 from ..document import ents_in, span_text
 from .actors import actor_of_text
 from .candidates import TriggerCandidate, WeaponMention
-from .clauses import clause_chain, is_headline, launch_role
-from .dating import launch_dating
+from .clauses import clause_chain, is_headline
 from .details import distances
 from .kinds import kind_of
 from .lexicon import lexicon
@@ -66,10 +65,6 @@ def rule_signals(
         ]
         for tok in (trig, trig.head):
             out += [f"aux:{a.lower_}" for a in tok.children if a.dep_ in ("aux", "auxpass", "neg") or a.tag_ == "MD"]
-        # how the launch is dated and whether it is the sentence's news: a launch cited in passing as background
-        # ('sanctions imposed after the launch in March') against one reported ('fired a missile on Tuesday')
-        dating, role = launch_dating(trig, sent), launch_role(trig, sent)
-        out += [f"date:{dating}", f"role:{role}", f"date_role:{dating}|{role}"]
         neg = negation_of(trig, sent)
         out += [f"neg:{neg}"] if neg else []
         out += ["conditional"] if conditional(trig, sent) else []
