@@ -46,6 +46,11 @@ def test_an_engine_under_test_is_read_as_an_engine_test(nlp: Language, text: str
         pytest.param(
             "Israel launched its Iron Dome batteries into action overnight.", "launched", id="only-defence-weapons"
         ),
+        pytest.param("The fighter jet fired an AIM-9X Sidewinder missile at the drone.", "fired", id="air-to-air-name"),
+        pytest.param("The pilot fired an air-to-air missile at the balloon.", "fired", id="air-to-air"),
+        pytest.param("The destroyer fired an SM-3 Block IIA missile over the Pacific.", "fired", id="named-block"),
+        pytest.param("A PAC-3 missile was launched from the battery on Monday.", "launched", id="pac-3"),
+        pytest.param("The cruiser fired a Standard Missile 6 at the drone.", "fired", id="standard-missile"),
     ],
 )
 def test_a_defence_weapon_or_target_launched_is_read_as_a_defence_test(nlp: Language, text: str, trigger: str) -> None:
