@@ -194,8 +194,12 @@ def trigger_tokens(sent: Span, weapons: list[WeaponMention]) -> list[Token]:
         text = lowers[i]
         if poses[i] in ("VERB", "AUX") or tags[i].startswith("VB"):
             if lemma in verb_triggers or text in verb_triggers or lemma in orbit_verbs or i in retaliation:
-                if i in weapon_tokens or any(deps[c] == "prt" and lowers[c] == "down" for c in kids[i]):
-                    continue  # "shoot down" is an interception
+                if i in weapon_tokens:
+                    continue
+                if lemma not in sets.weapon_subject_only_verbs and any(
+                    deps[c] == "prt" and lowers[c] == "down" for c in kids[i]
+                ):
+                    continue  # "shoot down" is an interception; "the missile splashed down" is its flight's end
                 out.append(doc[i])
         elif poses[i] in ("NOUN", "PROPN"):
             if lemma not in noun_triggers and text not in noun_triggers:

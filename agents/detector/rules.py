@@ -73,9 +73,14 @@ def analyse_trigger(
     if reason is None and modality == "occurred" and present_narrative(trig, sent):
         reason = Reason.PRESENT_NARRATIVE
     tested = tested_thing(trig, ws)
-    if reason in (None, Reason.NON_ACTOR_SUBJECT):
-        reason = sentence_suppression(sent, kind, trig) or reason
     actor_info = lex.actors.get(actor) if actor else None
+    if reason in (None, Reason.NON_ACTOR_SUBJECT):
+        suppression = sentence_suppression(sent, kind, trig)
+        if suppression == Reason.CIVILIAN_SPACE and actor_info is not None and actor_info.space_launch_counts:
+            # "the window for a launch passed without word of a liftoff": a launch word civil copy uses too does not
+            # make civil the launch of a state whose satellite launches are military
+            suppression = None
+        reason = suppression or reason
     if actor_info is not None and not actor_info.state:
         kind = "rocket_artillery"
         if reason is None and not config.alert_non_state_rockets:
