@@ -112,6 +112,13 @@ def passage_columns(spec: dict[str, Any]) -> range:
     return range(dim, dim + int(spec.get("passage_dim", 0)))
 
 
+@lru_cache(maxsize=64)
+def squashed(count: float) -> float:
+    """A hashed feature's count as its row value, sign(count) * log(1 + |count|): a word said three times
+    weighs more than once, not three times (cached: the counts are a few small whole numbers)."""
+    return float(np.sign(count) * np.log1p(abs(count)))
+
+
 def _passage_signals(cands: Sequence[SentenceCandidate]) -> list[set[str]]:
     """Per candidate, the signals of the article's other candidate sentences."""
     counts: dict[str, int] = {}
@@ -132,14 +139,11 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
     rows = SparseRows(dim + passage_dim, dense_widths=[TOK2VEC_WIDTH] * len(dense))
     others = _passage_signals(cands) if passage_dim else [set() for _ in cands]
     for sc, context in zip(cands, others, strict=True):
-        sparse = {
-            c: float(np.sign(v) * np.log1p(abs(v)))
-            for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
-        }
+        sparse = {c: squashed(v) for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()}
         # the passage block also holds the sentence's qualifiers (who tells the launch, hedges outside its clause,
         # flight figures): like the passage's signals they are read by the modality and kind models only
         block = sorted(context) + [f"q:{s}" for s in sc.qualifiers] if passage_dim else []
-        sparse.update({dim + c: float(np.sign(v)) for c, v in hashed_features(block, passage_dim).items()})
+        sparse.update({dim + c: 1.0 if v > 0 else -1.0 for c, v in hashed_features(block, passage_dim).items()})
         vectors = [span_vector(sc.sent) for _ in dense]
         if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
             raise ModelFileError(

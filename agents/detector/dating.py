@@ -16,6 +16,7 @@ from functools import cache
 
 from spacy.tokens import Span, Token
 
+from ..document import ents_in
 from ..published import PublishedMonth
 from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
@@ -109,7 +110,7 @@ def _clause_times(
     other date neither recent nor past (a month with no article date, a year) says nothing."""
     head = _clause_head(trigger)
     out: set[str] = set()
-    for ent in sent.ents:
+    for ent in ents_in(sent):  # not Span.ents: it rebuilds every entity of the document on each call
         if ent.label_ not in ("DATE", "TIME"):
             continue
         cur, steps = ent.root, 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,13 @@ def hashed_features(strings: Iterable[str], dim: int) -> dict[int, float]:
     """Counts of ``strings`` in ``dim`` buckets (murmurhash, seed 0: the same column in every process,
     unlike Python's salted ``hash``); the sign of the hash spreads collisions (+1 / -1)."""
     out: dict[int, float] = {}
-    for s in strings:
+    # each distinct string hashed once, its count added at once: the same sums (whole numbers, exact in any
+    # order) and the same column order (a column enters at the first string that falls in it)
+    for s, n in Counter(strings).items():
         h = hash_unicode(s)
         col = abs(h) % dim
-        out[col] = out.get(col, 0.0) + (1.0 if h >= 0 else -1.0)
-    return {c: v for c, v in out.items() if v != 0.0}
+        out[col] = out.get(col, 0.0) + (n if h >= 0 else -n)
+    return {c: float(v) for c, v in out.items() if v != 0.0}
 
 
 def span_vector(span: Span) -> np.ndarray:
@@ -44,6 +47,7 @@ class SparseRows:
         self.data: list[float] = []
         self.indices: list[int] = []
         self.indptr: list[int] = [0]
+        self._csr: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]] | None = None
 
     @property
     def n_columns(self) -> int:
@@ -55,30 +59,35 @@ class SparseRows:
     def add(self, sparse: Mapping[int, float], dense: Sequence[np.ndarray] = ()) -> None:
         if len(dense) != len(self.dense_widths):
             raise ValueError(f"expected {len(self.dense_widths)} dense blocks, got {len(dense)}")
-        for col in sorted(sparse):
-            if not 0 <= col < self.width:
-                raise ValueError(f"column {col} outside the sparse width {self.width}")
-            self.indices.append(col)
-            self.data.append(float(sparse[col]))
+        columns = sorted(sparse)
+        if columns and not (0 <= columns[0] and columns[-1] < self.width):
+            bad = next(col for col in columns if not 0 <= col < self.width)
+            raise ValueError(f"column {bad} outside the sparse width {self.width}")
+        self.indices += columns
+        self.data += [float(sparse[col]) for col in columns]
         offset = self.width
         for block, width in zip(dense, self.dense_widths, strict=True):
             values = np.asarray(block, dtype=np.float64).ravel()
             if values.size != width:
                 raise ValueError(f"dense block of width {values.size}, expected {width}")
-            for j in np.flatnonzero(values):
-                self.indices.append(offset + int(j))
-                self.data.append(float(values[j]))
+            nonzero = np.flatnonzero(values)  # the block at once: a row's 96 values one by one cost more than its words
+            self.indices += (nonzero + offset).tolist()
+            self.data += values[nonzero].tolist()
             offset += width
         self.indptr.append(len(self.indices))
+        self._csr = None
 
     def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
-        """``(data, indices, indptr, shape)``, what ``scipy.sparse.csr_matrix`` takes."""
-        return (
-            np.asarray(self.data, dtype=np.float64),
-            np.asarray(self.indices, dtype=np.int64),
-            np.asarray(self.indptr, dtype=np.int64),
-            (len(self), self.n_columns),
-        )
+        """``(data, indices, indptr, shape)``, what ``scipy.sparse.csr_matrix`` takes (built once until the next
+        row is added: the alert model's three parts read the same rows; treat the arrays as read only)."""
+        if self._csr is None:
+            self._csr = (
+                np.asarray(self.data, dtype=np.float64),
+                np.asarray(self.indices, dtype=np.int64),
+                np.asarray(self.indptr, dtype=np.int64),
+                (len(self), self.n_columns),
+            )
+        return self._csr
 
     def dense(self) -> np.ndarray:
         out = np.zeros((len(self), self.n_columns), dtype=np.float64)
