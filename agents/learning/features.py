@@ -60,7 +60,7 @@ class SparseRows:
         if len(dense) != len(self.dense_widths):
             raise ValueError(f"expected {len(self.dense_widths)} dense blocks, got {len(dense)}")
         columns = sorted(sparse)
-        if columns and not (0 <= columns[0] and columns[-1] < self.width):
+        if columns and not (columns[0] >= 0 and columns[-1] < self.width):
             bad = next(col for col in columns if not 0 <= col < self.width)
             raise ValueError(f"column {bad} outside the sparse width {self.width}")
         self.indices += columns
