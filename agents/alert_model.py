@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .document import doc_memo
 from .learning.alert_context import context_strings
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
@@ -66,8 +67,15 @@ def shipped_model_dir() -> Path:
 
 
 def _words(span: Any) -> list[str]:
-    cols = token_columns(span.doc)
-    return [_DIGIT.sub("0", cols.lemma[i]) for i in range(span.start, span.end) if cols.lower[i].strip()]
+    # memoised per doc: a sentence is read again as each neighbouring candidate's context
+    memo = doc_memo(span.doc, "alert_words")
+    words = memo.get((span.start, span.end))
+    if words is None:
+        cols = token_columns(span.doc)
+        lemmas, lowers = cols.lemma, cols.lower
+        words = [_DIGIT.sub("0", lemmas[i]) for i in range(span.start, span.end) if lowers[i].strip()]
+        memo[(span.start, span.end)] = words
+    return words
 
 
 def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:

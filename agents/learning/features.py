@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,14 +15,24 @@ if TYPE_CHECKING:
 def hashed_features(strings: Iterable[str], dim: int) -> dict[int, float]:
     """Counts of ``strings`` in ``dim`` buckets (murmurhash, seed 0: the same column in every process,
     unlike Python's salted ``hash``); the sign of the hash spreads collisions (+1 / -1)."""
+    if len(_HASHES) > _HASHES_LIMIT:  # a stream of new words is endless
+        _HASHES.clear()
+    known = _HASHES.get
     out: dict[int, float] = {}
-    # each distinct string hashed once, its count added at once: the same sums (whole numbers, exact in any
-    # order) and the same column order (a column enters at the first string that falls in it)
-    for s, n in Counter(strings).items():
-        h = hash_unicode(s)
+    total = out.get
+    for s in strings:
+        h = known(s)
+        if h is None:
+            h = _HASHES[s] = hash_unicode(s)
         col = abs(h) % dim
-        out[col] = out.get(col, 0.0) + (n if h >= 0 else -n)
-    return {c: float(v) for c, v in out.items() if v != 0.0}
+        out[col] = total(col, 0.0) + (1.0 if h >= 0 else -1.0)
+    return {c: v for c, v in out.items() if v != 0.0}
+
+
+#: Hashes of feature strings seen before: most of an article's features (rules' signals, common words and word
+#: pairs) recur in every article, and a dict look-up is cheaper than hashing the string again.
+_HASHES: dict[str, int] = {}
+_HASHES_LIMIT = 100_000
 
 
 def span_vector(span: Span) -> np.ndarray:

@@ -53,6 +53,13 @@ def topic_rows(strings: Sequence[list[str]]) -> SparseRows:
 
 def detect(model: LinearModel, strings: list[str]) -> tuple[str, float]:
     """The most probable target of one speaker's clauses, and its probability."""
-    p = model.predict_proba(topic_rows([strings]))[0]
-    best = int(p.argmax())
-    return model.labels[best], float(p[best])
+    return detect_each(model, [strings])[0]
+
+
+def detect_each(model: LinearModel, strings: Sequence[list[str]]) -> list[tuple[str, float]]:
+    """:func:`detect` for several speakers at once (one matrix product: each row's sums are its own)."""
+    if not strings:
+        return []
+    probabilities = model.predict_proba(topic_rows(strings))
+    best = probabilities.argmax(axis=1).tolist()
+    return [(model.labels[b], float(p[b])) for b, p in zip(best, probabilities, strict=True)]
