@@ -15,6 +15,7 @@ from spacy.tokens import Span
 
 from wirewatch.agents import alert_model as alert_features
 from wirewatch.agents.detector import DetectorConfig, alert_model, sentence_candidates
+from wirewatch.agents.detector.dating import _without_reporting_clause
 from wirewatch.agents.document import ents_in
 from wirewatch.agents.learning import features
 from wirewatch.agents.learning.alert_context import _actor_roles, _verb_aspect, context_cues, context_strings
@@ -154,3 +155,13 @@ def _token_context(sent: Span) -> list[str]:
                 out.append(f"observed_{obj[0].dep_}")
     out += sorted(_actor_roles(sent))
     return sorted(set(out))
+
+
+def test_the_sentence_without_its_reporting_clause_is_read_from_the_columns_as_from_the_tokens(nlp: Language) -> None:
+    doc = nlp("North Korea last fired a missile in April, the ministry said on Tuesday.")
+    sent = next(iter(doc.sents))
+    trigger = next(t for t in sent if t.lemma_ == "fire")
+    got = _without_reporting_clause(trigger, sent)
+    assert "ministry" not in got and got.startswith("North Korea last fired a missile in April")
+    kept = [t.text for t in sent if t.text in got.split()]
+    assert got == " ".join(kept)
