@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from spacy.tokens import Doc
 
+from ..document import evidence_span
 from ..evidence import Evidence
 from ..learning.features import SparseRows, hashed_features
 from ..learning.linear import LinearModel
@@ -30,7 +31,7 @@ def topic_strings(doc: Doc, evidence: Iterable[Evidence], named_targets: Iterabl
     """The detector's features: words of the evidence sentences, and the targets the article names."""
     out = [f"named={t}" for t in sorted(set(named_targets))]
     for ev in dict.fromkeys(evidence):
-        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        span = evidence_span(doc, ev)
         prev = "<s>"
         for tok in span or ():
             if tok.is_punct or tok.is_space:

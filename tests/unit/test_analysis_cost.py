@@ -16,7 +16,8 @@ from spacy.tokens import Span
 from wirewatch.agents import alert_model as alert_features
 from wirewatch.agents.detector import DetectorConfig, alert_model, sentence_candidates
 from wirewatch.agents.detector.dating import _without_reporting_clause
-from wirewatch.agents.document import ents_in
+from wirewatch.agents.document import ents_in, evidence_sentence, evidence_span
+from wirewatch.agents.evidence import Evidence
 from wirewatch.agents.learning import features
 from wirewatch.agents.learning.alert_context import _actor_roles, _verb_aspect, context_cues, context_strings
 from wirewatch.agents.learning.features import SparseRows, hashed_features
@@ -165,3 +166,11 @@ def test_the_sentence_without_its_reporting_clause_is_read_from_the_columns_as_f
     assert "ministry" not in got and got.startswith("North Korea last fired a missile in April")
     kept = [t.text for t in sent if t.text in got.split()]
     assert got == " ".join(kept)
+
+
+def test_evidence_span_memo_gives_the_char_span_of_the_evidence(nlp: Language) -> None:
+    doc = nlp(TEXT)
+    evidence = [evidence_sentence(s, s.root) for s in doc.sents] + [Evidence(TEXT[3:14], 3, 14)]  # mid-word
+    for ev in evidence * 2:  # cold, then from the doc's memo
+        span, fresh = evidence_span(doc, ev), doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        assert span is not None and fresh is not None and (span.start, span.end) == (fresh.start, fresh.end)
