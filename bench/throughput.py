@@ -84,7 +84,10 @@ def analysis_breakdown(articles: list[Article], batch_size: int, rounds: int = 3
     rounds, each on its own articles (parse, then the steps on the same docs; a shared machine drifts
     between rounds, so one round is no figure). ``model``: the alert model's part of ``detector`` (features and
     prediction on the candidate sentences), timed again on its own, on candidates found afresh (the doc's
-    memos cleared: the detector's run would have left the model's own memo warm)."""
+    memos cleared: the detector's run would have left the model's own memo warm). CPU time of this process, not
+    wall time: on a shared machine a step's wall time also counts the time other processes held the core, which
+    moved the ratio by several points between runs; on an idle machine the two agree (the parse runs on one
+    thread)."""
     nlp = _nlp()
     config = DetectorConfig()
     model = alert_model(config)
@@ -99,25 +102,25 @@ def analysis_breakdown(articles: list[Article], batch_size: int, rounds: int = 3
         texts = [a.text for a in articles[start : start + size]]
         steps = dict.fromkeys(names, 0.0)
         with nlp.memory_zone():
-            started = time.perf_counter()
+            started = time.process_time()
             docs = list(nlp.pipe(texts, batch_size=batch_size))
-            steps["parse"] = time.perf_counter() - started
+            steps["parse"] = time.process_time() - started
             for doc in docs:
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 entities = entities_of(doc)
-                t1 = time.perf_counter()
+                t1 = time.process_time()
                 tag_stances(doc, entities)  # rules + learned polarity, as the enrich call runs it
-                t2 = time.perf_counter()
+                t2 = time.process_time()
                 detect(doc, entities)
-                t3 = time.perf_counter()
+                t3 = time.process_time()
                 steps["entities"] += t1 - t0
                 steps["stance"] += t2 - t1
                 steps["detector"] += t3 - t2
                 doc_cache(doc).clear()
                 cands = sentence_candidates(doc, entities, config=config)
-                t4 = time.perf_counter()
+                t4 = time.process_time()
                 model.predict(candidate_rows(cands, model.spec), [sc.index for sc in cands])
-                steps["model"] += time.perf_counter() - t4
+                steps["model"] += time.process_time() - t4
         per_round.append({k: v * 1000 / len(texts) for k, v in steps.items()})
     return {k: round(statistics.median(r[k] for r in per_round), 2) for k in names}
 
@@ -218,7 +221,7 @@ def main() -> None:
     words = word_count(articles)
     print(f"corpus: {len(articles)} articles, {words} words ({words / len(articles):.0f} per article)")
     steps = analysis_breakdown(articles[: min(len(articles), 180)], args.batch_size)
-    print("ms per article after parsing (median of 3 rounds): " + ", ".join(f"{k} {v}" for k, v in steps.items()))
+    print("CPU ms per article after parsing (median of 3 rounds): " + ", ".join(f"{k} {v}" for k, v in steps.items()))
     after = steps["entities"] + steps["stance"] + steps["detector"]
     print(
         f"analysis after parsing: {100 * after / steps['parse']:.1f} % of the parse time; the alert model"
