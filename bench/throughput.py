@@ -85,9 +85,9 @@ def analysis_breakdown(articles: list[Article], batch_size: int, rounds: int = 3
     between rounds, so one round is no figure). ``model``: the alert model's part of ``detector`` (features and
     prediction on the candidate sentences), timed again on its own, on candidates found afresh (the doc's
     memos cleared: the detector's run would have left the model's own memo warm). CPU time of this process, not
-    wall time: on a shared machine a step's wall time also counts the time other processes held the core, which
-    moved the ratio by several points between runs; on an idle machine the two agree (the parse runs on one
-    thread)."""
+    wall time, which also counts the time other processes held the core; a busy machine still slows both (shared
+    caches), the analysis more than the parse, so compare figures taken side by side, and judge the bar on a quiet
+    machine (there the two clocks agree: the parse runs on one thread)."""
     nlp = _nlp()
     config = DetectorConfig()
     model = alert_model(config)
