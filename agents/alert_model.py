@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .document import doc_memo
 from .learning.alert_context import context_strings
 from .learning.features import SparseRows, hashed_features, span_vector
 from .learning.linear import LinearModel, ModelFileError
@@ -66,8 +67,15 @@ def shipped_model_dir() -> Path:
 
 
 def _words(span: Any) -> list[str]:
-    cols = token_columns(span.doc)
-    return [_DIGIT.sub("0", cols.lemma[i]) for i in range(span.start, span.end) if cols.lower[i].strip()]
+    # memoised per doc: a sentence is read again as each neighbouring candidate's context
+    memo = doc_memo(span.doc, "alert_words")
+    words = memo.get((span.start, span.end))
+    if words is None:
+        cols = token_columns(span.doc)
+        lemmas, lowers = cols.lemma, cols.lower
+        words = [_DIGIT.sub("0", lemmas[i]) for i in range(span.start, span.end) if lowers[i].strip()]
+        memo[(span.start, span.end)] = words
+    return words
 
 
 def feature_strings(sc: SentenceCandidate, representation: str) -> list[str]:
@@ -112,6 +120,13 @@ def passage_columns(spec: dict[str, Any]) -> range:
     return range(dim, dim + int(spec.get("passage_dim", 0)))
 
 
+@lru_cache(maxsize=64)
+def squashed(count: float) -> float:
+    """A hashed feature's count as its row value, sign(count) * log(1 + |count|): a word said three times
+    weighs more than once, not three times (cached: the counts are a few small whole numbers)."""
+    return float(np.sign(count) * np.log1p(abs(count)))
+
+
 def _passage_signals(cands: Sequence[SentenceCandidate]) -> list[set[str]]:
     """Per candidate, the signals of the article's other candidate sentences."""
     counts: dict[str, int] = {}
@@ -132,14 +147,11 @@ def candidate_rows(cands: Sequence[SentenceCandidate], spec: dict[str, Any]) -> 
     rows = SparseRows(dim + passage_dim, dense_widths=[TOK2VEC_WIDTH] * len(dense))
     others = _passage_signals(cands) if passage_dim else [set() for _ in cands]
     for sc, context in zip(cands, others, strict=True):
-        sparse = {
-            c: float(np.sign(v) * np.log1p(abs(v)))
-            for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()
-        }
+        sparse = {c: squashed(v) for c, v in hashed_features(feature_strings(sc, spec["representation"]), dim).items()}
         # the passage block also holds the sentence's qualifiers (who tells the launch, hedges outside its clause,
         # flight figures): like the passage's signals they are read by the modality and kind models only
         block = sorted(context) + [f"q:{s}" for s in sc.qualifiers] if passage_dim else []
-        sparse.update({dim + c: float(np.sign(v)) for c, v in hashed_features(block, passage_dim).items()})
+        sparse.update({dim + c: 1.0 if v > 0 else -1.0 for c, v in hashed_features(block, passage_dim).items()})
         vectors = [span_vector(sc.sent) for _ in dense]
         if any(v.shape[0] != TOK2VEC_WIDTH for v in vectors):
             raise ModelFileError(

@@ -277,6 +277,18 @@ def doc_memo(doc: Doc, name: str) -> dict[Any, Any]:
         return memo
 
 
+def evidence_span(doc: Doc, evidence: Evidence) -> Span | None:
+    """The tokens of an evidence sentence (``Doc.char_span``, expanded to whole tokens), memoised per doc: the
+    stance features read each evidence sentence several times. Treat the span as read only."""
+    memo = doc_memo(doc, "evidence_spans")
+    key = (evidence.start, evidence.end)
+    try:
+        return memo[key]
+    except KeyError:
+        span = memo[key] = doc.char_span(evidence.start, evidence.end, alignment_mode="expand")
+        return span
+
+
 def span_text(span: Span) -> str:
     """``span.text`` as a slice of the cached article text (``Span.text`` materialises every token)."""
     return doc_text(span.doc)[span.start_char : span.end_char]

@@ -16,6 +16,8 @@ from functools import cache
 
 from spacy.tokens import Span, Token
 
+from ..document import ents_in, span_text
+from ..nlp import token_columns
 from ..published import PublishedMonth
 from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
@@ -49,7 +51,7 @@ def dated_in_past(trigger: Token, sent: Span, published: PublishedMonth | None =
     ``published`` when known (see the module's doc and the lexicon's ``dated_launch``)."""
     rules = lexicon().cues.dated_launch
     res = _compiled(rules)
-    text = sent.text
+    text = span_text(sent)
     if res.recent_cues.search(_without_reporting_clause(trigger, sent)) or res.first_of_span.search(text):
         return False
     if any(c.lower_ in rules.first_words for c in trigger.children):
@@ -74,7 +76,8 @@ def _without_reporting_clause(trigger: Token, sent: Span) -> str:
     for child in _clause_head(trigger).children:  # or one the parser hangs below it ('..., the ministry said')
         if child.lemma_ in speech and child.pos_ in ("VERB", "AUX") and child.i != trigger.i:
             dropped |= {t.i for t in child.subtree}
-    return " ".join(t.text for t in sent if t.i not in dropped)
+    orth = token_columns(sent.doc).orth  # the words from the doc's columns, not one Token object each
+    return " ".join(orth[i] for i in range(sent.start, sent.end) if i not in dropped)
 
 
 def _habitual(trigger: Token) -> bool:
@@ -109,7 +112,7 @@ def _clause_times(
     other date neither recent nor past (a month with no article date, a year) says nothing."""
     head = _clause_head(trigger)
     out: set[str] = set()
-    for ent in sent.ents:
+    for ent in ents_in(sent):  # not Span.ents: it rebuilds every entity of the document on each call
         if ent.label_ not in ("DATE", "TIME"):
             continue
         cur, steps = ent.root, 0

@@ -103,10 +103,7 @@ def modality_cues_outside(trigger: Token, sent: Span) -> list[str]:
     the missile test area"; the rules' modality reads the launch's own clause only."""
     cues = lexicon().cues
     spine = {t.i for t in clause_chain(trigger, sent)}
-    families = (
-        ("possible", set(cues.possible_lemmas)),
-        ("threat", set(cues.threat_lemmas)),
-    )
+    families = (("possible", cues.possible_lemmas), ("threat", cues.threat_lemmas))  # the lexicon's frozensets
     found: set[str] = set()
     for tok in sent:
         if tok.i in spine:

@@ -17,6 +17,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .. import lexicons
+from ..document import ents_in, span_text
+from ..nlp import token_columns
 from ..typed_data import Pattern, read_record
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ def _actor_roles(sent: Span) -> set[str]:
     'into'... (a target), inside the subject of the main verb, or elsewhere."""
     cues, _families = context_cues()
     roles: set[str] = set()
-    for ent in sent.ents:
+    for ent in ents_in(sent):  # not Span.ents: it rebuilds every entity of the document on each call
         if ent.label_ not in cues.actor_labels:
             continue
         root = ent.root
@@ -109,13 +111,17 @@ def context_strings(sent: Span) -> list[str]:
     """The sentence's context features: cue families, the tense and aspect of its root and of its launch
     verbs, the roles of its actors, and whether 'launch' only modifies another noun ('launch site')."""
     cues, families = context_cues()
-    text = sent.text
+    text = span_text(sent)
     out = [f"cue3:{name}" for name, rx in families if rx.search(text)]
     root = sent.root
     out += [f"root_{f}" for f in _verb_aspect(root)]
     out.append(f"root_lemma:{root.lemma_.lower()}")
-    for tok in sent:
-        lemma = tok.lemma_.lower()
+    cols = token_columns(sent.doc)
+    for i in range(sent.start, sent.end):
+        lemma = cols.lemma[i]  # the doc's columns: a Token object only for the few words that are cues
+        if lemma not in cues.launch_verbs and lemma not in cues.observer_verbs and lemma != "launch":
+            continue
+        tok = sent.doc[i]
         if lemma in cues.launch_verbs and tok.pos_ in ("VERB", "AUX"):
             out += [f"launch_{f}" for f in _verb_aspect(tok)]
             subj = next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass")), None)

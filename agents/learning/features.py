@@ -15,12 +15,24 @@ if TYPE_CHECKING:
 def hashed_features(strings: Iterable[str], dim: int) -> dict[int, float]:
     """Counts of ``strings`` in ``dim`` buckets (murmurhash, seed 0: the same column in every process,
     unlike Python's salted ``hash``); the sign of the hash spreads collisions (+1 / -1)."""
+    if len(_HASHES) > _HASHES_LIMIT:  # a stream of new words is endless
+        _HASHES.clear()
+    known = _HASHES.get
     out: dict[int, float] = {}
+    total = out.get
     for s in strings:
-        h = hash_unicode(s)
+        h = known(s)
+        if h is None:
+            h = _HASHES[s] = hash_unicode(s)
         col = abs(h) % dim
-        out[col] = out.get(col, 0.0) + (1.0 if h >= 0 else -1.0)
+        out[col] = total(col, 0.0) + (1.0 if h >= 0 else -1.0)
     return {c: v for c, v in out.items() if v != 0.0}
+
+
+#: Hashes of feature strings seen before: most of an article's features (rules' signals, common words and word
+#: pairs) recur in every article, and a dict look-up is cheaper than hashing the string again.
+_HASHES: dict[str, int] = {}
+_HASHES_LIMIT = 100_000
 
 
 def span_vector(span: Span) -> np.ndarray:
@@ -44,6 +56,7 @@ class SparseRows:
         self.data: list[float] = []
         self.indices: list[int] = []
         self.indptr: list[int] = [0]
+        self._csr: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]] | None = None
 
     @property
     def n_columns(self) -> int:
@@ -55,30 +68,35 @@ class SparseRows:
     def add(self, sparse: Mapping[int, float], dense: Sequence[np.ndarray] = ()) -> None:
         if len(dense) != len(self.dense_widths):
             raise ValueError(f"expected {len(self.dense_widths)} dense blocks, got {len(dense)}")
-        for col in sorted(sparse):
-            if not 0 <= col < self.width:
-                raise ValueError(f"column {col} outside the sparse width {self.width}")
-            self.indices.append(col)
-            self.data.append(float(sparse[col]))
+        columns = sorted(sparse)
+        if columns and not (columns[0] >= 0 and columns[-1] < self.width):
+            bad = next(col for col in columns if not 0 <= col < self.width)
+            raise ValueError(f"column {bad} outside the sparse width {self.width}")
+        self.indices += columns
+        self.data += [float(sparse[col]) for col in columns]
         offset = self.width
         for block, width in zip(dense, self.dense_widths, strict=True):
             values = np.asarray(block, dtype=np.float64).ravel()
             if values.size != width:
                 raise ValueError(f"dense block of width {values.size}, expected {width}")
-            for j in np.flatnonzero(values):
-                self.indices.append(offset + int(j))
-                self.data.append(float(values[j]))
+            nonzero = np.flatnonzero(values)  # the block at once: a row's 96 values one by one cost more than its words
+            self.indices += (nonzero + offset).tolist()
+            self.data += values[nonzero].tolist()
             offset += width
         self.indptr.append(len(self.indices))
+        self._csr = None
 
     def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
-        """``(data, indices, indptr, shape)``, what ``scipy.sparse.csr_matrix`` takes."""
-        return (
-            np.asarray(self.data, dtype=np.float64),
-            np.asarray(self.indices, dtype=np.int64),
-            np.asarray(self.indptr, dtype=np.int64),
-            (len(self), self.n_columns),
-        )
+        """``(data, indices, indptr, shape)``, what ``scipy.sparse.csr_matrix`` takes (built once until the next
+        row is added: the alert model's three parts read the same rows; treat the arrays as read only)."""
+        if self._csr is None:
+            self._csr = (
+                np.asarray(self.data, dtype=np.float64),
+                np.asarray(self.indices, dtype=np.int64),
+                np.asarray(self.indptr, dtype=np.int64),
+                (len(self), self.n_columns),
+            )
+        return self._csr
 
     def dense(self) -> np.ndarray:
         out = np.zeros((len(self), self.n_columns), dtype=np.float64)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from spacy.tokens import Doc, Span, Token
 
+from ..document import evidence_span
 from ..learning.features import SparseRows, hashed_features, span_vector
 from .lexicon import Lexicon, load_lexicon
 from .pairs import Pair
@@ -94,7 +95,7 @@ def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon |
 
 def pair_vector(doc: Doc, pair: Pair) -> np.ndarray:
     """Mean tok2vec vector over the pair's evidence sentences."""
-    spans = [doc.char_span(ev.start, ev.end, alignment_mode="expand") for ev in pair.evidence()]
+    spans = [evidence_span(doc, ev) for ev in pair.evidence()]
     vectors = [span_vector(s) for s in spans if s is not None and len(s)]
     return np.mean(vectors, axis=0) if vectors else np.zeros(VECTOR_DIM, dtype=np.float32)
 
@@ -111,7 +112,7 @@ def pair_rows(doc: Doc, pairs: list[Pair], config: FeatureConfig, lexicon: Lexic
 def _clause_words(doc: Doc, pair: Pair, lex: Lexicon) -> Iterator[str]:
     """Lemma unigrams and bigrams of the evidence sentences, negation-marked, numbers folded."""
     for ev in pair.evidence():
-        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        span = evidence_span(doc, ev)
         if span is None:
             continue
         negated = False
@@ -192,7 +193,7 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon, marker_weight: int) -> list
         for phrase, value in lex.padded_phrases:
             if phrase in words:
                 out.append(f"phrase={_sign_name(value)}")
-        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        span = evidence_span(doc, ev)
         for tok in span or ():
             value = lex.evaluative.get(tok.lemma_.lower())
             if value:

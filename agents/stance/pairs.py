@@ -19,7 +19,7 @@ from ..nlp import EntityMention
 from .lexicon import Lexicon, load_lexicon
 from .readings import is_authors_unjudged, read_document
 from .records import Reading, Speaker
-from .topic import MIN_PROBABILITY, detect, topic_strings
+from .topic import MIN_PROBABILITY, detect_each, topic_strings
 
 
 @dataclass
@@ -71,8 +71,9 @@ def find_pairs(
         return list(pairs.values())
     lex = lexicon or load_lexicon()
     named = {r.mention.target for r in readings}
-    for key, group in group_readings(clauses).items():
-        target, p = detect(topic, topic_strings(doc, group.evidence(), named, lex))
+    groups = group_readings(clauses)
+    detected = detect_each(topic, [topic_strings(doc, group.evidence(), named, lex) for group in groups.values()])
+    for (key, group), (target, p) in zip(groups.items(), detected, strict=True):
         if p >= MIN_PROBABILITY and (key[0], target) not in pairs:
             pairs[(key[0], target)] = implied_pair(group, target, p)
     return list(pairs.values())

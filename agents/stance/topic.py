@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from spacy.tokens import Doc
 
+from ..document import evidence_span
 from ..evidence import Evidence
 from ..learning.features import SparseRows, hashed_features
 from ..learning.linear import LinearModel
@@ -30,7 +31,7 @@ def topic_strings(doc: Doc, evidence: Iterable[Evidence], named_targets: Iterabl
     """The detector's features: words of the evidence sentences, and the targets the article names."""
     out = [f"named={t}" for t in sorted(set(named_targets))]
     for ev in dict.fromkeys(evidence):
-        span = doc.char_span(ev.start, ev.end, alignment_mode="expand")
+        span = evidence_span(doc, ev)
         prev = "<s>"
         for tok in span or ():
             if tok.is_punct or tok.is_space:
@@ -53,6 +54,13 @@ def topic_rows(strings: Sequence[list[str]]) -> SparseRows:
 
 def detect(model: LinearModel, strings: list[str]) -> tuple[str, float]:
     """The most probable target of one speaker's clauses, and its probability."""
-    p = model.predict_proba(topic_rows([strings]))[0]
-    best = int(p.argmax())
-    return model.labels[best], float(p[best])
+    return detect_each(model, [strings])[0]
+
+
+def detect_each(model: LinearModel, strings: Sequence[list[str]]) -> list[tuple[str, float]]:
+    """:func:`detect` for several speakers at once (one matrix product: each row's sums are its own)."""
+    if not strings:
+        return []
+    probabilities = model.predict_proba(topic_rows(strings))
+    best = probabilities.argmax(axis=1).tolist()
+    return [(model.labels[b], float(p[b])) for b, p in zip(best, probabilities, strict=True)]
