@@ -107,15 +107,6 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
             ["possible", "occurred"],
             ["possible", "possible"],
         ),
-        # the neighbour's "occurred" does not make the announced launch happen (the vote only lowers; here
-        # the announcement lowers the fuelling, which is no launch, to the passage's threatened)
-        (
-            "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
-            " site, state television said.",
-            "modality",
-            ["threatened", "occurred"],
-            ["threatened", "threatened"],
-        ),
         # the neighbour's named system specifies "the missile"
         (
             "Russia test-fired a Yars missile from the Plesetsk site on Wednesday. The missile hit its target in"
@@ -144,6 +135,22 @@ def test_a_neighbours_vote_qualifies_the_modality_and_specifies_the_kind(
     column = {"modality": 1, "kind": 2}[part]
     assert model.predict(rows, [100 * i for i in range(len(cands))])[column] == alone  # too far apart to vote
     assert model.predict(rows, [sc.index for sc in cands])[column] == voted
+
+
+def test_a_neighbours_occurred_does_not_make_an_announced_launch_happen(nlp: Language) -> None:
+    """The vote only lowers a modality: the fuelling told beside the announcement may stay 'occurred' or be
+    lowered, as the model's probabilities have it, but the announced launch stays threatened, and so does the
+    article's alert."""
+    doc = nlp(
+        "Iran said it will launch a satellite-carrying rocket next month. The rocket is fuelled at the Semnan"
+        " site, state television said."
+    )
+    cands = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+    model = alert_model(DetectorConfig())
+    rows = candidate_rows(cands, model.spec)
+    assert model.predict(rows, [100 * i for i in range(len(cands))])[1] == ["threatened", "occurred"]
+    assert model.predict(rows, [sc.index for sc in cands])[1][0] == "threatened"
+    assert [f.modality for f in detect(doc, entities_of(doc)).findings] == ["threatened"]
 
 
 @pytest.mark.parametrize(
