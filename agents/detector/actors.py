@@ -356,22 +356,44 @@ def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | No
     return states | set(counts), dominant
 
 
-def speaker_of(trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any]) -> str | None:
+def speaker_of(
+    trigger: Token, sent: Span, doc: Doc, entities: Sequence[Any], previous_speaker: str | None = None
+) -> str | None:
     """Who says it: the subject of the speech verb governing the trigger (else of the commissive verb whose act
-    it is: 'Kim Yo Jong threatened to launch'), with affiliation."""
+    it is: 'Kim Yo Jong threatened to launch'), with affiliation. A subject that names no one ('satellite images
+    show ...') passes to the next speech verb up ('..., the envoy told reporters'); a definite role noun ('the
+    envoy') is ``previous_speaker`` when that speaker's phrase holds the noun ('The US special envoy')."""
     speech = speech_head(trigger, sent) or commissive_head(trigger, sent)
-    if speech is None:
-        return None
+    seen: set[int] = set()
+    while speech is not None and speech.i not in seen:
+        seen.add(speech.i)
+        subj = _speech_subject(speech, trigger)
+        if subj is not None and subj.pos_ == "PRON":
+            return None
+        if subj is not None:
+            name = name_with_affiliation(subj, doc, entities, _actor_anywhere) or _role_of(subj, previous_speaker)
+            if name:
+                return name
+        speech = speech_head(speech, sent)  # the next speech verb up
+    return None
+
+
+def _speech_subject(speech: Token, trigger: Token) -> Token | None:
     if speech.lower_ == "according":
         pobj = [t for t in speech.nbor(1).subtree if t.dep_ == "pobj"]
-        subj = pobj[0] if pobj else None
-    else:
-        subj = verb_subject(speech)
-        if subj is None and speech.i > trigger.i:  # "..., Kim Yo Jong, the sister of ..., said"
-            subj = name_before(speech, trigger.i)
-    if subj is None or subj.pos_ == "PRON":
+        return pobj[0] if pobj else None
+    subj = verb_subject(speech)
+    if subj is None and speech.i > trigger.i:  # "..., Kim Yo Jong, the sister of ..., said"
+        subj = name_before(speech, trigger.i)
+    return subj
+
+
+def _role_of(subj: Token, previous_speaker: str | None) -> str | None:
+    """``previous_speaker`` when ``subj`` is a definite common noun its phrase holds ('the envoy' after 'The US
+    special envoy (United States)')."""
+    if not previous_speaker or subj.pos_ != "NOUN" or not any(c.lower_ == "the" for c in subj.children):
         return None
-    return name_with_affiliation(subj, doc, entities, _actor_anywhere)
+    return previous_speaker if subj.lower_ in previous_speaker.lower().split() else None
 
 
 def entity_actors(doc: Doc) -> list[tuple[int, int, str]]:

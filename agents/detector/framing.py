@@ -96,7 +96,10 @@ def _what_it_can_do(trigger: Token, rules: FramedLaunch) -> bool:
 
 
 def _simulated(trigger: Token, rules: FramedLaunch) -> bool:
-    """A simulation noun in the launch noun's clause: the clause of the verb it hangs from."""
+    """A simulation noun in the launch noun's clause (the clause of the verb it hangs from), or a simulation
+    modifier of the launch noun itself ('the simulated launch of an ICBM')."""
+    if any(c.dep_ in ("amod", "compound") and c.lower_ in rules.simulation_modifiers for c in trigger.children):
+        return True
     clause = next((t for t in _ancestors(trigger) if t.pos_ in _VERBS), trigger)
     return any(t.lemma_.lower() in rules.simulation_nouns for t in clause.subtree)
 

@@ -97,6 +97,7 @@ class FramedLaunch:
     capability_modals: frozenset[str]
     capability_marks: frozenset[str]
     simulation_nouns: frozenset[str]
+    simulation_modifiers: frozenset[str]
     commemorating_nouns: frozenset[str]
     habitual_verbs: frozenset[str]
     aborted_verbs: frozenset[str]

@@ -47,7 +47,7 @@ def analyse_trigger(
         reason = Reason.NON_ACTOR_SUBJECT
     if actor is None and how != "non_actor_subject":
         actor = dominant if dominant in doc_states else None
-    speaker = speaker_of(trig, sent, doc, entities)
+    speaker = speaker_of(trig, sent, doc, entities, prev_speaker)
     if speaker is None and quoted_continuation(sent):
         speaker = prev_speaker
     speaker_actor = actor_of_text(speaker)

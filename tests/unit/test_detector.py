@@ -193,6 +193,31 @@ def test_a_speaker_with_an_apposition_is_the_speaker(nlp: Language) -> None:
     assert only(nlp, text).speaker == "Kim Yo Jong (North Korea)"
 
 
+def test_a_speaker_behind_a_verb_of_evidence_and_a_role_that_names_the_previous_speaker(nlp: Language) -> None:
+    """'Satellite images show ...' names no speaker: the speech verb above it does, and 'the envoy' is the
+    envoy the article has named (the demo's warning article got a second alert with no speaker)."""
+
+    def speakers(text: str) -> list[str | None]:
+        doc = nlp(text)
+        found = sentence_candidates(doc, entities_of(doc), config=DetectorConfig(learned=False))
+        return [c.speaker for sc in found for c in sc.rule]
+
+    envoy = "The US special envoy (United States)"
+    text = (
+        "The US special envoy for North Korea warned on Monday that Pyongyang could test an ICBM within weeks."
+        " Satellite images show trucks moving a missile to the launch pad, the envoy told reporters in Seoul."
+    )
+    assert speakers(text) == [envoy, envoy]
+    text = "Satellite images show North Korea preparing to launch a ballistic missile, the South Korean military said."
+    assert speakers(text) == ["the South Korean military"]
+    # a role noun the previous speaker's phrase does not hold is no one named
+    text = (
+        "The US special envoy for North Korea warned on Monday that Pyongyang could test an ICBM within weeks."
+        " Satellite images show trucks moving a missile to the launch pad, the minister told reporters in Seoul."
+    )
+    assert speakers(text) == [envoy, None]
+
+
 # --- suppressed cases (texts written for these tests) ---------------------------------------------------
 
 

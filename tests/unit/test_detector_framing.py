@@ -54,6 +54,12 @@ def framing(nlp: Language, text: str, trigger: str) -> str | None:
             id="computer-simulation",
         ),
         pytest.param(
+            "The parade ended with a mock launch of the new missile on a giant screen.",
+            "launch",
+            "simulated",
+            id="a-mock-launch",
+        ),
+        pytest.param(
             "Scientists gathered to mark the 60th anniversary of the launch of the country's first ballistic missile.",
             "launch",
             "past",
@@ -103,6 +109,11 @@ def test_a_launch_framed_as_no_launch_is_read_so(nlp: Language, text: str, trigg
             "The army fired two ballistic missiles into the sea on Monday in a simulation of a strike on enemy ports.",
             "fired",
             id="a-firing-in-a-simulated-strike",
+        ),
+        pytest.param(
+            "The army fired two ballistic missiles on Monday in a simulated counterattack, state media said.",
+            "fired",
+            id="a-firing-in-a-simulated-counterattack",
         ),
         pytest.param("The navy test-fired two cruise missiles on Tuesday, the ministry said.", "fired", id="plain"),
     ],
