@@ -27,7 +27,6 @@ modalities and severities are the taxonomy's (``agents/taxonomy.py``), never a l
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from wirewatch.agents.taxonomy import TAXONOMY
 
@@ -58,8 +57,11 @@ _COMMON_CHANNEL_KEYS = ("type", "mode", "every_hours", "timeout", "max_attempts"
 #: The channel options that are credentials: a listing shows a fingerprint of each, never the value (a Slack
 #: or Mattermost incoming-webhook URL is itself the credential: whoever has it can post).
 SECRET_OPTIONS = {"webhook": ("secret",), "slack": ("url",), "mattermost": ("url",)}
-#: The key of the object that stands for a redacted option in a listing: ``{"redacted": "sha256:…"}``.
+#: The key of the object that stands for a redacted option in a listing: ``{"redacted": "…k3Xq"}``.
 REDACTED = "redacted"
+#: A credential this long shows its last four characters in a listing (an incoming-webhook URL, a generated
+#: secret: four characters of 24 or more give nothing useful away); a shorter one shows none.
+_HINT_MIN_LENGTH = 24
 
 
 class SubscriptionError(SettingsError):
@@ -196,6 +198,8 @@ class Channel:
         options = dict(self.options)
         if not secrets:
             options.update({k: redacted(options[k]) for k in SECRET_OPTIONS.get(self.type, ()) if k in options})
+            if isinstance(options.get("url"), str) and url_has_credentials(options["url"]):
+                options["url"] = {REDACTED: without_credentials(options["url"])}
         out: dict[str, Any] = {"type": self.type, "mode": self.mode, **options}
         if self.mode == "digest":
             out["every_hours"] = self.every_hours
@@ -225,10 +229,29 @@ class Subscription:
 
 
 def redacted(value: str) -> dict[str, str]:
-    """What a listing shows for a credential: a short fingerprint that tells two values apart (and matches
-    the one a user holds) without giving either away. An object, not a string, so that a listing stored
-    back is refused rather than stored with the fingerprint as its secret."""
-    return {REDACTED: "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]}
+    """What a listing shows for a credential: its last four characters when it is long (enough to tell two
+    apart and to recognise the one a user holds), else nothing. Never a hash of it: an unsalted hash of a short
+    secret is found offline from a word list. An object, not a string, so that a listing stored back is
+    refused rather than stored with the hint as its secret."""
+    return {REDACTED: "…" + value[-4:] if len(value) >= _HINT_MIN_LENGTH else "…"}
+
+
+def url_has_credentials(url: str) -> bool:
+    """A URL that carries a credential of its own: a user name or password, or a query string (where services
+    put their tokens: ``?token=…``)."""
+    parts = urlsplit(url)
+    return bool(parts.username or parts.password or parts.query)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` as a listing shows it: no user or password, each query value replaced by ``…``
+    (``https://hooks.example.org/in?token=…``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    query = "&".join(f"{pair.split('=', 1)[0]}=…" for pair in parts.query.split("&") if pair)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 # ---- validation ----------------------------------------------------------------------------------------

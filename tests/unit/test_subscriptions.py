@@ -136,7 +136,7 @@ def test_a_subscription_round_trips_through_its_json() -> None:
 
 
 def test_a_listing_shows_no_credential_and_cannot_be_stored_back() -> None:
-    secret, hook = "whsec_" + "k" * 24, "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    secret, hook = "whsec_" + "k" * 20 + "Q7zp", "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
     data = minimal(
         channel=[
             {"type": "webhook", "url": "https://hooks.example.org/x", "secret": secret},
@@ -147,14 +147,42 @@ def test_a_listing_shows_no_credential_and_cannot_be_stored_back() -> None:
     listed = sub.to_dict(secrets=False)
     text = orjson.dumps(listed).decode()
     assert secret not in text and "XXXXSECRET" not in text
-    # a fingerprint tells secrets apart and matches the one the user holds
-    other = parse_subscription(minimal(channel=[{"type": "webhook", "url": "https://x.org", "secret": "o" * 20}]))
-    assert listed["channel"][0]["secret"]["redacted"].startswith("sha256:")
-    assert listed["channel"][0]["secret"] != other.to_dict(secrets=False)["channel"][0]["secret"]
+    # a long credential shows its last four characters: enough to tell it apart and to recognise the one you hold
+    assert listed["channel"][0]["secret"] == {"redacted": "…Q7zp"}
+    assert listed["channel"][1]["url"] == {"redacted": "…CRET"}
     assert listed["channel"][0]["url"] == "https://hooks.example.org/x"  # a plain webhook URL is no credential
     with pytest.raises(SubscriptionError, match=r"channel\[0\]\.secret: is redacted"):
         parse_subscription(listed)
     assert parse_subscription(sub.to_dict()) == sub  # the export keeps them
+
+
+def test_a_short_secret_shows_nothing_derived_from_it() -> None:
+    # a hash or a tail of a short secret could be matched against a word list offline
+    weak = parse_subscription(
+        minimal(channel=[{"type": "webhook", "url": "https://x.org", "secret": "hunter2hunter2!!"}])
+    )
+    shown = weak.to_dict(secrets=False)["channel"][0]["secret"]
+    assert shown == {"redacted": "…"}
+    assert "hunter" not in orjson.dumps(weak.to_dict(secrets=False)).decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.org/in?token=abc123&team=desk", "https://hooks.example.org/in?token=…&team=…"),
+        ("https://bot:pa55word@hooks.example.org:8443/in", "https://hooks.example.org:8443/in"),
+        ("http://user@[::1]:9000/hook", "http://[::1]:9000/hook"),
+    ],
+)
+def test_a_webhook_url_that_carries_a_credential_is_listed_without_it(url: str, shown: str) -> None:
+    sub = parse_subscription(minimal(channel=[{"type": "webhook", "url": url, "secret": "s" * 30}]))
+    listed = sub.to_dict(secrets=False)
+    assert listed["channel"][0]["url"] == {"redacted": shown}
+    for part in ("abc123", "pa55word", "bot:", "user@"):
+        assert part not in orjson.dumps(listed).decode()
+    with pytest.raises(SubscriptionError, match=r"channel\[0\]\.url: is redacted"):
+        parse_subscription(listed)  # stored back it would post to the wrong place: refused
+    assert sub.to_dict()["channel"][0]["url"] == url  # the export keeps it
 
 
 def test_the_file_names_the_subscription_and_refuses_a_repeated_id() -> None:
