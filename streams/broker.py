@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -206,6 +207,7 @@ class EmbeddedBroker:
         self.log_file = log_file
         self.record = record
         self.process: subprocess.Popen[bytes] | None = None
+        self._sigterm: Any = None  # the SIGTERM handler before the `with` block (see __enter__)
         self.adopted_pid: int | None = None  # a Tansu this process did not start (not its child)
 
     @property
@@ -327,10 +329,32 @@ class EmbeddedBroker:
                     self.record.unlink()
 
     def __enter__(self) -> EmbeddedBroker:
-        return self.start()
+        # Tansu runs in a session of its own (Ctrl-C must not reach it before us), so a SIGTERM that kills this
+        # process outright would leave it running: inside the block a SIGTERM unwinds through __exit__ instead,
+        # unless the program already handles it (or this is not the main thread, where no handler can be set).
+        main_thread = threading.current_thread() is threading.main_thread()
+        if main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            self._sigterm = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        try:
+            return self.start()
+        except BaseException:
+            self._restore_sigterm()
+            raise
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._restore_sigterm()
+
+    def _restore_sigterm(self) -> None:
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
+
+
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def embedded_broker_for_run(settings: Settings) -> EmbeddedBroker:

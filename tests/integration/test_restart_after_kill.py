@@ -257,3 +257,36 @@ def test_an_owner_pid_reused_by_another_process_does_not_block_adoption(tmp_path
         newcomer.kill()
         newcomer.wait()
         broker.stop()
+
+
+#: A program that holds an embedded broker in a `with` block until it is killed (as the benches do).
+HOLDER = """
+import sys, time
+from pathlib import Path
+from wirewatch.streams.broker import EmbeddedBroker, free_port
+from wirewatch.streams.settings import Settings
+with EmbeddedBroker(Settings(), port=free_port(), log_file=Path(sys.argv[1])) as broker:
+    print(broker.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_sigterm_to_a_program_holding_a_broker_stops_the_broker(tmp_path: Path, leftovers: list[int]) -> None:
+    """Tansu runs in its own session, so only the `with` block's exit stops it: a SIGTERM must unwind it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "tansu.log")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        tansu = int(holder.stdout.readline())
+        leftovers.append(tansu)
+        assert running(tansu)
+        holder.send_signal(signal.SIGTERM)
+        holder.wait(60)
+        deadline = time.monotonic() + 30
+        while running(tansu) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not running(tansu), "the broker outlived the program that started it"
+    finally:
+        holder.kill()
+        holder.wait()
