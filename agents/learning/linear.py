@@ -11,7 +11,6 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,15 @@ class LinearModel:
     spec: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0
 
-    @cached_property
+    def __post_init__(self) -> None:
+        # one copy of the weights, held column by column (a sparse row gathers its columns' weights in one
+        # contiguous block); ``weights`` is a transposed view of it, so the model costs its weights once
+        self.weights = np.ascontiguousarray(np.asarray(self.weights).T).T
+
+    @property
     def _by_column(self) -> np.ndarray:
-        """``weights`` transposed, one contiguous row per feature column: a sparse row gathers its columns'
-        weights in one block."""
-        return np.ascontiguousarray(self.weights.T)
+        """``weights`` transposed, one contiguous row per feature column (no copy: see ``__post_init__``)."""
+        return self.weights.T
 
     @property
     def n_columns(self) -> int:

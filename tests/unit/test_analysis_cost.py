@@ -91,7 +91,9 @@ def _add_at_logits(model: LinearModel, rows: SparseRows) -> np.ndarray:
 @pytest.mark.parametrize("part", ["alert", "modality", "kind"])
 def test_the_shipped_alert_models_logits_are_the_add_at_sums_to_the_bit(part: str) -> None:
     model = getattr(alert_model(DetectorConfig()), part)
-    assert np.array_equal(model._by_column, model.weights.T)  # the by-column copy is the file's weights
+    assert np.array_equal(model._by_column, model.weights.T)
+    # held once: the by-column block the sparse product gathers from is the weights themselves, contiguous
+    assert np.shares_memory(model._by_column, model.weights) and model._by_column.flags.c_contiguous
     rng = np.random.default_rng(0)
     rows = SparseRows(model.n_columns - 96, dense_widths=(96,))
     for size in (40, 0, 300, 1):  # an empty row too
