@@ -216,6 +216,10 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
                     spk = quote_speaker
                     if holder is not None and spk is not None:
                         endorsers.append(spk)  # "I am announcing that the United States will withdraw"
+                elif word in lex.first_person and qi is None and quote_speaker is None:
+                    # "We oppose ...", printed without quotes (a statement or transcript given as is): a speaker
+                    # the passage does not name, as a pronoun or an unattributed quote is
+                    spk = Speaker(subj.lower_, "", None, True, subj.idx)
                 elif word in lex.third_person:
                     pronoun = pronoun or subj
                     spk = None
