@@ -47,6 +47,7 @@ DESCRIBING_VERBS = frozenset(
         "dub",
     }
 )
+PRO_NOUN = "one"  # stands for a noun said before ("a diplomatic ONE"): modified nouns read it as that noun
 QUOTE_OPEN = "“«„"
 QUOTE_CLOSE = "”»"
 STRIP = " \t\n\"'“”‘’«»,.:;()[]"

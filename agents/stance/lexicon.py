@@ -67,6 +67,7 @@ class Lexicon:
     independent_roles: frozenset[str] = frozenset()
     anaphors: frozenset[str] = frozenset()
     quoting_verbs: frozenset[str] = frozenset()
+    speech_nouns: frozenset[str] = frozenset()
     attitude_adjectives: frozenset[str] = frozenset()
     light_nouns: frozenset[str] = frozenset()
     predicative_only: frozenset[str] = frozenset()
@@ -186,6 +187,7 @@ def build_lexicon(targets: dict[str, Any], cues: dict[str, Any]) -> Lexicon:
         agent_nouns=frozenset(w.lower() for w in targets.get("agent_nouns", [])),
         anaphors=frozenset(w.lower() for w in cues.get("anaphors", [])),
         quoting_verbs=frozenset(w.lower() for w in cues.get("quoting_verbs", [])),
+        speech_nouns=frozenset(w.lower() for w in cues.get("speech_nouns", [])),
         attitude_adjectives=frozenset(w.lower() for w in cues.get("attitude_adjectives", [])),
         light_nouns=frozenset(w.lower() for w in cues.get("light_nouns", [])),
         predicative_only=frozenset(w.lower() for w in cues.get("predicative_only", [])),

@@ -101,6 +101,7 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
     holder: Speaker | None = None
     holder_verb: Token | None = None
     pronoun: Token | None = None
+    unquoted_first: Token | None = None  # a first person subject outside quotes
     outer: list[Speaker] = []
     endorsers: list[Speaker] = []
     qi = ctx.quote_of[t]
@@ -216,6 +217,12 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
                     spk = quote_speaker
                     if holder is not None and spk is not None:
                         endorsers.append(spk)  # "I am announcing that the United States will withdraw"
+                elif word in lex.first_person and qi is None and quote_speaker is None:
+                    # "We oppose ...", printed without quotes: the one who says it further up ("we will not
+                    # talk, the minister said"), else a speaker the passage does not name (a statement or
+                    # transcript given as is), as a pronoun or an unattributed quote is
+                    unquoted_first = unquoted_first or subj
+                    spk = None
                 elif word in lex.third_person:
                     pronoun = pronoun or subj
                     spk = None
@@ -248,6 +255,8 @@ def _read_mention(m: Mention, ctx: DocContext, scorer: Scorer) -> Reading:
     if rhetorical:
         votes = [-v for v in votes]
     total = sum(votes)
+    if holder is None and unquoted_first is not None and pronoun is None:
+        holder = Speaker(unquoted_first.lower_, "", None, True, unquoted_first.idx)
     speakers = speakers_for(tok, sent, holder, pronoun, outer, quote_speaker, ctx)
     if holder is not None and outer and holder_verb is not None and states_position(holder_verb, ctx):
         speakers += spokesperson_of(holder, outer[0], speakers, ctx)

@@ -332,7 +332,7 @@ class DocContext:
 
     def resolve_pronoun(self, tok: Token) -> Speaker:
         word = tok.lower_
-        person = word in ("he", "she", "him", "her")
+        person = word in ("he", "she", "him", "her", "his")
         for prev in reversed(self.history):
             if prev.position < tok.idx and prev.person == person:
                 return Speaker(tok.text, prev.canonical, prev.affiliation, prev.person, tok.idx)
@@ -499,11 +499,30 @@ class DocContext:
                 speaker = self.speaker_of_subject(subj, None)
             elif region:
                 speaker = self._unparsed_subject(region, s, e)
+            if speaker is None:
+                speaker = self._possessor_of_words(self.sents[first].start, self.sents[hi].end)
             if speaker is None and speakers and first - last_sent <= 1:
                 speaker = speakers[-1]  # a continued quote: no verb of its own
             speakers.append(speaker or Speaker(UNATTRIBUTED, "", None, False, s))
             last_sent = last
         return speakers
+
+    def _possessor_of_words(self, start: int, end: int) -> Speaker | None:
+        """No speaker verb: 'Kim's RESPONSE was "..."', 'His answer was: "..."': the possessor of a speech noun
+        (``speech_nouns``) that is the subject of a copula, outside quotes, among tokens [start, end)."""
+        dep, kids = self.dep, self.children
+        for i in range(start, end):
+            if self.quote_of[i] is not None or self.lemma[i] not in self.lex.speech_nouns or dep[i] != "nsubj":
+                continue
+            if self.lemma[self.doc[i].head.i] not in COPULAS:
+                continue
+            owner = next((c for c in kids[i] if dep[c] == "poss"), None)
+            if owner is None or self.lower[owner] in self.lex.first_person:
+                continue
+            if self.lower[owner] in POSSESSIVES:
+                return self.resolve_pronoun(self.doc[owner])  # "HIS answer": the last person named before
+            return self.speaker_of_subject(self.doc[owner], None)
+        return None
 
     def _unparsed_subject(self, verbs: list[Token], start: int, end: int) -> Speaker | None:
         """A reporting verb the parser left without a subject ('"...," said Senator Pat Roberts speaking

@@ -10,7 +10,7 @@ from itertools import compress
 from spacy.tokens import Token
 
 from .cues import Scorer
-from .grammar import COPULAS, DESCRIBING_VERBS, SUBJECT_DEPS
+from .grammar import COPULAS, DESCRIBING_VERBS, PRO_NOUN, SUBJECT_DEPS
 from .lexicon import Lexicon, Term
 from .records import Mention
 from .speakers import DocContext
@@ -48,7 +48,7 @@ def find_mentions(ctx: DocContext) -> list[Mention]:
                 break
         if match is None:
             # only verbs and nouns the lexicon lists can be targets through their objects or modifiers
-            if (pos == "VERB" and lemma in vo_lemmas) or (pos == "NOUN" and lemma in mod_heads):
+            if (pos == "VERB" and lemma in vo_lemmas) or (_is_noun(pos, lemma) and lemma in mod_heads):
                 tok = doc[i]
                 hit = _verb_object_target(tok, lex) or _modified_noun_target(tok, lex)
                 if hit is not None:  # "vowed to continue LAUNCHING satellites", "nuclear and missile PROGRAMMES"
@@ -65,15 +65,24 @@ def find_mentions(ctx: DocContext) -> list[Mention]:
     return found
 
 
+def _is_noun(pos: str, lemma: str) -> bool:
+    """A noun, or the pro-form "one" standing for one ("a diplomatic ONE", which the tagger may call a number)."""
+    return pos == "NOUN" or (pos == "NUM" and lemma == PRO_NOUN)
+
+
 def _verb_object_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
-    """The target of a verb that is one only with certain objects ("launch" a missile, not a campaign)."""
+    """The target of a verb that is one only with certain objects ("launch" a missile, not a campaign); the
+    object may also follow "with" ("will not MEET WITH Trump")."""
     if tok.pos_ != "VERB":
         return None
+    objects_of = [c for c in tok.children if c.dep_ == "dobj"]
+    objects_of += [
+        o for c in tok.children if c.dep_ == "prep" and c.lower_ == "with" for o in c.children if o.dep_ == "pobj"
+    ]
     for target, verbs in lex.verb_objects.items():
         objects = verbs.get(tok.lemma_.lower())
         if objects and any(
-            c.dep_ == "dobj" and (c.lemma_.lower() in objects or f"@{c.ent_type_.lower()}" in objects)
-            for c in tok.children
+            c.lemma_.lower() in objects or f"@{c.ent_type_.lower()}" in objects for c in objects_of
         ):  # "@PERSON" stands for any person named as the object ("agreed to MEET Trump")
             return target, 1
     return None
@@ -82,7 +91,7 @@ def _verb_object_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
 def _modified_noun_target(tok: Token, lex: Lexicon) -> tuple[str, int] | None:
     """A noun that is a target through a modifier that need not stand next to it ("nuclear and missile
     programmes")."""
-    if tok.pos_ != "NOUN":
+    if not _is_noun(tok.pos_, tok.lemma_.lower()):
         return None
     mods = [c for c in tok.children if c.dep_ in ("amod", "compound")]
     mods += [x for c in mods for x in c.children if x.dep_ == "conj"]
