@@ -517,6 +517,9 @@ def _write_card(
             "The neutral markers' word lists (`neutral_markers`, `efficacy_verbs` in the stance cues) were written "
             "after reading the labelled neutral statements: the cross-validated neutral figures are somewhat "
             "optimistic.",
+            "The cue weight of the `-x3` feature sets (3; 2 to 6 measure about the same) and the rule that chooses "
+            "the feature set (the mean of macro-F1, accuracy and neutral F1 over the fold splits) were chosen on "
+            "these same folds: the kept feature set's figures are somewhat optimistic.",
             "A sentence encoder (all-MiniLM-L6-v2, int8 ONNX) over the pair's evidence was measured and dropped "
             "(README, Stance model): as features beside these, macro-F1 -0.040 to +0.008 paired, and -0.010 to "
             "+0.029 over five fold seeds as cosines with favor / against sentences per target; it costs 12-17 ms "
