@@ -11,7 +11,8 @@ Three kinds, all from the parse the enrich call has already made:
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
   words in the clause, and the marks of a clause that takes no side (a hedge, a call on all sides, a reply
   to a question, no decision, a question, a target judged for whether it works), each counting as
-  ``marker_weight`` words.
+  ``marker_weight`` words; and (``cue_weight``) the target and every cue feature count as that many words
+  against the clause's words and path steps.
 
 Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
 ``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
@@ -49,6 +50,10 @@ class FeatureConfig:
     cues: bool = True
     vector: bool = False
     marker_weight: int = MARKER_WEIGHT  # within ``cues``
+    #: How many words the target and each cue feature count as, against the clause's words and path steps: a
+    #: clause's hundred word and path features otherwise drown the rules' few cues, and with them the marks of a
+    #: clause that takes no side (README, Stance model: 3 to 6 measure the same)
+    cue_weight: int = 1
 
     def spec(self) -> dict[str, object]:
         """What a model trained on these features records; bump ``version`` when a feature changes (shipped
@@ -60,13 +65,18 @@ class FeatureConfig:
             "groups": ",".join(k for k, v in self.__dict__.items() if v is True),
             "vector_dim": VECTOR_DIM if self.vector else 0,
             "marker_weight": self.marker_weight,
+            "cue_weight": self.cue_weight,
         }
 
     @classmethod
     def from_spec(cls, spec: dict[str, object]) -> FeatureConfig:
         groups = set(str(spec.get("groups", "")).split(","))
         flags = {name: name in groups for name, f in cls.__dataclass_fields__.items() if f.type == "bool"}
-        return cls(**flags, marker_weight=int(str(spec.get("marker_weight", MARKER_WEIGHT))))
+        return cls(
+            **flags,
+            marker_weight=int(str(spec.get("marker_weight", MARKER_WEIGHT))),
+            cue_weight=int(str(spec.get("cue_weight", 1))),
+        )
 
 
 def _sign_name(value: int) -> str:
@@ -77,7 +87,7 @@ def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon |
     """The hashed-string features of ``pair`` (a list: counts matter)."""
     lex = lexicon or load_lexicon()
     target = pair.target
-    out: list[str] = [f"target={target}"]
+    out: list[str] = [f"target={target}"] * config.cue_weight
     if config.words or config.target_words:
         for word in _clause_words(doc, pair, lex):
             if config.words:
@@ -89,7 +99,7 @@ def pair_strings(doc: Doc, pair: Pair, config: FeatureConfig, lexicon: Lexicon |
             out.append(f"p={step}")
             out.append(f"{target}|p={step}")
     if config.cues:
-        out += _cue_strings(doc, pair, lex, config.marker_weight)
+        out += _cue_strings(doc, pair, lex, config.marker_weight) * config.cue_weight
     return out
 
 

@@ -24,10 +24,10 @@ from wirewatch.agents.learning.linear import ModelFileError
 from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import ABSTAIN_IMPLIED, AGAINST, FAVOR, IMPLIED, NEUTRAL, read_document, tag_stances
 from wirewatch.agents.stance import model as stance_model
-from wirewatch.agents.stance.features import pair_strings
+from wirewatch.agents.stance.features import FeatureConfig, pair_strings
 from wirewatch.agents.stance.model import configure, current_model, shipped_path
 from wirewatch.agents.stance.pairs import clause_groups
-from wirewatch.agents.stance.train import CANDIDATES, ERROR_CAUSES, Example, error_cause, train
+from wirewatch.agents.stance.train import CANDIDATES, ERROR_CAUSES, Example, choice_score, error_cause, train
 from wirewatch.streams.cli import main
 from wirewatch.streams.records import Article
 from wirewatch.streams.settings import Settings
@@ -349,3 +349,33 @@ def test_the_clause_words_are_crossed_with_the_target_and_the_plain_words_left_o
     assert {"w=oppose", "sanctions|w=oppose"} <= set(plain)
     shipped = stance_model.load_model().config  # the shipped model has them so (with or without token vectors)
     assert shipped.target_words and not shipped.words
+
+
+def test_the_cues_count_as_several_words_against_the_clause_words(nlp: Language) -> None:
+    # a clause's many word and path features otherwise outweigh the rules' few cues (and the neutral marks)
+    doc = nlp("Senator Ruth Cole said all parties should show restraint, and she opposes the new sanctions.")
+    (pair,) = [p for p in clause_groups(doc, entities_of(doc))[0] if p.target == "sanctions"]
+    one = pair_strings(doc, pair, CANDIDATES["words-path-cues"])
+    three = pair_strings(doc, pair, CANDIDATES["words-path-cues-x3"])
+    for feature in ("target=sanctions", "rule=-", "reported", "verb=say", "marker=balanced"):
+        assert feature in one
+        assert three.count(feature) == 3 * one.count(feature), feature
+    assert three.count("sanctions|w=oppose") == one.count("sanctions|w=oppose") == 1
+    assert [s for s in three if s.startswith("p=")] == [s for s in one if s.startswith("p=")]
+    # the weight is part of the model's spec; a model trained before it has weight 1
+    config = CANDIDATES["words-path-cues-x3"]
+    assert FeatureConfig.from_spec(config.spec()) == config
+    old = {k: v for k, v in CANDIDATES["words-path-cues"].spec().items() if k != "cue_weight"}
+    assert FeatureConfig.from_spec(old).cue_weight == 1
+    assert stance_model.load_model().config == config  # the shipped model weighs its cues so
+
+
+def test_the_feature_set_is_chosen_on_all_three_figures() -> None:
+    def figures(macro_f1: float, accuracy: float, neutral_f1: float) -> dict[str, object]:
+        return {"macro_f1": macro_f1, "accuracy": accuracy, "per_class": {NEUTRAL: {"f1": neutral_f1}}}
+
+    # a hair behind on macro-F1, well ahead on neutral: the better stance tagger
+    behind = [figures(0.733, 0.674, 0.46), figures(0.735, 0.676, 0.47)]
+    ahead = [figures(0.734, 0.674, 0.42), figures(0.736, 0.676, 0.42)]
+    assert choice_score(behind) > choice_score(ahead)
+    assert choice_score(ahead) == pytest.approx((0.734 + 0.674 + 0.42 + 0.736 + 0.676 + 0.42) / 6)
