@@ -65,7 +65,8 @@ def apply_decision(
     (:func:`rules_deny`). ``distrusted_kinds``: kind
     sources (``named:srbm``... see :func:`kind_sources`) the model's training found at odds with the
     labels; the next source, or the model's kind, is taken instead."""
-    for sc, p, mod, predicted_kind in zip(sentences, p_alert, modality, kind, strict=True):
+    described = neighbour_kinds(sentences, distrusted_kinds)
+    for sc, p, mod, predicted_kind, near_kind in zip(sentences, p_alert, modality, kind, described, strict=True):
         p = float(p)
         for c in sc.rule:  # ruled out below (rules_deny): such a candidate must not stand as the rules' alert
             if c.reason is None and c.tested is not None:
@@ -85,13 +86,36 @@ def apply_decision(
                 trusted = [k for source, k in kind_sources(sc, c) if f"{source}:{k}" not in distrusted_kinds]
                 c.reason = None
                 c.modality = mod
-                c.kind_override = trusted[0] if trusted else predicted_kind
+                c.kind_override = trusted[0] if trusted else near_kind or predicted_kind
                 c.probability = p
         else:
             for c in own:
                 if c.reason is None:
                     c.reason = Reason.MODEL
                 c.probability = p
+
+
+#: How far, in sentences, a sentence that names a system without telling a launch of its own describes a launch.
+DESCRIBING_WINDOW = 1
+
+
+def neighbour_kinds(sentences: Sequence[SentenceCandidate], distrusted_kinds: Collection[str] = ()) -> list[str | None]:
+    """Per candidate sentence, the kind a sentence next to it gives before the model (its named system or its
+    specific weapon words, :func:`kind_sources`) when that sentence tells no launch of its own (no rule-made
+    candidate): it describes the launch beside it ("... launched two new missiles. They were identified as
+    DF-26 intermediate-range ballistic missiles."). Read before any verdict is set (a verdict sets the kind)."""
+    given: list[tuple[int, str]] = []
+    for sc in sentences:
+        if "no_rule" not in sc.signals:
+            continue
+        kinds = [k for c in sc.rule for source, k in kind_sources(sc, c) if f"{source}:{k}" not in distrusted_kinds]
+        if kinds:
+            given.append((sc.index, kinds[0]))
+    out: list[str | None] = []
+    for sc in sentences:
+        near = [(abs(i - sc.index), k) for i, k in given if i != sc.index and abs(i - sc.index) <= DESCRIBING_WINDOW]
+        out.append(min(near)[1] if near else None)
+    return out
 
 
 def rules_deny(c: TriggerCandidate) -> bool:

@@ -4,9 +4,10 @@ the sentence's identification of a generic mention."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
-from spacy.tokens import Span
+from spacy.tokens import Span, Token
 
 from .. import lexicons
 from ..document import span_text
@@ -21,6 +22,14 @@ def kind_sources(sc: SentenceCandidate, c: TriggerCandidate) -> list[tuple[str, 
     they read it off system names alone: that is the named source)."""
     out = [("named", sc.named_kind)] if sc.named_kind else []
     rule_kind = kind_of(c)
+    described = described_kind(c)
+    over = _class_precedence().get(rule_kind, ())
+    if described is not None and described != sc.named_kind and described not in over:
+        # the text's own class words outrank the map's class of the name they go with ("the Taepodong-2
+        # intercontinental missile", "Intermediate Range Ballistic Missile 'Agni-5'"): news classes a system
+        # as its source does, and the map holds one class per name; not a range class the launch's own class
+        # outranks ("a Bulava intercontinental ballistic missile" is slbm: see class_of)
+        return [("rule", described), *out]
     if rule_kind == "ballistic_unspecified" or (rule_kind == "rocket_artillery" and lone_rocket(c)):
         return out
     said_by = [w for w in c.weapons if w.kind == rule_kind]
@@ -42,6 +51,41 @@ def lone_rocket(c: TriggerCandidate) -> bool:
     return words == {"rocket"}
 
 
+#: Kinds a weapon word gives that name no class of its own: a bare "missile", "rocket".
+GENERIC_KINDS = frozenset({"ballistic_unspecified", "rocket_artillery"})
+GENERIC = "ballistic_unspecified"
+
+
+@cache
+def _class_precedence() -> dict[str, tuple[str, ...]]:
+    """``class_precedence`` of ``weapon_kinds.json``: per class (slbm, hypersonic), the range classes it outranks
+    when a launch's weapon words give both."""
+    raw = lexicons.load("weapon_kinds.json").get("class_precedence", {})
+    out = {k: tuple(v) for k, v in raw.items() if not k.startswith("_")}
+    for kind in {k for k, over in out.items() for k in (k, *over)}:
+        if kind not in KIND_RANK:
+            raise lexicons.LexiconError(f"weapon_kinds.json class_precedence: unknown kind {kind!r}")
+    return out
+
+
+def class_of(kinds: Sequence[str]) -> str:
+    """The kind of a launch its weapon words give ``kinds``: the highest ranked (longer range and more specific
+    first), unless they also give a class that names how the missile is carried or flies (``class_precedence``:
+    "a hypersonic intermediate-range missile" is hypersonic)."""
+    kind = max(kinds, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+    for cls, over in _class_precedence().items():
+        if cls in kinds and kind in over:
+            return cls
+    return kind
+
+
+def described_kind(c: TriggerCandidate) -> str | None:
+    """The class the candidate's weapon words give by description, not by a system's name ("intercontinental
+    ballistic missile", "hypersonic missiles"; not "Hwasong-15", not a bare "missile"), or None."""
+    said = [w.kind for w in c.weapons if not w.defence and w.kind not in GENERIC_KINDS and named_kind(w.text) is None]
+    return class_of(said) if said else None
+
+
 @cache
 def _weapon_kind_patterns() -> list[tuple[str, re.Pattern[str]]]:
     kinds = lexicons.load("weapon_kinds.json")["kinds"]
@@ -51,11 +95,16 @@ def _weapon_kind_patterns() -> list[tuple[str, re.Pattern[str]]]:
             raise lexicons.LexiconError(f"weapon_kinds.json: unknown kind {kind!r} (one of {', '.join(KINDS)})")
         parts = [r"[-\s]?".join(re.escape(p) for p in re.split(r"[-\s]+", n)) for n in names]
         parts.sort(key=len, reverse=True)
-        out.append((kind, re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-]*\w)", re.IGNORECASE)))
+        # "Scud-type missiles", "a Hwasong-15-class missile": the name with a type suffix still names the system
+        suffix = r"(?:-(?:type|class|series|like|style))?"
+        out.append(
+            (kind, re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")" + suffix + r"(?![\w-]*\w)", re.IGNORECASE))
+        )
     return out
 
 
 lexicons.on_change(_weapon_kind_patterns.cache_clear)
+lexicons.on_change(_class_precedence.cache_clear)
 
 
 def named_kind(text: str) -> str | None:
@@ -65,14 +114,18 @@ def named_kind(text: str) -> str | None:
     return max(found, key=lambda k: KIND_RANK[k]) if found else None
 
 
-def kind_of(c: TriggerCandidate) -> str:
+def kind_of(c: TriggerCandidate, *, classes: bool = True) -> str:
+    """The kind of candidate ``c`` its words give. ``classes`` off: the weapon words' highest ranked class
+    alone, without the carrier, flight and payload classes (:func:`class_of`, a launch from a submarine or a
+    rocket launcher, a space launch): the reading the alert model's features take (by grouped CV the classes
+    as alert features cost recall, the alert model having few examples of them; they decide the kind)."""
     actor = lexicon().actors.get(c.actor or "")
     if actor is not None and not actor.state:
         return "rocket_artillery"
     if c.kind_override is not None:
         return c.kind_override
     offensive = [w.kind for w in c.weapons if not w.defence]
-    kind = max(offensive, key=lambda k: KIND_RANK[k], default="ballistic_unspecified")
+    kind = class_of(offensive) if classes else max(offensive, key=lambda k: KIND_RANK[k], default=GENERIC)
     single_rocket = [w for w in c.weapons if w.text.lower() == "rocket"]
     if kind == "rocket_artillery" and single_rocket and actor and actor.space_launch_counts:
         # "a rocket launch" by North Korea or Iran, or "the rocket exploded" in a sentence about a
@@ -83,11 +136,22 @@ def kind_of(c: TriggerCandidate) -> str:
         )
         if c.trigger.lemma_.lower() == "launch" or about_space:
             return "space_launch_vehicle"
-    if kind == "ballistic_unspecified" and lexicon().res["submarine_launch"].search(span_text(c.sent)):
-        return "slbm"  # "fired a ballistic missile from a submarine"
+    carried = _class_precedence().get("slbm", ()) if classes else (GENERIC,)
+    if kind in carried and lexicon().res["submarine_launch"].search(span_text(c.sent)):
+        return "slbm"  # "fired a ballistic missile from a submarine", "an ICBM launched from a submarine"
+    if classes and kind == GENERIC and lexicon().res["rocket_launcher_launch"].search(span_text(c.sent)):
+        return "rocket_artillery"  # "fired two missiles from a multiple rocket launcher"
+    if classes and kind == GENERIC and space_launch(c.trigger):
+        return "space_launch_vehicle"  # "conducted a successful space launch"
     if kind == "ballistic_unspecified":
         return identified_kind(c.sent) or kind
     return kind
+
+
+def space_launch(trigger: Token) -> bool:
+    """A launch word that says what it puts up: "a space launch", "an orbital launch" (``space_launch_modifiers``)."""
+    words = lexicon().cues.space_launch_modifiers
+    return any(c.dep_ in ("compound", "amod") and c.lower_ in words for c in trigger.children)
 
 
 def identified_kind(sent: Span) -> str | None:

@@ -134,6 +134,9 @@ class DetectorCues:
     modal_future: frozenset[str]
     possible_lemmas: frozenset[str]
     threat_lemmas: frozenset[str]
+    announcement_lemmas: frozenset[str]
+    inferential_verbs: frozenset[str]
+    further_modifiers: frozenset[str]
     historical_date: Pattern
     habitual_adverbs: frozenset[str]
     first_since: Pattern
@@ -168,6 +171,8 @@ class DetectorCues:
     tool_verbs: frozenset[str]
     presupposing_nouns: frozenset[str]
     submarine_launch: Pattern
+    rocket_launcher_launch: Pattern
+    space_launch_modifiers: frozenset[str]
     retaliation_verbs: frozenset[str]
     readiness_lemmas: frozenset[str]
     supplier_modifiers: frozenset[str]
@@ -310,6 +315,7 @@ def lexicon() -> Lexicon:
         "range_cues",
         "orbit_cue",
         "submarine_launch",
+        "rocket_launcher_launch",
         "identification_cue",
     ):
         res[key] = re.compile(getattr(cues, key), re.IGNORECASE)

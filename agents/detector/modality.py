@@ -9,7 +9,7 @@ from spacy.tokens import Span, Token
 
 from ..document import doc_memo, span_text
 from ..nlp import token_columns
-from .clauses import clause_chain, has_neg, has_neg_at, is_headline, negation_scope
+from .clauses import clause_chain, has_neg, has_neg_at, is_headline, negation_scope, speech_head
 from .lexicon import lexicon
 
 
@@ -206,6 +206,7 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
     is_verb = trigger.pos_ in ("VERB", "AUX") or trigger.tag_.startswith("VB")
     saw_future = False
     saw_threat = False
+    announced = False  # a threat word that is the launcher's own speech act ("vowed", "warned"), not a plan
     saw_possible = False
     marks = set(cues.temporal_clause_marks)
     cut = len(chain)
@@ -234,6 +235,13 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
                 if tok.lemma_.lower() not in keep and not instrument and not weapon_modifier:
                     chain = chain[:depth]
                 break
+    further = cues.further_modifiers
+    if not is_verb and any(t.lower_ in further for t in trigger.subtree if t.i < trigger.i):
+        # "needs to conduct more missile tests", "vowed to keep sending gifts in the form of further missile tests":
+        # launches still to come, unless the verb that governs them tells them in the past ("fired more missiles")
+        verb = next((t for t in trigger.ancestors if t.pos_ in ("VERB", "AUX")), None)
+        if verb is not None and verb.tag_ not in ("VBD", "VBN"):
+            saw_future = True
     if not is_verb:
         # "a new missile test may come ...": a modal right after the noun belongs to its predicate
         for nxt in trigger.doc[trigger.i + 1 : min(sent.end, trigger.i + 3)]:
@@ -272,6 +280,7 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
             continue
         if lemma in threat:
             saw_threat = True
+            announced = announced or lemma in cues.announcement_lemmas
         elif lemma in possible:
             saw_possible = True
         if lemma == "be" and any(c.lemma_.lower() in possible for c in tok.children if c.dep_ in ("acomp", "attr")):
@@ -280,6 +289,14 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
     if trigger.dep_ == "compound" and trigger.head.lemma_.lower() in ("preparation", "window", "plan"):
         saw_possible = saw_possible or trigger.head.lemma_.lower() == "preparation"
         saw_threat = saw_threat or trigger.head.lemma_.lower() in ("plan", "window")
+    reporting = speech_head(trigger, sent)
+    if reporting is not None and reporting.i != trigger.i and reporting.lemma_.lower() in cues.inferential_verbs:
+        # the verb that reports the launch infers it from what was seen ("fuel trucks left the site, indicating
+        # that a test might be near", "activity at the site indicated a launch"): possible
+        saw_possible = True
+    if saw_threat and not announced:
+        # the verb that reports the plan may be the launcher's own announcement ("notified Japan of plans to launch")
+        announced = reporting is not None and reporting.lemma_.lower() in cues.announcement_lemmas
     own_voice = speaker_actor is None or actor is None or speaker_actor == actor
     if saw_possible and not saw_threat and speaker_actor is not None and speaker_actor == actor:
         # "North Korea said it was ready to launch": readiness declared by the launcher is a threat
@@ -287,7 +304,9 @@ def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: st
         if any(t.lemma_.lower() in readiness for t in chain[1:]) and not _outside_possibility(chain):
             return "threatened"
     if saw_threat and not saw_possible:
-        return "threatened" if own_voice or not saw_future else "possible"
+        # another party's word for the launcher's plan ("Pakistan is planning a test, Indian intelligence sources
+        # said") is an assessment; its report of the launcher's own threat or announcement stays a threat
+        return "threatened" if own_voice or (announced and not saw_future) else "possible"
     if saw_possible:
         return "possible"
     if saw_future:

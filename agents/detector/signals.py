@@ -42,7 +42,7 @@ def rule_signals(
         actor = lex.actors.get(c.actor or "")
         who = "none" if c.actor is None else ("state" if actor is not None and actor.state else "non_state")
         reason = c.reason or NOT_SUPPRESSED
-        kind = kind_of(c)
+        kind = kind_of(c, classes=False)
         trig = c.trigger
         out += [
             f"reason:{reason}",

@@ -101,7 +101,7 @@ def test_a_vote_pools_the_class_probabilities_of_candidates_within_the_window() 
     [
         # the neighbour's hedge qualifies the sighting: the passage reports a possible launch
         (
-            "Intelligence officials said a launch of the new missile may be in the works. Trucks carrying the missile"
+            "Officials said North Korea may be preparing a launch of the new missile. Trucks carrying the missile"
             " were seen near the launch site on Monday.",
             "modality",
             ["possible", "occurred"],

@@ -11,7 +11,8 @@ import pytest
 from spacy.language import Language
 
 from wirewatch.agents.alert_model import candidate_rows, passage_columns
-from wirewatch.agents.detector import DetectorConfig, alert_model, kind_sources, sentence_candidates
+from wirewatch.agents.detector import DetectorConfig, alert_model, apply_decision, kind_sources, sentence_candidates
+from wirewatch.agents.detector.assembly import neighbour_kinds
 from wirewatch.agents.detector.kinds import kind_of
 from wirewatch.agents.detector.signals import figure_signals, modality_cues_outside, voice_of
 from wirewatch.agents.nlp import entities_of
@@ -75,6 +76,8 @@ def test_flight_figures_are_binned(nlp: Language, text: str, bins: list[str]) ->
     [
         # the rules read srbm off the system's name: the named source speaks for it (and training may distrust it)
         ("The army fired two Scud missiles toward the border town on Saturday night.", [("named", "srbm")]),
+        # with a type suffix the name still names the system
+        ("The army fired two Scud-type missiles toward the border town on Saturday night.", [("named", "srbm")]),
         # the text states the class: the rules' reading of it is a source of its own
         ("The army fired two short-range ballistic missiles toward the border town.", [("rule", "srbm")]),
     ],
@@ -120,3 +123,98 @@ def test_qualifiers_are_read_by_the_modality_and_kind_models_only(nlp: Language)
     without = cells(candidate_rows([replace(sc, qualifiers=[]) for sc in cands], spec))
     changed = {col for _r, col, _v in with_qualifiers ^ without}
     assert changed and changed <= set(passage_columns(spec))  # the block the alert model is fitted without
+
+
+@pytest.mark.parametrize(
+    ("text", "first_source"),
+    [
+        # the text's class words outrank the map's class of the name they go with
+        ("The army test-fired a Taepodong-2 intercontinental missile on Tuesday.", ("rule", "icbm")),
+        ("Russia struck the city with Oreshnik hypersonic missiles on Thursday.", ("rule", "hypersonic")),
+        # a range class the launch's own class outranks does not: a Bulava is an slbm, whatever its range
+        (
+            "The navy test-fired a Bulava intercontinental ballistic missile from a nuclear submarine.",
+            ("named", "slbm"),
+        ),
+    ],
+)
+def test_class_words_outrank_the_name_map(nlp: Language, text: str, first_source: tuple[str, str]) -> None:
+    doc = nlp(text)
+    [sc] = sentence_candidates(doc, entities_of(doc), config=RULES)
+    assert kind_sources(sc, sc.rule[0])[0] == first_source
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "kind"),
+    [
+        ("North Korea said it tested a new hypersonic intermediate-range missile on Tuesday.", "tested", "hypersonic"),
+        ("The army fired two missiles from a multiple rocket launcher on Sunday.", "fired", "rocket_artillery"),
+        ("The navy plans to launch the missile from its new class of nuclear submarines.", "launch", "slbm"),
+        # a launch word that says what it puts up
+        ("Iran said on Friday that it had conducted a successful space launch.", "launch", "space_launch_vehicle"),
+    ],
+)
+def test_kind_classes_of_carriers_flights_and_payloads(nlp: Language, text: str, trigger: str, kind: str) -> None:
+    assert rule_reading(nlp, text, trigger, lambda c, _sc: kind_of(c)) == kind
+
+
+def test_a_sentence_naming_the_system_beside_a_launch_gives_its_kind(nlp: Language) -> None:
+    doc = nlp(
+        "The army launched two new missiles in a desert drill on Monday. They were identified by state media as"
+        " DF-26 intermediate-range ballistic missiles."
+    )
+    cands = sentence_candidates(doc, entities_of(doc), config=RULES)
+    assert neighbour_kinds(cands) == ["irbm", None]
+    generic = "ballistic_unspecified"
+    apply_decision(cands, [0.9, 0.1], ["occurred", "occurred"], [generic, generic], 0.5, RULES)
+    assert [c.kind_override for c in cands[0].rule] == ["irbm"]
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "modality"),
+    [
+        # another party's word for the launcher's plan is an assessment: possible
+        (
+            "Pakistan is planning a missile test near Karachi next week, Indian intelligence officials said.",
+            "test",
+            "possible",
+        ),
+        # its report of the launcher's own threat stays a threat
+        ("North Korea threatened to launch more missiles, South Korean officials said.", "launch", "threatened"),
+        # and so does the launcher's own announcement of its plan, whoever reports it
+        (
+            "Iran has notified shipping authorities of its plans to launch a satellite this month, Turkish media"
+            " reported.",
+            "launch",
+            "threatened",
+        ),
+    ],
+)
+def test_who_reads_a_plan(nlp: Language, text: str, trigger: str, modality: str) -> None:
+    assert rule_reading(nlp, text, trigger, lambda c, _sc: c.modality) == modality
+
+
+def test_the_alert_features_keep_the_weapon_words_plain_class(nlp: Language) -> None:
+    # the class of the carrier or flight decides the finding's kind; the alert model's features read the plain one
+    doc = nlp("North Korea said it tested a new hypersonic intermediate-range missile on Tuesday.")
+    [sc] = sentence_candidates(doc, entities_of(doc), config=RULES)
+    assert "kind:irbm" in sc.signals
+    assert kind_of(sc.rule[0]) == "hypersonic"
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "modality"),
+    [
+        # more launches under a verb that does not tell them in the past are still to come
+        ("The general said his army needs to conduct more cruise missile tests before winter.", "tests", "threatened"),
+        ("North Korea fired more missiles into the sea on Tuesday.", "fired", "occurred"),
+        # the verb that reports a launch infers it from what was seen
+        (
+            "Fuel trucks have left the site where a missile sits on its pad, indicating that a launch is near.",
+            "launch",
+            "possible",
+        ),
+    ],
+)
+def test_launches_to_come_and_inferred(nlp: Language, text: str, trigger: str, modality: str) -> None:
+    assert rule_reading(nlp, text, trigger, lambda c, _sc: c.modality) == modality
