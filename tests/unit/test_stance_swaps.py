@@ -25,6 +25,8 @@ def stances(nlp: Language, text: str, target: str) -> set[str]:
         # a light noun passes on the judgement of its "of" phrase
         ("The ministry described the joint drills as a manifestation of madness.", "military_action", "against"),
         ("The ministry said the launch was a display of aggression.", "provocation", "against"),
+        # a noun with "against" opposes its object, as a verb does ("a voice AGAINST the deal")
+        ("The minister said he was the only voice against the nuclear deal with Iran.", "diplomacy", "against"),
         # a launch defended as self-defence is defended
         ("Pyongyang declared that all of its missile tests are self-defence measures.", "provocation", "favor"),
     ],
