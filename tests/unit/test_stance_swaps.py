@@ -27,6 +27,12 @@ def stances(nlp: Language, text: str, target: str) -> set[str]:
         ("The ministry said the launch was a display of aggression.", "provocation", "against"),
         # a noun with "against" opposes its object, as a verb does ("a voice AGAINST the deal")
         ("The minister said he was the only voice against the nuclear deal with Iran.", "diplomacy", "against"),
+        # verbs of rejecting and praising, and judgements of validity and conformity
+        ("She rebuffed the latest overtures for talks by Seoul, the agency said.", "diplomacy", "against"),
+        ("The senator lambasted the nuclear deal on Tuesday.", "diplomacy", "against"),
+        ("The minister said the snapback of sanctions is null and void.", "sanctions", "against"),
+        ("The spokesman said the satellite launch is in line with the space programme.", "provocation", "favor"),
+        ("The spokesman said the satellite launch is not in line with its obligations.", "provocation", "against"),
         # a launch defended as self-defence is defended
         ("Pyongyang declared that all of its missile tests are self-defence measures.", "provocation", "favor"),
     ],
