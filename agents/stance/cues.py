@@ -84,8 +84,9 @@ class Scorer:
 
     def _own_valence(self, head: Token, role: str) -> int:
         v = self._listed_valence(head, role)
-        if not v and self.ctx.pos[head.i] in ("VERB", "AUX") and head.i not in self.ctx.mention_roots:
-            # "campaigned AGAINST sanctions"; but "retaliate against an attack" is no opposition
+        if not v and self.ctx.pos[head.i] in ("VERB", "AUX", "NOUN") and head.i not in self.ctx.mention_roots:
+            # "campaigned AGAINST sanctions", "a voice AGAINST the deal"; but "retaliate against an attack" is no
+            # opposition
             v = self.lex.default_prep_valence.get(role, 0)
         return v
 
