@@ -334,7 +334,7 @@ class EmbeddedBroker:
         # unless the program already handles it (or this is not the main thread, where no handler can be set).
         main_thread = threading.current_thread() is threading.main_thread()
         if main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            self._sigterm = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+            self._sigterm = signal.signal(signal.SIGTERM, terminate_as_interrupt)
         try:
             return self.start()
         except BaseException:
@@ -353,7 +353,8 @@ class EmbeddedBroker:
             self._sigterm = None
 
 
-def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+def terminate_as_interrupt(signum: int, frame: Any) -> None:
+    """A SIGTERM handler that unwinds like Ctrl-C, through ``finally`` and ``__exit__``, so Tansu is stopped."""
     raise KeyboardInterrupt
 
 

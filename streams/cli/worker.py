@@ -17,6 +17,7 @@ from ..broker import (
     free_port,
     port_is_free,
     record_address,
+    terminate_as_interrupt,
 )
 from ..feeds.runner import register_demo, register_runner
 from ..settings import Settings
@@ -29,15 +30,11 @@ def add_parser(sub: Any) -> None:
     demo.set_defaults(func=cmd_run, demo=True)
 
 
-def _terminate_as_interrupt(signum: int, frame: Any) -> None:
-    # Until Faust installs its own handlers, SIGTERM must unwind through `finally` so Tansu is stopped.
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def broker_for_run(settings: Settings) -> Iterator[Settings]:
     """Yield settings with a reachable broker: the configured one, or an embedded Tansu we own."""
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    # until Faust installs its own handlers, SIGTERM must unwind through `finally` so Tansu is stopped
+    signal.signal(signal.SIGTERM, terminate_as_interrupt)
     embedded: EmbeddedBroker | None = None
     try:
         if not settings.broker:
