@@ -10,9 +10,10 @@ Three kinds, all from the parse the enrich call has already made:
 - the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
   words in the clause, and the marks of a clause that takes no side (a hedge, a call on all sides, a reply
-  to a question, no decision, a question, a target judged for whether it works), each counting as
-  ``marker_weight`` words; and (``cue_weight``) the target and every cue feature count as that many words
-  against the clause's words and path steps.
+  to a question, no decision, a question, a target judged for whether it works: the rules' vote on such a
+  target is withheld, an assessment is no side), each counting as ``marker_weight`` words; and
+  (``cue_weight``) the target and every cue feature count as that many words against the clause's words and
+  path steps.
 
 Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
 ``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
