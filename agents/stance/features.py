@@ -10,9 +10,10 @@ Three kinds, all from the parse the enrich call has already made:
 - the rules' cues: their vote, why they abstained (question, refusal, hypothetical, no cue), negation of
   the mention, conditional, rhetorical question, quotation, the reporting verb, the lexicon's polarity
   words in the clause, and the marks of a clause that takes no side (a hedge, a call on all sides, a reply
-  to a question, no decision, a question, a target judged for whether it works), each counting as
-  ``marker_weight`` words; and (``cue_weight``) the target and every cue feature count as that many words
-  against the clause's words and path steps.
+  to a question, no decision, a question, a target judged for whether it works: the rules' vote on such a
+  target is withheld, an assessment is no side), each counting as ``marker_weight`` words; and
+  (``cue_weight``) the target and every cue feature count as that many words against the clause's words and
+  path steps.
 
 Optionally the mean of the pipeline's token vectors (tok2vec) over the evidence sentences.
 ``FEATURE_SPEC`` names the feature set; a model trained on another one is refused at load time.
@@ -60,7 +61,7 @@ class FeatureConfig:
         and user models carry the spec they were trained on, and one of another version is refused)."""
         return {
             "features": "stance-pair",
-            "version": 3,
+            "version": 4,
             "hash_dim": HASH_DIM,
             "groups": ",".join(k for k, v in self.__dict__.items() if v is True),
             "vector_dim": VECTOR_DIM if self.vector else 0,
@@ -168,10 +169,14 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon, marker_weight: int) -> list
     out: list[str] = []
     total = 0
     for r in pair.readings:
-        total += r.vote * r.weight
-        out.append(f"rule={_sign_name(r.vote)}")
-        out.append(f"rule={_sign_name(r.vote)}|{pair.target}")
-        out.append(f"abstain={r.abstain or 'no'}")
+        # "sanctions will not WORK": whether the target works is an assessment, not a side; the rules' vote
+        # (work +1, negated) is not the speaker's
+        efficacy = _judged_for_efficacy(r.mention.root, lex)
+        vote = 0 if efficacy else r.vote
+        total += vote * r.weight
+        out.append(f"rule={_sign_name(vote)}")
+        out.append(f"rule={_sign_name(vote)}|{pair.target}")
+        out.append(f"abstain={'efficacy' if efficacy else r.abstain or 'no'}")
         if r.judged:
             out.append("judged")
         if r.conditional:
@@ -183,7 +188,7 @@ def _cue_strings(doc: Doc, pair: Pair, lex: Lexicon, marker_weight: int) -> list
         out.append("in_quote" if r.in_quote else "reported")
         if r.mention.polarity < 0:
             out.append("inverse_term")
-        if _judged_for_efficacy(r.mention.root, lex):
+        if efficacy:
             out += ["efficacy"] * marker_weight
         verb = doc[r.holder_verb].lemma_.lower() if r.holder_verb is not None else "<none>"
         out.append(f"verb={verb}")

@@ -25,7 +25,7 @@ from .topic import SPEC as TOPIC_SPEC
 
 MODEL_NAME = "stance"
 #: What every stance model's spec must say; the feature groups it uses may differ (FeatureConfig.from_spec).
-REQUIRED_SPEC = {"features": "stance-pair", "version": 3, "hash_dim": HASH_DIM}
+REQUIRED_SPEC = {"features": "stance-pair", "version": 4, "hash_dim": HASH_DIM}
 
 _configured: str | None = None
 

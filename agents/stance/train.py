@@ -441,9 +441,9 @@ def _write_card(
             "The rules' judgements also read the nouns and adjectives of a general sentiment lexicon (VADER, "
             f"|valence| >= {GENERAL_EVALUATIVE_MIN}) that the stance lexicon does not list. "
             "The features also mark a clause that takes no side (a hedge or forecast, a call on all sides, a reply "
-            "to a question, no decision, a question, a target judged for whether it works), each marker counting "
-            f"as {CANDIDATES[chosen].marker_weight} words; the target and each cue feature count as "
-            f"{CANDIDATES[chosen].cue_weight} word(s) against the clause's words and path steps. "
+            "to a question, no decision, a question, a target judged for whether it works: whose rule vote is "
+            f"withheld), each marker counting as {CANDIDATES[chosen].marker_weight} words; the target and each cue "
+            f"feature count as {CANDIDATES[chosen].cue_weight} word(s) against the clause's words and path steps. "
             "Figures are end to end: a statement whose speaker and target the system does not pair counts as "
             "`neutral`; the detector is refitted inside every fold."
         ),

@@ -94,3 +94,28 @@ def test_the_marker_weight_is_part_of_the_models_spec() -> None:
     config = FeatureConfig(vector=True, marker_weight=1)
     assert config.spec()["marker_weight"] == 1
     assert FeatureConfig.from_spec(config.spec()) == config
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Senator Ruth Cole said the sanctions will not work.",
+        "Senator Ruth Cole said the talks are unlikely to succeed.",
+    ],
+)
+def test_a_target_judged_for_whether_it_works_passes_no_rule_vote(nlp: Language, text: str) -> None:
+    """Whether the target works is an assessment, not a side: the rules' vote ("work" keeps, "not" flips) is
+    not passed to the model, and the reading's abstention says why."""
+    doc = nlp(text)
+    (pair,) = [p for p in clause_groups(doc, entities_of(doc))[0] if p.target in ("sanctions", "diplomacy")]
+    strings = pair_strings(doc, pair, FeatureConfig())
+    assert "efficacy" in strings
+    assert "rule=0" in strings and "rule=-" not in strings and "rule=+" not in strings
+    assert "rule_total=0" in strings and "abstain=efficacy" in strings
+
+
+def test_a_judgement_of_what_the_target_does_keeps_its_vote(nlp: Language) -> None:
+    doc = nlp("Senator Ruth Cole said the sanctions hurt ordinary families.")
+    (pair,) = [p for p in clause_groups(doc, entities_of(doc))[0] if p.target == "sanctions"]
+    strings = pair_strings(doc, pair, FeatureConfig())
+    assert "rule=-" in strings and "abstain=efficacy" not in strings
