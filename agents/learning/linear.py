@@ -81,7 +81,9 @@ class LinearModel:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:  # np.savez on a file object: no timestamps in the zip entries
-            np.savez(fh, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
+            # row-major whatever the layout held in memory (``__post_init__``), so the bytes are the model's alone
+            weights = np.ascontiguousarray(self.weights, dtype=np.float32)
+            np.savez(fh, weights=weights, bias=self.bias.astype(np.float32))
         meta = {"format": FORMAT, "labels": list(self.labels), "spec": self.spec, "temperature": self.temperature}
         _meta_path(path).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 

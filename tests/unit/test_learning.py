@@ -115,6 +115,19 @@ def test_fit_linear_predicts_and_round_trips_through_files(tmp_path: Path) -> No
     assert (tmp_path / "m.npz").read_bytes() == first  # same data, same seed: same bytes
 
 
+def test_saved_weights_are_row_major_whatever_the_layout_in_memory(tmp_path: Path) -> None:
+    """The model holds its weights column by column; the file is written row-major all the same, so a
+    retrained model's bytes match a file written before that layout (the shipped weights)."""
+    weights = np.arange(12, dtype=np.float32).reshape(3, 4)
+    bias = np.zeros(3, dtype=np.float32)
+    LinearModel(("a", "b", "c"), weights, bias).save(tmp_path / "m.npz")
+    reference = tmp_path / "reference.npz"
+    with reference.open("wb") as fh:
+        np.savez(fh, weights=weights, bias=bias)
+    assert (tmp_path / "m.npz").read_bytes() == reference.read_bytes()
+    assert np.array_equal(LinearModel.load(tmp_path / "m.npz").weights, weights)
+
+
 def test_sparse_rows_give_the_same_probabilities_as_dense() -> None:
     x, y = _toy()
     rows = SparseRows(3)
