@@ -626,8 +626,11 @@ def _subject_index(doc: Doc, cols: TokenColumns, v: int, lex: Lexicon | None) ->
                 return obj  # object control: "prompting Trump to urge ..."
             v = head
         elif (rel == "conj" and pos[head] in ("VERB", "AUX")) or (
-            rel == "advcl" and tag[v] in ("VBG", "VBN") and pos[head] in ("VERB", "AUX")
-        ):  # "... and have called on", "..., saying"; a finite adverbial clause has a subject of its own
+            rel == "advcl"
+            and pos[head] in ("VERB", "AUX")
+            and (tag[v] in ("VBG", "VBN") or (tag[v] == "VB" and any(tag[c] == "TO" for c in kids[v])))
+        ):  # "... and have called on", "..., saying", "went on TO STRESS"; a finite adverbial clause has a
+            # subject of its own
             v = head
         elif rel == "relcl":
             return head

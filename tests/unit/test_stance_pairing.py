@@ -29,6 +29,8 @@ def speakers(pairs: list[Pair], target: str) -> set[str]:
         ("Smith described adding the militia to the terror list as urgent.", "sanctions", "Smith"),
         ("The ministry said its response was legitimate self-defence.", "military_action", "ministry"),
         ("The general warned that the army would respond militarily.", "military_action", "general"),
+        # "without preconditions": conditions for talks
+        ("Seoul is ready to sit down without preconditions, the envoy said.", "diplomacy", "envoy"),
         # "one" standing for the noun it repeats, read with its modifier
         ("The only way out is a diplomatic one, Smith said.", "diplomacy", "Smith"),
         ("Washington does not rule out any response, including a military one.", "military_action", "United States"),

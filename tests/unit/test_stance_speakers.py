@@ -111,3 +111,10 @@ def test_speaker_verbs_below_the_root_have_clause_readings(nlp: Language, text: 
     verb, not only of the sentence root's."""
     _, groups = pairs_of(nlp, text)
     assert speaker in speakers(groups)
+
+
+def test_an_infinitive_adverbial_clause_shares_its_head_verbs_subject(nlp: Language) -> None:
+    """'X went on TO STRESS that ...': X speaks (was only the allies of the reported clause)."""
+    text = "The South Korean minister went on to stress that the two allies agree on a diplomatic solution."
+    pairs, _ = pairs_of(nlp, text)
+    assert "South Korean minister" in speakers(pairs, "diplomacy")
