@@ -1,6 +1,7 @@
 """Helpers over a parsed document that know nothing about launches or stances: a per-document memo, span
 text and entities without re-walking the document, tree walks (ancestors, subject of a verb, governing verb),
-line-cut sentences, the evidence sentence of a token, negation, a speaker's full name and affiliation."""
+line-cut sentences, wire datelines, the evidence sentence of a token, negation, a speaker's full name and
+affiliation."""
 
 from __future__ import annotations
 
@@ -301,6 +302,57 @@ def ents_in(span: Span) -> list[Span]:
         cache["ents"] = [(e.start, e.end, e) for e in doc_ents(span.doc)]
     lo, hi = span.start, span.end
     return [e for start, end, e in cache["ents"] if lo <= start and end <= hi]
+
+
+def dateline_tokens(sent: Span) -> set[int]:
+    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
+    memo = doc_memo(sent.doc, "dateline_tokens")
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _find_dateline(sent)
+    return memo[key]
+
+
+def _find_dateline(sent: Span) -> set[int]:
+    text = span_text(sent)
+    if "—" not in text and "–" not in text and " -" not in text:
+        return set()  # no dash (nor spaced hyphen) to end a dateline: skip the token walk
+    doc = sent.doc
+    for tok in sent[:14]:
+        if tok.i == sent.start:
+            continue
+        # a spaced hyphen or a dash, not the hyphen of "nuclear-powered"
+        dash = tok.text in ("—", "–") or (
+            tok.text in ("-", "--") and bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
+        )
+        if not dash:
+            continue
+        head = doc[sent.start : tok.i]
+        if any(t.pos_ in ("VERB", "AUX") for t in head):
+            return set()  # a clause before the dash is not a dateline
+        first = sent[0]
+        if (first.is_upper and len(first.text) > 2) or "(" in head.text:
+            return set(range(sent.start, tok.i + 1))
+        return set()
+    return set()
+
+
+def dateline_chars(doc: Doc) -> list[tuple[int, int]]:
+    """Char ranges of the datelines of the document's sentences (memoised per document)."""
+    cache = doc_cache(doc)
+    if "datelines" not in cache:
+        ranges = []
+        text = doc_text(doc)
+        for sent in doc_sents(doc):
+            # the dash test of _find_dateline, on the article text (no slice): most sentences fail it
+            start, end = sent.start_char, sent.end_char
+            if text.find("—", start, end) < 0 and text.find("–", start, end) < 0 and text.find(" -", start, end) < 0:
+                continue
+            toks = dateline_tokens(sent)
+            if toks:
+                ranges.append((doc[min(toks)].idx, doc[max(toks)].idx + len(doc[max(toks)])))
+        cache["datelines"] = ranges
+    return list(cache["datelines"])
 
 
 def line_sentences(doc: Doc) -> Iterable[Span]:

@@ -9,6 +9,8 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from ..document import (
+    dateline_chars,
+    dateline_tokens,
     depth_between,
     doc_cache,
     doc_memo,
@@ -18,7 +20,7 @@ from ..document import (
     span_text,
     subtree_bounds,
 )
-from ..nlp import doc_sents, doc_text, token_columns
+from ..nlp import doc_text, token_columns
 from .candidates import WeaponMention
 from .clauses import commissive_head, speech_head, verb_subject
 from .lexicon import lexicon
@@ -214,57 +216,6 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
     return out
 
 
-def _dateline_tokens(sent: Span) -> set[int]:
-    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
-    memo = doc_memo(sent.doc, "dateline_tokens")
-    key = (sent.start, sent.end)
-    if key not in memo:
-        memo[key] = _find_dateline(sent)
-    return memo[key]
-
-
-def _find_dateline(sent: Span) -> set[int]:
-    text = span_text(sent)
-    if "—" not in text and "–" not in text and " -" not in text:
-        return set()  # no dash (nor spaced hyphen) to end a dateline: skip the token walk
-    doc = sent.doc
-    for tok in sent[:14]:
-        if tok.i == sent.start:
-            continue
-        # a spaced hyphen or a dash, not the hyphen of "nuclear-powered"
-        dash = tok.text in ("—", "–") or (
-            tok.text in ("-", "--") and bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
-        )
-        if not dash:
-            continue
-        head = doc[sent.start : tok.i]
-        if any(t.pos_ in ("VERB", "AUX") for t in head):
-            return set()  # a clause before the dash is not a dateline
-        first = sent[0]
-        if (first.is_upper and len(first.text) > 2) or "(" in head.text:
-            return set(range(sent.start, tok.i + 1))
-        return set()
-    return set()
-
-
-def dateline_chars(doc: Doc) -> list[tuple[int, int]]:
-    """Char ranges of the datelines of the document's sentences (memoised per document)."""
-    cache = doc_cache(doc)
-    if "datelines" not in cache:
-        ranges = []
-        text = doc_text(doc)
-        for sent in doc_sents(doc):
-            # the dash test of _find_dateline, on the article text (no slice): most sentences fail it
-            start, end = sent.start_char, sent.end_char
-            if text.find("—", start, end) < 0 and text.find("–", start, end) < 0 and text.find(" -", start, end) < 0:
-                continue
-            toks = _dateline_tokens(sent)
-            if toks:
-                ranges.append((doc[min(toks)].idx, doc[max(toks)].idx + len(doc[max(toks)])))
-        cache["datelines"] = ranges
-    return list(cache["datelines"])
-
-
 def _conditional_clause_tokens(sent: Span) -> set[int]:
     """Tokens of if/unless clauses ('unless Washington halts the drills'): a condition, not a launcher."""
     marks = set(lexicon().cues.conditional_marks)
@@ -281,7 +232,7 @@ def _excluded_tokens(sent: Span) -> set[int]:
     key = (sent.start, sent.end)
     if key not in memo:
         excluded = _attribution_tokens(sent) | _target_and_observer_tokens(sent)
-        excluded |= _dateline_tokens(sent) | _conditional_clause_tokens(sent)
+        excluded |= dateline_tokens(sent) | _conditional_clause_tokens(sent)
         memo[key] = excluded
     return set(memo[key])
 

@@ -14,6 +14,7 @@ from itertools import compress, pairwise
 
 from spacy.tokens import Doc, Span, Token
 
+from ..document import dateline_tokens
 from ..nlp import EntityMention, TokenColumns, doc_sents, doc_text, normalise_name, token_columns
 from .grammar import (
     COPULAS,
@@ -608,6 +609,11 @@ def _subject_index(doc: Doc, cols: TokenColumns, v: int, lex: Lexicon | None) ->
         seen += 1
         for c in kids[v]:
             if dep[c] in ("nsubj", "csubj"):
+                dateline = dateline_tokens(doc[c].sent) if cols.orth[c].isupper() else set()
+                if c in dateline:
+                    # "SEOUL, March 3 (Yonhap) -- Minister Park said": where the story was filed is no
+                    # speaker; the apposition after the dash is
+                    return next((a for a in kids[c] if dep[a] == "appos" and a not in dateline), None)
                 return c
         for c in kids[v]:
             if dep[c] == "agent":

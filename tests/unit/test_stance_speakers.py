@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
+from wirewatch.agents.document import dateline_tokens
 from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance import UNATTRIBUTED, read_document
 from wirewatch.agents.stance.pairs import Pair, clause_groups
@@ -118,3 +119,29 @@ def test_an_infinitive_adverbial_clause_shares_its_head_verbs_subject(nlp: Langu
     text = "The South Korean minister went on to stress that the two allies agree on a diplomatic solution."
     pairs, _ = pairs_of(nlp, text)
     assert "South Korean minister" in speakers(pairs, "diplomacy")
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        (
+            "SEOUL, March 3 (Yonhap) -- Foreign Minister Park Jin said the sanctions on the North were necessary.",
+            "Park Jin",
+        ),
+        ("HELSINKI, May 9 (Nordpress) -- Ambassador Erik Lund said the sanctions had failed.", "Erik Lund"),
+    ],
+)
+def test_a_wire_dateline_is_not_the_speaker(nlp: Language, text: str, speaker: str) -> None:
+    """The parser makes the dateline's place the subject and the speaker its apposition: the speaker is the
+    one after the dash, not 'SEOUL, March 3 (Yonhap'."""
+    pairs, _ = pairs_of(nlp, text)
+    found = speakers(pairs, "sanctions")
+    assert any(speaker in s for s in found), found
+    assert not any(s.isupper() or "(" in s for s in found), found
+
+
+def test_a_capitalised_headline_is_no_dateline(nlp: Language) -> None:
+    doc = nlp("NATO WARNS OF NEW TESTS - The alliance said the talks had failed.")
+    assert not any(dateline_tokens(sent) for sent in doc.sents)
+    doc = nlp("TOKYO (AP) — Japan's defense minister said the sanctions were necessary.")
+    assert sorted(dateline_tokens(next(iter(doc.sents)))) == [0, 1, 2, 3, 4]
