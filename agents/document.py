@@ -305,7 +305,7 @@ def ents_in(span: Span) -> list[Span]:
 
 
 def dateline_tokens(sent: Span) -> set[int]:
-    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched."""
+    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched or who speaks."""
     memo = doc_memo(sent.doc, "dateline_tokens")
     key = (sent.start, sent.end)
     if key not in memo:
