@@ -173,6 +173,10 @@ def assemble_candidates(
                 break
         if not placed:
             groups.append([c])
+    groups, repeated = _split_repeats(groups)
+    for c in repeated:
+        c.reason = Reason.REPEATED
+    suppressed += repeated
     findings = [f for f in (finding_of(g, entities, config) for g in groups) if f.confidence >= config.min_confidence]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
@@ -183,9 +187,27 @@ def assemble_candidates(
     return Detection(findings=findings, signals=signals)
 
 
-def same_event(group: list[TriggerCandidate], c: TriggerCandidate) -> bool:
+def _split_repeats(groups: list[list[TriggerCandidate]]) -> tuple[list[list[TriggerCandidate]], list[TriggerCandidate]]:
+    """(the groups that stand as findings, the candidates of those that repeat one): a group whose actor is
+    unresolved repeats the article's group of a named actor that it matches but for the actor (same modality
+    and kind family). An article's launch told again without its actor ("the launch took place at dawn",
+    "resumed missile tests") is either that launch or background to it, never a second event the article
+    names; a second alert with an unknown actor would only repeat, or misread, the first."""
+    named = [g for g in groups if g[0].actor]
+    kept: list[list[TriggerCandidate]] = []
+    repeated: list[TriggerCandidate] = []
+    for g in groups:
+        if not g[0].actor and any(all(same_event(n, c, any_actor=True) for c in g) for n in named):
+            repeated += g
+        else:
+            kept.append(g)
+    return kept, repeated
+
+
+def same_event(group: list[TriggerCandidate], c: TriggerCandidate, *, any_actor: bool = False) -> bool:
+    """``c`` tells the launch of ``group``: the same actor (unless ``any_actor``), modality and kind family."""
     head = group[0]
-    if (head.actor or "") != (c.actor or "") or head.modality != c.modality:
+    if (not any_actor and (head.actor or "") != (c.actor or "")) or head.modality != c.modality:
         return False
     families = {kind_family(kind_of(x)) for x in group}
     fam = kind_family(kind_of(c))

@@ -42,8 +42,8 @@ class TriggerCandidate:
     stand_in: bool = False
     #: how the rules read a negation of the trigger ('denied', 'contested', 'suppressed'; see modality.negation_of)
     negation: str | None = None
-    #: what the trigger itself tests or launches when that is no alertable launch ('engine', 'defence'; see
-    #: suppression.tested_thing)
+    #: what the trigger itself tests or launches when that is no alertable launch ('engine', 'defence', 'other':
+    #: no weapon at all; see suppression.tested_thing)
     tested: str | None = None
     #: the sentence dates the launch to the past ('last fired ... in April', 'since 2017'; see dating.dated_in_past)
     dated_past: bool = False

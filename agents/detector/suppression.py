@@ -73,7 +73,7 @@ def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) ->
 
 #: The suppression reason of a trigger that tests an engine or launches a missile-defence weapon or target
 #: (:func:`tested_thing`).
-TESTED_REASONS = {"engine": Reason.ENGINE_TEST, "defence": Reason.MISSILE_DEFENCE}
+TESTED_REASONS = {"engine": Reason.ENGINE_TEST, "defence": Reason.MISSILE_DEFENCE, "other": Reason.NOT_A_WEAPON}
 
 
 def _launched_things(trigger: Token) -> list[Token]:
@@ -117,4 +117,27 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
     defence = {i for w in weapons if w.defence for i in w.tokens}
     if any(t.i in defence for t in things):
         return "defence"
+    if not weapons and _launches_something_else(trigger):
+        return "other"
     return None
+
+
+def _launches_something_else(trigger: Token) -> bool:
+    """A launch verb in a sentence that names no weapon, whose object is a common noun that no launch
+    launches: 'launched an investigation', 'fired a broadside', 'fired 100 rounds of artillery', 'launched
+    balloons'. A pronoun, number or name as its object ('launched it', 'fired two', 'launched Kwangmyongsong')
+    may be the weapon, and so may a launch or cue noun or one of ``launched_nouns``, or what its 'of' names ('a
+    wave of strikes'). A verb whose object is its target ('struck a base') is not read."""
+    cues = lexicon().cues
+    if trigger.lemma_.lower() not in cues.verb_triggers - cues.verbs_needing_weapon_object:
+        return False
+    launchable = cues.noun_triggers | cues.candidate_cues | cues.launched_nouns
+
+    def names_something_else(noun: Token) -> bool:
+        if noun.pos_ != "NOUN" or noun.lemma_.lower() in launchable or noun.lower_ in launchable:
+            return False
+        named = [g for c in noun.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children]
+        return not any(g.dep_ == "pobj" and not names_something_else(g) for g in named)
+
+    objects = [c for c in trigger.children if c.dep_ == "dobj"]
+    return bool(objects) and all(names_something_else(o) for o in objects)

@@ -167,9 +167,11 @@ def fit_linear(
     labels: Sequence[str] | None = None,
     spec: Mapping[str, Any] | None = None,
     class_weight: str | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> LinearModel:
     """An L2 logistic regression fitted with scikit-learn (newton-cg: deterministic for given data). ``rows``:
-    :class:`SparseRows`, a dense array or a scipy sparse matrix; ``y``: one label per row."""
+    :class:`SparseRows`, a dense array or a scipy sparse matrix; ``y``: one label per row; ``sample_weight``:
+    one weight per row (None: all 1)."""
     # scikit-learn is a training-only dependency (the ``train`` extra): imported here so the worker never needs it
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -190,7 +192,10 @@ def fit_linear(
         raise ValueError(f"only one class in the training labels: {present[0]!r}")
     # newton-cg: deterministic, and on these wide sparse problems several times faster than lbfgs
     clf = LogisticRegression(C=C, solver="newton-cg", max_iter=1000, random_state=seed, class_weight=class_weight)
-    clf.fit(matrix, [present.index(v) for v in y])
+    weights_of_rows = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if weights_of_rows is not None and weights_of_rows.shape != (len(y),):
+        raise ValueError(f"{weights_of_rows.size} sample weights for {len(y)} rows")
+    clf.fit(matrix, [present.index(v) for v in y], sample_weight=weights_of_rows)
     n_columns = matrix.shape[1]
     model_spec = {**(dict(spec) if spec else {}), "n_columns": int(n_columns)}
     if len(classes) == 2:

@@ -1,6 +1,6 @@
 """What a launch word itself tests or launches: an engine on the ground, a missile-defence weapon or a target
-missile, read off the trigger's own arguments with the real spaCy pipeline; and the learned decision's
-respect for that reading (such a candidate never alerts).
+missile, or no weapon at all ('launched an inquiry'), read off the trigger's own arguments with the real spaCy
+pipeline; and the learned decision's respect for that reading (such a candidate never alerts).
 
 Sentences here were written for the project."""
 
@@ -100,3 +100,42 @@ def test_the_model_never_alerts_an_engine_or_defence_test(nlp: Language) -> None
 def test_the_model_still_decides_the_attack_beside_an_interception(nlp: Language) -> None:
     text = "Iran fired dozens of ballistic missiles at Israel overnight, and Patriot interceptors shot down most."
     assert [f.actor for f in findings_if_model_sure(nlp, text)] == ["Iran"]
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param("The ministry launched an inquiry into the crash on Monday.", "launched", id="inquiry"),
+        pytest.param("The opposition leader fired a broadside at the cabinet on Tuesday.", "fired", id="broadside"),
+        pytest.param("The army fired 300 rounds of artillery near the border overnight.", "fired", id="shells"),
+        pytest.param("Activists launched hundreds of balloons over the border on Friday.", "launched", id="balloons"),
+        pytest.param("Moscow launched a diplomatic offensive across Africa this week.", "launched", id="offensive"),
+    ],
+)
+def test_a_launch_verb_whose_object_is_no_weapon_launches_something_else(
+    nlp: Language, text: str, trigger: str
+) -> None:
+    assert reading(nlp, text, trigger) == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param("Iran launched several waves of strikes at the bases overnight.", "launched", id="of-strikes"),
+        pytest.param("The frigate fired the weapon at a target at sea on Tuesday.", "fired", id="weapon-noun"),
+        pytest.param("The North fired two toward the sea on Monday, Seoul said.", "fired", id="number"),
+        pytest.param("They launched it from a site near the coast at dawn.", "launched", id="pronoun"),
+        pytest.param("The country test-fired a new projectile on Sunday.", "fired", id="launched-noun"),
+        pytest.param("Iran launched Kowsar from the Semnan site on Monday.", "launched", id="unknown-name"),
+        pytest.param("Russia struck an energy plant overnight, officials said.", "struck", id="object-is-target"),
+    ],
+)
+def test_a_launch_verb_that_may_launch_a_weapon_is_not_read_as_something_else(
+    nlp: Language, text: str, trigger: str
+) -> None:
+    assert reading(nlp, text, trigger) != "other"
+
+
+def test_the_model_never_alerts_a_launch_of_something_else(nlp: Language) -> None:
+    text = "The ministry launched an inquiry into the crash on Monday. The senator fired a broadside at the cabinet."
+    assert findings_if_model_sure(nlp, text) == []

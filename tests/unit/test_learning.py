@@ -115,6 +115,20 @@ def test_fit_linear_predicts_and_round_trips_through_files(tmp_path: Path) -> No
     assert (tmp_path / "m.npz").read_bytes() == first  # same data, same seed: same bytes
 
 
+def test_fit_linear_sample_weights_scale_the_rows() -> None:
+    """A row of weight 0 is a row left out, a row of weight 2 a row said twice; a weight per row or an error."""
+    x, y = _toy()
+    x, y = np.asarray(x), list(y)
+    left_out = fit_linear(x[:150], y[:150], C=1.0, seed=0)
+    zeroed = fit_linear(x, y, C=1.0, seed=0, sample_weight=[1.0] * 150 + [0.0] * 50)
+    assert np.allclose(zeroed.weights, left_out.weights, atol=1e-4)
+    doubled = fit_linear(np.vstack([x, x[:20]]), y + y[:20], C=1.0, seed=0)
+    weighted = fit_linear(x, y, C=1.0, seed=0, sample_weight=[2.0] * 20 + [1.0] * 180)
+    assert np.allclose(weighted.weights, doubled.weights, atol=1e-4)
+    with pytest.raises(ValueError, match="3 sample weights for 200 rows"):
+        fit_linear(x, y, C=1.0, seed=0, sample_weight=[1.0, 1.0, 1.0])
+
+
 def test_saved_weights_are_row_major_whatever_the_layout_in_memory(tmp_path: Path) -> None:
     """The model holds its weights column by column; the file is written row-major all the same, so a
     retrained model's bytes match a file written before that layout (the shipped weights)."""
