@@ -136,14 +136,16 @@ def rules_deny(c: TriggerCandidate) -> bool:
 
 
 def policy_decides(c: TriggerCandidate, config: DetectorConfig) -> bool:
-    """Candidates a setting decides: suppressed by a policy reason, or non-state rocket fire when the
-    user asked to be alerted on it (WIREWATCH_ALERT_NON_STATE_ROCKETS)."""
+    """Candidates a setting decides: suppressed by a policy reason; an armed group's launch the rules hold
+    back for another reason ('drones launched by the group', no weapon named) unless the user asked to be
+    alerted on non-state rocket fire; and such rocket fire when the user asked (WIREWATCH_ALERT_NON_STATE_ROCKETS)."""
     if c.reason in POLICY_REASONS:
         return True
-    if c.reason is not None or not config.alert_non_state_rockets:
-        return False
     info = lexicon().actors.get(c.actor or "")
-    return info is not None and not info.state
+    non_state = info is not None and not info.state
+    if not config.alert_non_state_rockets:
+        return non_state
+    return c.reason is None and non_state
 
 
 def assemble(

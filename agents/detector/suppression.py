@@ -123,11 +123,11 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
 
 
 def _launches_something_else(trigger: Token) -> bool:
-    """A launch verb in a sentence that names no weapon, whose object is a common noun that no launch
-    launches: 'launched an investigation', 'fired a broadside', 'fired 100 rounds of artillery', 'launched
-    balloons'. A pronoun, number or name as its object ('launched it', 'fired two', 'launched Kwangmyongsong')
-    may be the weapon, and so may a launch or cue noun or one of ``launched_nouns``, or what its 'of' names ('a
-    wave of strikes'). A verb whose object is its target ('struck a base') is not read."""
+    """A launch verb in a sentence that names no weapon, whose object (or passive subject) is a common noun that
+    no launch launches: 'launched an investigation', 'fired a broadside', 'fired 100 rounds of artillery', 'the
+    drones were launched'. A pronoun, number or name as its object ('launched it', 'fired two', 'launched
+    Kwangmyongsong') may be the weapon, and so may a launch or cue noun or one of ``launched_nouns``, or what its
+    'of' names ('a wave of strikes'). A verb whose object is its target ('struck a base') is not read."""
     cues = lexicon().cues
     if trigger.lemma_.lower() not in cues.verb_triggers - cues.verbs_needing_weapon_object:
         return False
@@ -139,5 +139,5 @@ def _launches_something_else(trigger: Token) -> bool:
         named = [g for c in noun.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children]
         return not any(g.dep_ == "pobj" and not names_something_else(g) for g in named)
 
-    objects = [c for c in trigger.children if c.dep_ == "dobj"]
+    objects = [c for c in trigger.children if c.dep_ in ("dobj", "nsubjpass")]
     return bool(objects) and all(names_something_else(o) for o in objects)

@@ -665,12 +665,14 @@ def _write_card(
             " in general terms, so the cross-validated figures of the denial class are somewhat optimistic."
             " Only the denied candidate is held back: where one party denies a launch another reports, the"
             " report's own candidate is still the model's to decide.",
-            "A launch verb in a sentence that names no weapon, whose object is a common noun no launch launches"
-            " ('launched an inquiry', 'fired a broadside', 'fired 300 rounds of artillery', 'launched balloons'),"
-            " never alerts: pooled over five fold splits (seeds 0-4), paired against the model before it, precision"
-            " +0.003 [+0.000, +0.009], recall unchanged. A pronoun, number or name as its object, a launch or cue"
-            " noun, one of `launched_nouns` ('a projectile') or what its 'of' names ('waves of strikes') may be the"
-            " weapon and is left to the model.",
+            "A launch verb in a sentence that names no weapon, whose object or passive subject is a common noun no"
+            " launch launches ('launched an inquiry', 'fired a broadside', 'fired 300 rounds of artillery', 'the"
+            " drones were launched'), never alerts: pooled over five fold splits (seeds 0-4), paired against the"
+            " model before it, precision +0.005 [+0.000, +0.012], recall unchanged. A pronoun, number or name as its"
+            " object, a launch or cue noun, one of `launched_nouns` ('a projectile') or what its 'of' names ('waves"
+            " of strikes') may be the weapon and is left to the model. An armed group's launch word that the rules"
+            " hold back for another reason (no weapon named) is no longer the model's to alert either, unless"
+            " WIREWATCH_ALERT_NON_STATE_ROCKETS asks for such fire (no passage of the cross-validation moved).",
             "A candidate whose launch word itself tests an engine or motor ('tested a solid-fuel motor', 'engine"
             " combustion tests') or launches a missile-defence weapon or target missile never alerts either. That"
             " reading (the trigger's object, modifiers and 'of' object) was written after reading the engine- and"

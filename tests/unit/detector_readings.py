@@ -11,7 +11,7 @@ from spacy.language import Language
 
 from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
 from wirewatch.agents.detector.candidates import SentenceCandidate, TriggerCandidate
-from wirewatch.agents.detector.records import Finding
+from wirewatch.agents.detector.records import Detection, Finding
 from wirewatch.agents.nlp import entities_of
 
 RULES = DetectorConfig(learned=False)
@@ -47,9 +47,15 @@ def rule_reading(
 def findings_if_model_sure(nlp: Language, text: str) -> list[Finding]:
     """The findings when the learned decision calls every candidate an occurred launch at p 0.99: what is left
     out then was kept out by a rules reading the model must respect, not by the model's own doubt."""
+    return detection_if_model_sure(nlp, text).findings
+
+
+def detection_if_model_sure(nlp: Language, text: str, config: DetectorConfig = RULES) -> Detection:
+    """The detection (findings and signals) when the learned decision calls every candidate an occurred launch
+    at p 0.99, with the settings of ``config`` (the rules alone by default)."""
     doc = nlp(text)
     entities = entities_of(doc)
-    candidates = sentence_candidates(doc, entities, config=RULES)
+    candidates = sentence_candidates(doc, entities, config=config)
     n = len(candidates)
-    apply_decision(candidates, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, RULES)
-    return assemble(candidates, doc, entities, RULES).findings
+    apply_decision(candidates, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, config)
+    return assemble(candidates, doc, entities, config)

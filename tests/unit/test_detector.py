@@ -14,13 +14,13 @@ from wirewatch.agents.detector import (
     DetectorConfig,
     Finding,
     analyze_docs,
-    apply_decision,
-    assemble,
     default_severity,
     detect,
     sentence_candidates,
 )
 from wirewatch.agents.nlp import entities_of
+
+from .detector_readings import detection_if_model_sure
 
 
 def run(nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None) -> Detection:
@@ -306,6 +306,15 @@ def test_non_state_rockets_are_kept_apart_unless_configured(nlp: Language) -> No
     assert finding.kind == "rocket_artillery" and finding.actor == "Hezbollah"
 
 
+def test_an_armed_groups_launch_the_model_would_alert_is_kept_apart_unless_configured(nlp: Language) -> None:
+    """A launch word with no weapon named is the model's to decide, except an armed group's: the setting holds
+    it back whatever the model says (the decision made sure here: an occurred launch at p 0.99)."""
+    text = "Hezbollah fired at the northern town on Monday, the army said."
+    assert detection_if_model_sure(nlp, text).findings == []
+    configured = detection_if_model_sure(nlp, text, DetectorConfig(learned=False, alert_non_state_rockets=True))
+    assert [(f.actor, f.kind) for f in configured.findings] == [("Hezbollah", "rocket_artillery")]
+
+
 def test_state_rocket_artillery_alerts(nlp: Language) -> None:
     finding = only(nlp, "North Korea fired several rounds from a multiple rocket launcher into the Yellow Sea.")
     assert finding.kind == "rocket_artillery" and finding.actor == "North Korea"
@@ -358,23 +367,12 @@ def test_one_event_across_sentences_is_merged(nlp: Language) -> None:
     assert finding.details["range_km"] == 600
 
 
-def _decided_as_occurred(nlp: Language, text: str) -> Detection:
-    """The detection when the learned decision alerts every candidate as an occurred launch."""
-    doc = nlp(text)
-    entities = entities_of(doc)
-    rules = DetectorConfig(learned=False)
-    cands = sentence_candidates(doc, entities, config=rules)
-    n = len(cands)
-    apply_decision(cands, [0.99] * n, ["occurred"] * n, ["ballistic_unspecified"] * n, 0.5, rules)
-    return assemble(cands, doc, entities, rules)
-
-
 def test_an_unresolved_actor_repeating_a_named_launch_is_no_second_finding(nlp: Language) -> None:
     named = "North Korea fired a ballistic missile into the sea on Monday, Seoul said."
     unresolved = "Talks stalled this year over resumed missile tests."
-    alone = _decided_as_occurred(nlp, unresolved)
+    alone = detection_if_model_sure(nlp, unresolved)
     assert [f.actor for f in alone.findings] == ["unknown"]  # alone it is the article's one launch
-    both = _decided_as_occurred(nlp, f"{named} {unresolved}")
+    both = detection_if_model_sure(nlp, f"{named} {unresolved}")
     assert [(f.actor, len(f.evidence)) for f in both.findings] == [("North Korea", 1)]
     assert [(s.reason, s.finding.actor) for s in both.signals if not s.alertable] == [("repeated", "unknown")]
 

@@ -110,6 +110,7 @@ def test_the_model_still_decides_the_attack_beside_an_interception(nlp: Language
         pytest.param("The army fired 300 rounds of artillery near the border overnight.", "fired", id="shells"),
         pytest.param("Activists launched hundreds of balloons over the border on Friday.", "launched", id="balloons"),
         pytest.param("Moscow launched a diplomatic offensive across Africa this week.", "launched", id="offensive"),
+        pytest.param("The drones were launched from the capital, officials said.", "launched", id="passive-subject"),
     ],
 )
 def test_a_launch_verb_whose_object_is_no_weapon_launches_something_else(
