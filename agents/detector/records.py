@@ -61,7 +61,6 @@ class Reason:
     NO_TRIGGER = "no_trigger"  # a weapon word with no launch word: a stand-in candidate
     NON_ACTOR_SUBJECT = "non_actor_subject"  # its subject is a common noun that is no actor ("students")
     NO_STATE_ACTOR = "no_state_actor"  # rocket fire with no actor on the watch list
-    NOT_A_WEAPON = "not_a_weapon"  # a launch verb's object is no weapon ('launched an inquiry', 'fired a broadside')
     # the article's other findings
     REPEATED = "repeated"  # an unresolved actor's launch beside the same launch of a named actor (assembly)
     # settings (:data:`POLICY_REASONS`) and the learned decision

@@ -72,8 +72,9 @@ def sentence_suppression(sent: Span, kind: str, trigger: Token | None = None) ->
 
 
 #: The suppression reason of a trigger that tests an engine or launches a missile-defence weapon or target
-#: (:func:`tested_thing`).
-TESTED_REASONS = {"engine": Reason.ENGINE_TEST, "defence": Reason.MISSILE_DEFENCE, "other": Reason.NOT_A_WEAPON}
+#: (:func:`tested_thing`). Its third reading, 'other' (no weapon at all), is only ever a stand-in's, which
+#: already carries the reason it names no weapon: a veto (``rules_deny``), not a reason of its own.
+TESTED_REASONS = {"engine": Reason.ENGINE_TEST, "defence": Reason.MISSILE_DEFENCE}
 
 
 def _launched_things(trigger: Token) -> list[Token]:
@@ -123,21 +124,38 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
 
 
 def _launches_something_else(trigger: Token) -> bool:
-    """A launch verb in a sentence that names no weapon, whose object (or passive subject) is a common noun that
-    no launch launches: 'launched an investigation', 'fired a broadside', 'fired 100 rounds of artillery', 'the
-    drones were launched'. A pronoun, number or name as its object ('launched it', 'fired two', 'launched
-    Kwangmyongsong') may be the weapon, and so may a launch or cue noun or one of ``launched_nouns``, or what its
-    'of' names ('a wave of strikes'). A verb whose object is its target ('struck a base') is not read."""
+    """Every launch word of a sentence that names no weapon is a launch verb whose object (or passive subject)
+    is a common noun that no launch launches: 'launched an investigation', 'fired a broadside', 'fired 100 rounds
+    of artillery', 'the drones were launched'. A pronoun, number or name as its object ('launched it', 'fired
+    two', 'fired a second', 'launched Kwangmyongsong') may be the weapon, and so may a launch or cue noun or one
+    of ``launched_nouns``, or what its 'of' names ('a wave of strikes'); any other launch word in the sentence
+    ('launched an inquiry into the launch', 'launched an inquiry after the North fired two') may tell a launch.
+    A verb whose object is its target ('struck a base') is not read."""
     cues = lexicon().cues
-    if trigger.lemma_.lower() not in cues.verb_triggers - cues.verbs_needing_weapon_object:
-        return False
+    launch_verbs = cues.verb_triggers - cues.verbs_needing_weapon_object
     launchable = cues.noun_triggers | cues.candidate_cues | cues.launched_nouns
+    launch_nouns = cues.noun_triggers | cues.candidate_cues
 
     def names_something_else(noun: Token) -> bool:
+        named = [g for c in noun.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children]
+        named = [g for g in named if g.dep_ == "pobj"]
+        if noun.like_num or noun.ent_type_ in ("ORDINAL", "CARDINAL"):
+            # "fired two", "a second"; "hundreds of balloons" names what the number counts
+            return bool(named) and all(names_something_else(g) for g in named)
         if noun.pos_ != "NOUN" or noun.lemma_.lower() in launchable or noun.lower_ in launchable:
             return False
-        named = [g for c in noun.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children]
-        return not any(g.dep_ == "pobj" and not names_something_else(g) for g in named)
+        return not any(not names_something_else(g) for g in named)
 
-    objects = [c for c in trigger.children if c.dep_ in ("dobj", "nsubjpass")]
-    return bool(objects) and all(names_something_else(o) for o in objects)
+    def is_launch_word(word: Token) -> bool:
+        if word.pos_ in ("VERB", "AUX"):
+            return word.lemma_.lower() in cues.verb_triggers
+        return word.lemma_.lower() in launch_nouns or word.lower_ in launch_nouns
+
+    def launches_something_else(word: Token) -> bool:
+        if word.lemma_.lower() not in launch_verbs:
+            return False
+        objects = [c for c in word.children if c.dep_ in ("dobj", "nsubjpass")]
+        return bool(objects) and all(names_something_else(o) for o in objects)
+
+    words = [t for t in trigger.sent if is_launch_word(t)]
+    return launches_something_else(trigger) and all(launches_something_else(t) for t in words)

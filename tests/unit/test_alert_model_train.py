@@ -18,10 +18,10 @@ from wirewatch.agents.learning.alerts_train import (
     WRITTEN_FLAG,
     WRITTEN_WEIGHT,
     _alert_labels,
-    _fit_alert,
-    _positive_rows,
-    distrusted_kind_sources,
+    alert_training_rows,
+    alert_view,
     feature_matrix,
+    fit_bundle,
     load_items,
     train,
 )
@@ -90,49 +90,54 @@ def test_the_kept_representation_is_cross_validated_on_more_fold_splits(
     assert sum(line.startswith(("| 0 |", "| 1 |", "| mean |")) for line in card.splitlines()) == 3
 
 
+def _jsonl(path: Path, items: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(x) + "\n" for x in items), encoding="utf-8")
+    return path
+
+
+def _passage(pid: str, text: str, alert: bool, kind: str, modality: str, written: bool = False) -> dict:
+    source = "written for wirewatch" if written else f"https://news.example/{pid}"
+    item = {"id": pid, "source": source, "text": text, "expect_alert": alert, "kind": kind, "modality": modality}
+    return {**item, "actor": "", "note": "", **({WRITTEN_FLAG: True} if written else {})}
+
+
 def test_written_passages_teach_the_decision_and_modality_not_the_kind_convention(
     nlp: Language, tmp_path: Path
 ) -> None:
     """Passages written for the project (sentences written for this test) join the alert decision at
     ``WRITTEN_WEIGHT`` and the modality model, never the kind model nor the named kinds distrusted by the real
     labels' convention: three real passages call a named Scud ``ballistic_unspecified``, three written ones
-    ``srbm``, and the named kind is still distrusted."""
-    texts = [
+    ``srbm`` (and ``possible``, a modality no real passage has)."""
+    scuds = [
         "North Korea fired two Scud missiles into the sea on Monday.",
         "Iran test-fired a Scud missile from a desert site on Tuesday.",
         "Syria launched three Scud missiles at rebel-held towns on Friday.",
     ]
-    real = [
-        {"id": f"r{i}", "source": f"https://news.example/{i}", "text": text, "expect_alert": True,
-         "kind": "ballistic_unspecified", "modality": "occurred", "actor": "", "note": ""}
-        for i, text in enumerate(texts)
-    ]  # fmt: skip
-    written = [
-        {**item, "id": f"w{i}", "source": "written for wirewatch", "kind": "srbm", "modality": "threatened",
-         WRITTEN_FLAG: True}
-        for i, item in enumerate(real)
-    ]  # fmt: skip
-    for name, items in (("real.jsonl", real), ("written.jsonl", written)):
-        (tmp_path / name).write_text("".join(json.dumps(x) + "\n" for x in items), encoding="utf-8")
-    data = load_items([tmp_path / "real.jsonl", tmp_path / "written.jsonl"], nlp)
-    everything = range(len(data.items))
-    assert distrusted_kind_sources(data, everything) == ("named:srbm",)
-    rows = np.concatenate([np.asarray(data.items[i].rows) for i in everything])
-    _rows, modalities = _positive_rows(data, rows, "modality", MODALITIES, written=True)
-    assert sorted(modalities) == ["occurred"] * 3 + ["threatened"] * 3
-    _rows, kinds = _positive_rows(data, rows, "kind", KINDS, written=False)
-    assert kinds == ["ballistic_unspecified"] * 3
-    # the alert decision: a written row weighs WRITTEN_WEIGHT, so a model fitted on the written rows alone at
-    # C is the model fitted on them at C * WRITTEN_WEIGHT (the penalty is the same, the data term scaled)
-    negatives = [
-        {"id": f"n{i}", "source": f"https://news.example/n{i}", "text": text, "expect_alert": False, "kind": "none",
-         "modality": "none", "actor": "", "note": "", WRITTEN_FLAG: True}
-        for i, text in enumerate(["The museum shows an old Scud missile.", "A Scud missile stands in the park."])
-    ]  # fmt: skip
-    (tmp_path / "negatives.jsonl").write_text("".join(json.dumps(x) + "\n" for x in negatives), encoding="utf-8")
-    data = load_items([tmp_path / "written.jsonl", tmp_path / "negatives.jsonl"], nlp)
-    matrix, _spec = feature_matrix(data, "rules+ngrams")
-    rows = np.arange(matrix.shape[0])
-    weighted = _fit_alert(matrix, data, rows, 1.0, 0)
-    plain = fit_linear(matrix, _alert_labels(data, rows), C=WRITTEN_WEIGHT, seed=0, labels=ALERT_LABELS)
-    assert np.allclose(weighted.weights, plain.weights, atol=1e-4)
+    threats = [
+        "North Korea warned on Monday that it would fire an ICBM over Japan.",
+        "Russia said on Friday it would test-launch a Sarmat ICBM next week.",
+    ]
+    negatives = ["The museum shows an old Scud missile.", "A Scud missile stands in the park near the station."]
+    real = [_passage(f"r{i}", t, True, "ballistic_unspecified", "occurred") for i, t in enumerate(scuds)]
+    real += [_passage(f"t{i}", t, True, "icbm", "threatened") for i, t in enumerate(threats)]
+    real += [_passage(f"n{i}", t, False, "none", "none") for i, t in enumerate(negatives)]
+    written = [_passage(f"w{i}", t, True, "srbm", "possible", written=True) for i, t in enumerate(scuds)]
+    data = load_items([_jsonl(tmp_path / "real.jsonl", real), _jsonl(tmp_path / "written.jsonl", written)], nlp)
+    everything = np.arange(len(data.items))
+    matrix, spec = feature_matrix(data, "rules+ngrams")
+    bundle = fit_bundle(matrix, data, everything, spec, 0, 1.0, 0.5)
+    never_seen = -30.0  # the bias fit_linear gives a class absent from the training labels
+    assert bundle.modality.bias[bundle.modality.labels.index("possible")] != never_seen  # the written taught it
+    assert bundle.kind.bias[bundle.kind.labels.index("srbm")] == never_seen  # ... and not this
+    assert bundle.distrusted_kinds == ("named:srbm",)
+    # the alert decision: a written row weighs WRITTEN_WEIGHT, a real one 1
+    rows = alert_training_rows(data, np.arange(matrix.shape[0]))
+    weights = [WRITTEN_WEIGHT if data.items[data.row_item[r]].training_only else 1.0 for r in rows]
+    assert 0.0 < WRITTEN_WEIGHT < 1.0 and 1.0 in weights and WRITTEN_WEIGHT in weights
+    view = alert_view(matrix, spec)
+    expected = fit_linear(
+        view[rows], _alert_labels(data, rows), C=1.0, seed=0, labels=ALERT_LABELS, sample_weight=weights
+    )
+    unweighted = fit_linear(view[rows], _alert_labels(data, rows), C=1.0, seed=0, labels=ALERT_LABELS)
+    assert np.allclose(bundle.alert.weights, expected.weights, atol=1e-4)
+    assert not np.allclose(bundle.alert.weights, unweighted.weights, atol=1e-4)

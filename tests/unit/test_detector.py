@@ -369,7 +369,7 @@ def test_one_event_across_sentences_is_merged(nlp: Language) -> None:
 
 def test_an_unresolved_actor_repeating_a_named_launch_is_no_second_finding(nlp: Language) -> None:
     named = "North Korea fired a ballistic missile into the sea on Monday, Seoul said."
-    unresolved = "Talks stalled this year over resumed missile tests."
+    unresolved = "However, the peace process stalled last year because of resumed missile tests."
     alone = detection_if_model_sure(nlp, unresolved)
     assert [f.actor for f in alone.findings] == ["unknown"]  # alone it is the article's one launch
     both = detection_if_model_sure(nlp, f"{named} {unresolved}")
@@ -397,13 +397,21 @@ def test_analyze_docs_matches_detect(nlp: Language) -> None:
 # --- modality and actor rules ------------------------------------------------------------------------------
 
 
+COUNCIL_MEETING = "The council will meet on Monday to discuss North Korea's latest ICBM launch."
+
+
 def test_a_verb_about_a_launch_lends_it_no_tense_in_the_rules_reading(nlp: Language) -> None:
-    """The rules read the launch a meeting will discuss as occurred. The learned modality model, which decides,
-    calls it threatened since it learned from written announcements ("will launch"); letting the rules'
-    reading win for such launch nouns cost modality accuracy 0.017 by grouped CV on real news, so it stays the
-    model's (see docs/MODEL_LOG.md, alert model session 14)."""
-    text = "The council will meet on Monday to discuss North Korea's latest ICBM launch."
-    assert only(nlp, text, config=DetectorConfig(learned=False)).modality == "occurred"
+    assert only(nlp, COUNCIL_MEETING, config=DetectorConfig(learned=False)).modality == "occurred"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known weakness (model card): the learned modality model, which decides, reads the meeting's future as"
+    " the launch's since it learned from written announcements ('will launch'); letting the rules' reading win for"
+    " such launch nouns cost modality accuracy 0.017 by grouped CV on real news (docs/MODEL_LOG.md, session 14)",
+)
+def test_the_shipped_model_reads_a_launch_a_meeting_will_discuss_as_occurred(nlp: Language) -> None:
+    assert only(nlp, COUNCIL_MEETING).modality == "occurred"
 
 
 @pytest.mark.parametrize(

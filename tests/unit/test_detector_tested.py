@@ -126,7 +126,16 @@ def test_a_launch_verb_whose_object_is_no_weapon_launches_something_else(
         pytest.param("The frigate fired the weapon at a target at sea on Tuesday.", "fired", id="weapon-noun"),
         pytest.param("The North fired two toward the sea on Monday, Seoul said.", "fired", id="number"),
         pytest.param("They launched it from a site near the coast at dawn.", "launched", id="pronoun"),
-        pytest.param("The country test-fired a new projectile on Sunday.", "fired", id="launched-noun"),
+        pytest.param("The country fired a new booster on Sunday.", "fired", id="launched-noun"),
+        pytest.param("North Korea fired a second on Tuesday, Seoul said.", "fired", id="ordinal"),
+        pytest.param(
+            "Seoul launched an investigation after the North fired two into the sea on Monday.",
+            "launched",
+            id="another-launch-word-in-the-sentence",
+        ),
+        pytest.param(
+            "The North fired off a warning on Tuesday, then launched one into the sea.", "fired", id="figurative-first"
+        ),
         pytest.param("Iran launched Kowsar from the Semnan site on Monday.", "launched", id="unknown-name"),
         pytest.param("Russia struck an energy plant overnight, officials said.", "struck", id="object-is-target"),
     ],
