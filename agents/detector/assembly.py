@@ -181,12 +181,16 @@ def assemble_candidates(
         if not placed:
             groups.append([c])
     # groups under the minimum confidence make no finding; a repeat is one of a finding that stands
-    groups = [g for g in groups if finding_of(g, entities, config).confidence >= config.min_confidence]
-    groups, repeated = _split_repeats(groups)
+    standing = [
+        (g, f)
+        for g, f in ((g, finding_of(g, entities, config)) for g in groups)
+        if f.confidence >= config.min_confidence
+    ]
+    kept, repeated = _split_repeats([g for g, _f in standing])
     for c in repeated:
         c.reason = Reason.REPEATED
     suppressed += repeated
-    findings = [finding_of(g, entities, config) for g in groups]
+    findings = [f for g, f in standing if any(g is k for k in kept)]
     findings.sort(key=lambda f: f.evidence[0].start)
     signals = [Signal(f, True, None, "") for f in findings]
     for c in suppressed:
