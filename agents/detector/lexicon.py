@@ -183,7 +183,7 @@ class DetectorCues:
     ground_test_nouns: frozenset[str]
     ground_test_modifiers: frozenset[str]
     #: what a launch verb may launch in a sentence that names no weapon, beside the launch and cue nouns ('fired
-    #: a projectile'): any other noun it takes as its object is no weapon ('launched an investigation')
+    #: a booster'): any other noun it takes as its object is no weapon ('launched an investigation')
     launched_nouns: frozenset[str]
     dated_launch: DatedLaunch
     framed_launch: FramedLaunch
