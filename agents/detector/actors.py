@@ -202,18 +202,40 @@ def _attribution_tokens(sent: Span) -> set[int]:
 
 
 def _target_and_observer_tokens(sent: Span) -> set[int]:
-    """Tokens of targets ('fired at northern Israel') and observers ('U.S. officials'): not launchers."""
-    cues = lexicon().cues
-    preps, observers = set(cues.target_preps), set(cues.observer_nouns)
-    verbs = set(cues.verb_triggers)
-    out: set[int] = set()
+    """Tokens of targets (:func:`_target_tokens`) and observers ('U.S. officials'): not launchers."""
+    observers = set(lexicon().cues.observer_nouns)
+    out = _target_tokens(sent)
     for tok in sent:
-        if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
-            out.update(range(*subtree_bounds(tok)))
         if tok.pos_ == "NOUN" and tok.lemma_.lower() in observers:
             lo = tok.left_edge.i
             out.update(range(lo, tok.i + 1))
     return out
+
+
+def _target_tokens(sent: Span) -> set[int]:
+    """Tokens of targets: 'fired at northern Israel', 'rockets hit Haifa'."""
+    cues = lexicon().cues
+    preps, verbs, target_verbs = set(cues.target_preps), set(cues.verb_triggers), set(cues.target_verbs)
+    out: set[int] = set()
+    for tok in sent:
+        if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
+            out.update(range(*subtree_bounds(tok)))
+        if tok.dep_ == "dobj" and tok.head.lemma_.lower() in target_verbs:
+            out.update(range(*subtree_bounds(tok)))
+    return out
+
+
+def named_as_target_only(sent: Span, actor: str, doc_states: set[str]) -> bool:
+    """``actor`` is named in the sentence, and only as what a launch is aimed at or hit ('three rockets were
+    fired into a northern Israeli town'): the article's main state is then no guess for the launcher."""
+    spans = [
+        span
+        for s, e, alias, kind in sentence_aliases(sent)
+        if _actor_of_alias(alias, kind, doc_states) == actor
+        and (span := sent.doc.char_span(s, e, alignment_mode="expand")) is not None
+    ]
+    targets = _target_tokens(sent)
+    return bool(spans) and all(any(t.i in targets for t in span) for span in spans)
 
 
 def _conditional_clause_tokens(sent: Span) -> set[int]:

@@ -6,11 +6,15 @@ sentence alone (no publication date): the tense of 'last fired', a 'since' date 
 from the launch's own clause, a habitual adverb on it ('regularly test-fires'), a chronology entry; a recent anchor
 in the sentence outside the clause that reports the launch, or a 'first ... since' that dates a current launch by
 the gap before it, leaves the launch current. When the article's month is known, a month that dates the launch
-("In August North Korea fired...") is past when it lies more than a few months before it."""
+("In August North Korea fired...") is past when it lies more than a few months before it.
+A launch the next sentence refers back to ('the launch', 'the missile flew', 'it') keeps the past date of the one
+before when its own sentence dates nothing."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +23,7 @@ from spacy.tokens import Span, Token
 from ..document import ents_in, span_text
 from ..nlp import token_columns
 from ..published import PublishedMonth
+from .candidates import SentenceCandidate
 from .clauses import speech_head
 from .lexicon import DatedLaunch, lexicon
 
@@ -147,3 +152,37 @@ def _chronology_entry(sent: Span) -> bool:
 
 def _date_or_punct(tok: Token) -> bool:
     return tok.ent_type_ == "DATE" or tok.is_punct
+
+
+#: Determiners and pronouns that refer back to a launch already told ('the launch', 'its test', 'it').
+_BACK_DETERMINERS = frozenset({"the", "that", "its", "their"})
+_BACK_PRONOUNS = frozenset({"it", "they"})
+
+
+def inherit_past_dates(sentences: Sequence[SentenceCandidate]) -> None:
+    """A launch the next sentence refers back to ('In July 2006 the North launched a Taepodong-2. But the launch
+    was an apparent failure') is the one its previous sentence dated to the past, when that sentence's launches
+    are all dated to the past and its own sentence dates nothing (no date or time of its own, no recent cue): its
+    candidates are dated to the past too (in place)."""
+    res = _compiled(lexicon().cues.dated_launch)
+    for before, sc in itertools.pairwise(sentences):
+        if sc.index != before.index + 1 or not before.rule or not all(c.dated_past for c in before.rule):
+            continue
+        if any(e.label_ in ("DATE", "TIME") for e in ents_in(sc.sent)) or res.recent_cues.search(span_text(sc.sent)):
+            continue
+        for c in sc.rule:
+            if not c.dated_past and _refers_back(c.trigger):
+                c.dated_past = True
+
+
+def _refers_back(trigger: Token) -> bool:
+    """The launch word is a definite noun ('the launch', 'its test') or a verb whose subject is one or a pronoun
+    ('the missile flew', 'it landed')."""
+    if trigger.pos_ in ("NOUN", "PROPN"):
+        return any(c.dep_ in ("det", "poss") and c.lower_ in _BACK_DETERMINERS for c in trigger.children)
+    subjects = [c for c in trigger.children if c.dep_ in ("nsubj", "nsubjpass")]
+    return any(
+        s.lower_ in _BACK_PRONOUNS
+        or any(c.dep_ in ("det", "poss") and c.lower_ in _BACK_DETERMINERS for c in s.children)
+        for s in subjects
+    )

@@ -26,6 +26,7 @@ from .candidates import (
     weapons_in,
 )
 from .config import DetectorConfig, alert_model
+from .dating import inherit_past_dates
 from .kinds import named_kind
 from .lexicon import lexicon
 from .modality import negation_of, unconfirmed_report
@@ -137,6 +138,7 @@ def sentence_candidates(
                 qualifiers=qualifier_signals(sent, sent_candidates),
             )
         )
+    inherit_past_dates(out)
     if any(c.reason is None for sc in out for c in sc.rule):
         for sc in out:
             sc.signals.append("doc_rule_alert")

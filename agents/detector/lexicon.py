@@ -157,6 +157,7 @@ class DetectorCues:
     direction_preps: frozenset[str]
     observer_nouns: frozenset[str]
     target_preps: frozenset[str]
+    target_verbs: frozenset[str]  # their direct object is what the launch hit, not who launched it
     temporal_clause_marks: frozenset[str]
     year_clause_marks: frozenset[str]
     generic_determiners: frozenset[str]

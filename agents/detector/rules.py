@@ -10,7 +10,14 @@ from spacy.tokens import Doc, Span, Token
 
 from ..document import span_text
 from ..published import PublishedMonth
-from .actors import PreviousActor, actor_of_text, quoted_continuation, resolve_actor, speaker_of
+from .actors import (
+    PreviousActor,
+    actor_of_text,
+    named_as_target_only,
+    quoted_continuation,
+    resolve_actor,
+    speaker_of,
+)
 from .candidates import TriggerCandidate, WeaponMention
 from .config import DetectorConfig
 from .dating import dated_in_past
@@ -45,8 +52,9 @@ def analyse_trigger(
     actor, how = resolve_actor(trig, sent, offensive or ws, doc_states, previous)
     if how == "non_actor_subject" and reason is None:
         reason = Reason.NON_ACTOR_SUBJECT
-    if actor is None and how != "non_actor_subject":
-        actor = dominant if dominant in doc_states else None
+    if actor is None and how != "non_actor_subject" and dominant in doc_states:
+        # the article's main state, unless this sentence names it only as the target ('rockets hit Haifa')
+        actor = None if named_as_target_only(sent, dominant, doc_states) else dominant
     speaker = speaker_of(trig, sent, doc, entities, prev_speaker)
     if speaker is None and quoted_continuation(sent):
         speaker = prev_speaker

@@ -20,7 +20,7 @@ from wirewatch.agents.detector import (
 )
 from wirewatch.agents.nlp import entities_of
 
-from .detector_readings import detection_if_model_sure
+from .detector_readings import detection_if_model_sure, rule_reading
 
 
 def run(nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None) -> Detection:
@@ -837,3 +837,27 @@ def test_a_denial_verb_does_not_reach_into_a_temporal_clause(nlp: Language) -> N
     finding = only(nlp, "North Korea rejected the talks after launching two ballistic missiles on Monday.")
     assert (finding.modality, finding.actor) == ("occurred", "North Korea")
     assert "denied" in suppressed(nlp, "Iran denied that it had fired a missile when the drill began.")
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        pytest.param(
+            "Three rockets were fired into a northern Israeli town on Tuesday, slamming into homes.",
+            "fired",
+            id="fired-into-the-main-state",
+        ),
+        pytest.param(
+            "Four Katyusha rockets hit northwestern Israel on Thursday morning.",
+            "hit",
+            id="hit-the-main-state",
+        ),
+    ],
+)
+def test_the_main_state_named_only_as_the_target_is_not_the_launcher(nlp: Language, text: str, trigger: str) -> None:
+    assert rule_reading(nlp, text, trigger, lambda c, sc: c.actor) != "Israel"
+
+
+def test_the_main_state_named_as_the_launcher_stays_the_launcher(nlp: Language) -> None:
+    text = "Israeli jets fired missiles at a depot in Gaza on Tuesday, the army said."
+    assert rule_reading(nlp, text, "fired", lambda c, sc: c.actor) == "Israel"

@@ -162,3 +162,29 @@ def test_the_model_never_alerts_capability_talk(nlp: Language) -> None:
 def test_the_model_still_decides_a_launch_of_a_capable_missile(nlp: Language) -> None:
     text = "Russia test-fired a Sarmat missile capable of carrying ten warheads on Tuesday, the ministry said."
     assert evidence_if_model_sure(nlp, text) == [text]
+
+
+DATED_BEFORE = "In 2006 the North fired a long-range missile from its east coast, two years before the talks."
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "trigger", "past"),
+    [
+        pytest.param("But the launch ended in failure over the sea.", "launch", True, id="the-launch"),
+        pytest.param("The missile flew some 500 km before it broke up.", "flew", True, id="the-missile-flew"),
+        pytest.param("It was launched from a pad near the coast.", "launched", True, id="pronoun-subject"),
+        pytest.param(
+            "On Tuesday the launch of a new missile drew protests.", "launch", False, id="its-own-recent-date"
+        ),
+        pytest.param("Japan says a missile fell into its waters.", "fell", False, id="no-reference-back"),
+    ],
+)
+def test_a_launch_referred_back_to_takes_the_past_date_of_the_one_before(
+    nlp: Language, follow_up: str, trigger: str, past: bool
+) -> None:
+    assert reading(nlp, f"{DATED_BEFORE} {follow_up}", trigger, "2016-02-07") is past
+
+
+def test_a_reference_back_to_a_current_launch_stays_current(nlp: Language) -> None:
+    text = "The North fired a long-range missile from its east coast on Monday. But the launch ended in failure."
+    assert reading(nlp, text, "launch") is False
