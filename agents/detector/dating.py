@@ -154,35 +154,31 @@ def _date_or_punct(tok: Token) -> bool:
     return tok.ent_type_ == "DATE" or tok.is_punct
 
 
-#: Determiners and pronouns that refer back to a launch already told ('the launch', 'its test', 'it').
-_BACK_DETERMINERS = frozenset({"the", "that", "its", "their"})
-_BACK_PRONOUNS = frozenset({"it", "they"})
-
-
 def inherit_past_dates(sentences: Sequence[SentenceCandidate]) -> None:
     """A launch the next sentence refers back to ('In July 2006 the North launched a Taepodong-2. But the launch
     was an apparent failure') is the one its previous sentence dated to the past, when that sentence's launches
     are all dated to the past and its own sentence dates nothing (no date or time of its own, no recent cue): its
     candidates are dated to the past too (in place)."""
-    res = _compiled(lexicon().cues.dated_launch)
+    rules = lexicon().cues.dated_launch
+    res = _compiled(rules)
     for before, sc in itertools.pairwise(sentences):
         if sc.index != before.index + 1 or not before.rule or not all(c.dated_past for c in before.rule):
             continue
         if any(e.label_ in ("DATE", "TIME") for e in ents_in(sc.sent)) or res.recent_cues.search(span_text(sc.sent)):
             continue
         for c in sc.rule:
-            if not c.dated_past and _refers_back(c.trigger):
+            if not c.dated_past and _refers_back(c.trigger, rules.reference_words):
                 c.dated_past = True
 
 
-def _refers_back(trigger: Token) -> bool:
+def _refers_back(trigger: Token, words: frozenset[str]) -> bool:
     """The launch word is a definite noun ('the launch', 'its test') or a verb whose subject is one or a pronoun
-    ('the missile flew', 'it landed')."""
+    ('the missile flew', 'it landed'): ``words`` are those determiners and pronouns."""
+
+    def definite(noun: Token) -> bool:
+        return any(c.dep_ in ("det", "poss") and c.lower_ in words for c in noun.children)
+
     if trigger.pos_ in ("NOUN", "PROPN"):
-        return any(c.dep_ in ("det", "poss") and c.lower_ in _BACK_DETERMINERS for c in trigger.children)
+        return definite(trigger)
     subjects = [c for c in trigger.children if c.dep_ in ("nsubj", "nsubjpass")]
-    return any(
-        s.lower_ in _BACK_PRONOUNS
-        or any(c.dep_ in ("det", "poss") and c.lower_ in _BACK_DETERMINERS for c in s.children)
-        for s in subjects
-    )
+    return any((s.pos_ == "PRON" and s.lower_ in words) or definite(s) for s in subjects)

@@ -70,7 +70,8 @@ class DatedLaunch:
     sentence cues of a recounted launch and of a recent anchor, the classes of a date that hangs from the
     launch's clause, the prepositions of a 'since' date, the 'first ... since' shape and the words of 'the
     first launch ...', how far and through which dependencies a date may hang, and how many months before the
-    article's month a launch's month may lie and still be current."""
+    article's month a launch's month may lie and still be current; the words by which the next sentence refers
+    back to a launch (see :func:`.dating.inherit_past_dates`)."""
 
     past_cues: Pattern
     recent_cues: Pattern
@@ -82,6 +83,7 @@ class DatedLaunch:
     reach: int
     clause_deps: frozenset[str]
     months_to_past: int
+    reference_words: frozenset[str]  # determiners and pronouns that refer back to a launch told before
 
 
 @dataclass(frozen=True)

@@ -653,7 +653,7 @@ def _write_card(
             "Modality and kind are learned from true passages only; rare kinds (rocket_artillery, srbm, slbm)"
             " have a few dozen examples or fewer.",
             "No threshold meets both bars: on the held-out article scores (each passage's best candidate, before"
-            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.59-0.70 (five fold splits;"
+            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.67-0.72 (five fold splits;"
             " the nested threshold trades them for the best F1).",
             "Kind: a sentence that gives only a flight's figures (distance, altitude) may get a kind the"
             " passage's labels do not give; the strongest finding then carries it.",
