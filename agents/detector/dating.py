@@ -61,6 +61,8 @@ def dated_in_past(trigger: Token, sent: Span, published: PublishedMonth | None =
         return False
     if any(c.lower_ in rules.first_words for c in trigger.children):
         return False  # 'the first complete launch of ... since 2017': the gap dates a current launch
+    if trigger.dep_ == "pobj" and trigger.head.lower_ in rules.since_preps:
+        return True  # 'it has been 38 days since the last test': the time since it is counted, not its own date
     times = _clause_times(trigger, sent, rules, res, published)
     if "recent" in times:
         return False

@@ -59,6 +59,11 @@ def reading(nlp: Language, text: str, trigger: str, published_at: str | None = N
             "fired",
             id="recent-anchor-of-the-report-before",
         ),
+        pytest.param(
+            "It has been 38 days since the last North Korean missile test, an analyst noted.",
+            "test",
+            id="time-counted-since-the-launch",
+        ),
     ],
 )
 def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, trigger: str) -> None:
@@ -105,6 +110,11 @@ def test_a_launch_dated_to_the_past_is_read_as_past(nlp: Language, text: str, tr
             " said it could come soon.",
             "launch",
             id="date-on-a-verb-far-up-the-noun-phrase",
+        ),
+        pytest.param(
+            "Japan's forces have stayed on high alert since the missile launch on Tuesday.",
+            "launch",
+            id="since-a-recent-launch",
         ),
     ],
 )
