@@ -226,8 +226,8 @@ def _target_tokens(sent: Span) -> set[int]:
 
 
 def named_as_target_only(sent: Span, actor: str, doc_states: set[str]) -> bool:
-    """``actor`` is named in the sentence, and only as what a launch is aimed at or hit ('three rockets were
-    fired into a northern Israeli town'): the article's main state is then no guess for the launcher."""
+    """``actor`` is named in the sentence, and only as what a launch is aimed at or hit ('two rockets were
+    launched toward an Israeli border village'): the article's main state is then no guess for the launcher."""
     spans = [
         span
         for s, e, alias, kind in sentence_aliases(sent)

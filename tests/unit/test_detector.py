@@ -847,12 +847,12 @@ def test_a_denial_verb_does_not_reach_into_a_temporal_clause(nlp: Language) -> N
     ("text", "trigger"),
     [
         pytest.param(
-            "Three rockets were fired into a northern Israeli town on Tuesday, slamming into homes.",
-            "fired",
-            id="fired-into-the-main-state",
+            "Two rockets were launched toward an Israeli border village on Tuesday, landing in fields.",
+            "launched",
+            id="launched-toward-the-main-state",
         ),
         pytest.param(
-            "Four Katyusha rockets hit northwestern Israel on Thursday morning.",
+            "Several rockets hit the Israeli city of Haifa before dawn on Friday.",
             "hit",
             id="hit-the-main-state",
         ),
