@@ -633,8 +633,8 @@ def _write_card(
             " violate the resolutions') are learned poorly: the model may miss the first and alert on the second.",
             "Trained on about a thousand short passages of real news (1-4 sentences); long articles give the model"
             " more candidate sentences than it saw per item, so an article-level false alarm is more likely there.",
-            "Passages written for the project (`alerts_written.jsonl`, 2,639: 77 from early rounds, 1,008 and then"
-            " 1,554 added in two later rounds) teach the alert decision, at half a real passage's weight"
+            "Passages written for the project (`alerts_written.jsonl`, 2,629: 77 from early rounds, 1,008 and then"
+            " 1,544 added in two later rounds) teach the alert decision, at half a real passage's weight"
             " (WRITTEN_WEIGHT), and the modality; the kind model and the distrusted named kinds read real news only"
             " (written kinds follow the weapon map's classes, not the real labels' convention for named short-range"
             " systems). They were written as contrasting sets (the same setting, one fact deciding the label: a"
@@ -653,7 +653,7 @@ def _write_card(
             "Modality and kind are learned from true passages only; rare kinds (rocket_artillery, srbm, slbm)"
             " have a few dozen examples or fewer.",
             "No threshold meets both bars: on the held-out article scores (each passage's best candidate, before"
-            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.67-0.72 (five fold splits;"
+            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.66-0.71 (five fold splits;"
             " the nested threshold trades them for the best F1).",
             "Kind: a sentence that gives only a flight's figures (distance, altitude) may get a kind the"
             " passage's labels do not give; the strongest finding then carries it.",
