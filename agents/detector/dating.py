@@ -62,7 +62,7 @@ def dated_in_past(trigger: Token, sent: Span, published: PublishedMonth | None =
     if any(c.lower_ in rules.first_words for c in trigger.children):
         return False  # 'the first complete launch of ... since 2017': the gap dates a current launch
     if trigger.dep_ == "pobj" and trigger.head.lower_ in rules.since_preps:
-        return True  # 'it has been 38 days since the last test': the time since it is counted, not its own date
+        return True  # 'some 50 days have gone by since the last test': the time since it is counted, not its date
     times = _clause_times(trigger, sent, rules, res, published)
     if "recent" in times:
         return False
@@ -157,8 +157,8 @@ def _date_or_punct(tok: Token) -> bool:
 
 
 def inherit_past_dates(sentences: Sequence[SentenceCandidate]) -> None:
-    """A launch the next sentence refers back to ('In July 2006 the North launched a Taepodong-2. But the launch
-    was an apparent failure') is the one its previous sentence dated to the past, when that sentence's launches
+    """A launch the next sentence refers back to ('In 1998 the navy fired a cruise missile from the pier. The
+    launch went badly wrong') is the one its previous sentence dated to the past, when that sentence's launches
     are all dated to the past and its own sentence dates nothing (no date or time of its own, no recent cue): its
     candidates are dated to the past too (in place)."""
     rules = lexicon().cues.dated_launch

@@ -60,8 +60,8 @@ def reading(nlp: Language, text: str, trigger: str, published_at: str | None = N
             id="recent-anchor-of-the-report-before",
         ),
         pytest.param(
-            "It has been 38 days since the last North Korean missile test, an analyst noted.",
-            "test",
+            "Some 50 days have gone by since the latest missile launch by the North, a researcher counted.",
+            "launch",
             id="time-counted-since-the-launch",
         ),
     ],
