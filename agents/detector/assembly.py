@@ -39,7 +39,9 @@ from .suppression import TESTED_REASONS
 # - a launch urged, banned or stopped ('will stop launches of ICBMs'), and one its sentence frames as no launch
 #   (a drill's rehearsal, a hypothetical's consequence, what a missile can do, a simulation: see framing.py);
 # - in a sentence that names no weapon, launch words that all launch something else ('launched an inquiry',
-#   'the drones were launched': suppression.tested_thing's 'other'): precision +0.005 [+0.000, +0.012].
+#   'the drones were launched': suppression.tested_thing's 'other'): precision +0.005 [+0.000, +0.012];
+# - in a sentence that names no weapon, a word for a class of acts ('avoid further provocations':
+#   category_triggers): no labelled passage moved, and the seed article's provocation talk raises nothing.
 # And the non-state setting holds back an armed group's candidate whatever its reason (policy_decides).
 
 #: How a suppressed candidate's signal reads in place of its modality: denied, historical (else its modality).
@@ -126,8 +128,8 @@ def rules_deny(c: TriggerCandidate) -> bool:
     or a missile-defence weapon or a launch of no weapon at all, read off the trigger's own arguments
     (:func:`.suppression.tested_thing`), as
     a launch its sentence dates to the past (:func:`.dating.dated_in_past`), as capability talk, as a launch
-    urged, banned or stopped, or as one its sentence frames as no launch (:func:`.framing.framing_of`): no
-    probability alerts it."""
+    urged, banned or stopped, as one its sentence frames as no launch (:func:`.framing.framing_of`), or as a
+    word for a class of acts with no weapon named ('provocations'): no probability alerts it."""
     return (
         # negation_of's readings: denied (the word the rules' reason copies), or urged, banned or stopped (not aborted)
         c.negation == Reason.DENIED
@@ -136,6 +138,7 @@ def rules_deny(c: TriggerCandidate) -> bool:
         or c.reason in (Reason.DENIED, Reason.CAPABILITY)
         or c.tested is not None
         or c.dated_past
+        or (c.reason == Reason.NO_WEAPON and c.trigger.lemma_.lower() in lexicon().cues.category_triggers)
     )
 
 

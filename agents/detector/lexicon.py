@@ -117,6 +117,7 @@ class DetectorCues:
     weapon_subject_only_verbs: frozenset[str]
     verbs_needing_weapon_object: frozenset[str]
     noun_triggers: frozenset[str]
+    category_triggers: frozenset[str]  # name a class of acts, not a launch ('provocations')
     candidate_cues: frozenset[str]
     noun_triggers_needing_compound_weapon: frozenset[str]
     flight_needs_compound: frozenset[str]

@@ -198,3 +198,13 @@ def test_a_launch_referred_back_to_takes_the_past_date_of_the_one_before(
 def test_a_reference_back_to_a_current_launch_stays_current(nlp: Language) -> None:
     text = "The North fired a long-range missile from its east coast on Monday. But the launch ended in failure."
     assert reading(nlp, text, "launch") is False
+
+
+def test_the_model_never_alerts_a_word_for_a_class_of_acts_with_no_weapon(nlp: Language) -> None:
+    text = "The envoy said the regime has hinted at a resumption of serious provocations in the coming weeks."
+    assert evidence_if_model_sure(nlp, text) == []
+
+
+def test_the_model_still_decides_a_provocation_that_names_its_weapon(nlp: Language) -> None:
+    text = "The envoy said the regime's missile provocation on Tuesday drew protests."
+    assert evidence_if_model_sure(nlp, text) == [text]
