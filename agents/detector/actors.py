@@ -213,16 +213,21 @@ def _target_and_observer_tokens(sent: Span) -> set[int]:
 
 
 def _target_tokens(sent: Span) -> set[int]:
-    """Tokens of targets: 'fired at northern Israel', 'rockets hit Haifa'."""
-    cues = lexicon().cues
-    preps, verbs, target_verbs = set(cues.target_preps), set(cues.verb_triggers), set(cues.target_verbs)
-    out: set[int] = set()
-    for tok in sent:
-        if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
-            out.update(range(*subtree_bounds(tok)))
-        if tok.dep_ == "dobj" and tok.head.lemma_.lower() in target_verbs:
-            out.update(range(*subtree_bounds(tok)))
-    return out
+    """Tokens of targets: 'fired at northern Israel', 'rockets hit Haifa'; memoised per sentence (read for the
+    excluded tokens and again by :func:`named_as_target_only`)."""
+    memo = doc_memo(sent.doc, "targets")
+    key = (sent.start, sent.end)
+    if key not in memo:
+        cues = lexicon().cues
+        preps, verbs, target_verbs = set(cues.target_preps), set(cues.verb_triggers), set(cues.target_verbs)
+        out: set[int] = set()
+        for tok in sent:
+            if tok.dep_ == "prep" and tok.lower_ in preps and tok.head.lemma_.lower() in verbs:
+                out.update(range(*subtree_bounds(tok)))
+            if tok.dep_ == "dobj" and tok.head.lemma_.lower() in target_verbs:
+                out.update(range(*subtree_bounds(tok)))
+        memo[key] = frozenset(out)
+    return set(memo[key])
 
 
 def named_as_target_only(sent: Span, actor: str, doc_states: set[str]) -> bool:

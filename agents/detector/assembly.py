@@ -41,7 +41,8 @@ from .suppression import TESTED_REASONS
 # - in a sentence that names no weapon, launch words that all launch something else ('launched an inquiry',
 #   'the drones were launched': suppression.tested_thing's 'other'): precision +0.005 [+0.000, +0.012];
 # - in a sentence that names no weapon, a word for a class of acts ('avoid further provocations':
-#   category_triggers): no labelled passage moved, and the seed article's provocation talk raises nothing.
+#   category_triggers, tested_thing's 'other' too): no labelled passage moved, and the seed article's
+#   provocation talk raises nothing.
 # And the non-state setting holds back an armed group's candidate whatever its reason (policy_decides).
 
 #: How a suppressed candidate's signal reads in place of its modality: denied, historical (else its modality).
@@ -126,10 +127,10 @@ def neighbour_kinds(sentences: Sequence[SentenceCandidate], distrusted_kinds: Co
 def rules_deny(c: TriggerCandidate) -> bool:
     """The rules read the candidate as denied (its own negation, or a false alarm), as a test of an engine
     or a missile-defence weapon or a launch of no weapon at all, read off the trigger's own arguments
-    (:func:`.suppression.tested_thing`), as
-    a launch its sentence dates to the past (:func:`.dating.dated_in_past`), as capability talk, as a launch
-    urged, banned or stopped, as one its sentence frames as no launch (:func:`.framing.framing_of`), or as a
-    word for a class of acts with no weapon named ('provocations'): no probability alerts it."""
+    (:func:`.suppression.tested_thing`; with no weapon named, a word for a class of acts such as 'provocations'
+    is one), as a launch its sentence dates to the past (:func:`.dating.dated_in_past`), as capability talk, as
+    a launch urged, banned or stopped, or as one its sentence frames as no launch (:func:`.framing.framing_of`):
+    no probability alerts it."""
     return (
         # negation_of's readings: denied (the word the rules' reason copies), or urged, banned or stopped (not aborted)
         c.negation == Reason.DENIED
@@ -138,7 +139,6 @@ def rules_deny(c: TriggerCandidate) -> bool:
         or c.reason in (Reason.DENIED, Reason.CAPABILITY)
         or c.tested is not None
         or c.dated_past
-        or (c.reason == Reason.NO_WEAPON and c.trigger.lemma_.lower() in lexicon().cues.category_triggers)
     )
 
 

@@ -169,11 +169,11 @@ def inherit_past_dates(sentences: Sequence[SentenceCandidate]) -> None:
         if any(e.label_ in ("DATE", "TIME") for e in ents_in(sc.sent)) or res.recent_cues.search(span_text(sc.sent)):
             continue
         for c in sc.rule:
-            if not c.dated_past and _refers_back(c.trigger, rules.reference_words):
+            if not c.dated_past and refers_back(c.trigger, rules.reference_words):
                 c.dated_past = True
 
 
-def _refers_back(trigger: Token, words: frozenset[str]) -> bool:
+def refers_back(trigger: Token, words: frozenset[str]) -> bool:
     """The launch word is a definite noun ('the launch', 'its test') or a verb whose subject is one or a pronoun
     ('the missile flew', 'it landed'): ``words`` are those determiners and pronouns."""
 

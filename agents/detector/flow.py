@@ -33,6 +33,7 @@ from .modality import negation_of, unconfirmed_report
 from .records import Detection
 from .rules import analyse_trigger, resolve_contested, share_weapon_actor, stand_in
 from .signals import qualifier_signals, rule_signals
+from .suppression import inherit_tested_thing
 
 
 def detect(
@@ -139,6 +140,7 @@ def sentence_candidates(
             )
         )
     inherit_past_dates(out)
+    inherit_tested_thing(out)
     if any(c.reason is None for sc in out for c in sc.rule):
         for sc in out:
             sc.signals.append("doc_rule_alert")

@@ -12,6 +12,7 @@ from spacy.tokens import Span, Token
 from .. import lexicons
 from ..document import span_text
 from .candidates import SentenceCandidate, TriggerCandidate, weapons_in
+from .details import distances
 from .lexicon import lexicon
 from .records import KIND_RANK, KINDS
 
@@ -19,7 +20,8 @@ from .records import KIND_RANK, KINDS
 def kind_sources(sc: SentenceCandidate, c: TriggerCandidate) -> list[tuple[str, str]]:
     """Where a kind for candidate ``c`` of sentence ``sc`` can come from before the model, in order: the
     system the sentence names (``named``), a specific kind the rules read off the weapon words (``rule``; not when
-    they read it off system names alone: that is the named source)."""
+    they read it off system names alone: that is the named source), or, when the weapon words name no class,
+    the class the sentence's flight figures prove (``flight``: :func:`flight_kind`)."""
     out = [("named", sc.named_kind)] if sc.named_kind else []
     rule_kind = kind_of(c)
     described = described_kind(c)
@@ -30,7 +32,10 @@ def kind_sources(sc: SentenceCandidate, c: TriggerCandidate) -> list[tuple[str, 
         # as its source does, and the map holds one class per name; not a range class the launch's own class
         # outranks ("a Bulava intercontinental ballistic missile" is slbm: see class_of)
         return [("rule", described), *out]
-    if rule_kind == "ballistic_unspecified" or (rule_kind == "rocket_artillery" and lone_rocket(c)):
+    if rule_kind == "ballistic_unspecified":
+        flown = flight_kind(sc.sent)
+        return [*out, ("flight", flown)] if flown is not None else out
+    if rule_kind == "rocket_artillery" and lone_rocket(c):
         return out
     said_by = [w for w in c.weapons if w.kind == rule_kind]
     if rule_kind == sc.named_kind and said_by and all(named_kind(w.text) == rule_kind for w in said_by):
@@ -51,6 +56,20 @@ def lone_rocket(c: TriggerCandidate) -> bool:
     return words == {"rocket"}
 
 
+def flight_kind(sent: Span) -> str | None:
+    """The class a sentence's flight figures prove (``flight_classes`` of ``weapon_kinds.json``): "flew 13,000
+    km", "an apogee of 6,000 km" is an intercontinental missile whatever the words call it."""
+    rng, apogee = distances(sent)
+    if rng is None and apogee is None:
+        return None
+    for kind, bounds in _flight_classes().items():
+        if (rng is not None and rng >= bounds["min_range_km"]) or (
+            apogee is not None and apogee >= bounds["min_apogee_km"]
+        ):
+            return kind
+    return None
+
+
 #: Kinds a weapon word gives that name no class of its own: a bare "missile", "rocket".
 GENERIC_KINDS = frozenset({"ballistic_unspecified", "rocket_artillery"})
 GENERIC = "ballistic_unspecified"
@@ -65,6 +84,25 @@ def _class_precedence() -> dict[str, tuple[str, ...]]:
     for kind in {k for k, over in out.items() for k in (k, *over)}:
         if kind not in KIND_RANK:
             raise lexicons.LexiconError(f"weapon_kinds.json class_precedence: unknown kind {kind!r}")
+    return out
+
+
+@cache
+def _flight_classes() -> dict[str, dict[str, float]]:
+    """``flight_classes`` of ``weapon_kinds.json``: per class, the range and apogee (km) that prove it."""
+    raw = lexicons.load("weapon_kinds.json").get("flight_classes", {})
+    out: dict[str, dict[str, float]] = {}
+    for kind, bounds in raw.items():
+        if kind.startswith("_"):
+            continue
+        if kind not in KIND_RANK:
+            raise lexicons.LexiconError(f"weapon_kinds.json flight_classes: unknown kind {kind!r}")
+        try:
+            out[kind] = {key: float(bounds[key]) for key in ("min_range_km", "min_apogee_km")}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise lexicons.LexiconError(
+                f"weapon_kinds.json flight_classes: {kind!r} needs numbers min_range_km and min_apogee_km"
+            ) from exc
     return out
 
 
@@ -105,6 +143,7 @@ def _weapon_kind_patterns() -> list[tuple[str, re.Pattern[str]]]:
 
 lexicons.on_change(_weapon_kind_patterns.cache_clear)
 lexicons.on_change(_class_precedence.cache_clear)
+lexicons.on_change(_flight_classes.cache_clear)
 
 
 def named_kind(text: str) -> str | None:

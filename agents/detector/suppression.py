@@ -5,12 +5,14 @@ the ground, a missile-defence weapon or a target missile)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from spacy.tokens import Doc, Span, Token
 
 from ..document import doc_cache, span_text
 from ..nlp import doc_text
-from .candidates import WeaponMention
+from .candidates import SentenceCandidate, WeaponMention
+from .dating import refers_back
 from .lexicon import lexicon
 from .records import Reason
 
@@ -103,6 +105,8 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
     solid-fuel motor', 'engine combustion tests', 'the static firing test'); ``'defence'`` when what it
     launches or tests is a missile-defence weapon or a target missile ('an interceptor blasted off', 'a
     target missile was launched', 'will test its Patriot system'), or the only weapons it has are such;
+    ``'other'`` when no weapon is named and the trigger launches something else (:func:`_launches_something_else`)
+    or names a class of acts rather than a launch (``category_triggers``: 'avoid further provocations');
     else None. Read off the trigger's own arguments, so 'launch a satellite, having tested engines for it'
     is neither."""
     cues = lexicon().cues
@@ -118,9 +122,39 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
     defence = {i for w in weapons if w.defence for i in w.tokens}
     if any(t.i in defence for t in things):
         return "defence"
-    if not weapons and _launches_something_else(trigger):
+    if not weapons and (trigger.lemma_.lower() in cues.category_triggers or _launches_something_else(trigger)):
+        # a word for a class of acts ('further provocations') with no weapon named launches nothing in particular
         return "other"
     return None
+
+
+def inherit_tested_thing(sentences: Sequence[SentenceCandidate]) -> None:
+    """A test a neighbouring sentence tells the nature of ('Engineers ran the test at the coastal site. The
+    ground test of the new motor lasted a minute'): when every candidate of a sentence is a stand-in
+    that names no weapon and refers back ('the test', 'it was launched': :func:`.dating.refers_back`), and every
+    candidate of the sentence before or after it tests an engine or a missile-defence weapon
+    (:func:`tested_thing`), its candidates test the same (in place). Not for a word for an attack or a class of
+    acts ('the attack' beside 'air defences shot down 30 missiles' is the attack they met)."""
+    cues = lexicon().cues
+    not_tests = cues.noun_triggers_needing_compound_weapon | cues.verbs_needing_weapon_object | cues.category_triggers
+    words = cues.dated_launch.reference_words
+    by_index = {sc.index: sc for sc in sentences}
+    for sc in sentences:
+        if not sc.rule or not all(
+            c.stand_in
+            and c.tested is None
+            and not c.weapons
+            and c.trigger.lemma_.lower() not in not_tests
+            and refers_back(c.trigger, words)
+            for c in sc.rule
+        ):
+            continue
+        for neighbour in (by_index.get(sc.index - 1), by_index.get(sc.index + 1)):
+            tested = {c.tested for c in neighbour.rule} if neighbour is not None else set()
+            if len(tested) == 1 and (thing := tested.pop()) in TESTED_REASONS:
+                for c in sc.rule:
+                    c.tested = thing
+                break
 
 
 def _launches_something_else(trigger: Token) -> bool:

@@ -551,8 +551,8 @@ def _write_card(
             " recall +0.008 [+0.002, +0.014], precision +0.001 [−0.004, +0.006], F1 +0.005 [+0.000, +0.009]."
             " Measured and dropped: a weapon used against a target read as a launch ('threatened to use the"
             " Oreshnik missile against Kyiv', 'struck targets using Oreshnik missiles') together with a launch its"
-            " sentence calls the first of a span not dated by the sentence's year ('its first ... test in three"
-            " years on October 3, 2019'): recall −0.004 [−0.010, +0.002], F1 −0.002 [−0.006, +0.002]."
+            " sentence calls the first of a span not dated by the sentence's year ('its first such test in two"
+            " years, on 9 May 2021'): recall −0.004 [−0.010, +0.002], F1 −0.002 [−0.006, +0.002]."
             " The fold split alone moves these figures more: over the card's fold splits this model's recall"
             f" ranges {_range(report['splits'], 'recall')} and its F1 {_range(report['splits'], 'f1')}, so a paired"
             " difference within about 0.01 on one split is noise.",

@@ -150,6 +150,32 @@ def test_class_words_outrank_the_name_map(nlp: Language, text: str, first_source
     assert kind_sources(sc, sc.rule[0])[0] == first_source
 
 
+@pytest.mark.parametrize(
+    ("text", "sources"),
+    [
+        # a lofted missile's apogee, or a flight past 5,500 km, proves an intercontinental missile
+        (
+            "The army fired a missile that climbed to an altitude of 4,100 km before it came down at sea.",
+            [("flight", "icbm")],
+        ),
+        (
+            "The air force launched an unarmed missile that flew 6,700 km to a test range in the ocean.",
+            [("flight", "icbm")],
+        ),
+        # figures under the bounds prove no class: the model decides
+        ("The army fired a missile that climbed to an altitude of 2,000 km before it came down at sea.", []),
+        ("The army fired a missile that flew 800 km before it came down at sea.", []),
+        # the named system comes first, and weapon words with a class of their own need no figures
+        ("The navy fired a Bulava missile that flew 6,000 km to a range in the north.", [("named", "slbm")]),
+        ("The army fired a hypersonic missile that flew 6,000 km to a test range.", [("rule", "hypersonic")]),
+    ],
+)
+def test_flight_figures_prove_a_class_the_words_do_not_give(nlp: Language, text: str, sources: list[Any]) -> None:
+    doc = nlp(text)
+    [sc] = sentence_candidates(doc, entities_of(doc), config=RULES)
+    assert [kind_sources(sc, c) for c in sc.rule] == [sources]
+
+
 def test_a_sentence_naming_the_system_beside_a_launch_gives_its_kind(nlp: Language) -> None:
     doc = nlp(
         "The army launched two new missiles in a desert drill on Monday. They were identified by state media as"

@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
-from .detector_readings import findings_if_model_sure, rule_reading
+from wirewatch.agents.detector import sentence_candidates
+from wirewatch.agents.nlp import entities_of
+
+from .detector_readings import RULES, findings_if_model_sure, rule_reading
 
 
 def reading(nlp: Language, text: str, trigger: str) -> str | None:
@@ -148,4 +151,35 @@ def test_a_launch_verb_that_may_launch_a_weapon_is_not_read_as_something_else(
 
 def test_the_model_never_alerts_a_launch_of_something_else(nlp: Language) -> None:
     text = "The ministry launched an inquiry into the crash on Monday. The senator fired a broadside at the cabinet."
+    assert findings_if_model_sure(nlp, text) == []
+
+
+ENGINE_AFTER = "Officials said the ground test of a new solid-fuel motor lasted about two minutes."
+
+
+@pytest.mark.parametrize(
+    ("first", "tested"),
+    [
+        # 'the test' names no weapon and refers back: the next sentence says what was tested
+        pytest.param("The army carried out the test on Friday near its western range.", ["engine"], id="the-test"),
+        pytest.param("It was conducted on Friday near the western range.", ["engine"], id="pronoun"),
+        # an indefinite test is no reference to the one the next sentence tells
+        pytest.param("The army plans a test of its own next year.", [None], id="indefinite"),
+        # a word for an attack beside an engine test is not that test
+        pytest.param("The attack on the depot came hours later.", [None], id="attack-word"),
+        # a sentence that names its weapon tells its own launch
+        pytest.param("The army fired a ballistic missile on Friday.", [None], id="names-its-weapon"),
+    ],
+)
+def test_a_test_referred_to_takes_what_the_next_sentence_tests(
+    nlp: Language, first: str, tested: list[str | None]
+) -> None:
+    doc = nlp(f"{first} {ENGINE_AFTER}")
+    candidates = sentence_candidates(doc, entities_of(doc), config=RULES)
+    by_sentence = [[c.tested for c in sc.rule] for sc in candidates]
+    assert by_sentence == ([tested] if tested else []) + [["engine"]]
+
+
+def test_a_test_referred_to_beside_an_engine_test_never_alerts(nlp: Language) -> None:
+    text = f"The army carried out the test on Friday near its western range. {ENGINE_AFTER}"
     assert findings_if_model_sure(nlp, text) == []

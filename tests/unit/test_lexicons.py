@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from spacy.language import Language
 
 from wirewatch.agents import lexicons
 from wirewatch.agents.detector import detect
+from wirewatch.agents.detector.kinds import _flight_classes
 from wirewatch.agents.detector.lexicon import lexicon
 from wirewatch.agents.nlp import entities_of
 from wirewatch.agents.stance.lexicon import load_lexicon
@@ -56,6 +58,23 @@ def test_bad_user_file_is_a_clear_error(tmp_path: Path) -> None:
         lexicons.load("detector_cues.json")
     with pytest.raises(lexicons.LexiconError, match="not a directory"):
         lexicons.configure(tmp_path / "missing")
+
+
+def test_user_flight_classes_are_checked(tmp_path: Path) -> None:
+    def user_classes(name: str, classes: dict[str, Any]) -> None:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "weapon_kinds.json").write_text(json.dumps({"flight_classes": classes}))
+        lexicons.configure(tmp_path / name)
+
+    # a user's bound replaces the shipped one, the other stays
+    user_classes("one_bound", {"icbm": {"min_range_km": 8000}})
+    assert _flight_classes()["icbm"] == {"min_range_km": 8000.0, "min_apogee_km": 3000.0}
+    user_classes("missing", {"irbm": {"min_range_km": 3000}})
+    with pytest.raises(lexicons.LexiconError, match="'irbm' needs numbers min_range_km and min_apogee_km"):
+        _flight_classes()
+    user_classes("unknown", {"orbital": {"min_range_km": 8000, "min_apogee_km": 200}})
+    with pytest.raises(lexicons.LexiconError, match="flight_classes: unknown kind 'orbital'"):
+        _flight_classes()
 
 
 def test_user_stance_file_adds_a_target_term(nlp: Language, tmp_path: Path) -> None:
