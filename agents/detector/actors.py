@@ -227,7 +227,7 @@ def _target_tokens(sent: Span) -> set[int]:
             if tok.dep_ == "dobj" and tok.head.lemma_.lower() in target_verbs:
                 out.update(range(*subtree_bounds(tok)))
         memo[key] = frozenset(out)
-    return set(memo[key])
+    return set(memo[key])  # a copy: _target_and_observer_tokens adds the observers to it
 
 
 def named_as_target_only(sent: Span, actor: str, doc_states: set[str]) -> bool:

@@ -106,10 +106,11 @@ DESCRIBING_WINDOW = 1
 
 
 def neighbour_kinds(sentences: Sequence[SentenceCandidate], distrusted_kinds: Collection[str] = ()) -> list[str | None]:
-    """Per candidate sentence, the kind a sentence next to it gives before the model (its named system or its
-    specific weapon words, :func:`kind_sources`) when that sentence tells no launch of its own (no rule-made
-    candidate): it describes the launch beside it ("... launched two new missiles. They were identified as
-    DF-26 intermediate-range ballistic missiles."). Read before any verdict is set (a verdict sets the kind)."""
+    """Per candidate sentence, the kind a sentence next to it gives before the model (its named system, its
+    specific weapon words or its flight figures, :func:`kind_sources`) when that sentence tells no launch of its
+    own (no rule-made candidate): it describes the launch beside it ("... launched two new missiles. They were
+    identified as DF-26 intermediate-range ballistic missiles.", "The missile has a range of 13,000 km"). Read
+    before any verdict is set (a verdict sets the kind)."""
     given: list[tuple[int, str]] = []
     for sc in sentences:
         if "no_rule" not in sc.signals:

@@ -44,6 +44,16 @@ def launch_count(weapons: list[WeaponMention], doc: Doc) -> int | None:
 
 def distances(sent: Span) -> tuple[float | None, float | None]:
     """(range_km, apogee_km) from '380 kilometres (236 miles)', 'altitude of 97 km', '300 miles'."""
+    return _distances(sent, lexicon().res["range_cues"])
+
+
+def flown_distances(sent: Span) -> tuple[float | None, float | None]:
+    """:func:`distances`, counting only a range the missile flew or can fly ('flew 6,700 km', 'a range of 13,000
+    km'), not a distance between places ('the capital is 11,000 km away')."""
+    return _distances(sent, lexicon().res["flown_range_cues"])
+
+
+def _distances(sent: Span, range_cues: re.Pattern[str]) -> tuple[float | None, float | None]:
     lex = lexicon()
     units = lex.cues.distance_units
     rng: float | None = None
@@ -68,7 +78,7 @@ def distances(sent: Span) -> tuple[float | None, float | None]:
         if lex.res["apogee_cues"].search(before[-28:]):
             apogee = apogee if apogee is not None else km
         elif (
-            (lex.res["range_cues"].search(before[-30:]) or lex.res["range_cues"].search(after) or "range" in after)
+            (range_cues.search(before[-30:]) or range_cues.search(after) or "range" in after)
             and "off the coast" not in after
             and "outside" not in after
         ):

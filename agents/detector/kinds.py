@@ -12,7 +12,7 @@ from spacy.tokens import Span, Token
 from .. import lexicons
 from ..document import span_text
 from .candidates import SentenceCandidate, TriggerCandidate, weapons_in
-from .details import distances
+from .details import flown_distances
 from .lexicon import lexicon
 from .records import KIND_RANK, KINDS
 
@@ -57,14 +57,16 @@ def lone_rocket(c: TriggerCandidate) -> bool:
 
 
 def flight_kind(sent: Span) -> str | None:
-    """The class a sentence's flight figures prove (``flight_classes`` of ``weapon_kinds.json``): "flew 13,000
-    km", "an apogee of 6,000 km" is an intercontinental missile whatever the words call it."""
-    rng, apogee = distances(sent)
+    """The class a sentence's flight figures prove (``flight_classes`` of ``weapon_kinds.json``): a missile that
+    "flew 13,000 km" or climbed to "an apogee of 6,000 km" is intercontinental. Read only where the weapon words
+    name no class (:func:`kind_sources`), and only from a distance flown or a missile's range, not one between
+    places (:func:`.details.flown_distances`)."""
+    rng, apogee = flown_distances(sent)
     if rng is None and apogee is None:
         return None
-    for kind, bounds in _flight_classes().items():
-        if (rng is not None and rng >= bounds["min_range_km"]) or (
-            apogee is not None and apogee >= bounds["min_apogee_km"]
+    for kind, (min_range, min_apogee) in _flight_classes():
+        if (rng is not None and min_range is not None and rng >= min_range) or (
+            apogee is not None and min_apogee is not None and apogee >= min_apogee
         ):
             return kind
     return None
@@ -88,22 +90,29 @@ def _class_precedence() -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def _flight_classes() -> dict[str, dict[str, float]]:
-    """``flight_classes`` of ``weapon_kinds.json``: per class, the range and apogee (km) that prove it."""
+def _flight_classes() -> list[tuple[str, tuple[float | None, float | None]]]:
+    """``flight_classes`` of ``weapon_kinds.json``: per class, the range and the apogee (km) at or over which a
+    flight proves it (either may be left out), the highest-ranked class first."""
     raw = lexicons.load("weapon_kinds.json").get("flight_classes", {})
-    out: dict[str, dict[str, float]] = {}
+    if not isinstance(raw, dict):
+        raise lexicons.LexiconError("weapon_kinds.json flight_classes: expected an object of classes")
+    out: list[tuple[str, tuple[float | None, float | None]]] = []
     for kind, bounds in raw.items():
         if kind.startswith("_"):
             continue
         if kind not in KIND_RANK:
             raise lexicons.LexiconError(f"weapon_kinds.json flight_classes: unknown kind {kind!r}")
-        try:
-            out[kind] = {key: float(bounds[key]) for key in ("min_range_km", "min_apogee_km")}
-        except (KeyError, TypeError, ValueError) as exc:
+        keys = ("min_range_km", "min_apogee_km")
+        if not isinstance(bounds, dict) or not any(bounds.get(k) is not None for k in keys) or set(bounds) - set(keys):
             raise lexicons.LexiconError(
-                f"weapon_kinds.json flight_classes: {kind!r} needs numbers min_range_km and min_apogee_km"
-            ) from exc
-    return out
+                f"weapon_kinds.json flight_classes: {kind!r} needs min_range_km or min_apogee_km (and no other key)"
+            )
+        try:
+            low_range, low_apogee = (None if bounds.get(k) is None else float(bounds[k]) for k in keys)
+        except (TypeError, ValueError) as exc:
+            raise lexicons.LexiconError(f"weapon_kinds.json flight_classes: {kind!r}: bounds must be numbers") from exc
+        out.append((kind, (low_range, low_apogee)))
+    return sorted(out, key=lambda entry: KIND_RANK[entry[0]], reverse=True)
 
 
 def class_of(kinds: Sequence[str]) -> str:

@@ -157,6 +157,7 @@ class DetectorCues:
     distance_units: Mapping[str, float]
     apogee_cues: Pattern
     range_cues: Pattern
+    flown_range_cues: Pattern  # the range_cues of a distance the missile flew or can fly, not one between places
     direction_preps: frozenset[str]
     observer_nouns: frozenset[str]
     target_preps: frozenset[str]
@@ -320,6 +321,7 @@ def lexicon() -> Lexicon:
         "military_context_overrides_civil",
         "apogee_cues",
         "range_cues",
+        "flown_range_cues",
         "orbit_cue",
         "submarine_launch",
         "rocket_launcher_launch",

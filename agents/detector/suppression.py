@@ -130,28 +130,30 @@ def tested_thing(trigger: Token, weapons: list[WeaponMention]) -> str | None:
 
 def inherit_tested_thing(sentences: Sequence[SentenceCandidate]) -> None:
     """A test a neighbouring sentence tells the nature of ('Engineers ran the test at the coastal site. The
-    ground test of the new motor lasted a minute'): when every candidate of a sentence is a stand-in
-    that names no weapon and refers back ('the test', 'it was launched': :func:`.dating.refers_back`), and every
-    candidate of the sentence before or after it tests an engine or a missile-defence weapon
-    (:func:`tested_thing`), its candidates test the same (in place). Not for a word for an attack or a class of
-    acts ('the attack' beside 'air defences shot down 30 missiles' is the attack they met)."""
+    ground test of the new motor lasted a minute'): when every candidate of a sentence is a stand-in on a launch
+    word that names no weapon and refers back ('the test', 'it was launched': :func:`.dating.refers_back`), and
+    every candidate of the sentence before or after it tests an engine or a missile-defence weapon by its own
+    reading (:func:`tested_thing`, read before any sentence inherits one), its candidates test the same (in
+    place). Not for a word for an attack ('the attack' beside 'air defences shot down 30 missiles' is the
+    attack they met)."""
     cues = lexicon().cues
-    not_tests = cues.noun_triggers_needing_compound_weapon | cues.verbs_needing_weapon_object | cues.category_triggers
+    launch_words = (cues.noun_triggers | cues.verb_triggers) - (
+        cues.noun_triggers_needing_compound_weapon | cues.verbs_needing_weapon_object
+    )
     words = cues.dated_launch.reference_words
-    by_index = {sc.index: sc for sc in sentences}
+    own = {sc.index: {c.tested for c in sc.rule} for sc in sentences}
     for sc in sentences:
         if not sc.rule or not all(
             c.stand_in
             and c.tested is None
             and not c.weapons
-            and c.trigger.lemma_.lower() not in not_tests
+            and c.trigger.lemma_.lower() in launch_words
             and refers_back(c.trigger, words)
             for c in sc.rule
         ):
             continue
-        for neighbour in (by_index.get(sc.index - 1), by_index.get(sc.index + 1)):
-            tested = {c.tested for c in neighbour.rule} if neighbour is not None else set()
-            if len(tested) == 1 and (thing := tested.pop()) in TESTED_REASONS:
+        for tested in (own.get(sc.index - 1, set()), own.get(sc.index + 1, set())):
+            if len(tested) == 1 and (thing := next(iter(tested))) in TESTED_REASONS:
                 for c in sc.rule:
                     c.tested = thing
                 break

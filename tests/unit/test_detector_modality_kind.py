@@ -162,6 +162,11 @@ def test_class_words_outrank_the_name_map(nlp: Language, text: str, first_source
             "The air force launched an unarmed missile that flew 6,700 km to a test range in the ocean.",
             [("flight", "icbm")],
         ),
+        # at the bounds
+        ("The army fired a missile that climbed to an altitude of 3,000 km before it came down.", [("flight", "icbm")]),
+        ("The army fired a missile that flew 5,500 km before it came down at sea.", [("flight", "icbm")]),
+        # a distance between places is no flight
+        ("The army fired a missile on Monday from a site 11,000 km away from Washington.", []),
         # figures under the bounds prove no class: the model decides
         ("The army fired a missile that climbed to an altitude of 2,000 km before it came down at sea.", []),
         ("The army fired a missile that flew 800 km before it came down at sea.", []),

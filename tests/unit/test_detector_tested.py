@@ -157,16 +157,23 @@ def test_the_model_never_alerts_a_launch_of_something_else(nlp: Language) -> Non
 ENGINE_AFTER = "Officials said the ground test of a new solid-fuel motor lasted about two minutes."
 
 
+def what_each_sentence_tests(nlp: Language, text: str) -> list[list[str | None]]:
+    doc = nlp(text)
+    return [[c.tested for c in sc.rule] for sc in sentence_candidates(doc, entities_of(doc), config=RULES)]
+
+
 @pytest.mark.parametrize(
     ("first", "tested"),
     [
         # 'the test' names no weapon and refers back: the next sentence says what was tested
         pytest.param("The army carried out the test on Friday near its western range.", ["engine"], id="the-test"),
-        pytest.param("It was conducted on Friday near the western range.", ["engine"], id="pronoun"),
+        pytest.param("It was launched on Friday from the western range.", ["engine"], id="pronoun-subject"),
         # an indefinite test is no reference to the one the next sentence tells
         pytest.param("The army plans a test of its own next year.", [None], id="indefinite"),
         # a word for an attack beside an engine test is not that test
         pytest.param("The attack on the depot came hours later.", [None], id="attack-word"),
+        # a definite cue word that is no launch word ('the range') is not a test either
+        pytest.param("The army held a drill near the western range on Friday.", [None], id="no-launch-word"),
         # a sentence that names its weapon tells its own launch
         pytest.param("The army fired a ballistic missile on Friday.", [None], id="names-its-weapon"),
     ],
@@ -174,10 +181,20 @@ ENGINE_AFTER = "Officials said the ground test of a new solid-fuel motor lasted 
 def test_a_test_referred_to_takes_what_the_next_sentence_tests(
     nlp: Language, first: str, tested: list[str | None]
 ) -> None:
-    doc = nlp(f"{first} {ENGINE_AFTER}")
-    candidates = sentence_candidates(doc, entities_of(doc), config=RULES)
-    by_sentence = [[c.tested for c in sc.rule] for sc in candidates]
-    assert by_sentence == ([tested] if tested else []) + [["engine"]]
+    assert what_each_sentence_tests(nlp, f"{first} {ENGINE_AFTER}") == [tested, ["engine"]]
+
+
+def test_a_test_referred_to_takes_what_the_sentence_before_tests(nlp: Language) -> None:
+    text = "A target missile was launched from the atoll, the agency said. The test lasted about ten minutes."
+    assert what_each_sentence_tests(nlp, text) == [["defence"], ["defence"]]
+
+
+def test_only_a_sentences_own_reading_is_passed_on(nlp: Language) -> None:
+    # the third sentence's neighbour inherited its reading; it passes nothing on, whatever the order
+    text = f"{ENGINE_AFTER} The test was held on Friday. It was launched from the western range."
+    assert what_each_sentence_tests(nlp, text) == [["engine"], ["engine"], [None]]
+    text = f"It was launched from the western range. The test was held on Friday. {ENGINE_AFTER}"
+    assert what_each_sentence_tests(nlp, text) == [[None], ["engine"], ["engine"]]
 
 
 def test_a_test_referred_to_beside_an_engine_test_never_alerts(nlp: Language) -> None:

@@ -61,20 +61,25 @@ def test_bad_user_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_user_flight_classes_are_checked(tmp_path: Path) -> None:
-    def user_classes(name: str, classes: dict[str, Any]) -> None:
+    def user_classes(name: str, classes: Any) -> None:
         (tmp_path / name).mkdir()
         (tmp_path / name / "weapon_kinds.json").write_text(json.dumps({"flight_classes": classes}))
         lexicons.configure(tmp_path / name)
 
-    # a user's bound replaces the shipped one, the other stays
-    user_classes("one_bound", {"icbm": {"min_range_km": 8000}})
-    assert _flight_classes()["icbm"] == {"min_range_km": 8000.0, "min_apogee_km": 3000.0}
-    user_classes("missing", {"irbm": {"min_range_km": 3000}})
-    with pytest.raises(lexicons.LexiconError, match="'irbm' needs numbers min_range_km and min_apogee_km"):
-        _flight_classes()
-    user_classes("unknown", {"orbital": {"min_range_km": 8000, "min_apogee_km": 200}})
-    with pytest.raises(lexicons.LexiconError, match="flight_classes: unknown kind 'orbital'"):
-        _flight_classes()
+    # a user's bound replaces the shipped one, the other stays; a class may have one bound only, and the
+    # highest-ranked class a figure passes comes first
+    user_classes("one_bound", {"icbm": {"min_range_km": 8000}, "irbm": {"min_range_km": 3000}})
+    assert _flight_classes() == [("icbm", (8000.0, 3000.0)), ("irbm", (3000.0, None))]
+    for name, classes, message in [
+        ("no_bound", {"irbm": {}}, "'irbm' needs min_range_km or min_apogee_km"),
+        ("typo", {"irbm": {"min_range": 3000}}, "'irbm' needs min_range_km or min_apogee_km"),
+        ("not_a_number", {"irbm": {"min_range_km": "far"}}, "'irbm': bounds must be numbers"),
+        ("unknown", {"orbital": {"min_apogee_km": 200}}, "flight_classes: unknown kind 'orbital'"),
+        ("not_an_object", ["icbm"], "flight_classes: expected an object"),
+    ]:
+        user_classes(name, classes)
+        with pytest.raises(lexicons.LexiconError, match=message):
+            _flight_classes()
 
 
 def test_user_stance_file_adds_a_target_term(nlp: Language, tmp_path: Path) -> None:
