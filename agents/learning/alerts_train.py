@@ -528,8 +528,8 @@ def _write_card(
             " and engine or static-fire tests at launch sites. Telling them apart needs the sentence's meaning"
             " and the publication date; pooling over the passage's other sentences does not help (most false"
             " alarms have one candidate sentence).",
-            "Misses (recall): most are sentences with a launch word but no weapon word ('The test took place on"
-            " Tuesday') or a weapon word but no launch word ('the missile came down in the sea'), and most of those"
+            "Misses (recall): most are sentences with a launch word but no weapon word ('The test was carried out"
+            " on Friday') or a weapon word but no launch word ('the missile came down in the sea'), and most of those"
             " are their passage's only candidate sentence (the shape table above): the launch or missile they refer"
             " back to was named before the excerpt begins, so no reading inside the passage can link them."
             " Measured and dropped (paired bootstrap over items, pooled over five fold splits, seeds 0-4, against"
