@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 from wirewatch.streams.records import ENRICHED_SCHEMA, Article
 
 from .detector import Detection, DetectorConfig, detect
-from .nlp import EntityMention, analyze_each, canonical_counts, entities_of
+from .nlp import EntityMention, TextMeta, analyze_each, canonical_counts, entities_of
 from .stance import Stance, tag_stances
 
 # A cheap language gate: the English model on other languages yields confident nonsense entities, so
@@ -96,14 +96,12 @@ class Analysis:
     detection: Detection
 
 
-def analyze_doc(
-    doc: Doc, config: DetectorConfig | None = None, published_at: str | None = None, url: str | None = None
-) -> Analysis:
+def analyze_doc(doc: Doc, config: DetectorConfig | None = None, meta: TextMeta | None = None) -> Analysis:
     entities = entities_of(doc)
     return Analysis(
         entities=entities,
         stances=tag_stances(doc, entities),
-        detection=detect(doc, entities, published_at=published_at, url=url, config=config),
+        detection=detect(doc, entities, meta=meta, config=config),
     )
 
 
@@ -113,8 +111,7 @@ def analyze_texts(
     *,
     batch_size: int = 16,
     config: DetectorConfig | None = None,
-    published: Sequence[str | None] | None = None,
-    urls: Sequence[str | None] | None = None,
+    meta: Sequence[TextMeta] | None = None,
 ) -> list[Analysis]:
     """Parse ``texts`` with one ``nlp.pipe`` and analyse each doc.
 
@@ -125,10 +122,9 @@ def analyze_texts(
     return analyze_each(
         nlp,
         texts,
-        lambda doc, when, url: analyze_doc(doc, config, when, url),
+        lambda doc, known: analyze_doc(doc, config, known),
         batch_size=batch_size,
-        published=published,
-        urls=urls,
+        meta=meta,
     )
 
 
@@ -176,8 +172,7 @@ def enrich_articles(
         [a.text for a in supported],
         batch_size=batch_size,
         config=config,
-        published=[a.published_at for a in supported],
-        urls=[a.url for a in supported],
+        meta=[TextMeta(a.published_at, a.url, a.title) for a in supported],
     )
     by_id = {id(a): an for a, an in zip(supported, analyses, strict=True)}
     per_article_ms = (time.perf_counter() - started) * 1000 / max(1, len(articles))

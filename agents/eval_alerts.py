@@ -20,7 +20,7 @@ from spacy.language import Language
 from .detector import Detection, DetectorConfig, analyze_docs
 from .learning.data import read_jsonl
 from .learning.stats import bootstrap_interval
-from .nlp import load_pipeline
+from .nlp import TextMeta, load_pipeline
 
 BATCH = 16
 
@@ -152,13 +152,15 @@ def _line(item: dict[str, Any], expected: str, got: str, finding: Any) -> str:
     return f"MISMATCH {item.get('id', '?')}: expected {expected}; got {got} | {evidence}"
 
 
-def _analyze(nlp: Language, items: Sequence[dict[str, Any]], config: DetectorConfig | None) -> list[Detection]:
-    """Each item's detection, its ``source`` read as the article's address: when the item has no
-    ``published_at``, the address's date is the one a launch's month is read against, as the enrich agent does."""
+def detect_items(
+    nlp: Language, items: Sequence[dict[str, Any]], config: DetectorConfig | None = None
+) -> list[Detection]:
+    """Each item's detection, its ``source`` read as the article's address, as the enrich agent reads an
+    article's: the date a launch's month is read against when the item has no ``published_at``, and the headline
+    when it has no ``title``."""
     texts = [i["text"] for i in items]
-    published = [i.get("published_at") for i in items]
-    urls = [i.get("source") for i in items]
-    return [d for _e, d in analyze_docs(nlp, texts, config=config, published=published, urls=urls)]
+    meta = [TextMeta(i.get("published_at"), i.get("source"), i.get("title")) for i in items]
+    return [d for _e, d in analyze_docs(nlp, texts, config=config, meta=meta)]
 
 
 def evaluate(
@@ -183,11 +185,11 @@ def evaluate(
         with Progress(console=Console(file=out), transient=True) as bar:
             task = bar.add_task("eval alerts", total=len(items))
             for batch in _batches(items, BATCH):
-                detections.extend(_analyze(nlp, batch, config))
+                detections.extend(detect_items(nlp, batch, config))
                 bar.advance(task, len(batch))
     else:
         for batch in _batches(items, BATCH):
-            detections.extend(_analyze(nlp, batch, config))
+            detections.extend(detect_items(nlp, batch, config))
     figures, mismatches = score(items, detections)
     for line in mismatches:
         print(line, file=out)

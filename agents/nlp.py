@@ -254,23 +254,30 @@ def load_pipeline(
     raise OSError("no spaCy English model could be loaded: " + "; ".join(errors))
 
 
+@dataclass(frozen=True)
+class TextMeta:
+    """What is known of a text besides its words: when it was published (RFC 3339), its address, its headline."""
+
+    published_at: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
 def analyze_each(
     nlp: Language,
     texts: Sequence[str],
-    analyze: Callable[[Doc, str | None, str | None], T],
+    analyze: Callable[[Doc, TextMeta], T],
     *,
     batch_size: int = 16,
-    published: Sequence[str | None] | None = None,
-    urls: Sequence[str | None] | None = None,
+    meta: Sequence[TextMeta] | None = None,
 ) -> list[T]:
-    """``analyze(doc, published_at, url)`` for each of ``texts``, parsed with one ``nlp.pipe`` inside one
-    ``nlp.memory_zone()`` (see the module docstring: ``analyze`` must return nothing that holds the doc).
-    ``published`` and ``urls``: each text's ``published_at`` and address, when known."""
-    published = published or [None] * len(texts)
-    urls = urls or [None] * len(texts)
+    """``analyze(doc, meta)`` for each of ``texts`` and its ``meta`` (none known when not given), parsed with
+    one ``nlp.pipe`` inside one ``nlp.memory_zone()`` (see the module docstring: ``analyze`` must return
+    nothing that holds the doc)."""
+    meta = meta if meta is not None else [TextMeta()] * len(texts)
     with nlp.memory_zone():
         docs = nlp.pipe(texts, batch_size=batch_size)
-        return [analyze(doc, when, url) for doc, when, url in zip(docs, published, urls, strict=True)]
+        return [analyze(doc, known) for doc, known in zip(docs, meta, strict=True)]
 
 
 def _family_canonical(family_id: str, text: str) -> str:

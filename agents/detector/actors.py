@@ -3,11 +3,15 @@ previous sentence), read past attributions, observers, targets and datelines; th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from spacy.tokens import Doc, Span, Token
 
+from .. import lexicons
 from ..document import (
     dateline_chars,
     dateline_tokens,
@@ -24,6 +28,7 @@ from ..nlp import doc_text, token_columns
 from .candidates import WeaponMention
 from .clauses import commissive_head, speech_head, verb_subject
 from .lexicon import lexicon
+from .prefilter import trie_alternation
 
 
 def alias_matches(text: str, base: int) -> list[tuple[int, int, str, str]]:
@@ -151,9 +156,10 @@ def resolve_actor(
             if prev_actor:
                 return prev_actor, "pronoun_previous"
         elif (
-            subj.pos_ in ("NOUN",)
-            and subj.lemma_.lower() not in lex.generic_subjects
-            and not any(subj.i in w.tokens or any(subj.i == doc[i].head.i for i in w.tokens) for w in weapons)
+            (head := _subject_noun(subj)) is not None
+            and head.pos_ in ("NOUN",)
+            and head.lemma_.lower() not in lex.generic_subjects
+            and not any(head.i in w.tokens or any(head.i == doc[i].head.i for i in w.tokens) for w in weapons)
             and not any(lo <= i < hi for w in weapons for i in w.tokens)
         ):
             return None, "non_actor_subject"
@@ -172,6 +178,14 @@ def resolve_actor(
     if prev_actor:
         return prev_actor, "previous"
     return None, "none"
+
+
+def _subject_noun(subj: Token) -> Token | None:
+    """The noun that says what the subject is: the subject itself, or for the first half of a verb written apart
+    that the parser took for the subject ('the navy's newest submarine test fired') the noun before it, if any."""
+    if subj.lemma_.lower() not in lexicon().cues.verb_prefix_nouns:
+        return subj
+    return next((c for c in reversed(list(subj.lefts)) if c.dep_ == "compound"), None)
 
 
 def _origin_actor(trigger: Token, doc_states: set[str]) -> str | None:
@@ -332,6 +346,33 @@ def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | No
     states = {n for n in counts if lex.actors[n].state}
     dominant = max(sorted(counts), key=lambda n: counts[n]) if counts else None
     return states | set(counts), dominant
+
+
+@cache
+def _address_aliases() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The watch list's names and aliases in lower case, as a news address spells them, and their actors; three
+    letters or fewer ('ROK') are as often some other word in an address."""
+    names = {alias.lower(): actor for alias, actor in lexicon().alias_to_actor.items() if len(alias) > 3}
+    return re.compile(r"\b(?:" + trie_alternation(names) + r")\b"), names
+
+
+lexicons.on_change(_address_aliases.cache_clear)
+
+
+def headline_actors(title: str | None, url: str | None) -> list[str]:
+    """The watch-list actors an article's headline names, in order: its title's, else its address's
+    ('/north-korea-fires-missile-into-sea/': a news address mostly carries the headline). The headline names
+    the launcher that a passage of the story may leave to the context ('The launch took place at 4 a.m., the
+    JCS said')."""
+    if title:
+        named = [_actor_of_alias(alias, kind, set()) for _s, _e, alias, kind in alias_matches(title, 0)]
+        if actors := [a for a in dict.fromkeys(named) if a is not None]:
+            return actors
+    if not url:
+        return []
+    path = re.sub(r"[-_/.+]+", " ", unquote(urlsplit(url).path).lower())
+    pattern, names = _address_aliases()
+    return list(dict.fromkeys(names[m.group(0)] for m in pattern.finditer(path)))
 
 
 def speaker_of(

@@ -8,11 +8,12 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
-from ..document import ents_in, span_text
+from ..document import doc_memo, ents_in, span_text
 from .actors import alias_matches
 from .candidates import WeaponMention
 from .clauses import clause_chain
 from .lexicon import lexicon
+from .prefilter import Cue
 
 
 def _to_int(text: str) -> int | None:
@@ -44,16 +45,26 @@ def launch_count(weapons: list[WeaponMention], doc: Doc) -> int | None:
 
 def distances(sent: Span) -> tuple[float | None, float | None]:
     """(range_km, apogee_km) from '380 kilometres (236 miles)', 'altitude of 97 km', '300 miles'."""
-    return _distances(sent, lexicon().res["range_cues"])
+    return _distances(sent, "range_cues")
 
 
 def flown_distances(sent: Span) -> tuple[float | None, float | None]:
     """:func:`distances`, counting only a range the missile flew or can fly ('flew 6,700 km', 'a range of 13,000
     km'), not a distance between places ('the capital is 11,000 km away')."""
-    return _distances(sent, lexicon().res["flown_range_cues"])
+    return _distances(sent, "flown_range_cues")
 
 
-def _distances(sent: Span, range_cues: re.Pattern[str]) -> tuple[float | None, float | None]:
+def _distances(sent: Span, cues_key: str) -> tuple[float | None, float | None]:
+    """The figures of ``sent`` whose range is told by the lexicon's ``cues_key`` pattern; memoised per sentence,
+    as the signals, the kind sources of each candidate and the finding each read them."""
+    memo = doc_memo(sent.doc, "distances")
+    key = (sent.start, sent.end, cues_key)
+    if key not in memo:
+        memo[key] = _read_distances(sent, lexicon().res[cues_key])
+    return memo[key]
+
+
+def _read_distances(sent: Span, range_cues: Cue) -> tuple[float | None, float | None]:
     lex = lexicon()
     units = lex.cues.distance_units
     rng: float | None = None

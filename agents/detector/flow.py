@@ -12,9 +12,9 @@ from spacy.tokens import Doc
 
 from ..alert_model import candidate_rows
 from ..document import doc_cache, line_sentences, span_text
-from ..nlp import analyze_each, entities_of
+from ..nlp import TextMeta, analyze_each, entities_of
 from ..published import published_month, reference_date
-from .actors import PreviousActor, doc_states_of
+from .actors import PreviousActor, doc_states_of, headline_actors
 from .assembly import apply_decision, assemble
 from .candidates import (
     SentenceCandidate,
@@ -40,8 +40,7 @@ def detect(
     doc: Doc,
     entities: Sequence[Any] = (),
     *,
-    published_at: str | None = None,
-    url: str | None = None,
+    meta: TextMeta | None = None,
     config: DetectorConfig | None = None,
 ) -> Detection:
     """Launch findings (alertable, merged per event) and every candidate signal of one parsed article.
@@ -51,7 +50,7 @@ def detect(
     ``config.learned`` off the rules decide alone.
     """
     config = config or DetectorConfig()
-    sentences = sentence_candidates(doc, entities, published_at=published_at, url=url, config=config)
+    sentences = sentence_candidates(doc, entities, meta=meta, config=config)
     if config.learned and sentences:
         model = alert_model(config)
         apply_decision(
@@ -68,14 +67,15 @@ def sentence_candidates(
     doc: Doc,
     entities: Sequence[Any] = (),
     *,
-    published_at: str | None = None,
-    url: str | None = None,
+    meta: TextMeta | None = None,
     config: DetectorConfig | None = None,
 ) -> list[SentenceCandidate]:
-    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals.
-    ``published_at`` (RFC 3339) and the article's ``url`` date it
-    (:func:`wirewatch.agents.published.reference_date`)."""
+    """Every sentence with a launch, missile or weapon cue, with the rules' candidates and signals. The
+    article's ``meta`` dates it (its ``published_at``, else its address's date:
+    :func:`wirewatch.agents.published.reference_date`) and, when the text names no actor, its headline (its
+    title, else its address) names the article's main one."""
     config = config or DetectorConfig()
+    meta = meta or TextMeta()
     lex = lexicon()
     doc_cache(doc)["entity_actors"] = [
         (int(e.start), int(e.end), lex.alias_to_actor[e.canonical])
@@ -83,10 +83,12 @@ def sentence_candidates(
         if getattr(e, "canonical", None) in lex.alias_to_actor and getattr(e, "label", "") != "WEAPON"
     ]
     doc_states, dominant = doc_states_of(doc, entities)
+    if dominant is None and (headline := headline_actors(meta.title, meta.url)):
+        doc_states, dominant = doc_states | set(headline), headline[0]
     # the rules' year reading takes the feed's date alone: the address's year there cost precision by grouped CV
-    feed_month = published_month(published_at)
+    feed_month = published_month(meta.published_at)
     pub_year = feed_month.year if feed_month is not None else None
-    reference = published_month(reference_date(published_at, url))
+    reference = published_month(reference_date(meta.published_at, meta.url))
     out: list[SentenceCandidate] = []
     previous = PreviousActor(doc_states)
     prev_speaker: str | None = None
@@ -153,15 +155,14 @@ def analyze_docs(
     *,
     config: DetectorConfig | None = None,
     batch_size: int = 16,
-    published: Sequence[str | None] | None = None,
-    urls: Sequence[str | None] | None = None,
+    meta: Sequence[TextMeta] | None = None,
 ) -> list[tuple[list[Any], Detection]]:
     """Entities and detection per text, as the enrich agent computes them (``entities_of`` → :func:`detect`
     in the batch loop enrichment runs, :func:`..nlp.analyze_each`, without the stance tagger).
-    ``published`` and ``urls``: each text's ``published_at`` and address, when known."""
+    ``meta``: each text's date, address and headline, when known."""
 
-    def entities_and_detection(doc: Doc, when: str | None, url: str | None) -> tuple[list[Any], Detection]:
+    def entities_and_detection(doc: Doc, known: TextMeta) -> tuple[list[Any], Detection]:
         entities = entities_of(doc)
-        return entities, detect(doc, entities, published_at=when, url=url, config=config)
+        return entities, detect(doc, entities, meta=known, config=config)
 
-    return analyze_each(nlp, texts, entities_and_detection, batch_size=batch_size, published=published, urls=urls)
+    return analyze_each(nlp, texts, entities_and_detection, batch_size=batch_size, meta=meta)

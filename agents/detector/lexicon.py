@@ -124,6 +124,8 @@ class DetectorCues:
     compound_launch_heads_kept: frozenset[str]
     occurrence_light_verbs: frozenset[str]
     speech_verbs: frozenset[str]  # their subject is the speaker; what they report is a clause of its own
+    # the first half of a verb written apart ('India test fired', parsed with 'test' as a second subject)
+    verb_prefix_nouns: frozenset[str]
     # a speaker committing to an act of their own ("threatened / vowed to launch"): the subject is the speaker
     # too, but the act stays in the verb's clause, which gives it its modality
     commissive_verbs: frozenset[str]

@@ -102,7 +102,7 @@ def load_items(
     """Read and parse the labelled files (docs kept in ``parse_cache`` between runs, see
     :mod:`.parse_cache`); each item's candidates come from the rules alone."""
     labels = [item for path in paths for item in read_items(Path(path))]
-    from ..nlp import entities_of  # spaCy's entity layer: the training run parses like the worker
+    from ..nlp import TextMeta, entities_of  # spaCy's entity layer: the training run parses like the worker
 
     rules = DetectorConfig(learned=False)
     items: list[Item] = []
@@ -110,8 +110,9 @@ def load_items(
     docs = parse_texts(nlp, [x["text"] for x in labels], parse_cache, batch_size)
     for label, doc in zip(labels, docs, strict=True):
         entities = entities_of(doc)
-        published, source = label.get("published_at"), label.get("source")  # the source: the article's address
-        cands = sentence_candidates(doc, entities, published_at=published, url=source, config=rules)
+        # the source: the article's address
+        meta = TextMeta(label.get("published_at"), label.get("source"), label.get("title"))
+        cands = sentence_candidates(doc, entities, meta=meta, config=rules)
         item = Item(label, source_group(str(label.get("source") or label.get("id") or "")), entities, doc, cands)
         item.rows = list(range(len(row_item), len(row_item) + len(cands)))
         row_item += [len(items)] * len(cands)

@@ -12,7 +12,7 @@ from spacy.language import Language
 from wirewatch.agents.detector import DetectorConfig, apply_decision, assemble, sentence_candidates
 from wirewatch.agents.detector.candidates import SentenceCandidate, TriggerCandidate
 from wirewatch.agents.detector.records import Detection, Finding
-from wirewatch.agents.nlp import entities_of
+from wirewatch.agents.nlp import TextMeta, entities_of
 
 RULES = DetectorConfig(learned=False)
 T = TypeVar("T")
@@ -26,7 +26,7 @@ def rule_readings(
 ) -> dict[str, T]:
     """``read`` of each rule candidate, by its trigger word lower-cased (the last one wins)."""
     doc = nlp(text)
-    candidates = sentence_candidates(doc, entities_of(doc), published_at=published_at, config=RULES)
+    candidates = sentence_candidates(doc, entities_of(doc), meta=TextMeta(published_at), config=RULES)
     return {c.trigger.lower_: read(c, sc) for sc in candidates for c in sc.rule}
 
 

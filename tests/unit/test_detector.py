@@ -18,14 +18,14 @@ from wirewatch.agents.detector import (
     detect,
     sentence_candidates,
 )
-from wirewatch.agents.nlp import entities_of
+from wirewatch.agents.nlp import TextMeta, entities_of
 
 from .detector_readings import detection_if_model_sure, rule_reading
 
 
 def run(nlp: Language, text: str, config: DetectorConfig | None = None, published: str | None = None) -> Detection:
     doc = nlp(text)
-    return detect(doc, entities_of(doc), published_at=published, config=config)
+    return detect(doc, entities_of(doc), meta=TextMeta(published), config=config)
 
 
 def only(nlp: Language, text: str, **kw: object) -> Finding:

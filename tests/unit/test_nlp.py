@@ -15,6 +15,7 @@ from wirewatch.agents.nlp import (
     DEFAULT_EXCLUDE,
     RULER_NAME,
     EntityMention,
+    TextMeta,
     analyze_each,
     canonical_counts,
     entities_of,
@@ -296,24 +297,27 @@ def test_memory_zone_keeps_string_store_bounded(nlp: Language) -> None:
     assert in_zone_growth < 25
 
 
-def test_analyze_each_runs_the_batch_in_one_memory_zone_with_each_texts_date_and_address(nlp: Language) -> None:
+def test_analyze_each_runs_the_batch_in_one_memory_zone_with_each_texts_date_address_and_title(
+    nlp: Language,
+) -> None:
     """The one batch loop of enrichment and the detector's ``analyze_docs``: each doc with its own
-    ``published_at`` and url, in order, extracted inside the zone (the store does not grow)."""
+    ``published_at``, url and title, in order, extracted inside the zone (the store does not grow)."""
     texts = list(made_up_texts(40, seed=9))
-    published = [f"2020-01-{n % 28 + 1:02d}T00:00:00Z" for n in range(len(texts))]
-    urls = [f"https://news.example.org/{n}" for n in range(len(texts))]
+    meta = [
+        TextMeta(f"2020-01-{n % 28 + 1:02d}T00:00:00Z", f"https://news.example.org/{n}", f"Story {n}")
+        for n in range(len(texts))
+    ]
     before = len(nlp.vocab.strings)
     seen = analyze_each(
         nlp,
         texts,
-        lambda doc, when, url: (doc.text, when, url, [m.canonical for m in entities_of(doc)]),
+        lambda doc, known: (doc.text, known, [m.canonical for m in entities_of(doc)]),
         batch_size=8,
-        published=published,
-        urls=urls,
+        meta=meta,
     )
-    assert [(text, when, url) for text, when, url, _ in seen] == list(zip(texts, published, urls, strict=True))
+    assert [(text, known) for text, known, _ in seen] == list(zip(texts, meta, strict=True))
     assert all("North Korea" in canonicals for *_, canonicals in seen)
     assert len(nlp.vocab.strings) - before < 25
-    assert analyze_each(nlp, texts[:2], lambda doc, when, url: (when, url)) == [(None, None), (None, None)]
-    with pytest.raises(ValueError):  # a date per text or none: a short list would misdate the rest
-        analyze_each(nlp, texts[:3], lambda doc, when, url: when, published=published[:2])
+    assert analyze_each(nlp, texts[:2], lambda doc, known: known) == [TextMeta(), TextMeta()]
+    with pytest.raises(ValueError):  # what is known of each text or of none: a short list would misdate the rest
+        analyze_each(nlp, texts[:3], lambda doc, known: known, meta=meta[:2])
