@@ -64,11 +64,7 @@ def test_eval_reads_an_items_source_as_its_headline(nlp: Language) -> None:
 @pytest.mark.parametrize(
     ("text", "actor", "how"),
     [
-        (
-            "India Thursday test fired its nuclear-capable Agni-III ballistic missile off Odisha, officials said.",
-            "India",
-            "subject",
-        ),
+        ("Iran Sunday test fired two new cruise missiles in the Gulf, state media said.", "Iran", "subject"),
         (
             "MOSCOW - Russia's newest submarine on Wednesday test fired a Bulava ballistic missile, the ministry said.",
             "Russia",
