@@ -23,6 +23,8 @@ from .learning.stats import bootstrap_interval
 from .nlp import TextMeta, load_pipeline
 
 BATCH = 16
+#: an item's fields read as text: the passage, and its article's address, headline and date
+_TEXT_FIELDS = ("text", "source", "title", "published_at")
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -31,6 +33,9 @@ def read_items(path: Path) -> list[dict[str, Any]]:
     for number, item in enumerate(items, 1):
         if "text" not in item or "expect_alert" not in item:
             raise ValueError(f"{path}: item {number} needs 'text' and 'expect_alert'")
+        for name in _TEXT_FIELDS:
+            if item.get(name) is not None and not isinstance(item[name], str):
+                raise ValueError(f"{path}: item {number}: '{name}' must be a string, not {item[name]!r}")
     return items
 
 

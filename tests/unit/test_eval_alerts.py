@@ -94,6 +94,17 @@ def test_read_items_rejects_bad_lines(tmp_path: Path) -> None:
         read_items(missing)
 
 
+@pytest.mark.parametrize("field", ["text", "source", "title", "published_at"])
+def test_read_items_rejects_a_field_that_is_no_text(tmp_path: Path, field: str) -> None:
+    item = {"id": "x", "text": "t", "expect_alert": True, field: 20170828}
+    path = tmp_path / "items.jsonl"
+    path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"item 1: '{field}' must be a string"):
+        read_items(path)
+    path.write_text(json.dumps(item | {field: None, "text": "t"}) + "\n", encoding="utf-8")
+    assert read_items(path)[0]["expect_alert"] is True
+
+
 def test_each_items_source_is_the_articles_address(nlp: Language, tmp_path: Path) -> None:
     """An item with no ``published_at`` is read against the date its ``source`` carries, as the enrich agent
     reads an article against its URL's: a launch in August, in an article of December, is background."""
