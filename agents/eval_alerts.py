@@ -8,6 +8,7 @@ README: one object per line with ``id``, ``text``, ``expect_alert``, ``kind``, `
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +48,7 @@ def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[di
 def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> tuple[dict[str, Any], list[str]]:
     """Figures over items (see the README's scoring rules) and one printable line per mismatch."""
     tp = fp = fn = tn = 0
-    modality_ok = kind_ok = 0
+    modality_ok = kind_ok = actor_ok = actor_named = 0
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     kind_confusion: dict[str, Counter[str]] = defaultdict(Counter)
     mismatches: list[str] = []
@@ -61,6 +62,9 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
             assert best is not None
             modality_ok += best.modality == item.get("modality")
             kind_ok += best.kind == item.get("kind")
+            if actors := label_actors(item):
+                actor_named += 1
+                actor_ok += best.actor in actors
             confusion[str(item.get("modality"))][best.modality] += 1
             kind_confusion[str(item.get("kind"))][best.kind] += 1
             if best.modality != item.get("modality") or best.kind != item.get("kind"):
@@ -91,10 +95,13 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
         "f1": round(f1, 4),
         "modality_accuracy": round(modality_ok / tp, 4) if tp else 0.0,
         "kind_accuracy": round(kind_ok / tp, 4) if tp else 0.0,
-        # 95 % bootstrap intervals over items (1000 resamples, seed 0)
+        **({"actor_accuracy": round(actor_ok / actor_named, 4)} if actor_named else {}),
+        # 95 % bootstrap intervals over items (1000 resamples, seed 0); none for a figure with nothing to count
+        # (no true positive, no label that names an actor), which JSON could only write as NaN
         **{
             f"{name}_ci": value["ci"]
             for name, value in figures_with_intervals(item_outcomes(items, detections)).items()
+            if math.isfinite(value["value"])
         },
         "modality_confusion": {k: dict(v) for k, v in sorted(confusion.items())},
         "kind_confusion": {k: dict(v) for k, v in sorted(kind_confusion.items())},
@@ -111,7 +118,22 @@ def item_outcomes(labels: Sequence[dict[str, Any]], dets: Sequence[Detection]) -
         [b is not None and b.modality == x.get("modality") for x, b in zip(labels, best, strict=True)]
     )
     kind_ok = np.asarray([b is not None and b.kind == x.get("kind") for x, b in zip(labels, best, strict=True)])
-    return {"expected": expected, "predicted": predicted, "modality_ok": modality_ok, "kind_ok": kind_ok}
+    actors = [label_actors(x) for x in labels]
+    actor_named = np.asarray([bool(a) for a in actors])
+    actor_ok = np.asarray([b is not None and b.actor in a for a, b in zip(actors, best, strict=True)])
+    return {
+        "expected": expected,
+        "predicted": predicted,
+        "modality_ok": modality_ok,
+        "kind_ok": kind_ok,
+        "actor_named": actor_named,
+        "actor_ok": actor_ok,
+    }
+
+
+def label_actors(item: dict[str, Any]) -> set[str]:
+    """The actors an item's label names ('North Korea', or 'South Korea; United States' for a joint launch)."""
+    return {a.strip() for a in str(item.get("actor") or "").split(";") if a.strip()}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> float:
@@ -125,6 +147,10 @@ FIGURES: dict[str, Callable[[dict[str, np.ndarray]], float]] = {
     "f1": lambda o: _ratio(2 * (o["expected"] & o["predicted"]), o["expected"].astype(int) + o["predicted"]),
     "modality_accuracy": lambda o: _ratio(o["modality_ok"] & o["expected"], o["expected"] & o["predicted"]),
     "kind_accuracy": lambda o: _ratio(o["kind_ok"] & o["expected"], o["expected"] & o["predicted"]),
+    # not one of the issue's bars: on true positives whose label names an actor, the strongest finding's actor
+    "actor_accuracy": lambda o: _ratio(
+        o["actor_ok"] & o["expected"] & o["actor_named"], o["expected"] & o["predicted"] & o["actor_named"]
+    ),
 }
 
 

@@ -654,7 +654,7 @@ def _write_card(
             "Modality and kind are learned from true passages only; rare kinds (rocket_artillery, srbm, slbm)"
             " have a few dozen examples or fewer.",
             "No threshold meets both bars: on the held-out article scores (each passage's best candidate, before"
-            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.64-0.72 (five fold splits;"
+            " the rules' vetoes), precision reaches 0.93 only where recall falls to 0.64-0.73 (five fold splits;"
             " the nested threshold trades them for the best F1).",
             "Actor: a passage that names no watched actor takes the one its headline names (its title, else the"
             " words of its address: `source` in these files), which the model then reads like any other actor; a"

@@ -285,6 +285,8 @@ def test_eval_alerts_adds_bootstrap_intervals(nlp: Language, tmp_path: Path) -> 
     for name in ("precision", "recall", "f1", "modality_accuracy", "kind_accuracy"):
         lo, hi = figures[f"{name}_ci"]
         assert lo <= figures[name] <= hi, name
+    # no label names an actor: no actor figure, rather than a NaN that JSON cannot carry
+    assert "actor_accuracy" not in figures and "actor_accuracy_ci" not in figures
 
 
 SCUD = "Syria fired two Scud missiles at rebel positions on Monday."  # written for the project

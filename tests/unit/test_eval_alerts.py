@@ -77,6 +77,7 @@ def test_figures_and_mismatches(nlp: Language, items_file: Path) -> None:
     assert figures["f1"] == pytest.approx(2 / 3, abs=1e-3)
     assert figures["modality_accuracy"] == 0.5
     assert figures["kind_accuracy"] == 1.0
+    assert (figures["actor_accuracy"], figures["actor_accuracy_ci"]) == (1.0, [1.0, 1.0])
     assert figures["modality_confusion"] == {"occurred": {"occurred": 1}, "threatened": {"possible": 1}}
     mismatched = sorted(line.split()[1].rstrip(":") for line in lines[:-1])
     assert mismatched == ["t2", "t4", "t5"]
@@ -122,3 +123,20 @@ def test_each_items_source_is_the_articles_address(nlp: Language, tmp_path: Path
         path.write_text(json.dumps(item | {"source": source}) + "\n", encoding="utf-8")
         figures[name] = evaluate(path, nlp=nlp, out=io.StringIO(), progress=False)
     assert (figures["undated"]["fp"], figures["dated"]["fp"]) == (1, 0)
+
+
+def test_actor_accuracy_is_over_true_positives_whose_label_names_an_actor(nlp: Language, tmp_path: Path) -> None:
+    """Written for the project: the strongest finding's actor against the label's, one of a joint launch's
+    actors being enough; a true positive whose label names no actor is not counted."""
+    launch = "North Korea fired two ballistic missiles into the sea on Monday."
+    items = [
+        {"id": "a", "text": launch, "expect_alert": True, "actor": "North Korea"},
+        {"id": "b", "text": launch, "expect_alert": True, "actor": "Japan"},
+        {"id": "c", "text": launch, "expect_alert": True, "actor": "South Korea; North Korea"},
+        {"id": "d", "text": launch, "expect_alert": True, "actor": ""},
+    ]
+    path = tmp_path / "actors.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n", encoding="utf-8")
+    figures = evaluate(path, nlp=nlp, out=io.StringIO(), progress=False)
+    assert figures["tp"] == 4
+    assert figures["actor_accuracy"] == pytest.approx(2 / 3, abs=1e-3)

@@ -1,6 +1,6 @@
 """Who launched, when the passage leaves it to the article: the headline (its title, else its address) names
-the article's main actor, and the first half of a verb written apart ('test fired') is no subject. Every text
-here is written for the project."""
+the article's main actor, the first half of a verb written apart ('test fired') is no subject, and an epithet
+('the hermit kingdom') names its state. Every text here is written for the project."""
 
 from __future__ import annotations
 
@@ -79,3 +79,16 @@ def test_the_first_half_of_a_verb_written_apart_is_no_subject(
     nlp: Language, text: str, actor: str | None, how: str
 ) -> None:
     assert rule_reading(nlp, text, "fired", lambda c, _sc: (c.actor, c.how)) == (actor, how)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Japan's defence ministry said the hermit kingdom fired two ballistic missiles on Sunday.",
+        "Officials in Seoul said the reclusive regime launched a rocket carrying a satellite on Friday.",
+    ],
+)
+def test_an_epithet_of_the_state_names_it_not_the_observer(nlp: Language, text: str) -> None:
+    # the epithets are context aliases in actors.json: without them the observer named before was the launcher
+    trigger = "fired" if "fired" in text else "launched"
+    assert rule_reading(nlp, text, trigger, lambda c, _sc: c.actor) == "North Korea"
