@@ -113,7 +113,8 @@ def analyze_texts(
     config: DetectorConfig | None = None,
     meta: Sequence[TextMeta] | None = None,
 ) -> list[Analysis]:
-    """Parse ``texts`` with one ``nlp.pipe`` and analyse each doc.
+    """Parse ``texts`` with one ``nlp.pipe`` and analyse each doc, with its article's ``meta`` (date, address,
+    title) when known.
 
     Runs inside ``nlp.memory_zone()`` so the strings of this batch are freed afterwards: without it the
     StringStore of a long-running worker grows with every new word it sees. Docs are invalid after the
@@ -172,7 +173,7 @@ def enrich_articles(
         [a.text for a in supported],
         batch_size=batch_size,
         config=config,
-        meta=[TextMeta(a.published_at, a.url, a.title) for a in supported],
+        meta=[TextMeta(published_at=a.published_at, url=a.url, title=a.title) for a in supported],
     )
     by_id = {id(a): an for a, an in zip(supported, analyses, strict=True)}
     per_article_ms = (time.perf_counter() - started) * 1000 / max(1, len(articles))

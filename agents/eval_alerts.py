@@ -2,13 +2,17 @@
 
 Runs exactly what the enrich agent runs (:func:`wirewatch.agents.detector.analyze_docs`), prints every
 mismatch, and ends with one JSON line of figures. The file format is described in the evaluation
-README: one object per line with ``id``, ``text``, ``expect_alert``, ``kind``, ``modality``.
+README: one object per line with ``id``, ``text``, ``expect_alert``, ``kind``, ``modality`` and ``actor``
+(canonical names; a joint launch's separated by ';'), and optionally its article's ``source`` (its address),
+``title`` and ``published_at`` (:func:`item_meta`). Actor accuracy is scored on the true positives whose label
+names an actor.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -25,15 +29,15 @@ from .nlp import TextMeta, load_pipeline
 
 BATCH = 16
 #: an item's fields read as text: the passage, and its article's address, headline and date
-_TEXT_FIELDS = ("text", "source", "title", "published_at")
+_TEXT_FIELDS = ("text", "source", "title", "published_at", "actor")
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
     """The labelled items of a JSONL file (blank lines skipped; a malformed line or item is an error)."""
     items = read_jsonl(path)
     for number, item in enumerate(items, 1):
-        if "text" not in item or "expect_alert" not in item:
-            raise ValueError(f"{path}: item {number} needs 'text' and 'expect_alert'")
+        if not isinstance(item.get("text"), str) or "expect_alert" not in item:
+            raise ValueError(f"{path}: item {number} needs 'text' (a string) and 'expect_alert'")
         for name in _TEXT_FIELDS:
             if item.get(name) is not None and not isinstance(item[name], str):
                 raise ValueError(f"{path}: item {number}: '{name}' must be a string, not {item[name]!r}")
@@ -96,12 +100,10 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
         "modality_accuracy": round(modality_ok / tp, 4) if tp else 0.0,
         "kind_accuracy": round(kind_ok / tp, 4) if tp else 0.0,
         **({"actor_accuracy": round(actor_ok / actor_named, 4)} if actor_named else {}),
-        # 95 % bootstrap intervals over items (1000 resamples, seed 0); none for a figure with nothing to count
-        # (no true positive, no label that names an actor), which JSON could only write as NaN
+        # 95 % bootstrap intervals over items (1000 resamples, seed 0)
         **{
             f"{name}_ci": value["ci"]
             for name, value in figures_with_intervals(item_outcomes(items, detections)).items()
-            if math.isfinite(value["value"])
         },
         "modality_confusion": {k: dict(v) for k, v in sorted(confusion.items())},
         "kind_confusion": {k: dict(v) for k, v in sorted(kind_confusion.items())},
@@ -110,7 +112,8 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
 
 
 def item_outcomes(labels: Sequence[dict[str, Any]], dets: Sequence[Detection]) -> dict[str, np.ndarray]:
-    """Per item: expected, predicted, and (on true positives) modality and kind right, as the eval scores."""
+    """Per item: expected, predicted, and (on true positives) modality, kind and actor right, as the eval scores;
+    whether the label names an actor."""
     expected = np.asarray([bool(x["expect_alert"]) for x in labels])
     best = [d.strongest() for d in dets]
     predicted = np.asarray([b is not None for b in best])
@@ -132,8 +135,10 @@ def item_outcomes(labels: Sequence[dict[str, Any]], dets: Sequence[Detection]) -
 
 
 def label_actors(item: dict[str, Any]) -> set[str]:
-    """The actors an item's label names ('North Korea', or 'South Korea; United States' for a joint launch)."""
-    return {a.strip() for a in str(item.get("actor") or "").split(";") if a.strip()}
+    """The actors an item's label names ('North Korea', or 'South Korea; United States' for a joint launch),
+    without a labeller's remark in brackets ('Houthis (implicit)')."""
+    names = (re.sub(r"\([^)]*\)", "", a).strip() for a in str(item.get("actor") or "").split(";"))
+    return {a for a in names if a}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> float:
@@ -163,6 +168,8 @@ def figures_with_intervals(
     out: dict[str, Any] = {}
     for name, figure in FIGURES.items():
         value = figure(outcomes)
+        if math.isnan(value):
+            continue  # nothing to count (no true positive, no label naming an actor): no figure, not a NaN
         ci = bootstrap_interval(n, lambda idx, f=figure: f({k: v[idx] for k, v in outcomes.items()}), seed=seed)
         out[name] = {"value": round(value, 4), "ci": [round(ci[0], 4), round(ci[1], 4)]}
     for name, values in (extra or {}).items():
@@ -183,6 +190,11 @@ def _line(item: dict[str, Any], expected: str, got: str, finding: Any) -> str:
     return f"MISMATCH {item.get('id', '?')}: expected {expected}; got {got} | {evidence}"
 
 
+def item_meta(item: dict[str, Any]) -> TextMeta:
+    """What a labelled item tells of its article: its ``source`` is the article's address."""
+    return TextMeta(published_at=item.get("published_at"), url=item.get("source"), title=item.get("title"))
+
+
 def detect_items(
     nlp: Language, items: Sequence[dict[str, Any]], config: DetectorConfig | None = None
 ) -> list[Detection]:
@@ -190,7 +202,7 @@ def detect_items(
     article's: the date a launch's month is read against when the item has no ``published_at``, and the headline
     when it has no ``title``."""
     texts = [i["text"] for i in items]
-    meta = [TextMeta(i.get("published_at"), i.get("source"), i.get("title")) for i in items]
+    meta = [item_meta(i) for i in items]
     return [d for _e, d in analyze_docs(nlp, texts, config=config, meta=meta)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 #: year, month and an optional day, each separated ('/2017/11/28/', '2012-04-17', '/2008-08/31/', '/2020/2/9/')
 _SEPARATED = re.compile(r"(?<![0-9])((?:19|20)\d\d)[-/_.](\d{1,2})(?:[-/_.](\d{1,2}))?(?![0-9])")
@@ -67,9 +67,9 @@ class PublishedMonth:
 def published_date(url: str | None) -> str | None:
     """The date in a news address's path, 'YYYY-MM-DD' or 'YYYY-MM'; None when it carries none (a year alone
     is no date: '/wiki/2018_Hawaii_false_missile_alert' names its subject), or only an impossible one."""
-    if not url:
+    path = address_path(url, web_only=False)
+    if path is None:
         return None
-    path = urlsplit(url).path  # not the host (an IP address) nor the query (tracking ids)
     for pattern in (_SEPARATED, _COMPACT):
         for m in pattern.finditer(path):
             year, month, day = int(m.group(1)), int(m.group(2)), m.group(3)
@@ -81,6 +81,21 @@ def published_date(url: str | None) -> str | None:
                 continue
             return when.isoformat() if day else when.isoformat()[:7]
     return None
+
+
+def address_path(url: str | None, web_only: bool = True) -> str | None:
+    """The path of a news address, percent-decoded: not the host (an IP address) nor the query (tracking ids).
+    None for no address, a malformed one ('http://[::1'), or with ``web_only`` one that is no http(s) address
+    (an evaluation item's ``source`` may be a name: 'written for wirewatch')."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if web_only and parts.scheme not in ("http", "https"):
+        return None
+    return unquote(parts.path)
 
 
 def reference_date(published_at: str | None, url: str | None) -> str | None:

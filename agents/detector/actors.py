@@ -7,7 +7,6 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from spacy.tokens import Doc, Span, Token
 
@@ -25,6 +24,7 @@ from ..document import (
     subtree_bounds,
 )
 from ..nlp import doc_text, token_columns
+from ..published import address_path
 from .candidates import WeaponMention
 from .clauses import commissive_head, speech_head, verb_subject
 from .lexicon import lexicon
@@ -348,31 +348,70 @@ def doc_states_of(doc: Doc, entities: Sequence[Any]) -> tuple[set[str], str | No
     return states | set(counts), dominant
 
 
+def _headline_form(text: str) -> str:
+    """``text`` as a news address spells it: lower case, no apostrophes, words apart ('North Korea's' and
+    '/north-koreas-' are both 'north koreas')."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", re.sub(r"['\u2019]", "", text.lower())).split())
+
+
 @cache
-def _address_aliases() -> tuple[re.Pattern[str], dict[str, str]]:
-    """The watch list's names and aliases in lower case, as a news address spells them, and their actors; three
-    letters or fewer ('ROK') are as often some other word in an address."""
-    names = {alias.lower(): actor for alias, actor in lexicon().alias_to_actor.items() if len(alias) > 3}
-    return re.compile(r"\b(?:" + trie_alternation(names) + r")\b"), names
+def _headline_names() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str], frozenset[str]]:
+    """The watched states' names and aliases in headline form (:func:`_headline_form`), long enough to mean the
+    state, with their states; the non-actor phrases (``headline.non_actors`` in ``actors.json``); the launch
+    verbs a headline's launcher comes before ('North Korea fires', 'Iran test launches')."""
+    lex = lexicon()
+    rules = lex.headline
+    names = {
+        spelt: actor
+        for alias, actor in lex.alias_to_actor.items()
+        if lex.actors[actor].state and len(form := _headline_form(alias)) >= rules.min_alias_length
+        for spelt in (form, form + "s")  # the possessive without its apostrophe: '/north-koreas-kim-'
+    }
+    # no phrase at all: a pattern that matches nothing
+    non_actors = trie_alternation({_headline_form(p) for p in rules.non_actors}) or "(?!)"
+    launch = frozenset(_headline_form(v) for v in lex.cues.verb_triggers)
+    return (
+        re.compile(r"\b(?:" + trie_alternation(names) + r")\b"),
+        re.compile(r"\b(?:" + non_actors + r")\b"),
+        names,
+        launch,
+    )
 
 
-lexicons.on_change(_address_aliases.cache_clear)
+lexicons.on_change(_headline_names.cache_clear)
+
+
+def _launch_word(word: str, launch: frozenset[str]) -> bool:
+    """'fires', 'fired', 'launches', 'testing': a launch verb, inflected as a headline inflects it."""
+    stems = {word, word[:-1], word[:-2], word[:-3], word[:-3] + "e", word[:-1] + "e"}
+    return bool(stems & launch)
 
 
 def headline_actors(title: str | None, url: str | None) -> list[str]:
-    """The watch-list actors an article's headline names, in order: its title's, else its address's
-    ('/north-korea-fires-missile-into-sea/': a news address mostly carries the headline). The headline names
-    the launcher that a passage of the story may leave to the context ('The launch took place at 4 a.m., the
-    JCS said')."""
-    if title:
-        named = [_actor_of_alias(alias, kind, set()) for _s, _e, alias, kind in alias_matches(title, 0)]
-        if actors := [a for a in dict.fromkeys(named) if a is not None]:
+    """The watched states an article's headline names: its title's, else (when it names none) its address's
+    slug's (the path segment of the most words, three or more: '/world/asia/north-korea-fires-missile/', not
+    the section '/news/china/'). A state named right before a launch verb comes first ('Seoul says North Korea
+    fires missile'), then the others in order; a state's name inside a non-actor phrase ('missile lands in Sea
+    of Japan') names none. The headline names the launcher a passage of the story may leave to the context
+    ('The rocket was fired at dawn, the agency said')."""
+    path = address_path(url)
+    slugs = [_headline_form(segment) for segment in (path or "").split("/")]
+    slug = max(reversed(slugs), key=lambda s: len(s.split()), default="")
+    for headline in (_headline_form(title or ""), slug if len(slug.split()) >= 3 else ""):
+        if actors := _states_named(headline):
             return actors
-    if not url:
-        return []
-    path = re.sub(r"[-_/.+]+", " ", unquote(urlsplit(url).path).lower())
-    pattern, names = _address_aliases()
-    return list(dict.fromkeys(names[m.group(0)] for m in pattern.finditer(path)))
+    return []
+
+
+def _states_named(headline: str) -> list[str]:
+    """The states a headline (in :func:`_headline_form`) names, as :func:`headline_actors` orders them."""
+    names_re, non_actors_re, names, launch = _headline_names()
+    headline = non_actors_re.sub(" ", headline)
+    found: list[tuple[bool, int, str]] = []
+    for m in names_re.finditer(headline):
+        following = headline[m.end() :].split()[:2]
+        found.append((not any(_launch_word(w, launch) for w in following), m.start(), names[m.group(0)]))
+    return list(dict.fromkeys(actor for *_order, actor in sorted(found)))
 
 
 def speaker_of(

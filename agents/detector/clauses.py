@@ -84,8 +84,8 @@ def has_neg_at(i: int, cols: TokenColumns) -> bool:
 
 def verb_subject(tok: Token) -> Token | None:
     """:func:`~wirewatch.agents.document.subject_of` with the detector's speech verbs; the first half of a verb
-    written apart ('Iran Sunday test fired two cruise missiles', 'the submarine test fired a Bulava': the parser
-    makes 'test' a second subject) gives way to the subject before it."""
+    written apart ('Iran Sunday test fired two cruise missiles', 'the destroyer on Tuesday successfully test
+    fired a missile': the parser makes 'test' a second subject) gives way to the subject before it."""
     cues = lexicon().cues
     subj = subject_of(tok, cues.speech_verbs)
     if subj is not None and subj.lemma_.lower() in cues.verb_prefix_nouns and subj.i + 1 == subj.head.i:

@@ -218,6 +218,14 @@ class NonStateActor:
 
 
 @dataclass(frozen=True)
+class HeadlineRules:
+    """How a headline (a title, or the words of an address) names the state of an article that names none."""
+
+    min_alias_length: int = 4  # shorter aliases ('ROK', 'US') are as often some other word in an address
+    non_actors: tuple[str, ...] = ()  # phrases whose state name is a place or a thing ('Sea of Japan')
+
+
+@dataclass(frozen=True)
 class WatchList:
     """``actors.json``."""
 
@@ -225,6 +233,7 @@ class WatchList:
     non_state: Mapping[str, NonStateActor] = field(default_factory=lambda: MappingProxyType({}))
     generic_military_subjects: frozenset[str] = frozenset()  # nouns that may stand for a state as a launcher
     anaphoric_subjects: frozenset[str] = frozenset()  # "the country": refers back like a pronoun
+    headline: HeadlineRules = HeadlineRules()
 
 
 _RECORDS: dict[str, type[Any]] = {
@@ -238,6 +247,7 @@ _RECORDS: dict[str, type[Any]] = {
         FramedLaunch,
         StateActor,
         NonStateActor,
+        HeadlineRules,
     )
 }
 
@@ -288,6 +298,7 @@ class Lexicon:
     context_neighbours: dict[str, frozenset[str]]
     system_prefixes: list[tuple[str, str]]
     anaphoric_subjects: frozenset[str]
+    headline: HeadlineRules
     generic_head: re.Pattern[str]
     weapon_prefixes: Prefixes | None = None  # of the defence pattern (0) and the weapon patterns (1...)
 
@@ -351,6 +362,7 @@ def lexicon() -> Lexicon:
         place_to_actor=places,
         generic_subjects=frozenset(w.lower() for w in watch.generic_military_subjects),
         anaphoric_subjects=frozenset(w.lower() for w in watch.anaphoric_subjects),
+        headline=watch.headline,
         res=res,
         system_prefixes=[(p.lower(), name) for name, state in watch.states.items() for p in state.systems],
         context_neighbours={name: frozenset(state.context_neighbours) for name, state in watch.states.items()},

@@ -95,15 +95,20 @@ def test_read_items_rejects_bad_lines(tmp_path: Path) -> None:
         read_items(missing)
 
 
-@pytest.mark.parametrize("field", ["text", "source", "title", "published_at"])
+@pytest.mark.parametrize("field", ["text", "source", "title", "published_at", "actor"])
 def test_read_items_rejects_a_field_that_is_no_text(tmp_path: Path, field: str) -> None:
     item = {"id": "x", "text": "t", "expect_alert": True, field: 20170828}
     path = tmp_path / "items.jsonl"
     path.write_text(json.dumps(item) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=f"item 1: '{field}' must be a string"):
+    message = "item 1 needs 'text' \\(a string\\)" if field == "text" else f"item 1: '{field}' must be a string"
+    with pytest.raises(ValueError, match=message):
         read_items(path)
-    path.write_text(json.dumps(item | {field: None, "text": "t"}) + "\n", encoding="utf-8")
-    assert read_items(path)[0]["expect_alert"] is True
+    path.write_text(json.dumps(item | {field: None}) + "\n", encoding="utf-8")
+    if field == "text":  # a passage is needed; the rest may be unknown
+        with pytest.raises(ValueError, match=message):
+            read_items(path)
+    else:
+        assert read_items(path)[0]["expect_alert"] is True
 
 
 def test_each_items_source_is_the_articles_address(nlp: Language, tmp_path: Path) -> None:

@@ -4,9 +4,13 @@ the article's main actor, the first half of a verb written apart ('test fired') 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from spacy.language import Language
 
+from wirewatch.agents import lexicons
 from wirewatch.agents.detector import analyze_docs
 from wirewatch.agents.detector.actors import headline_actors
 from wirewatch.agents.enrichment import enrich_articles
@@ -31,10 +35,36 @@ ADDRESS = "https://news.example.org/world/2026/03/north-korea-fires-two-missiles
         (None, "https://news.example.org/rok-army-drills", []),  # three letters or fewer: some other word
         ("North Korea fires missile", None, ["North Korea"]),
         (None, None, []),
+        # the launcher before a launch verb first, then the others in order
+        ("Seoul says North Korea fires missile", None, ["North Korea", "South Korea"]),
+        (None, "https://news.example.org/north-koreas-leader-oversees-launch", ["North Korea"]),  # possessive
+        # a state's name in a place or a thing names no state; nor a section folder, nor an armed group
+        (None, "https://news.example.org/asia/missile-lands-in-sea-of-japan-eez", []),
+        ("Rocket splashes into the Indian Ocean", None, []),
+        (None, "https://news.example.org/news/china/military/article/3211/missile-test", []),
+        (None, "https://news.example.org/hezbollah-fires-rockets-at-northern-border", []),
+        ("The North Face recalls jackets", None, []),  # 'the North' needs the article's own mention
+        # no web address: a malformed one, a name given as an evaluation item's source
+        (None, "http://[::1", []),
+        (None, "written for wirewatch", []),
     ],
 )
 def test_the_headline_is_the_title_else_the_address(title: str | None, url: str | None, actors: list[str]) -> None:
     assert headline_actors(title, url) == actors
+
+
+def test_a_users_state_and_non_actor_phrase_reach_the_headline(tmp_path: Path) -> None:
+    user = {"states": {"Freedonia": {"aliases": ["Freedonian"]}}, "headline": {"non_actors": ["Freedonia Cup"]}}
+    (tmp_path / "actors.json").write_text(json.dumps(user), encoding="utf-8")
+    lexicons.configure(tmp_path)
+    try:
+        assert headline_actors("Freedonia fires missile", None) == ["Freedonia"]
+        assert headline_actors(None, "https://news.example.org/freedonian-rocket-launched-at-dawn") == ["Freedonia"]
+        assert headline_actors("Freedonia Cup rocket contest", None) == []
+        assert headline_actors("Sea of Japan missile", None) == []  # the shipped phrases kept
+    finally:
+        lexicons.configure(None)
+    assert headline_actors("Freedonia fires missile", None) == []
 
 
 def test_a_text_that_names_no_launcher_takes_its_headlines(nlp: Language) -> None:
@@ -66,8 +96,8 @@ def test_eval_reads_an_items_source_as_its_headline(nlp: Language) -> None:
     [
         ("Iran Sunday test fired two new cruise missiles in the Gulf, state media said.", "Iran", "subject"),
         (
-            "MOSCOW - Russia's newest submarine on Wednesday test fired a Bulava ballistic missile, the ministry said.",
-            "Russia",
+            "India's newest destroyer on Tuesday successfully test fired a BrahMos missile in the Arabian Sea.",
+            "India",
             "subject",
         ),
         # the platform is no actor of its own, nor a reason to doubt the launch
