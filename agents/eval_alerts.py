@@ -28,8 +28,8 @@ from .learning.stats import bootstrap_interval
 from .nlp import TextMeta, load_pipeline
 
 BATCH = 16
-#: an item's fields read as text: the passage, and its article's address, headline and date
-_TEXT_FIELDS = ("text", "source", "title", "published_at", "actor")
+#: an item's optional fields read as text (its ``text`` is required): its article's address, title, date; its actor
+_TEXT_FIELDS = ("source", "title", "published_at", "actor")
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -52,7 +52,7 @@ def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[di
 def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> tuple[dict[str, Any], list[str]]:
     """Figures over items (see the README's scoring rules) and one printable line per mismatch."""
     tp = fp = fn = tn = 0
-    modality_ok = kind_ok = actor_ok = actor_named = 0
+    modality_ok = kind_ok = 0
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     kind_confusion: dict[str, Counter[str]] = defaultdict(Counter)
     mismatches: list[str] = []
@@ -66,9 +66,6 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
             assert best is not None
             modality_ok += best.modality == item.get("modality")
             kind_ok += best.kind == item.get("kind")
-            if actors := label_actors(item):
-                actor_named += 1
-                actor_ok += best.actor in actors
             confusion[str(item.get("modality"))][best.modality] += 1
             kind_confusion[str(item.get("kind"))][best.kind] += 1
             if best.modality != item.get("modality") or best.kind != item.get("kind"):
@@ -88,6 +85,7 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    intervals = figures_with_intervals(item_outcomes(items, detections))
     figures = {
         "n": len(items),
         "tp": tp,
@@ -99,12 +97,10 @@ def score(items: Sequence[dict[str, Any]], detections: Sequence[Detection]) -> t
         "f1": round(f1, 4),
         "modality_accuracy": round(modality_ok / tp, 4) if tp else 0.0,
         "kind_accuracy": round(kind_ok / tp, 4) if tp else 0.0,
-        **({"actor_accuracy": round(actor_ok / actor_named, 4)} if actor_named else {}),
+        # counted once, by the intervals' outcomes; absent when no label names an actor
+        **({"actor_accuracy": intervals["actor_accuracy"]["value"]} if "actor_accuracy" in intervals else {}),
         # 95 % bootstrap intervals over items (1000 resamples, seed 0)
-        **{
-            f"{name}_ci": value["ci"]
-            for name, value in figures_with_intervals(item_outcomes(items, detections)).items()
-        },
+        **{f"{name}_ci": value["ci"] for name, value in intervals.items()},
         "modality_confusion": {k: dict(v) for k, v in sorted(confusion.items())},
         "kind_confusion": {k: dict(v) for k, v in sorted(kind_confusion.items())},
     }
