@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +188,29 @@ def alerts_for_records(
     return alerts, list(latest.values())
 
 
+async def track_findings(
+    table: MutableMapping[str, Any],
+    actor: str,
+    envelopes: list[dict[str, Any]],
+    window: timedelta,
+    publish: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[None]],
+) -> list[dict[str, Any]]:
+    """Fold one findings message into ``table[actor]`` and publish what changed: the alerts sent.
+
+    The table is written only once ``publish`` has delivered the incidents and alerts. Its changelog is
+    written on its own schedule, so a worker killed after a table write that came first could leave a
+    changelog that already holds a finding whose alert never reached the broker; the re-delivered finding
+    would then change nothing and its alert would be lost. Written after, a crash in between re-sends the
+    same alerts (same ``alert_id``: at least once, never lost).
+    """
+    current = [Incident.from_dict(d) for d in table[actor]]
+    updated, alerts, changed = apply_findings(current, envelopes, window)
+    if alerts:
+        await publish(changed, alerts)
+        table[actor] = [i.to_dict() for i in updated]
+    return alerts
+
+
 def register(pipeline: Pipeline) -> None:
     app, settings = pipeline.app, pipeline.settings
     window = timedelta(hours=settings.incident_window_hours)
@@ -208,23 +231,20 @@ def register(pipeline: Pipeline) -> None:
         help="open incidents per actor (changelog-backed)",
     )
 
+    async def publish(changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        # Incidents first: a reader of an alert can already look up its incident's state.
+        pending: list[asyncio.Future] = []
+        for incident in changed:
+            pending.append(await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident))
+        for alert in alerts:
+            pending.append(await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert))
+        await asyncio.gather(*pending)
+
     @app.agent(by_actor, name="incidents")
     async def track_incidents(stream: Any) -> None:
         async for key, value in stream.items():
             actor = key.decode() if isinstance(key, bytes) else str(key or "")
-            current = [Incident.from_dict(d) for d in table[actor]]
-            updated, alerts, changed = apply_findings(current, grouped_envelopes(value), window)
-            if not alerts:
-                continue
-            table[actor] = [i.to_dict() for i in updated]
-            # Incidents first: a reader of an alert can already look up its incident's state.
-            pending: list[asyncio.Future] = []
-            for incident in changed:
-                pending.append(await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident))
-            for alert in alerts:
-                pending.append(await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert))
-            await asyncio.gather(*pending)
-            for alert in alerts:
+            for alert in await track_findings(table, actor, grouped_envelopes(value), window, publish):
                 log.info(
                     "alert %s: %s %s %s (incident %s)",
                     alert["alert_id"],

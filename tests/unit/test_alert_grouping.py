@@ -4,13 +4,20 @@ agent accepts, and folding a group gives the alerts and incidents of folding its
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
 
-from wirewatch.agents.alert import apply_finding, apply_findings, findings_by_actor, grouped_envelopes
+from wirewatch.agents.alert import (
+    apply_finding,
+    apply_findings,
+    findings_by_actor,
+    grouped_envelopes,
+    track_findings,
+)
 from wirewatch.agents.incidents import Incident
 
 from .test_incidents import finding
@@ -119,3 +126,31 @@ def test_a_group_folds_like_its_findings_one_by_one_and_each_incident_is_sent_on
     again, no_alerts, no_changes = apply_findings(incidents, envelopes, WINDOW)
     assert no_alerts == [] and no_changes == []
     assert [i.to_dict() for i in again] == [i.to_dict() for i in incidents]
+
+
+async def test_a_worker_killed_before_delivery_leaves_the_table_unwritten_so_the_replay_alerts() -> None:
+    """The table (whose changelog is flushed on its own schedule) is written only after the alerts are
+    delivered: a kill before delivery leaves it as it was, and the re-delivered findings raise the same
+    alerts; delivered once, a replay raises none."""
+    [(actor, envelopes)] = findings_by_actor(
+        [record("a1", signal("North Korea", "North Korea fired a ballistic missile into the sea."))]
+    )
+    table: defaultdict[str, list] = defaultdict(list)
+    delivered: list[dict[str, Any]] = []
+
+    async def killed(changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        raise ConnectionError("worker killed before the broker acknowledged")
+
+    async def publish(changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        delivered.extend(alerts)
+
+    with pytest.raises(ConnectionError):
+        await track_findings(table, actor, envelopes, WINDOW, killed)
+    assert table[actor] == []
+
+    sent = await track_findings(table, actor, envelopes, WINDOW, publish)
+    assert [a["article_id"] for a in sent] == ["a1"] and delivered == sent
+    assert [i["article_ids"] for i in table[actor]] == [["a1"]]
+
+    assert await track_findings(table, actor, envelopes, WINDOW, publish) == []
+    assert len(delivered) == 1
