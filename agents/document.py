@@ -305,7 +305,8 @@ def ents_in(span: Span) -> list[Span]:
 
 
 def dateline_tokens(sent: Span) -> set[int]:
-    """'TOKYO -', 'SEOUL, March 4 (Reuters) -': where the story was filed, not who launched or who speaks."""
+    """'TOKYO -', 'SEOUL, March 4 (Reuters) -', 'Kyiv, Ukraine -', 'ISLAMABAD:': where the story was filed,
+    not who launched or who speaks."""
     memo = doc_memo(sent.doc, "dateline_tokens")
     key = (sent.start, sent.end)
     if key not in memo:
@@ -315,26 +316,42 @@ def dateline_tokens(sent: Span) -> set[int]:
 
 def _find_dateline(sent: Span) -> set[int]:
     text = span_text(sent)
-    if "—" not in text and "–" not in text and " -" not in text:
-        return set()  # no dash (nor spaced hyphen) to end a dateline: skip the token walk
+    if not _may_end_dateline(text, 0, len(text)):
+        return set()  # nothing that can end a dateline: skip the token walk
     doc = sent.doc
     for tok in sent[:14]:
         if tok.i == sent.start:
             continue
-        # a spaced hyphen or a dash, not the hyphen of "nuclear-powered"
-        dash = tok.text in ("—", "–") or (
-            tok.text in ("-", "--") and bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
-        )
-        if not dash:
+        # a spaced hyphen, dash or underscore (old AP copy: "TEL AVIV, Israel (AP) _"), not the hyphen of
+        # "nuclear-powered"; or a colon straight after a word ("ISLAMABAD: Pakistan tested")
+        spaced = bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
+        dash = tok.text in ("—", "–") or (tok.text in ("-", "--", "_") and spaced)
+        colon = tok.text == ":" and not doc[tok.i - 1].whitespace_ and bool(tok.whitespace_)
+        if not dash and not colon:
             continue
         head = doc[sent.start : tok.i]
         if any(t.pos_ in ("VERB", "AUX") for t in head):
             return set()  # a clause before the dash is not a dateline
         first = sent[0]
-        if (first.is_upper and len(first.text) > 2) or "(" in head.text:
+        if colon:
+            # "ISLAMABAD:", not "FLASH:", "KCNA:" nor "(NASDAQ:": a place in capitals, or a city and its state
+            place = all(t.is_upper for t in head) and len(head) <= 3 and _states_named(head) >= 1
+            return set(range(sent.start, tok.i + 1)) if place or _states_named(head) >= 2 else set()
+        if (first.is_upper and len(first.text) > 2) or "(" in head.text or _states_named(head) >= 2:
             return set(range(sent.start, tok.i + 1))
         return set()
     return set()
+
+
+def _may_end_dateline(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] holds a mark that can end a dateline (the cheap test before the token walk)."""
+    return any(text.find(mark, start, end) >= 0 for mark in ("—", "–", " -", " _", ":"))
+
+
+def _states_named(head: Span) -> int:
+    """How many places the parser names in ``head``: a dateline in title case names a city and its state
+    ('Kyiv, Ukraine', 'Tehran, Iran'); one name alone ('Iran - ...') may be the sentence's subject."""
+    return sum(1 for e in doc_ents(head.doc) if head.start <= e.start and e.end <= head.end and e.label_ == "GPE")
 
 
 def dateline_chars(doc: Doc) -> list[tuple[int, int]]:
@@ -344,9 +361,8 @@ def dateline_chars(doc: Doc) -> list[tuple[int, int]]:
         ranges = []
         text = doc_text(doc)
         for sent in doc_sents(doc):
-            # the dash test of _find_dateline, on the article text (no slice): most sentences fail it
-            start, end = sent.start_char, sent.end_char
-            if text.find("—", start, end) < 0 and text.find("–", start, end) < 0 and text.find(" -", start, end) < 0:
+            # the mark test of _find_dateline, on the article text (no slice): most sentences fail it
+            if not _may_end_dateline(text, sent.start_char, sent.end_char):
                 continue
             toks = dateline_tokens(sent)
             if toks:

@@ -18,6 +18,7 @@ from wirewatch.agents.detector import (
     detect,
     sentence_candidates,
 )
+from wirewatch.agents.document import dateline_tokens
 from wirewatch.agents.nlp import TextMeta, entities_of
 
 from .detector_readings import detection_if_model_sure, rule_reading
@@ -569,6 +570,50 @@ def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> No
     finding = only(nlp, text)
     assert finding.actor == "North Korea"
     assert finding.details["location"] == "toward its eastern waters"
+
+
+@pytest.mark.parametrize(
+    ("text", "actor"),
+    [
+        # written for the project: the parser makes a dateline's city the subject and the state after it a
+        # compound of the launcher; Iraq is not on the watch list, so the launch has no actor, not Israel's
+        ("Kyiv, Ukraine - Russia used several hypersonic missiles to attack the capital on Tuesday.", "Russia"),
+        ("TEL AVIV, Israel (AP) _ Iraq fired a missile at Israel on Saturday.", "unknown"),
+    ],
+)
+def test_a_dateline_in_title_case_or_an_old_wire_form_is_not_the_launcher(nlp: Language, text: str, actor: str) -> None:
+    assert only(nlp, text).actor == actor
+
+
+@pytest.mark.parametrize(
+    ("text", "dateline"),
+    [
+        ("Kyiv, Ukraine - Russia fired missiles.", "Kyiv, Ukraine -"),
+        ("TEL AVIV, Israel (AP) _ Iraq fired a missile.", "TEL AVIV, Israel (AP) _"),
+        ("ISLAMABAD: Pakistan test-fired a missile on Monday.", "ISLAMABAD:"),
+        ("NEW DELHI: India test-fired a missile on Monday.", "NEW DELHI:"),
+    ],
+)
+def test_datelines_in_wire_forms(nlp: Language, text: str, dateline: str) -> None:
+    # written for the project
+    sent = next(iter(nlp(text).sents))
+    found = dateline_tokens(sent)
+    assert found and sent.doc[min(found) : max(found) + 1].text == dateline
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Iran - the country that tested a missile in May - fired another one on Tuesday.",
+        "FLASH: North Korea fires a ballistic missile toward the East Sea.",
+        "Officials said: North Korea fired a ballistic missile on Monday.",
+    ],
+)
+def test_a_subject_before_a_dash_and_a_label_before_a_colon_are_no_dateline(nlp: Language, text: str) -> None:
+    # written for the project: one state alone before a dash may be the subject; a word in capitals before a
+    # colon that names no place is a label, not where the story was filed
+    doc = nlp(text)
+    assert not any(dateline_tokens(sent) for sent in doc.sents)
 
 
 # --- generalisation rules (found by measuring on tests/data/holdout_alerts.jsonl) -----------------------
