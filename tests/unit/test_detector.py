@@ -247,6 +247,23 @@ def test_historical_background(nlp: Language) -> None:
     assert "historical" in suppressed(nlp, "Pyongyang fired an intermediate-range missile over Japan last year.")
 
 
+@pytest.mark.parametrize(
+    ("text", "historical"),
+    [
+        # written for the project: in an undated article a year dates the launch to the past only when it is
+        # the launch's date, and not in a clause that looks ahead
+        ("The ICBM launch is seen as a signal to Washington ahead of its 2028 presidential election.", False),
+        ("Russia said test launches of the missile from submarines will begin in 2031.", False),
+        ("North Korea's 2017 launch of an ICBM was its longest flight.", True),
+        ("North Korea fired an ICBM in 2017, before the presidential election.", True),
+    ],
+)
+def test_a_year_dates_a_launch_only_as_the_launch_date(nlp: Language, text: str, historical: bool) -> None:
+    signals = run(nlp, text).signals
+    assert signals
+    assert any(s.reason == "historical" for s in signals) is historical, [s.to_dict() for s in signals]
+
+
 def test_historical_is_relative_to_publication_time(nlp: Language) -> None:
     text = "On March 3, 2031, North Korea launched a ballistic missile toward the East Sea."
     assert run(nlp, text, published="2031-03-04T08:00:00Z").findings
