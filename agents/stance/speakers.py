@@ -609,11 +609,15 @@ def _subject_index(doc: Doc, cols: TokenColumns, v: int, lex: Lexicon | None) ->
         seen += 1
         for c in kids[v]:
             if dep[c] in ("nsubj", "csubj"):
-                dateline = dateline_tokens(doc[c].sent) if cols.orth[c].isupper() else set()
+                # a dateline opens with a capital: "SEOUL, March 3 (Yonhap) --", "Kyiv, Ukraine -"
+                dateline = dateline_tokens(doc[c].sent) if cols.orth[c][:1].isupper() else set()
                 if c in dateline:
                     # "SEOUL, March 3 (Yonhap) -- Minister Park said": where the story was filed is no
-                    # speaker; the apposition after the dash is
-                    return next((a for a in kids[c] if dep[a] == "appos" and a not in dateline), None)
+                    # speaker; the subject after the dash is, or the apposition the parser made of it
+                    after = [x for x in kids[v] if dep[x] in ("nsubj", "csubj") and x not in dateline]
+                    return next(
+                        iter(after), next((a for a in kids[c] if dep[a] == "appos" and a not in dateline), None)
+                    )
                 return c
         for c in kids[v]:
             if dep[c] == "agent":

@@ -129,6 +129,8 @@ def test_an_infinitive_adverbial_clause_shares_its_head_verbs_subject(nlp: Langu
             "Park Jin",
         ),
         ("HELSINKI, May 9 (Nordpress) -- Ambassador Erik Lund said the sanctions had failed.", "Erik Lund"),
+        # a dateline in title case: the parser makes the city one subject and the speaker another
+        ("Tallinn, Estonia - Ambassador Mart Kask said the sanctions had failed.", "Mart Kask"),
     ],
 )
 def test_a_wire_dateline_is_not_the_speaker(nlp: Language, text: str, speaker: str) -> None:
