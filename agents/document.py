@@ -322,7 +322,7 @@ def _find_dateline(sent: Span) -> set[int]:
     for tok in sent[:14]:
         if tok.i == sent.start:
             continue
-        # a spaced hyphen, dash or underscore (old AP copy: "TEL AVIV, Israel (AP) _"), not the hyphen of
+        # a spaced hyphen, dash or underscore (old AP copy: "HAIFA, Israel (AP) _"), not the hyphen of
         # "nuclear-powered"; or a colon straight after a word ("ISLAMABAD: Pakistan tested")
         spaced = bool(doc[tok.i - 1].whitespace_) and bool(tok.whitespace_)
         dash = tok.text in ("—", "–") or (tok.text in ("-", "--", "_") and spaced)

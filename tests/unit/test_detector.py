@@ -252,8 +252,8 @@ def test_historical_background(nlp: Language) -> None:
     [
         # written for the project: in an undated article a year dates the launch to the past only when it is
         # the launch's date, and not in a clause that looks ahead
-        ("The ICBM launch is seen as a signal to Washington ahead of its 2028 presidential election.", False),
-        ("Russia said test launches of the missile from submarines will begin in 2031.", False),
+        ("Analysts read the ICBM launch as a message to Washington before the 2028 presidential vote.", False),
+        ("Russia said its submarines will start test launches of the missile in 2031.", False),
         ("North Korea's 2017 launch of an ICBM was its longest flight.", True),
         ("North Korea fired an ICBM in 2017, before the presidential election.", True),
     ],
@@ -589,24 +589,18 @@ def test_dateline_is_not_the_launcher_and_direction_is_kept(nlp: Language) -> No
     assert finding.details["location"] == "toward its eastern waters"
 
 
-@pytest.mark.parametrize(
-    ("text", "actor"),
-    [
-        # written for the project: the parser makes a dateline's city the subject and the state after it a
-        # compound of the launcher; Iraq is not on the watch list, so the launch has no actor, not Israel's
-        ("Kyiv, Ukraine - Russia used several hypersonic missiles to attack the capital on Tuesday.", "Russia"),
-        ("TEL AVIV, Israel (AP) _ Iraq fired a missile at Israel on Saturday.", "unknown"),
-    ],
-)
-def test_a_dateline_in_title_case_or_an_old_wire_form_is_not_the_launcher(nlp: Language, text: str, actor: str) -> None:
-    assert only(nlp, text).actor == actor
+def test_a_dateline_in_title_case_is_not_a_launcher(nlp: Language) -> None:
+    # written for the project: the city and its state where the story was filed raised a second finding, the
+    # launch as South Korea's
+    finding = only(nlp, "Seoul, South Korea - A ballistic missile fired from near Pyongyang flew 600 km.")
+    assert finding.actor == "North Korea"
 
 
 @pytest.mark.parametrize(
     ("text", "dateline"),
     [
         ("Kyiv, Ukraine - Russia fired missiles.", "Kyiv, Ukraine -"),
-        ("TEL AVIV, Israel (AP) _ Iraq fired a missile.", "TEL AVIV, Israel (AP) _"),
+        ("HAIFA, Israel (AP) _ Sirens sounded across the north.", "HAIFA, Israel (AP) _"),
         ("ISLAMABAD: Pakistan test-fired a missile on Monday.", "ISLAMABAD:"),
         ("NEW DELHI: India test-fired a missile on Monday.", "NEW DELHI:"),
     ],
