@@ -114,7 +114,8 @@ def resolve_actor(
                 actor = actor_in_span(doc, *subtree_bounds(child), child, doc_states)
                 if actor:
                     return actor, "by"
-        light = set(lex.cues.occurrence_light_verbs) - set(lex.cues.speech_verbs)
+        # "X conducted a test" names the launcher; "X detected the launch" an observer
+        light = set(lex.cues.occurrence_light_verbs) - lex.cues.speech_verbs - lex.cues.watch_verbs
         if gov is not None and gov.lemma_.lower() in light and trigger.dep_ in ("dobj", "pobj", "attr", "nsubjpass"):
             subj = verb_subject(gov)  # "X conducted a test", "X pressed ahead with a launch"
     suppliers = set(lex.cues.supplier_modifiers)
@@ -198,11 +199,13 @@ def _origin_actor(trigger: Token, doc_states: set[str]) -> str | None:
 
 
 def _attribution_tokens(sent: Span) -> set[int]:
-    """Tokens naming who speaks ('South Korea's military said', 'according to Seoul'): not the launcher."""
+    """Tokens naming who speaks or watches ('South Korea's military said', 'according to Seoul', 'detected by
+    Japan'): not the launcher."""
     lex = lexicon()
+    watchers = lex.cues.speech_verbs | lex.cues.watch_verbs
     out: set[int] = set()
     for tok in sent:
-        if tok.lemma_.lower() in lex.cues.speech_verbs and tok.pos_ in ("VERB", "AUX"):
+        if tok.lemma_.lower() in watchers and tok.pos_ in ("VERB", "AUX"):
             for child in tok.children:
                 if child.dep_ in ("nsubj", "nsubjpass") or (child.dep_ == "agent"):
                     out.update(range(*subtree_bounds(child)))

@@ -162,6 +162,7 @@ class DetectorCues:
     flown_range_cues: Pattern  # the range_cues of a distance the missile flew or can fly, not one between places
     direction_preps: frozenset[str]
     observer_nouns: frozenset[str]
+    watch_verbs: frozenset[str]  # whose subject or agent watches a launch: 'detected by Japan'
     target_preps: frozenset[str]
     target_verbs: frozenset[str]  # their direct object is what the launch hit, not who launched it
     temporal_clause_marks: frozenset[str]

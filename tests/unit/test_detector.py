@@ -846,6 +846,22 @@ def test_triggers_about_one_weapon_share_the_grammatical_actor(nlp: Language) ->
     assert [f.actor for f in findings] == ["North Korea"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # written for the project: the state that detects, tracks or spots a launch watches it; the launch
+        # stays the launcher's, one finding, not a second one of the observer's
+        "North Korea fired a ballistic missile on Monday. The launch was detected by Japan's radar network.",
+        "North Korea fired a missile on Monday. South Korea's military tracked the launch from its start.",
+        "North Korea fired a missile on Monday. Japanese radars spotted the launch at dawn.",
+        # "observed" stays the launcher's own verb in state media ("the leader observed the test")
+        "Kim Jong Un observed the test of a new ballistic missile, state media said.",
+    ],
+)
+def test_a_state_that_watches_a_launch_is_not_its_launcher(nlp: Language, text: str) -> None:
+    assert [f.actor for f in run(nlp, text).findings] == ["North Korea"]
+
+
 def test_a_launch_confirmed_by_another_state_keeps_the_launcher_as_its_actor(nlp: Language) -> None:
     # written for the project: a bare "the launch" the rules make nothing of (a stand-in candidate) looks for
     # its actor before its own sentence, whose subject is the state that confirms it, not the launcher
