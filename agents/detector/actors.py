@@ -209,6 +209,10 @@ def _attribution_tokens(sent: Span) -> set[int]:
             for child in tok.children:
                 if child.dep_ in ("nsubj", "nsubjpass") or (child.dep_ == "agent"):
                     out.update(range(*subtree_bounds(child)))
+        if tok.lemma_.lower() in lex.cues.recipient_verbs and tok.pos_ == "VERB":
+            for child in tok.children:
+                if child.dep_ in ("dobj", "nsubjpass", "dative"):
+                    out.update(range(*subtree_bounds(child)))
         if tok.lower_ == "according" and tok.i + 1 < sent.end and tok.nbor(1).lower_ == "to":
             out.update(range(tok.i, tok.nbor(1).right_edge.i + 1))
         if tok.lemma_.lower() in ("quote", "cite") and tok.pos_ == "VERB":

@@ -163,6 +163,7 @@ class DetectorCues:
     direction_preps: frozenset[str]
     observer_nouns: frozenset[str]
     watch_verbs: frozenset[str]  # whose subject or agent watches a launch: 'detected by Japan'
+    recipient_verbs: frozenset[str]  # whose object is told of a launch: 'notified Japan'
     target_preps: frozenset[str]
     target_verbs: frozenset[str]  # their direct object is what the launch hit, not who launched it
     temporal_clause_marks: frozenset[str]

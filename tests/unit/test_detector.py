@@ -862,6 +862,12 @@ def test_a_state_that_watches_a_launch_is_not_its_launcher(nlp: Language, text: 
     assert [f.actor for f in run(nlp, text).findings] == ["North Korea"]
 
 
+def test_a_state_told_of_a_launch_is_not_its_launcher(nlp: Language) -> None:
+    # written for the project: the state notified of a test is its recipient; "its" goes back to the launcher
+    finding = only(nlp, "Russia notified the United States ahead of the test launch of its new ICBM.")
+    assert finding.actor == "Russia"
+
+
 def test_a_launch_confirmed_by_another_state_keeps_the_launcher_as_its_actor(nlp: Language) -> None:
     # written for the project: a bare "the launch" the rules make nothing of (a stand-in candidate) looks for
     # its actor before its own sentence, whose subject is the state that confirms it, not the launcher
