@@ -10,16 +10,17 @@ per finding (about 3 % of two workers' throughput on the benchmark corpus).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
 
+from wirewatch.streams.pipeline import dead_letter_for, send_until_delivered
 from wirewatch.streams.records import ALERT_SCHEMA, INCIDENT_SCHEMA, now_rfc3339, parse_rfc3339
 from wirewatch.streams.settings import Settings
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from wirewatch.streams.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+STAGE = "alert"
 
 
 def finding_envelopes(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -197,11 +199,13 @@ async def track_findings(
 ) -> list[dict[str, Any]]:
     """Fold one findings message into ``table[actor]`` and publish what changed: the alerts sent.
 
-    The table is written only once ``publish`` has delivered the incidents and alerts. Its changelog is
-    written on its own schedule, so a worker killed after a table write that came first could leave a
-    changelog that already holds a finding whose alert never reached the broker; the re-delivered finding
-    would then change nothing and its alert would be lost. Written after, a crash in between re-sends the
-    same alerts (same ``alert_id``: at least once, never lost).
+    The table is written only once ``publish`` has delivered the incidents and alerts (it retries until they
+    are). Its changelog is written on its own schedule, so a worker killed after a table write that came first
+    could leave a changelog that already holds a finding whose alert never reached the broker; the re-delivered
+    finding would then change nothing and its alert would be lost. Written after, a kill in between (or a
+    rebalance: the agent acks the message itself, once this returns) re-sends the same alerts (same
+    ``alert_id``: at least once, never lost). ``table`` gives an empty list for an actor it does not hold
+    (the Faust table's default).
     """
     current = [Incident.from_dict(d) for d in table[actor]]
     updated, alerts, changed = apply_findings(current, envelopes, window)
@@ -233,18 +237,26 @@ def register(pipeline: Pipeline) -> None:
 
     async def publish(changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
         # Incidents first: a reader of an alert can already look up its incident's state.
-        pending: list[asyncio.Future] = []
-        for incident in changed:
-            pending.append(await pipeline.send_json(pipeline.incidents, incident["incident_id"], incident))
-        for alert in alerts:
-            pending.append(await pipeline.send_json(pipeline.alerts, alert["incident_id"], alert))
-        await asyncio.gather(*pending)
+        sends = [partial(pipeline.send_json, pipeline.incidents, i["incident_id"], i) for i in changed]
+        sends += [partial(pipeline.send_json, pipeline.alerts, a["incident_id"], a) for a in alerts]
+        await send_until_delivered(sends)
 
     @app.agent(by_actor, name="incidents")
     async def track_incidents(stream: Any) -> None:
-        async for key, value in stream.items():
+        # Acked by hand, once its alerts are delivered and the table written: an event Faust acks for us is
+        # acked even when the agent fails or is cancelled (a rebalance) in the middle of it.
+        events = stream.noack()
+        async for event in events.events():
+            key = event.key
             actor = key.decode() if isinstance(key, bytes) else str(key or "")
-            for alert in await track_findings(table, actor, grouped_envelopes(value), window, publish):
+            try:
+                alerts = await track_findings(table, actor, grouped_envelopes(event.value), window, publish)
+            except Exception as exc:  # a bug must not stop the agent nor drop the message silently
+                log.exception("findings message for %r failed; dead-lettered", actor)
+                letter = dead_letter_for(event, STAGE, "processing_error", f"{type(exc).__name__}: {exc}")
+                await send_until_delivered([partial(pipeline.dead_letter, letter)])
+                alerts = []
+            for alert in alerts:
                 log.info(
                     "alert %s: %s %s %s (incident %s)",
                     alert["alert_id"],
@@ -253,3 +265,4 @@ def register(pipeline: Pipeline) -> None:
                     alert["kind"],
                     alert["incident_id"],
                 )
+            await events.ack(event)

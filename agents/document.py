@@ -335,9 +335,13 @@ def _find_dateline(sent: Span) -> set[int]:
         first = sent[0]
         if colon:
             # "ISLAMABAD:", not "FLASH:", "KCNA:" nor "(NASDAQ:": a place in capitals, or a city and its state
-            place = all(t.is_upper for t in head) and len(head) <= 3 and _states_named(head) >= 1
-            return set(range(sent.start, tok.i + 1)) if place or _states_named(head) >= 2 else set()
-        if (first.is_upper and len(first.text) > 2) or "(" in head.text or _states_named(head) >= 2:
+            place = all(t.is_upper for t in head) and len(head) <= 3 and _places_named(head) >= 1
+            return set(range(sent.start, tok.i + 1)) if place or _city_and_state(head) else set()
+        if (
+            (first.is_upper and len(first.text) > 2)
+            or "(" in head.text
+            or (_city_and_state(head) and not _closes_an_aside(sent, tok))
+        ):
             return set(range(sent.start, tok.i + 1))
         return set()
     return set()
@@ -348,10 +352,25 @@ def _may_end_dateline(text: str, start: int, end: int) -> bool:
     return any(text.find(mark, start, end) >= 0 for mark in ("—", "–", " -", " _", ":"))
 
 
-def _states_named(head: Span) -> int:
-    """How many places the parser names in ``head``: a dateline in title case names a city and its state
-    ('Kyiv, Ukraine', 'Tehran, Iran'); one name alone ('Iran - ...') may be the sentence's subject."""
+def _places_named(head: Span) -> int:
+    """How many places (GPE) the parser names in ``head``."""
     return sum(1 for e in doc_ents(head.doc) if head.start <= e.start and e.end <= head.end and e.label_ == "GPE")
+
+
+def _city_and_state(head: Span) -> bool:
+    """A dateline in title case: a place, a comma and a second place at the start ('Kyiv, Ukraine', 'Tehran,
+    Iran'), with no 'and' or 'or' (a subject: 'Pakistan and India - nuclear rivals - have tested')."""
+    places = [e for e in doc_ents(head.doc) if head.start <= e.start and e.end <= head.end and e.label_ == "GPE"]
+    if len(places) < 2 or places[0].start != head.start or any(t.pos_ == "CCONJ" for t in head):
+        return False
+    comma = places[0].end
+    return comma < head.end and head.doc[comma].text == "," and places[1].start == comma + 1
+
+
+def _closes_an_aside(sent: Span, dash: Token) -> bool:
+    """Another dash of the same kind later in the sentence: the first opened an aside ('North Korea, Iran -
+    and now Russia - have tested'), not a dateline."""
+    return any(t.text == dash.text for t in sent.doc[dash.i + 1 : sent.end])
 
 
 def dateline_chars(doc: Doc) -> list[tuple[int, int]]:

@@ -14,12 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiokafka.errors import (
-    CorruptRecordException,
-    MessageSizeTooLargeError,
-    RecordListTooLargeError,
-    RecordTooLargeError,
-)
 from faust.types import EventT, TopicT
 
 from wirewatch.streams.priority import Handoff, Origin, is_priority, origin_of
@@ -33,21 +27,11 @@ from .detector import DetectorConfig
 if TYPE_CHECKING:
     from wirewatch.streams.pipeline import Pipeline
 
-from wirewatch.streams.pipeline import dead_letter_for
+from wirewatch.streams.pipeline import RETRY_FIRST_S, RETRY_MAX_S, dead_letter_for, refused_for_itself
 
 log = logging.getLogger(__name__)
 STAGE = "enrich"
 
-#: Send errors about the message itself (its size or content): that message is replaced by a dead letter,
-#: never retried. Every other send error (broker down, leader moved, timeout) is retried until it passes.
-REFUSED_MESSAGE_ERRORS = (
-    MessageSizeTooLargeError,
-    RecordTooLargeError,
-    RecordListTooLargeError,
-    CorruptRecordException,
-)
-RETRY_FIRST_S = 0.5
-RETRY_MAX_S = 30.0
 #: A dead letter the broker refuses for its size is sent again with half the room, down to this.
 MIN_DEAD_LETTER_BYTES = 4096
 
@@ -60,16 +44,6 @@ def detector_config(settings: Settings) -> DetectorConfig:
         severity_map=settings.severity_mapping(),
         alert_model=settings.alert_model,
     )
-
-
-def refused_for_itself(exc: BaseException) -> bool:
-    """True when a send failed because of the message (Faust wraps aiokafka's error: look at the causes)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, REFUSED_MESSAGE_ERRORS):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 @dataclass

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import faust
+from aiokafka.errors import (
+    CorruptRecordException,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from faust.types import EventT, TopicT
 
 from .priority import origin_of
@@ -20,6 +27,60 @@ if TYPE_CHECKING:
     from wirewatch.agents.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
+
+#: Send errors about the message itself (its size or content): never retried (the enrich agent replaces such a
+#: message by a dead letter). Every other send error (broker down, leader moved, timeout) is retried until it
+#: passes.
+REFUSED_MESSAGE_ERRORS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+
+
+def refused_for_itself(exc: BaseException) -> bool:
+    """True when a send failed because of the message (Faust wraps aiokafka's error: look at the causes)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, REFUSED_MESSAGE_ERRORS):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+async def send_until_delivered(sends: Sequence[Callable[[], Awaitable[asyncio.Future]]]) -> None:
+    """Run ``sends`` in order (each queues one message and returns its delivery future, as
+    :meth:`Pipeline.send_json` does) and return once each message is on the broker. A message the broker refuses
+    for itself is logged as an error and not sent again; any other error is retried with backoff for as long as
+    it takes, so the input behind them stays unacked meanwhile."""
+    delay = RETRY_FIRST_S
+    pending = list(sends)
+    while pending:
+        futures: list[asyncio.Future] = []
+        for send in pending:
+            try:
+                futures.append(await send())
+            except Exception as exc:  # a send that fails at once: retried like one that fails later
+                failed: asyncio.Future = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                futures.append(failed)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        again = []
+        for send, result in zip(pending, results, strict=True):
+            if not isinstance(result, BaseException):
+                continue
+            if refused_for_itself(result):
+                log.error("the broker refused a message for itself, not sent: %r", result)
+                continue
+            again.append(send)
+        if again:
+            log.warning("%d of %d sends failed; retrying in %.1f s", len(again), len(pending), delay)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RETRY_MAX_S)
+        pending = again
 
 
 @dataclass

@@ -65,6 +65,15 @@ class NegationScope:
 
 
 @dataclass(frozen=True)
+class YearAhead:
+    """An undated article's year that is no past date of a launch (:func:`.modality.historical`): on a noun
+    under one of ``preps`` ('ahead of its 2024 election'), or on a verb with one of ``auxiliaries``."""
+
+    preps: frozenset[str]
+    auxiliaries: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DatedLaunch:
     """When a launch word is dated to the past in its own sentence (see :func:`.dating.dated_in_past`): the
     sentence cues of a recounted launch and of a recent anchor, the classes of a date that hangs from the
@@ -134,6 +143,7 @@ class DetectorCues:
     negating_nouns: frozenset[str]
     negation_words: frozenset[str]
     negation_scope: NegationScope
+    year_ahead: YearAhead
     contest_nouns: frozenset[str]
     modal_possible: frozenset[str]
     modal_future: frozenset[str]
@@ -245,6 +255,7 @@ _RECORDS: dict[str, type[Any]] = {
         RuleScore,
         SuppressionKinds,
         NegationScope,
+        YearAhead,
         DatedLaunch,
         FramedLaunch,
         StateActor,

@@ -156,7 +156,6 @@ def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     chain = clause_chain(trigger, sent)
     chain_ids = {t.i for t in chain} | {c.i for t in chain for c in t.children if c.dep_ == "xcomp"}
     first_since = lex.res["first_since"]
-    future = any(c.dep_ == "aux" and c.lower_ in lex.cues.modal_future for t in chain for c in t.children)
     # only a token that is a year matters: look for one in the text before walking the tokens
     for tok in sent if _YEAR_IN_TEXT.search(span_text(sent)) else ():
         if not _YEAR.match(tok.text):
@@ -164,10 +163,8 @@ def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
         year = int(tok.text)
         if pub_year is not None and year >= pub_year:
             continue
-        if pub_year is None and future:
-            continue  # undated article: "launches will begin in 2020" are ahead of it
-        if _dates_another_thing(tok, chain_ids):
-            continue  # "ahead of its 2024 election" dates the election, not the launch
+        if pub_year is None and _dates_a_later_thing(tok, chain_ids):
+            continue  # undated article: "ahead of its 2024 election" dates the election, not the launch
         # walk from the year up to the clause spine through temporal dependencies only
         cur, ok = tok, True
         while cur.i not in chain_ids:
@@ -184,6 +181,9 @@ def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
             cur = cur.head
         if not ok:
             continue
+        ahead = lex.cues.year_ahead.auxiliaries
+        if pub_year is None and any(c.dep_ == "aux" and c.lower_ in ahead for c in cur.children):
+            continue  # undated article: "launches will begin in 2020" are ahead of it
         window = sent.doc[max(sent.start, tok.i - 8) : tok.i + 1].text
         if first_since.search(window):
             continue  # "for the first time since 2017" dates a current event
@@ -200,16 +200,22 @@ def historical(trigger: Token, sent: Span, pub_year: int | None) -> bool:
     return any(c.lower_ in habitual for t in chain for c in t.children if c.dep_ == "advmod")
 
 
-def _dates_another_thing(year: Token, chain_ids: set[int]) -> bool:
-    """The year modifies a noun that is no date and not the launch's clause ('its 2024 presidential election',
-    'the 2018 Winter Olympics'); 'the 2017 launch' and 'in March 2017' still date the launch."""
+def _dates_a_later_thing(year: Token, chain_ids: set[int]) -> bool:
+    """The year modifies a noun, no date and not the launch's clause, that the launch comes before ('ahead of its
+    2024 presidential election', 'before the 2028 vote'); 'during the 2018 Olympics' and 'the 2017 launch' still
+    date the launch."""
     head = year.head
-    return (
+    if not (
         year.dep_ in ("nummod", "compound", "amod", "nmod")
         and head.i not in chain_ids
         and head.pos_ in ("NOUN", "PROPN")
         and head.ent_type_ != "DATE"
-    )
+        and head.dep_ == "pobj"
+    ):
+        return False
+    prep = head.head  # "before", or "of" in "ahead of"
+    preps = lexicon().cues.year_ahead.preps
+    return prep.lower_ in preps or (prep.lower_ == "of" and prep.head.lower_ in preps)
 
 
 def modality_of(trigger: Token, sent: Span, actor: str | None, speaker_actor: str | None) -> str:

@@ -3,13 +3,16 @@ agent accepts, and folding a group gives the alerts and incidents of folding its
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from wirewatch.agents.alert import (
     apply_finding,
@@ -19,6 +22,8 @@ from wirewatch.agents.alert import (
     track_findings,
 )
 from wirewatch.agents.incidents import Incident
+from wirewatch.streams import pipeline as pipeline_module
+from wirewatch.streams.pipeline import send_until_delivered
 
 from .test_incidents import finding
 
@@ -154,3 +159,35 @@ async def test_a_worker_killed_before_delivery_leaves_the_table_unwritten_so_the
 
     assert await track_findings(table, actor, envelopes, WINDOW, publish) == []
     assert len(delivered) == 1
+
+
+async def test_sends_are_retried_until_delivered_and_a_refused_message_is_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the alert agent's publish relies on: a timeout is retried (in order, the delivered ones not sent
+    again), a message the broker refuses for itself is logged and dropped, and the call returns only then."""
+    monkeypatch.setattr(pipeline_module, "RETRY_FIRST_S", 0.001)
+    attempts: list[str] = []
+    failures = {"incident": [KafkaTimeoutError()], "alert": [KafkaTimeoutError(), KafkaTimeoutError()]}
+
+    def sender(name: str, error: BaseException | None = None) -> Callable[[], Awaitable[asyncio.Future]]:
+        async def send() -> asyncio.Future:
+            attempts.append(name)
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+            queued = failures.get(name)
+            if error is not None:
+                future.set_exception(error)
+            elif queued:
+                future.set_exception(queued.pop(0))
+            else:
+                future.set_result(None)
+            return future
+
+        return send
+
+    with caplog.at_level(logging.ERROR, logger="wirewatch.streams.pipeline"):
+        await send_until_delivered(
+            [sender("incident"), sender("alert"), sender("too large", MessageSizeTooLargeError()), sender("other")]
+        )
+    assert attempts == ["incident", "alert", "too large", "other", "incident", "alert", "alert"]
+    assert sum("refused a message for itself" in r.getMessage() for r in caplog.records) == 1

@@ -11,8 +11,8 @@ from faust.exceptions import ProducerSendError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wirewatch.agents.enrich import refused_for_itself
 from wirewatch.agents.enrichment import enriched_record
+from wirewatch.streams.pipeline import refused_for_itself
 from wirewatch.streams.records import DeadLetter, json_schema
 from wirewatch.streams.validation import MAX_JSON_DEPTH, REASONS, InvalidRecord, check_depth, parse_article
 
