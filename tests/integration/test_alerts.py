@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import orjson
 import pytest
 
 from tests.readme import readme_block
+from wirewatch.streams import testing
 from wirewatch.streams.records import Article, json_schema
 
 from .conftest import Cluster
@@ -92,3 +94,33 @@ async def test_readme_aiokafka_consumer_reads_alerts(cluster: Cluster, tmp_path:
             proc.kill()
             proc.wait(10)
     assert "Iran" in line and "occurred" in line, line
+
+
+async def test_a_findings_message_that_fails_is_dead_lettered_and_the_alert_agent_goes_on(
+    cluster: Cluster,
+) -> None:
+    """A findings message the alert agent cannot fold (a finding without its modality) becomes a dead letter of
+    stage ``alert``; the agent acks it and raises the next article's alert. Texts written for the project."""
+    first = Article.create(
+        "Iran launched a ballistic missile from Semnan province on Tuesday, state television reported.",
+        feed="deadletter-test",
+        published_at="2024-03-05T09:00:00Z",
+    )
+    worker = cluster.worker()
+    await cluster.produce([(first.id.encode(), first.to_bytes())])
+    await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == first.id for r in rs))
+
+    broken = orjson.dumps({"findings": [{"article_id": "broken", "finding": {"kind": "icbm"}}]})
+    await testing.produce(cluster.bootstrap, f"{cluster.app_id}-findings-by-actor", [(b"Iran", broken)])
+    letters = await cluster.consume("news.deadletter", lambda rs: any(r.get("stage") == "alert" for r in rs))
+    letter = next(r for r in letters if r.get("stage") == "alert")
+    assert letter["reason"] == "processing_error" and "modality" in letter["error"], letter
+
+    second = Article.create(
+        "North Korea fired a cruise missile into the Yellow Sea on Friday, Seoul said.",
+        feed="deadletter-test",
+        published_at="2024-03-08T09:00:00Z",
+    )
+    await cluster.produce([(second.id.encode(), second.to_bytes())])
+    after = await cluster.consume("news.alerts", lambda rs: any(r["article_id"] == second.id for r in rs))
+    assert any(r["article_id"] == second.id for r in after), worker.log()[-3000:]
